@@ -14,6 +14,7 @@
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _unused_ __attribute__((unused))
 #define _nodiscard_ __attribute__((warn_unused_result))
+#define _fallthrough_ __attribute__((fallthrough))
 
 static inline void freep(void *p)
 {

@@ -338,7 +338,7 @@ long usbip_op_encode(const struct usbip_op_message *m, uint8_t *buf,
 	case USBIP_OP_REP_IMPORT:
 		if (h->status)
 			break;
-		/* fallthrough */
+		_fallthrough_;
 	case USBIP_OP_REQ_EXPORT:
 	case USBIP_OP_REQ_UNEXPORT:
 		if (!device_encodable(&m->device))
