@@ -44,18 +44,24 @@ void usb_model_clear(struct usb_device_model *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* The largest payload one service interval can carry, from the spec. */
+/* The largest payload one service interval can carry, from the spec.
+ * Out-of-range burst and mult values are clamped the way the kernel's
+ * usb_parse_ss_endpoint_companion() clamps them: the device works with the
+ * clamped values on a local host, so it must not be refused here. */
 static void derive_bandwidth(struct usb_endpoint_model *ep, uint16_t raw_maxp,
 			     const uint8_t *companion)
 {
+	unsigned hs_extra = (raw_maxp >> 11) & 3;
+
 	ep->max_packet = raw_maxp & 0x7ff;
-	ep->mult = (uint8_t)(((raw_maxp >> 11) & 3) + 1);
+	ep->mult = (uint8_t)((hs_extra > 2 ? 2 : hs_extra) + 1);
 	ep->max_burst = 1;
 	if (companion) {
 		/* SuperSpeed: burst and, for iso, Mult in the companion. */
-		ep->max_burst = (uint8_t)(companion[2] + 1);
+		unsigned burst = companion[2], ss_mult = companion[3] & 3;
+		ep->max_burst = (uint8_t)((burst > 15 ? 15 : burst) + 1);
 		ep->mult = ep->type == USB_TYPE_ISOCHRONOUS ?
-				   (uint8_t)((companion[3] & 3) + 1) :
+				   (uint8_t)((ss_mult > 2 ? 2 : ss_mult) + 1) :
 				   1;
 	}
 	ep->max_bytes_per_interval =

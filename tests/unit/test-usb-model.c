@@ -82,6 +82,18 @@ START_TEST(bandwidth)
 	ck_assert_uint_eq(iso->max_bytes_per_interval, 1024 * 4 * 3);
 	usb_model_clear(&m);
 
+	/* Out-of-range burst and Mult are clamped as the kernel does (a
+	 * fuzzer found bMaxBurst 120 once giving 121 bursts). */
+	desc_superspeed(&v);
+	v.b[18 + 9 + 9 + 7 + 6 + 7 + 2] = 120;
+	v.b[18 + 9 + 9 + 7 + 6 + 7 + 3] = 3;
+	ck_assert_int_eq(usb_model_parse(v.b, v.len, &m, NULL), 0);
+	a = usb_config_altsetting(usb_model_config(&m, 1), 0, 0);
+	iso = usb_altsetting_endpoint(a, 0x82);
+	ck_assert_uint_eq(iso->max_burst, 16);
+	ck_assert_uint_eq(iso->mult, 3);
+	usb_model_clear(&m);
+
 	desc_high_bandwidth(&v);
 	ck_assert_int_eq(usb_model_parse(v.b, v.len, &m, NULL), 0);
 	a = usb_config_altsetting(usb_model_config(&m, 1), 0, 0);

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Writes the fuzzers' seed corpus from the unit tests' golden vectors and
+ * descriptor sets, so that the seeds are always well-formed examples of the
+ * current format and no binary files live in the tree.
+ *   write-seeds DIR   creates DIR/wire, DIR/usb-model, DIR/validate
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "descriptors.h"
+
+static const char *dir;
+
+static void put(const char *target, const char *name, const uint8_t *a,
+		size_t alen, const uint8_t *b, size_t blen)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, target);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+		perror(path);
+		exit(1);
+	}
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, target, name);
+	f = fopen(path, "wbe");
+	if (!f || fwrite(a, 1, alen, f) != alen ||
+	    (blen && fwrite(b, 1, blen, f) != blen) || fclose(f) != 0) {
+		perror(path);
+		exit(1);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const enum vec_id server[] = { V_CMD_SUBMIT_CTRL_IN,
+					      V_CMD_SUBMIT_BULK_OUT,
+					      V_CMD_SUBMIT_ISO_OUT,
+					      V_CMD_UNLINK };
+	static const enum vec_id client[] = { V_RET_SUBMIT_CTRL_IN,
+					      V_RET_SUBMIT_ISO_OUT,
+					      V_RET_UNLINK };
+	void (*const devices[])(struct vec *) = { desc_mass_storage, desc_audio,
+						   desc_superspeed,
+						   desc_high_bandwidth };
+	struct vec v, stream = { 0 };
+	char name[32];
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s DIR\n", argv[0]);
+		return 2;
+	}
+	dir = argv[1];
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		perror(dir);
+		return 1;
+	}
+
+	/* wire: [mode][chunk seed][stream] */
+	for (int id = V_REQ_DEVLIST; id <= V_REP_UNEXPORT; id++) {
+		uint8_t pre[2] = { 0, (uint8_t)id };
+		vec_build(id, &v);
+		snprintf(name, sizeof(name), "op-%02d", id);
+		put("wire", name, pre, 2, v.b, v.len);
+	}
+	for (size_t i = 0; i < sizeof(server) / sizeof(server[0]); i++) {
+		vec_build(server[i], &v);
+		memcpy(stream.b + stream.len, v.b, v.len);
+		stream.len += v.len;
+	}
+	put("wire", "urb-server", (const uint8_t[]){ 1, 3 }, 2, stream.b,
+	    stream.len);
+	{
+		struct vec cs = { 0 };
+		for (size_t i = 0; i < sizeof(client) / sizeof(client[0]); i++) {
+			vec_build(client[i], &v);
+			memcpy(cs.b + cs.len, v.b, v.len);
+			cs.len += v.len;
+		}
+		put("wire", "urb-client", (const uint8_t[]){ 2, 9 }, 2, cs.b,
+		    cs.len);
+	}
+
+	/* usb-model: raw descriptor sets; validate: each with the stream. */
+	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
+		static struct vec seed;
+		devices[i](&v);
+		snprintf(name, sizeof(name), "device-%zu", i);
+		put("usb-model", name, v.b, v.len, NULL, 0);
+
+		memset(&seed, 0, sizeof(seed));
+		seed.b[0] = (uint8_t)v.len;
+		seed.b[1] = (uint8_t)(v.len >> 8);
+		seed.len = 2;
+		memcpy(seed.b + seed.len, v.b, v.len);
+		seed.len += v.len;
+		vec_hex(&seed, "01 00 01 00 00"); /* config 1, iface 1 alt 1 */
+		put("validate", name, seed.b, seed.len, stream.b, stream.len);
+	}
+	return 0;
+}
