@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Helpers the guest scenarios source. Each scenario runs under bash -e as
+# root in the guest; a failing command fails the scenario.
+
+log() { echo "[$(cut -d' ' -f1 /proc/uptime)] $*"; }
+die() {
+	log "FAIL: $*"
+	echo "--- kernel log, last 40 lines ---"
+	dmesg | tail -40
+	exit 1
+}
+
+# wait_for SECONDS COMMAND...: polls until COMMAND succeeds.
+wait_for() {
+	local limit=$1 i=0
+	shift
+	until "$@" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -le $((limit * 10)) ] || return 1
+		sleep 0.1
+	done
+}
+
+# make_storage_gadget IMAGE MIB: a configfs mass-storage gadget backed by a
+# new random IMAGE of MIB MiB, bound to dummy_hcd's UDC. It enumerates on
+# dummy_hcd's host side as busid 1-1 (the guest has no other USB bus).
+make_storage_gadget() {
+	local image=$1 mib=$2 g=/sys/kernel/config/usb_gadget/storage
+	# No udev in the guest: nothing loads class drivers on its own.
+	modprobe usb-storage
+	modprobe sd_mod
+	modprobe dummy_hcd
+	modprobe libcomposite
+	modprobe usb_f_mass_storage
+	mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config
+	[ -d /sys/kernel/config/usb_gadget ] || die "no usb_gadget in configfs"
+	dd if=/dev/urandom of="$image" bs=1M count="$mib" status=none
+	mkdir -p $g/strings/0x409 $g/configs/c.1/strings/0x409 $g/functions/mass_storage.0
+	echo 0x1d6b >$g/idVendor
+	echo 0x0104 >$g/idProduct
+	echo 0x0100 >$g/bcdDevice
+	echo usbip-broker >$g/strings/0x409/manufacturer
+	echo "test disk" >$g/strings/0x409/product
+	echo 0001 >$g/strings/0x409/serialnumber
+	echo storage >$g/configs/c.1/strings/0x409/configuration
+	echo 1 >$g/functions/mass_storage.0/stall
+	echo "$image" >$g/functions/mass_storage.0/lun.0/file
+	ln -s $g/functions/mass_storage.0 $g/configs/c.1/
+	ls /sys/class/udc | head -1 >$g/UDC
+	wait_for 20 test -e /sys/bus/usb/devices/1-1/idVendor || die "gadget did not enumerate as 1-1"
+	log "gadget 1-1: $(cat /sys/bus/usb/devices/1-1/idVendor):$(cat /sys/bus/usb/devices/1-1/idProduct) $(cat /sys/bus/usb/devices/1-1/speed) Mb/s"
+}
+
+# The block device of a disk that came in through vhci_hcd, found through
+# sysfs: the name alone says nothing (sda is reused across drivers).
+vhci_disk() {
+	local b
+	for b in /sys/block/sd*; do
+		[ -e "$b" ] || continue
+		case "$(readlink -f "$b/device")" in
+		*vhci_hcd*) echo "/dev/${b##*/}"; return 0 ;;
+		esac
+	done
+	return 1
+}
+
+# Every vhci_hcd port free again.
+vhci_all_free() {
+	! grep -qvE '^(hub|hs|ss) +[0-9]+ +4 ' /sys/devices/platform/vhci_hcd.0/status* 2>/dev/null |
+		grep -v '^hub' | grep -q .
+}

@@ -1,0 +1,117 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Boots Debian's kernel under QEMU (TCG: no KVM needed) with this machine's
+# root file system as a read-only virtio-9p lower layer under a tmpfs
+# overlay, runs guest scenarios, and reports each one's result and log.
+# Binaries built here are visible in the guest at the same path.
+#
+#   tests/vm/run.sh [-o OUT] [-k KERNEL] [SCENARIO...]
+#
+# SCENARIO names a file in tests/vm/scenarios without .sh; with none given
+# every scenario runs. All scenarios of one call share one boot. Results:
+# OUT/results/NAME.log and OUT/results/summary (NAME PASS|FAIL SECONDS),
+# and the guest console in OUT/console.log. Exit status 0 only when every
+# requested scenario passed.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+out=$repo/build/vm
+kernel=
+memory=${VM_MEMORY:-2048}
+timeout_s=${VM_TIMEOUT:-1200}
+
+while getopts "o:k:" opt; do
+	case $opt in
+	o) out=$OPTARG ;;
+	k) kernel=$OPTARG ;;
+	*) echo "usage: $0 [-o OUT] [-k KERNEL] [SCENARIO...]" >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+
+if [ $# -eq 0 ]; then
+	set -- $(cd "$here/scenarios" && ls *.sh | sed 's/\.sh$//')
+fi
+for s in "$@"; do
+	[ -f "$here/scenarios/$s.sh" ] || { echo "no scenario '$s' in $here/scenarios" >&2; exit 2; }
+done
+
+if [ -z "$kernel" ]; then
+	# The newest kernel whose modules are installed here.
+	for k in $(ls /boot/vmlinuz-* 2>/dev/null | sort -V -r); do
+		v=${k#/boot/vmlinuz-}
+		if [ -d "/lib/modules/$v/kernel/drivers/usb/usbip" ]; then
+			kernel=$k
+			break
+		fi
+	done
+fi
+[ -n "$kernel" ] || { echo "no kernel with usbip modules in /boot; install linux-image-amd64" >&2; exit 2; }
+kver=${kernel#/boot/vmlinuz-}
+[ -r "$kernel" ] || { echo "cannot read $kernel" >&2; exit 2; }
+command -v qemu-system-x86_64 >/dev/null || { echo "qemu-system-x86_64 missing; install qemu-system-x86" >&2; exit 2; }
+busybox=$(command -v busybox || true)
+# ldd fails on a static binary, which is what the initramfs needs.
+[ -n "$busybox" ] && ! ldd "$busybox" >/dev/null 2>&1 || { echo "a static busybox is needed; install busybox-static" >&2; exit 2; }
+case "$repo" in *[[:space:]]*) echo "the repository path must not contain spaces" >&2; exit 2 ;; esac
+
+rm -rf "$out"
+mkdir -p "$out/initramfs/bin" "$out/initramfs/modules" "$out/results"
+
+# Stage one: a busybox initramfs with just what mounting the host root takes.
+cp "$busybox" "$out/initramfs/bin/busybox"
+n=0
+for m in virtio_pci 9pnet_virtio 9p overlay; do
+	modprobe -S "$kver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
+done | awk '!seen[$0]++' | while read -r ko; do
+	n=$((n + 1))
+	cp "$ko" "$out/initramfs/modules/$(printf %02d "$n")-$(basename "$ko")"
+done
+cp "$here/stage1-init" "$out/initramfs/init"
+chmod +x "$out/initramfs/init"
+(cd "$out/initramfs" && find . | cpio -o -H newc --quiet | gzip -1) >"$out/initramfs.cpio.gz"
+
+echo "vm: kernel $kver, scenarios: $*"
+start=$(date +%s.%N)
+set +e
+timeout --foreground "$timeout_s" qemu-system-x86_64 \
+	-machine q35 -accel tcg -cpu max -smp 2 -m "$memory" \
+	-nographic -no-reboot -nodefaults -serial stdio \
+	-kernel "$kernel" -initrd "$out/initramfs.cpio.gz" \
+	-append "console=ttyS0 panic=-1 quiet loglevel=4 usbip.stage2=$here/stage2-init usbip.scenarios=$(IFS=,; echo "$*") usbip.repo=$repo" \
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	-virtfs local,path="$out/results",mount_tag=results,security_model=none,multidevs=remap \
+	-device virtio-rng-pci \
+	${VM_QEMU_EXTRA:-} \
+	</dev/null >"$out/console.log" 2>&1
+qemu_status=$?
+set -e
+end=$(date +%s.%N)
+
+status=0
+[ $qemu_status -eq 124 ] && echo "vm: guest timed out after ${timeout_s}s" >&2
+boot=$(sed -n 's/^boot //p' "$out/results/summary" 2>/dev/null || true)
+for s in "$@"; do
+	line=$(grep "^$s " "$out/results/summary" 2>/dev/null || true)
+	if [ -z "$line" ]; then
+		echo "vm: $s: NO RESULT (see $out/console.log)"
+		status=1
+		continue
+	fi
+	echo "vm: $line"
+	case "$line" in
+	"$s PASS"*) ;;
+	*)
+		status=1
+		echo "----- $s log (last 60 lines) -----"
+		tail -60 "$out/results/$s.log" 2>/dev/null || true
+		echo "-----"
+		;;
+	esac
+done
+printf 'vm: %s s from QEMU start to power off; kernel boot to first scenario: %s s\n' \
+	"$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')" "${boot:-?}"
+[ $status -eq 0 ] || { echo "----- console (last 40 lines) -----"; tail -40 "$out/console.log"; }
+exit $status
