@@ -21,16 +21,18 @@ static size_t chunk(uint8_t *state, size_t want)
 	return n < want ? n : want;
 }
 
+/* Big enough for the longest device list the decoder accepts. */
+#define OP_MAX_LEN (USBIP_OP_HEADER_LEN + 4 + \
+		    (size_t)USBIP_MAX_DEVLIST * \
+			    (USBIP_DEVICE_LEN + USBIP_MAX_INTERFACES * USBIP_INTERFACE_LEN))
+
 static void op_round_trip(const struct usbip_op_message *m)
 {
+	static uint8_t buf[OP_MAX_LEN];
 	long len = usbip_op_encode(m, NULL, 0);
+
 	assert(len == -EMSGSIZE);
-	uint8_t *buf = malloc(USBIP_OP_HEADER_LEN + 4 +
-			      (size_t)USBIP_MAX_DEVLIST *
-				      (USBIP_DEVICE_LEN + 32 * 4));
-	len = usbip_op_encode(m, buf, USBIP_OP_HEADER_LEN + 4 +
-					      (size_t)USBIP_MAX_DEVLIST *
-						      (USBIP_DEVICE_LEN + 32 * 4));
+	len = usbip_op_encode(m, buf, sizeof(buf));
 	assert(len > 0);
 	struct usbip_op_message again;
 	assert(usbip_op_decode(buf, (size_t)len, &again, NULL) == 0);
@@ -42,7 +44,6 @@ static void op_round_trip(const struct usbip_op_message *m)
 		assert(!memcmp(&again.devices[i], &m->devices[i],
 			       sizeof(m->devices[i])));
 	usbip_op_message_clear(&again);
-	free(buf);
 }
 
 static void fuzz_op(const uint8_t *data, size_t size, uint8_t state)

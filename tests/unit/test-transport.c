@@ -173,6 +173,9 @@ START_TEST(tcp_any_dual_stack)
 	round_trip(l, c, true);
 	snprintf(c, sizeof(c), "tcp:127.0.0.1:%d", test_port() + 1);
 	round_trip(l, c, true);
+	/* A host name, resolved (localhost is in every /etc/hosts). */
+	snprintf(c, sizeof(c), "tcp:localhost:%d", test_port() + 1);
+	round_trip(l, c, true);
 }
 END_TEST
 

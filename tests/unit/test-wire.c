@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "vectors.h"
 #include "wire.h"
@@ -545,6 +547,56 @@ START_TEST(urb_reader_back_to_back)
 }
 END_TEST
 
+/* The reader on a real non-blocking socket: the peer writes a few bytes at
+ * a time, reads stop at EAGAIN mid-header and mid-payload, and the frames
+ * still come out whole. */
+START_TEST(urb_reader_nonblocking_socket)
+{
+	struct usbip_urb_reader *r = malloc(sizeof(*r));
+	const struct usbip_urb_frame *frame;
+	struct vec v;
+	int sv[2], frames = 0, eagain = 0;
+	size_t sent = 0;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+					    SOCK_CLOEXEC, 0, sv), 0);
+	vec_build(V_CMD_SUBMIT_ISO_OUT, &v);
+	usbip_urb_reader_init(r, USBIP_ROLE_SERVER, 4096, NULL, NULL);
+	while (frames == 0) {
+		if (sent < v.len) {
+			size_t n = v.len - sent < 5 ? v.len - sent : 5;
+			ck_assert_int_eq(write(sv[1], v.b + sent, n), (ssize_t)n);
+			sent += n;
+		}
+		for (;;) {
+			uint8_t *dst;
+			size_t want;
+			usbip_urb_reader_next(r, &dst, &want);
+			ssize_t got = read(sv[0], dst, want);
+			if (got < 0) {
+				ck_assert_int_eq(errno, EAGAIN);
+				eagain++;
+				break;
+			}
+			int ret = usbip_urb_reader_advance(r, (size_t)got, &frame, NULL);
+			ck_assert_int_ge(ret, 0);
+			if (ret == 1) {
+				frames++;
+				break;
+			}
+		}
+	}
+	ck_assert_int_gt(eagain, 10);
+	ck_assert_uint_eq(frame->data_len, 8);
+	ck_assert_uint_eq(frame->num_iso, 2);
+	ck_assert_mem_eq(frame->data, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	usbip_urb_reader_clear(r);
+	free(r);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 START_TEST(names)
 {
 	ck_assert_str_eq(usbip_op_code_name(USBIP_OP_REQ_EXPORT), "OP_REQ_EXPORT");
@@ -568,6 +620,7 @@ int main(void)
 	tcase_add_test(tc, urb_vectors);
 	tcase_add_test(tc, urb_malformed);
 	tcase_add_test(tc, urb_reader_back_to_back);
+	tcase_add_test(tc, urb_reader_nonblocking_socket);
 	tcase_add_test(tc, names);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
