@@ -68,7 +68,8 @@ static int parse_tcp(const char *rest, struct transport_addr *a, char *msg,
 		if (!close || close[1] != ':')
 			return say(-EINVAL, msg, msg_len,
 				   "tcp:%s: an IPv6 address is written "
-				   "[ADDR]:PORT", rest);
+				   "[ADDR]:PORT",
+				   rest);
 		host_len = (size_t)(close - rest - 1);
 		if (host_len == 0)
 			return say(-EINVAL, msg, msg_len,
@@ -79,8 +80,8 @@ static int parse_tcp(const char *rest, struct transport_addr *a, char *msg,
 				   "tcp:%s: host too long", rest);
 		memcpy(a->host, rest + 1, host_len);
 		/* getaddrinfo, unlike inet_pton, takes a %scope suffix. */
-		struct addrinfo hints = { .ai_family = AF_INET6,
-					  .ai_flags = AI_NUMERICHOST };
+		struct addrinfo hints = {.ai_family = AF_INET6,
+					 .ai_flags = AI_NUMERICHOST};
 		struct addrinfo *probe;
 		if (getaddrinfo(a->host, NULL, &hints, &probe) != 0)
 			return say(-EINVAL, msg, msg_len,
@@ -92,10 +93,11 @@ static int parse_tcp(const char *rest, struct transport_addr *a, char *msg,
 		if (memchr(rest, ':', host_len))
 			return say(-EINVAL, msg, msg_len,
 				   "tcp:%s: put an IPv6 address in brackets: "
-				   "tcp:[ADDR]:PORT", rest);
+				   "tcp:[ADDR]:PORT",
+				   rest);
 		if (host_len == 0)
-			return say(-EINVAL, msg, msg_len,
-				   "tcp:%s: empty host", rest);
+			return say(-EINVAL, msg, msg_len, "tcp:%s: empty host",
+				   rest);
 		if (host_len >= sizeof(a->host))
 			return say(-ENAMETOOLONG, msg, msg_len,
 				   "tcp:%s: host too long", rest);
@@ -127,7 +129,8 @@ static int parse_vsock(const char *rest, struct transport_addr *a, char *msg,
 		     !parse_number(cid_text, 0, UINT32_MAX - 1, &v)))
 			return say(-EINVAL, msg, msg_len,
 				   "vsock:%s: CID '%.*s' is not a number below "
-				   "4294967295", rest, (int)n, rest);
+				   "4294967295",
+				   rest, (int)n, rest);
 		a->cid = (uint32_t)v;
 		rest = colon + 1;
 	}
@@ -200,7 +203,8 @@ int transport_parse(const char *text, struct transport_addr *a, char *msg,
 		if (!parse_number(colon + 1, 0, UINT32_MAX - 1, &v))
 			return say(-EINVAL, msg, msg_len,
 				   "%s: port '%s' is not a number below "
-				   "4294967295", text, colon + 1);
+				   "4294967295",
+				   text, colon + 1);
 		a->port = (uint32_t)v;
 		n = (size_t)(colon - rest);
 		if (n >= sizeof(path))
@@ -213,7 +217,8 @@ int transport_parse(const char *text, struct transport_addr *a, char *msg,
 	}
 	return say(-EINVAL, msg, msg_len,
 		   "'%s': unknown transport; expected tcp:, vsock:, unix:, "
-		   "fd: or fc-vsock:", text);
+		   "fd: or fc-vsock:",
+		   text);
 }
 
 void transport_format(const struct transport_addr *a, char *buf, size_t len)
@@ -259,7 +264,8 @@ int transport_tune(int fd)
 		return 0;
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) <
+		    0 ||
 	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval,
 		       sizeof(interval)) < 0 ||
 	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count)) < 0)
@@ -277,14 +283,14 @@ static socklen_t unix_sockaddr(const char *path, bool abstract,
 	if (abstract) {
 		/* The name is the bytes after a leading NUL, no terminator. */
 		memcpy(sun->sun_path + 1, path, n);
-		return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+		return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+				   n);
 	}
 	memcpy(sun->sun_path, path, n);
 	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
 }
 
-static void vsock_sockaddr(uint32_t cid, uint32_t port,
-			   struct sockaddr_vm *svm)
+static void vsock_sockaddr(uint32_t cid, uint32_t port, struct sockaddr_vm *svm)
 {
 	memset(svm, 0, sizeof(*svm));
 	svm->svm_family = AF_VSOCK;
@@ -292,29 +298,42 @@ static void vsock_sockaddr(uint32_t cid, uint32_t port,
 	svm->svm_port = port;
 }
 
-static int connect_tcp(const struct transport_addr *a, char *msg,
-		       size_t msg_len)
+/* Host and port to addresses, with the resolver's words on failure. */
+static int resolve_tcp(const char *host, uint32_t port_number, bool passive,
+		       struct addrinfo **res, char *msg, size_t msg_len)
 {
 	struct addrinfo hints = {
 		.ai_family = AF_UNSPEC,
 		.ai_socktype = SOCK_STREAM,
 		.ai_protocol = IPPROTO_TCP,
+		.ai_flags = passive ? AI_PASSIVE : 0,
 	};
-	struct addrinfo *res, *ai;
 	char port[8];
-	int r, err = -ECONNREFUSED;
-	const char *host = a->host[0] ? a->host : "localhost";
+	int r;
 
-	snprintf(port, sizeof(port), "%u", a->port);
-	r = getaddrinfo(host, port, &hints, &res);
+	snprintf(port, sizeof(port), "%u", port_number);
+	r = getaddrinfo(host, port, &hints, res);
 	if (r)
 		return say(r == EAI_SYSTEM ? -errno : -EHOSTUNREACH, msg,
 			   msg_len, "tcp:%s:%s: %s", host, port,
 			   gai_strerror(r));
+	return 0;
+}
+
+static int connect_tcp(const struct transport_addr *a, char *msg,
+		       size_t msg_len)
+{
+	struct addrinfo *res, *ai;
+	int r, err = -ECONNREFUSED;
+	const char *host = a->host[0] ? a->host : "localhost";
+
+	r = resolve_tcp(host, a->port, false, &res, msg, msg_len);
+	if (r < 0)
+		return r;
 	for (ai = res; ai; ai = ai->ai_next) {
-		_cleanup_close_ int fd = socket(ai->ai_family,
-						ai->ai_socktype | SOCK_CLOEXEC,
-						ai->ai_protocol);
+		_cleanup_close_ int fd =
+			socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+			       ai->ai_protocol);
 		if (fd < 0) {
 			err = -errno;
 			continue;
@@ -332,7 +351,7 @@ static int connect_tcp(const struct transport_addr *a, char *msg,
 		return take_fd(&fd);
 	}
 	freeaddrinfo(res);
-	return say(err, msg, msg_len, "tcp:%s:%s: %s", host, port,
+	return say(err, msg, msg_len, "tcp:%s:%u: %s", host, a->port,
 		   strerror(-err));
 }
 
@@ -377,8 +396,7 @@ static int fc_handshake(int fd, uint32_t port, char *msg, size_t msg_len)
 	line[n] = '\0';
 	if (strncmp(line, "OK ", 3) != 0)
 		return say(-ECONNREFUSED, msg, msg_len,
-			   "fc-vsock: port %u refused: '%.*s'", port, 40,
-			   line);
+			   "fc-vsock: port %u refused: '%.*s'", port, 40, line);
 	return 0;
 }
 
@@ -406,8 +424,7 @@ static int check_inherited(int fd, bool listening, char *msg, size_t msg_len)
 	return fd;
 }
 
-int transport_connect(const struct transport_addr *a, char *msg,
-		      size_t msg_len)
+int transport_connect(const struct transport_addr *a, char *msg, size_t msg_len)
 {
 	char name[TRANSPORT_ADDR_STR_MAX];
 	struct sockaddr_un sun;
@@ -420,9 +437,9 @@ int transport_connect(const struct transport_addr *a, char *msg,
 	case TRANSPORT_TCP:
 		return connect_tcp(a, msg, msg_len);
 	case TRANSPORT_VSOCK:
-		vsock_sockaddr(a->cid == TRANSPORT_VSOCK_CID_ANY ?
-				       TRANSPORT_VSOCK_CID_HOST :
-				       a->cid,
+		vsock_sockaddr(a->cid == TRANSPORT_VSOCK_CID_ANY
+				       ? TRANSPORT_VSOCK_CID_HOST
+				       : a->cid,
 			       a->port, &svm);
 		fd = connect_sockaddr(AF_VSOCK, (struct sockaddr *)&svm,
 				      sizeof(svm));
@@ -452,8 +469,8 @@ int transport_connect(const struct transport_addr *a, char *msg,
 	return fd;
 }
 
-static int listen_sockaddr(int family, const struct sockaddr *sa,
-			   socklen_t len, int backlog, bool dual_stack)
+static int listen_sockaddr(int family, const struct sockaddr *sa, socklen_t len,
+			   int backlog, bool dual_stack)
 {
 	_cleanup_close_ int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	int one = 1, zero = 0;
@@ -474,40 +491,33 @@ static int listen_sockaddr(int family, const struct sockaddr *sa,
 static int listen_tcp(const struct transport_addr *a, int backlog, char *msg,
 		      size_t msg_len)
 {
-	struct addrinfo hints = {
-		.ai_family = AF_UNSPEC,
-		.ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_PASSIVE,
-	};
 	struct addrinfo *res, *ai;
-	char port[8];
 	int r, err = -EADDRNOTAVAIL;
 
-	snprintf(port, sizeof(port), "%u", a->port);
 	if (!a->host[0]) {
 		/* Every address: one dual-stack socket, IPv4 where the
 		 * kernel has no IPv6. */
-		struct sockaddr_in6 any6 = { .sin6_family = AF_INET6,
-					     .sin6_addr = IN6ADDR_ANY_INIT,
-					     .sin6_port = htons((uint16_t)a->port) };
-		struct sockaddr_in any4 = { .sin_family = AF_INET,
-					    .sin_addr.s_addr = htonl(INADDR_ANY),
-					    .sin_port = htons((uint16_t)a->port) };
+		struct sockaddr_in6 any6 = {.sin6_family = AF_INET6,
+					    .sin6_addr = IN6ADDR_ANY_INIT,
+					    .sin6_port =
+						    htons((uint16_t)a->port)};
+		struct sockaddr_in any4 = {.sin_family = AF_INET,
+					   .sin_addr.s_addr = htonl(INADDR_ANY),
+					   .sin_port =
+						   htons((uint16_t)a->port)};
 		r = listen_sockaddr(AF_INET6, (struct sockaddr *)&any6,
 				    sizeof(any6), backlog, true);
 		if (r == -EAFNOSUPPORT)
 			r = listen_sockaddr(AF_INET, (struct sockaddr *)&any4,
 					    sizeof(any4), backlog, false);
 		if (r < 0)
-			return say(r, msg, msg_len, "tcp:%s: %s", port,
+			return say(r, msg, msg_len, "tcp:%u: %s", a->port,
 				   strerror(-r));
 		return r;
 	}
-	r = getaddrinfo(a->host, port, &hints, &res);
-	if (r)
-		return say(r == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL, msg,
-			   msg_len, "tcp:%s:%s: %s", a->host, port,
-			   gai_strerror(r));
+	r = resolve_tcp(a->host, a->port, true, &res, msg, msg_len);
+	if (r < 0)
+		return r;
 	for (ai = res; ai; ai = ai->ai_next) {
 		r = listen_sockaddr(ai->ai_family, ai->ai_addr, ai->ai_addrlen,
 				    backlog, false);
@@ -518,7 +528,7 @@ static int listen_tcp(const struct transport_addr *a, int backlog, char *msg,
 		err = r;
 	}
 	freeaddrinfo(res);
-	return say(err, msg, msg_len, "tcp:%s:%s: %s", a->host, port,
+	return say(err, msg, msg_len, "tcp:%s:%u: %s", a->host, a->port,
 		   strerror(-err));
 }
 
@@ -558,11 +568,11 @@ int transport_listen(const struct transport_addr *a, int backlog, char *msg,
 		if (!a->abstract) {
 			r = clear_stale_socket(a->path);
 			if (r < 0)
-				return say(r, msg, msg_len,
-					   "%s: %s", name,
-					   r == -EEXIST ?
-						   "exists and is not a socket" :
-						   strerror(-r));
+				return say(
+					r, msg, msg_len, "%s: %s", name,
+					r == -EEXIST
+						? "exists and is not a socket"
+						: strerror(-r));
 		}
 		sl = unix_sockaddr(a->path, a->abstract, &sun);
 		fd = listen_sockaddr(AF_UNIX, (struct sockaddr *)&sun, sl,

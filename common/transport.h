@@ -42,11 +42,11 @@ enum transport_kind {
 struct transport_addr {
 	enum transport_kind kind;
 	char host[TRANSPORT_HOST_MAX]; /* tcp; empty for tcp:PORT */
-	uint32_t port;                 /* tcp, vsock and fc-vsock port */
-	uint32_t cid;                  /* vsock; CID_ANY when not given */
+	uint32_t port;		       /* tcp, vsock and fc-vsock port */
+	uint32_t cid;		       /* vsock; CID_ANY when not given */
 	char path[TRANSPORT_PATH_MAX]; /* unix, fc-vsock; no '@' for abstract */
-	bool abstract;                 /* unix:@NAME */
-	int fd;                        /* fd:N */
+	bool abstract;		       /* unix:@NAME */
+	int fd;			       /* fd:N */
 };
 
 /* Longest text form of an address, for messages. */

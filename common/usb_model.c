@@ -26,17 +26,6 @@ static inline uint16_t get_le16(const uint8_t *p)
 	return (uint16_t)(p[0] | p[1] << 8);
 }
 
-static int fail(struct usbip_fault *fault, int err, const char *field,
-		uint64_t value, const char *reason)
-{
-	if (fault) {
-		fault->field = field;
-		fault->value = value;
-		fault->reason = reason;
-	}
-	return err;
-}
-
 void usb_model_clear(struct usb_device_model *m)
 {
 	for (size_t i = 0; i < m->num_configs; i++)
@@ -60,9 +49,9 @@ static void derive_bandwidth(struct usb_endpoint_model *ep, uint16_t raw_maxp,
 		/* SuperSpeed: burst and, for iso, Mult in the companion. */
 		unsigned burst = companion[2], ss_mult = companion[3] & 3;
 		ep->max_burst = (uint8_t)((burst > 15 ? 15 : burst) + 1);
-		ep->mult = ep->type == USB_TYPE_ISOCHRONOUS ?
-				   (uint8_t)((ss_mult > 2 ? 2 : ss_mult) + 1) :
-				   1;
+		ep->mult = ep->type == USB_TYPE_ISOCHRONOUS
+				   ? (uint8_t)((ss_mult > 2 ? 2 : ss_mult) + 1)
+				   : 1;
 	}
 	ep->max_bytes_per_interval =
 		(uint32_t)ep->max_packet * ep->mult * ep->max_burst;
@@ -75,14 +64,17 @@ static int add_endpoint(struct usb_altsetting_model *alt, const uint8_t *d,
 	struct usb_endpoint_model *ep;
 
 	if ((address & 0x0f) == 0 || (address & 0x70))
-		return fail(fault, -EBADMSG, "bEndpointAddress", address,
-			    "not a valid non-control endpoint");
+		return usbip_fault_set(fault, -EBADMSG, "bEndpointAddress",
+				       address,
+				       "not a valid non-control endpoint");
 	if (usb_altsetting_endpoint(alt, address))
-		return fail(fault, -EBADMSG, "bEndpointAddress", address,
-			    "duplicate endpoint in one alternate setting");
+		return usbip_fault_set(
+			fault, -EBADMSG, "bEndpointAddress", address,
+			"duplicate endpoint in one alternate setting");
 	if (alt->num_endpoints >= USB_MODEL_MAX_ENDPOINTS)
-		return fail(fault, -EMSGSIZE, "bNumEndpoints",
-			    alt->num_endpoints, "more than 30 endpoints");
+		return usbip_fault_set(fault, -EMSGSIZE, "bNumEndpoints",
+				       alt->num_endpoints,
+				       "more than 30 endpoints");
 
 	ep = &alt->endpoints[alt->num_endpoints++];
 	ep->address = address;
@@ -90,8 +82,8 @@ static int add_endpoint(struct usb_altsetting_model *alt, const uint8_t *d,
 	ep->type = d[3] & 3;
 	ep->interval = d[6];
 	if (ep->type == USB_TYPE_CONTROL)
-		return fail(fault, -EBADMSG, "bmAttributes", d[3],
-			    "control endpoint other than ep0");
+		return usbip_fault_set(fault, -EBADMSG, "bmAttributes", d[3],
+				       "control endpoint other than ep0");
 	derive_bandwidth(ep, get_le16(d + 4), companion);
 	return 0;
 }
@@ -111,68 +103,74 @@ static int parse_config(const uint8_t *raw, size_t len, size_t *used,
 	struct usb_altsetting_model *alt = NULL;
 
 	if (len < CONFIG_DESC_LEN)
-		return fail(fault, -EBADMSG, "configuration", len,
-			    "truncated configuration descriptor");
+		return usbip_fault_set(fault, -EBADMSG, "configuration", len,
+				       "truncated configuration descriptor");
 	if (raw[1] != DT_CONFIG)
-		return fail(fault, -EBADMSG, "bDescriptorType", raw[1],
-			    "expected a configuration descriptor");
+		return usbip_fault_set(fault, -EBADMSG, "bDescriptorType",
+				       raw[1],
+				       "expected a configuration descriptor");
 	if (raw[0] < CONFIG_DESC_LEN)
-		return fail(fault, -EBADMSG, "bLength", raw[0],
-			    "configuration descriptor too short");
+		return usbip_fault_set(fault, -EBADMSG, "bLength", raw[0],
+				       "configuration descriptor too short");
 	total = get_le16(raw + 2);
 	if (total < raw[0])
-		return fail(fault, -EBADMSG, "wTotalLength", total,
-			    "shorter than the configuration descriptor");
+		return usbip_fault_set(
+			fault, -EBADMSG, "wTotalLength", total,
+			"shorter than the configuration descriptor");
 	if (total > len)
-		return fail(fault, -EBADMSG, "wTotalLength", total,
-			    "runs past the descriptors read");
+		return usbip_fault_set(fault, -EBADMSG, "wTotalLength", total,
+				       "runs past the descriptors read");
 
 	c->value = raw[5];
 	c->attributes = raw[7];
 	c->max_power = raw[8];
 	if (raw[4] > USB_MODEL_MAX_INTERFACES)
-		return fail(fault, -EMSGSIZE, "bNumInterfaces", raw[4],
-			    "more than 32 interfaces");
+		return usbip_fault_set(fault, -EMSGSIZE, "bNumInterfaces",
+				       raw[4], "more than 32 interfaces");
 
 	for (pos = raw[0]; pos < total;) {
 		const uint8_t *d = raw + pos;
 		size_t dlen;
 
 		if (total - pos < 2)
-			return fail(fault, -EBADMSG, "bLength", total - pos,
-				    "descriptor header truncated");
+			return usbip_fault_set(fault, -EBADMSG, "bLength",
+					       total - pos,
+					       "descriptor header truncated");
 		dlen = d[0];
 		if (dlen < 2)
-			return fail(fault, -EBADMSG, "bLength", dlen,
-				    "descriptor shorter than its header");
+			return usbip_fault_set(
+				fault, -EBADMSG, "bLength", dlen,
+				"descriptor shorter than its header");
 		if (dlen > total - pos)
-			return fail(fault, -EBADMSG, "bLength", dlen,
-				    "descriptor runs past wTotalLength");
+			return usbip_fault_set(
+				fault, -EBADMSG, "bLength", dlen,
+				"descriptor runs past wTotalLength");
 
 		switch (d[1]) {
 		case DT_INTERFACE: {
 			if (dlen < INTERFACE_DESC_LEN)
-				return fail(fault, -EBADMSG, "bLength", dlen,
-					    "interface descriptor too short");
+				return usbip_fault_set(
+					fault, -EBADMSG, "bLength", dlen,
+					"interface descriptor too short");
 			if (usb_config_altsetting(c, d[2], d[3]))
-				return fail(fault, -EBADMSG,
-					    "bAlternateSetting", d[3],
-					    "duplicate alternate setting");
+				return usbip_fault_set(
+					fault, -EBADMSG, "bAlternateSetting",
+					d[3], "duplicate alternate setting");
 			if (!config_has_interface(c, d[2])) {
 				if (c->num_interfaces >=
 				    USB_MODEL_MAX_INTERFACES)
-					return fail(fault, -EMSGSIZE,
-						    "bInterfaceNumber", d[2],
-						    "more than 32 interfaces");
+					return usbip_fault_set(
+						fault, -EMSGSIZE,
+						"bInterfaceNumber", d[2],
+						"more than 32 interfaces");
 				c->interface_numbers[c->num_interfaces++] =
 					d[2];
 			}
-			if (c->num_altsettings >=
-			    USB_MODEL_MAX_ALTSETTINGS)
-				return fail(fault, -EMSGSIZE,
-					    "bAlternateSetting",
-					    c->num_altsettings,
-					    "too many alternate settings");
+			if (c->num_altsettings >= USB_MODEL_MAX_ALTSETTINGS)
+				return usbip_fault_set(
+					fault, -EMSGSIZE, "bAlternateSetting",
+					c->num_altsettings,
+					"too many alternate settings");
 			struct usb_altsetting_model *n =
 				realloc(c->altsettings,
 					(c->num_altsettings + 1) * sizeof(*n));
@@ -193,21 +191,23 @@ static int parse_config(const uint8_t *raw, size_t len, size_t *used,
 			int r;
 
 			if (dlen < ENDPOINT_DESC_LEN)
-				return fail(fault, -EBADMSG, "bLength", dlen,
-					    "endpoint descriptor too short");
+				return usbip_fault_set(
+					fault, -EBADMSG, "bLength", dlen,
+					"endpoint descriptor too short");
 			if (!alt)
-				return fail(fault, -EBADMSG,
-					    "bEndpointAddress", d[2],
-					    "endpoint outside any interface");
+				return usbip_fault_set(
+					fault, -EBADMSG, "bEndpointAddress",
+					d[2], "endpoint outside any interface");
 			/* A SuperSpeed companion, if any, follows at once. */
 			if (total - pos - dlen >= 2 &&
 			    d[dlen + 1] == DT_SS_ENDPOINT_COMPANION) {
 				const uint8_t *cd = d + dlen;
 				if (cd[0] < SS_COMPANION_DESC_LEN ||
 				    cd[0] > total - pos - dlen)
-					return fail(fault, -EBADMSG, "bLength",
-						    cd[0],
-						    "bad SuperSpeed companion");
+					return usbip_fault_set(
+						fault, -EBADMSG, "bLength",
+						cd[0],
+						"bad SuperSpeed companion");
 				companion = cd;
 			}
 			r = add_endpoint(alt, d, companion, fault);
@@ -217,9 +217,10 @@ static int parse_config(const uint8_t *raw, size_t len, size_t *used,
 		}
 		case DT_CONFIG:
 		case DT_DEVICE:
-			return fail(fault, -EBADMSG, "bDescriptorType", d[1],
-				    "device or configuration descriptor "
-				    "inside a configuration");
+			return usbip_fault_set(
+				fault, -EBADMSG, "bDescriptorType", d[1],
+				"device or configuration descriptor "
+				"inside a configuration");
 		default:
 			/* Class-specific and association descriptors carry
 			 * nothing the validator needs. */
@@ -239,11 +240,11 @@ int usb_model_parse(const uint8_t *raw, size_t len, struct usb_device_model *m,
 
 	memset(m, 0, sizeof(*m));
 	if (len < DEVICE_DESC_LEN)
-		return fail(fault, -EBADMSG, "device", len,
-			    "truncated device descriptor");
+		return usbip_fault_set(fault, -EBADMSG, "device", len,
+				       "truncated device descriptor");
 	if (raw[0] != DEVICE_DESC_LEN || raw[1] != DT_DEVICE)
-		return fail(fault, -EBADMSG, "bLength", raw[0],
-			    "not a device descriptor");
+		return usbip_fault_set(fault, -EBADMSG, "bLength", raw[0],
+				       "not a device descriptor");
 
 	m->bcd_usb = get_le16(raw + 2);
 	m->device_class = raw[4];
@@ -255,13 +256,13 @@ int usb_model_parse(const uint8_t *raw, size_t len, struct usb_device_model *m,
 	m->bcd_device = get_le16(raw + 12);
 	m->num_configurations = raw[17];
 	if (m->num_configurations == 0)
-		return fail(fault, -EBADMSG, "bNumConfigurations", 0,
-			    "device without a configuration");
+		return usbip_fault_set(fault, -EBADMSG, "bNumConfigurations", 0,
+				       "device without a configuration");
 
 	/* The kernel reads at most USB_MAXCONFIG configurations. */
-	size_t want = m->num_configurations < USB_MODEL_MAX_CONFIGS ?
-			      m->num_configurations :
-			      USB_MODEL_MAX_CONFIGS;
+	size_t want = m->num_configurations < USB_MODEL_MAX_CONFIGS
+			      ? m->num_configurations
+			      : USB_MODEL_MAX_CONFIGS;
 	for (pos = DEVICE_DESC_LEN; m->num_configs < want;) {
 		struct usb_config_model *c = &m->configs[m->num_configs];
 		size_t used = 0;
@@ -273,16 +274,18 @@ int usb_model_parse(const uint8_t *raw, size_t len, struct usb_device_model *m,
 			goto fail;
 		for (size_t i = 0; i + 1 < m->num_configs; i++)
 			if (m->configs[i].value == c->value) {
-				r = fail(fault, -EBADMSG,
-					 "bConfigurationValue", c->value,
-					 "duplicate configuration value");
+				r = usbip_fault_set(
+					fault, -EBADMSG, "bConfigurationValue",
+					c->value,
+					"duplicate configuration value");
 				goto fail;
 			}
 		pos += used;
 	}
 	if (pos != len) {
-		r = fail(fault, -EBADMSG, "length", len - pos,
-			 "trailing bytes after the last configuration");
+		r = usbip_fault_set(
+			fault, -EBADMSG, "length", len - pos,
+			"trailing bytes after the last configuration");
 		goto fail;
 	}
 	return 0;
@@ -292,8 +295,8 @@ fail:
 	return r;
 }
 
-const struct usb_config_model *usb_model_config(const struct usb_device_model *m,
-						uint8_t value)
+const struct usb_config_model *
+usb_model_config(const struct usb_device_model *m, uint8_t value)
 {
 	for (size_t i = 0; i < m->num_configs; i++)
 		if (m->configs[i].value == value)

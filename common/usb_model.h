@@ -35,10 +35,10 @@ enum usb_transfer_type {
 struct usb_endpoint_model {
 	uint8_t address;    /* bEndpointAddress: number | 0x80 for IN */
 	uint8_t attributes; /* bmAttributes as sent (sync/usage bits kept) */
-	uint8_t type;       /* bmAttributes & 3, enum usb_transfer_type */
+	uint8_t type;	    /* bmAttributes & 3, enum usb_transfer_type */
 	uint8_t interval;
 	uint16_t max_packet; /* wMaxPacketSize & 0x7ff */
-	uint8_t mult;        /* transactions per microframe, 1..3 */
+	uint8_t mult;	     /* transactions per microframe, 1..3 */
 	uint8_t max_burst;   /* SuperSpeed companion bMaxBurst + 1, else 1 */
 	/* The most one service interval (one iso packet) can move. */
 	uint32_t max_bytes_per_interval;
@@ -74,7 +74,7 @@ struct usb_device_model {
 	uint16_t id_product;
 	uint16_t bcd_device;
 	uint8_t num_configurations; /* as the device descriptor says */
-	size_t num_configs;         /* as parsed: min(that, 8) */
+	size_t num_configs;	    /* as parsed: min(that, 8) */
 	struct usb_config_model configs[USB_MODEL_MAX_CONFIGS];
 };
 
@@ -87,8 +87,8 @@ int usb_model_parse(const uint8_t *raw, size_t len, struct usb_device_model *m,
 		    struct usbip_fault *fault);
 void usb_model_clear(struct usb_device_model *m);
 
-const struct usb_config_model *usb_model_config(const struct usb_device_model *m,
-						uint8_t value);
+const struct usb_config_model *
+usb_model_config(const struct usb_device_model *m, uint8_t value);
 const struct usb_altsetting_model *
 usb_config_altsetting(const struct usb_config_model *c, uint8_t interface,
 		      uint8_t alternate);

@@ -64,11 +64,7 @@ void urb_limits_default(struct urb_limits *l)
 static enum urb_verdict reject(struct usbip_fault *fault, enum urb_verdict v,
 			       const char *field, uint64_t value)
 {
-	if (fault) {
-		fault->field = field;
-		fault->value = value;
-		fault->reason = urb_verdict_name(v);
-	}
+	usbip_fault_set(fault, 0, field, value, urb_verdict_name(v));
 	return v;
 }
 
@@ -174,8 +170,8 @@ static enum urb_verdict classify_control(const struct urb_session *s,
 		if ((rt & RT_RECIP_MASK) != RT_RECIP_ENDPOINT ||
 		    value != FEATURE_ENDPOINT_HALT)
 			return URB_ACCEPT;
-		if (index > 0xff ||
-		    ((index & 0x7f) != 0 && !current_endpoint(s, (uint8_t)index)))
+		if (index > 0xff || ((index & 0x7f) != 0 &&
+				     !current_endpoint(s, (uint8_t)index)))
 			return reject(fault, URB_REJECT_NO_ENDPOINT, "wIndex",
 				      index);
 		plan->action = URB_ACTION_CLEAR_HALT;
@@ -237,7 +233,8 @@ static enum urb_verdict validate_submit(const struct urb_session *s,
 		return reject(fault, URB_REJECT_ENDPOINT, "ep", h->ep);
 	/* What was read must be exactly what the header announced. */
 	if (f->data_len != (dir_in ? 0 : tbl))
-		return reject(fault, URB_REJECT_PAYLOAD, "payload", f->data_len);
+		return reject(fault, URB_REJECT_PAYLOAD, "payload",
+			      f->data_len);
 
 	plan->action = URB_ACTION_TRANSFER;
 	plan->dir_in = dir_in;

@@ -48,17 +48,17 @@ struct urb_session {
 };
 
 enum urb_action {
-	URB_ACTION_TRANSFER,          /* submit as is (masked flags) */
-	URB_ACTION_UNLINK,            /* cancel plan.unlink_seqnum */
+	URB_ACTION_TRANSFER,	      /* submit as is (masked flags) */
+	URB_ACTION_UNLINK,	      /* cancel plan.unlink_seqnum */
 	URB_ACTION_SET_CONFIGURATION, /* plan.value */
 	URB_ACTION_SET_INTERFACE,     /* plan.interface, plan.value */
-	URB_ACTION_CLEAR_HALT,        /* plan.endpoint */
+	URB_ACTION_CLEAR_HALT,	      /* plan.endpoint */
 	URB_ACTION_RESET_DEVICE,
 };
 
 struct urb_plan {
 	enum urb_action action;
-	uint8_t type;     /* enum usb_transfer_type */
+	uint8_t type;	  /* enum usb_transfer_type */
 	uint8_t endpoint; /* address, 0x80 set for IN */
 	bool dir_in;
 	uint32_t transfer_flags; /* masked to what the type allows */
@@ -71,20 +71,20 @@ struct urb_plan {
 
 enum urb_verdict {
 	URB_ACCEPT = 0,
-	URB_REJECT_COMMAND,        /* not a CMD_SUBMIT or CMD_UNLINK */
-	URB_REJECT_DEVID,          /* not the imported device */
-	URB_REJECT_SEQNUM,         /* already in flight */
-	URB_REJECT_DIRECTION,      /* neither IN nor OUT */
-	URB_REJECT_ENDPOINT,       /* number above 15 */
-	URB_REJECT_NO_ENDPOINT,    /* not in the current alt setting */
+	URB_REJECT_COMMAND,	   /* not a CMD_SUBMIT or CMD_UNLINK */
+	URB_REJECT_DEVID,	   /* not the imported device */
+	URB_REJECT_SEQNUM,	   /* already in flight */
+	URB_REJECT_DIRECTION,	   /* neither IN nor OUT */
+	URB_REJECT_ENDPOINT,	   /* number above 15 */
+	URB_REJECT_NO_ENDPOINT,	   /* not in the current alt setting */
 	URB_REJECT_NOT_CONFIGURED, /* data endpoint before SET_CONFIGURATION */
-	URB_REJECT_LENGTH,         /* over the cap for its type */
-	URB_REJECT_PAYLOAD,        /* bytes sent differ from announced */
-	URB_REJECT_PACKETS,        /* iso packet count out of range */
+	URB_REJECT_LENGTH,	   /* over the cap for its type */
+	URB_REJECT_PAYLOAD,	   /* bytes sent differ from announced */
+	URB_REJECT_PACKETS,	   /* iso packet count out of range */
 	URB_REJECT_ISO_DESCRIPTOR, /* packet past the buffer or maxp*mult */
-	URB_REJECT_SETUP,          /* wLength or direction disagree */
-	URB_REJECT_REQUEST,        /* a request the server never passes on */
-	URB_REJECT_BUSY,           /* in-flight URB or byte limit reached */
+	URB_REJECT_SETUP,	   /* wLength or direction disagree */
+	URB_REJECT_REQUEST,	   /* a request the server never passes on */
+	URB_REJECT_BUSY,	   /* in-flight URB or byte limit reached */
 	URB_VERDICT_COUNT,
 };
 

@@ -32,8 +32,8 @@ static inline void put_be32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-static int fail(struct usbip_fault *fault, int err, const char *field,
-		uint64_t value, const char *reason)
+int usbip_fault_set(struct usbip_fault *fault, int err, const char *field,
+		    uint64_t value, const char *reason)
 {
 	if (fault) {
 		fault->field = field;
@@ -97,15 +97,15 @@ static int check_op_header(const uint8_t *buf, struct usbip_op_header *h,
 	h->status = get_be32(buf + 4);
 
 	if (h->version != USBIP_VERSION)
-		return fail(fault, -EPROTO, "version", h->version,
-			    "unsupported protocol version");
+		return usbip_fault_set(fault, -EPROTO, "version", h->version,
+				       "unsupported protocol version");
 	if (strcmp(usbip_op_code_name(h->code), "unknown") == 0)
-		return fail(fault, -EBADMSG, "code", h->code,
-			    "unknown op code");
+		return usbip_fault_set(fault, -EBADMSG, "code", h->code,
+				       "unknown op code");
 	/* Requests carry no status; every known client sends 0. */
 	if ((h->code & 0x8000) && h->status != 0)
-		return fail(fault, -EBADMSG, "status", h->status,
-			    "request with nonzero status");
+		return usbip_fault_set(fault, -EBADMSG, "status", h->status,
+				       "request with nonzero status");
 	return 0;
 }
 
@@ -113,13 +113,13 @@ static int decode_device(const uint8_t *p, struct usbip_device_info *d,
 			 struct usbip_fault *fault)
 {
 	if (!terminated(p, USBIP_PATH_LEN))
-		return fail(fault, -EBADMSG, "path", USBIP_PATH_LEN,
-			    "not NUL-terminated");
+		return usbip_fault_set(fault, -EBADMSG, "path", USBIP_PATH_LEN,
+				       "not NUL-terminated");
 	if (!terminated(p + 256, USBIP_BUSID_LEN))
-		return fail(fault, -EBADMSG, "busid", USBIP_BUSID_LEN,
-			    "not NUL-terminated");
+		return usbip_fault_set(fault, -EBADMSG, "busid",
+				       USBIP_BUSID_LEN, "not NUL-terminated");
 	if (p[256] == '\0')
-		return fail(fault, -EBADMSG, "busid", 0, "empty");
+		return usbip_fault_set(fault, -EBADMSG, "busid", 0, "empty");
 
 	memcpy(d->path, p, USBIP_PATH_LEN);
 	memcpy(d->busid, p + 256, USBIP_BUSID_LEN);
@@ -137,17 +137,19 @@ static int decode_device(const uint8_t *p, struct usbip_device_info *d,
 	d->num_interfaces = p[311];
 
 	if (d->speed < USBIP_SPEED_LOW || d->speed > USBIP_SPEED_SUPER_PLUS)
-		return fail(fault, -EBADMSG, "speed", d->speed,
-			    "unknown speed");
+		return usbip_fault_set(fault, -EBADMSG, "speed", d->speed,
+				       "unknown speed");
 	/* devid = busnum << 16 | devnum must be lossless. */
 	if (d->busnum > 0xffff || d->devnum > 0xffff)
-		return fail(fault, -EBADMSG,
-			    d->busnum > 0xffff ? "busnum" : "devnum",
-			    d->busnum > 0xffff ? d->busnum : d->devnum,
-			    "does not fit a devid");
+		return usbip_fault_set(fault, -EBADMSG,
+				       d->busnum > 0xffff ? "busnum" : "devnum",
+				       d->busnum > 0xffff ? d->busnum
+							  : d->devnum,
+				       "does not fit a devid");
 	if (d->num_interfaces > USBIP_MAX_INTERFACES)
-		return fail(fault, -EMSGSIZE, "bNumInterfaces",
-			    d->num_interfaces, "more than 32 interfaces");
+		return usbip_fault_set(fault, -EMSGSIZE, "bNumInterfaces",
+				       d->num_interfaces,
+				       "more than 32 interfaces");
 	return 0;
 }
 
@@ -217,8 +219,8 @@ int usbip_op_frame_length(const uint8_t *buf, size_t have, size_t *need,
 	}
 	uint32_t ndev = get_be32(buf + USBIP_OP_HEADER_LEN);
 	if (ndev > USBIP_MAX_DEVLIST)
-		return fail(fault, -EMSGSIZE, "ndev", ndev,
-			    "device list too long");
+		return usbip_fault_set(fault, -EMSGSIZE, "ndev", ndev,
+				       "device list too long");
 	for (uint32_t i = 0; i < ndev; i++) {
 		if (have < pos + USBIP_DEVICE_LEN) {
 			*need = pos + USBIP_DEVICE_LEN;
@@ -226,8 +228,9 @@ int usbip_op_frame_length(const uint8_t *buf, size_t have, size_t *need,
 		}
 		uint8_t nif = buf[pos + USBIP_DEVICE_LEN - 1];
 		if (nif > USBIP_MAX_INTERFACES)
-			return fail(fault, -EMSGSIZE, "bNumInterfaces", nif,
-				    "more than 32 interfaces");
+			return usbip_fault_set(fault, -EMSGSIZE,
+					       "bNumInterfaces", nif,
+					       "more than 32 interfaces");
 		pos += USBIP_DEVICE_LEN + (size_t)nif * USBIP_INTERFACE_LEN;
 	}
 	*need = pos;
@@ -252,10 +255,11 @@ int usbip_op_decode(const uint8_t *buf, size_t len,
 	if (r < 0)
 		return r;
 	if (need > len)
-		return fail(fault, -EBADMSG, "length", len, "message truncated");
+		return usbip_fault_set(fault, -EBADMSG, "length", len,
+				       "message truncated");
 	if (need < len)
-		return fail(fault, -EBADMSG, "length", len,
-			    "trailing bytes after message");
+		return usbip_fault_set(fault, -EBADMSG, "length", len,
+				       "trailing bytes after message");
 
 	check_op_header(buf, &out->header, NULL);
 	const uint8_t *body = buf + USBIP_OP_HEADER_LEN;
@@ -265,10 +269,12 @@ int usbip_op_decode(const uint8_t *buf, size_t len,
 		return 0;
 	case USBIP_OP_REQ_IMPORT:
 		if (!terminated(body, USBIP_BUSID_LEN))
-			return fail(fault, -EBADMSG, "busid", USBIP_BUSID_LEN,
-				    "not NUL-terminated");
+			return usbip_fault_set(fault, -EBADMSG, "busid",
+					       USBIP_BUSID_LEN,
+					       "not NUL-terminated");
 		if (body[0] == '\0')
-			return fail(fault, -EBADMSG, "busid", 0, "empty");
+			return usbip_fault_set(fault, -EBADMSG, "busid", 0,
+					       "empty");
 		memcpy(out->busid, body, USBIP_BUSID_LEN);
 		return 0;
 	case USBIP_OP_REP_IMPORT:
@@ -320,8 +326,7 @@ static bool device_encodable(const struct usbip_device_info *d)
 	       d->busid[0] && d->num_interfaces <= USBIP_MAX_INTERFACES;
 }
 
-long usbip_op_encode(const struct usbip_op_message *m, uint8_t *buf,
-		     size_t cap)
+long usbip_op_encode(const struct usbip_op_message *m, uint8_t *buf, size_t cap)
 {
 	const struct usbip_op_header *h = &m->header;
 	size_t len = USBIP_OP_HEADER_LEN;
@@ -399,7 +404,8 @@ long usbip_op_encode(const struct usbip_op_message *m, uint8_t *buf,
 			const struct usbip_devlist_entry *e = &m->devices[i];
 			encode_device(p, &e->device);
 			p += USBIP_DEVICE_LEN;
-			for (unsigned j = 0; j < e->device.num_interfaces; j++) {
+			for (unsigned j = 0; j < e->device.num_interfaces;
+			     j++) {
 				p[0] = e->interfaces[j].interface_class;
 				p[1] = e->interfaces[j].interface_subclass;
 				p[2] = e->interfaces[j].interface_protocol;
@@ -535,8 +541,8 @@ int usbip_urb_header_unpack(const uint8_t in[USBIP_URB_HEADER_LEN],
 		h->u.ret_unlink.status = (int32_t)get_be32(p);
 		return 0;
 	}
-	return fail(fault, -EBADMSG, "command", h->command,
-		    "unknown URB command");
+	return usbip_fault_set(fault, -EBADMSG, "command", h->command,
+			       "unknown URB command");
 }
 
 void usbip_iso_desc_pack(const struct usbip_iso_desc *d,
@@ -562,14 +568,15 @@ int usbip_iso_count(uint32_t number_of_packets, struct usbip_fault *fault)
 	if (number_of_packets == 0 || number_of_packets == USBIP_NO_ISO_PACKETS)
 		return 0;
 	if (number_of_packets > USBIP_MAX_ISO_PACKETS)
-		return fail(fault, -EBADMSG, "number_of_packets",
-			    number_of_packets, "more than 1024 iso packets");
+		return usbip_fault_set(fault, -EBADMSG, "number_of_packets",
+				       number_of_packets,
+				       "more than 1024 iso packets");
 	return (int)number_of_packets;
 }
 
 void usbip_urb_reader_init(struct usbip_urb_reader *r, enum usbip_urb_role role,
-			   size_t max_data, usbip_ret_direction_fn ret_direction,
-			   void *opaque)
+			   size_t max_data,
+			   usbip_ret_direction_fn ret_direction, void *opaque)
 {
 	memset(r, 0, sizeof(*r));
 	r->role = role;
@@ -628,8 +635,9 @@ static int plan_payload(struct usbip_urb_reader *r, struct usbip_fault *fault)
 		/* The length of what follows depends on it: check it here. */
 		if (h->direction != USBIP_DIR_OUT &&
 		    h->direction != USBIP_DIR_IN)
-			return fail(fault, -EBADMSG, "direction", h->direction,
-				    "neither IN nor OUT");
+			return usbip_fault_set(fault, -EBADMSG, "direction",
+					       h->direction,
+					       "neither IN nor OUT");
 		if (h->direction == USBIP_DIR_OUT)
 			data_len = h->u.submit.transfer_buffer_length;
 		np = h->u.submit.number_of_packets;
@@ -637,12 +645,13 @@ static int plan_payload(struct usbip_urb_reader *r, struct usbip_fault *fault)
 	case USBIP_RET_SUBMIT:
 		if (r->role != USBIP_ROLE_CLIENT)
 			break;
-		dir_in = r->ret_direction ?
-				 r->ret_direction(r->opaque, h->seqnum) :
-				 (int)(h->direction == USBIP_DIR_IN);
+		dir_in = r->ret_direction
+				 ? r->ret_direction(r->opaque, h->seqnum)
+				 : (int)(h->direction == USBIP_DIR_IN);
 		if (dir_in < 0)
-			return fail(fault, -EBADMSG, "seqnum", h->seqnum,
-				    "reply to a request never sent");
+			return usbip_fault_set(fault, -EBADMSG, "seqnum",
+					       h->seqnum,
+					       "reply to a request never sent");
 		if (dir_in)
 			data_len = h->u.ret_submit.actual_length;
 		np = h->u.ret_submit.number_of_packets;
@@ -658,16 +667,16 @@ static int plan_payload(struct usbip_urb_reader *r, struct usbip_fault *fault)
 		np = 0;
 		goto sized;
 	}
-	return fail(fault, -EBADMSG, "command", h->command,
-		    "command not valid in this direction");
+	return usbip_fault_set(fault, -EBADMSG, "command", h->command,
+			       "command not valid in this direction");
 
 sized:
 	if (data_len > r->max_data)
-		return fail(fault, -EMSGSIZE,
-			    h->command == USBIP_CMD_SUBMIT ?
-				    "transfer_buffer_length" :
-				    "actual_length",
-			    data_len, "data stage over the limit");
+		return usbip_fault_set(fault, -EMSGSIZE,
+				       h->command == USBIP_CMD_SUBMIT
+					       ? "transfer_buffer_length"
+					       : "actual_length",
+				       data_len, "data stage over the limit");
 	num_iso = usbip_iso_count(np, fault);
 	if (num_iso < 0)
 		return num_iso;
@@ -689,9 +698,10 @@ int usbip_urb_reader_advance(struct usbip_urb_reader *r, size_t n,
 			     const struct usbip_urb_frame **frame,
 			     struct usbip_fault *fault)
 {
-	size_t want = r->have < USBIP_URB_HEADER_LEN ?
-			      USBIP_URB_HEADER_LEN - r->have :
-			      r->payload_len - (r->have - USBIP_URB_HEADER_LEN);
+	size_t want =
+		r->have < USBIP_URB_HEADER_LEN
+			? USBIP_URB_HEADER_LEN - r->have
+			: r->payload_len - (r->have - USBIP_URB_HEADER_LEN);
 	int ret;
 
 	if (n > want)

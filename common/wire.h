@@ -84,9 +84,13 @@ enum usbip_speed {
 /* What a decoder or the validator refused, for one log line. */
 struct usbip_fault {
 	const char *field;  /* wire field or descriptor field name */
-	uint64_t value;     /* the offending value */
+	uint64_t value;	    /* the offending value */
 	const char *reason; /* short, static, lower case */
 };
+
+/* Fills *fault when given and returns err, for one-line refusals. */
+int usbip_fault_set(struct usbip_fault *fault, int err, const char *field,
+		    uint64_t value, const char *reason);
 
 struct usbip_op_header {
 	uint16_t version;
@@ -139,7 +143,8 @@ struct usbip_op_message {
 	struct usbip_device_info device;
 	int32_t returncode;
 	uint32_t num_devices;
-	struct usbip_devlist_entry *devices; /* owned; usbip_op_message_clear() */
+	struct usbip_devlist_entry
+		*devices; /* owned; usbip_op_message_clear() */
 };
 
 void usbip_op_message_clear(struct usbip_op_message *m);
@@ -270,7 +275,7 @@ struct usbip_urb_reader {
 	void *opaque;
 
 	uint8_t raw_header[USBIP_URB_HEADER_LEN];
-	size_t have;        /* bytes of the current frame so far */
+	size_t have;	    /* bytes of the current frame so far */
 	size_t payload_len; /* data + iso descriptors of the current frame */
 	uint8_t *payload;
 	size_t payload_cap;
@@ -282,8 +287,8 @@ struct usbip_urb_reader {
 #define USBIP_DEFAULT_MAX_DATA (16u << 20)
 
 void usbip_urb_reader_init(struct usbip_urb_reader *r, enum usbip_urb_role role,
-			   size_t max_data, usbip_ret_direction_fn ret_direction,
-			   void *opaque);
+			   size_t max_data,
+			   usbip_ret_direction_fn ret_direction, void *opaque);
 void usbip_urb_reader_clear(struct usbip_urb_reader *r);
 void usbip_urb_reader_next(struct usbip_urb_reader *r, uint8_t **dst,
 			   size_t *len);

@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct usb_device_model m;
-	struct usbip_fault f = { 0 };
+	struct usbip_fault f = {0};
 
 	/* An exact-size copy, so that a read past the end is caught. */
 	uint8_t *copy = malloc(size ? size : 1);
@@ -32,16 +32,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(c->num_interfaces <= USB_MODEL_MAX_INTERFACES);
 		assert(c->num_altsettings <= USB_MODEL_MAX_ALTSETTINGS);
 		for (size_t j = 0; j < c->num_altsettings; j++) {
-			const struct usb_altsetting_model *a = &c->altsettings[j];
+			const struct usb_altsetting_model *a =
+				&c->altsettings[j];
 			assert(usb_config_altsetting(c, a->interface_number,
-						     a->alternate_setting) == a);
+						     a->alternate_setting) ==
+			       a);
 			assert(a->num_endpoints <= USB_MODEL_MAX_ENDPOINTS);
 			for (unsigned k = 0; k < a->num_endpoints; k++) {
-				const struct usb_endpoint_model *e = &a->endpoints[k];
-				assert(usb_altsetting_endpoint(a, e->address) == e);
+				const struct usb_endpoint_model *e =
+					&a->endpoints[k];
+				assert(usb_altsetting_endpoint(a, e->address) ==
+				       e);
 				assert((e->address & 0x0f) != 0);
 				assert(e->type != USB_TYPE_CONTROL);
-				assert(e->max_bytes_per_interval <= 2047u * 3 * 16);
+				assert(e->max_bytes_per_interval <=
+				       2047u * 3 * 16);
 			}
 		}
 	}

@@ -19,14 +19,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* bInterfaceNumber 0: bulk 0x81/0x02; 1 alt 1: iso OUT 0x03 (192 bytes);
  * interrupt IN 0x84. */
 static const uint8_t fallback[] = {
-	18, 1, 0, 2, 0, 0, 0, 64, 0x6b, 0x1d, 4, 1, 0, 1, 1, 2, 3, 1,
-	9, 2, 55, 0, 2, 1, 0, 0x80, 50,
-	9, 4, 0, 0, 3, 8, 6, 0x50, 0,
-	7, 5, 0x81, 2, 0, 2, 0,
-	7, 5, 0x02, 2, 0, 2, 0,
-	7, 5, 0x84, 3, 8, 0, 4,
-	9, 4, 1, 1, 1, 1, 2, 0, 0,
-	7, 5, 0x03, 0x09, 192, 0, 1,
+	18,   1, 0, 2, 0,    0,	 0, 64,	  0x6b, 0x1d, 4,    1,	0, 1, 1,
+	2,    3, 1, 9, 2,    55, 0, 2,	  1,	0,    0x80, 50, 9, 4, 0,
+	0,    3, 8, 6, 0x50, 0,	 7, 5,	  0x81, 2,    0,    2,	0, 7, 5,
+	0x02, 2, 0, 2, 0,    7,	 5, 0x84, 3,	8,    0,    4,	9, 4, 1,
+	1,    1, 1, 2, 0,    0,	 7, 5,	  0x03, 0x09, 192,  0,	1,
 };
 
 #define MAX_TRACKED 64
@@ -53,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct usb_device_model model;
 	struct urb_limits limits;
 	struct urb_session s;
-	struct tracker t = { 0 };
+	struct tracker t = {0};
 	size_t desc_len, pos;
 
 	if (size < 2)
@@ -62,7 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (desc_len > size - 2)
 		desc_len = size - 2;
 	if (usb_model_parse(data + 2, desc_len, &model, NULL) < 0) {
-		int r = usb_model_parse(fallback, sizeof(fallback), &model, NULL);
+		int r = usb_model_parse(fallback, sizeof(fallback), &model,
+					NULL);
 		assert(r == 0);
 	}
 	pos = 2 + desc_len;
@@ -101,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 
 		struct urb_plan p;
-		struct usbip_fault fault = { 0 };
+		struct usbip_fault fault = {0};
 		enum urb_verdict v = urb_validate(&s, f, &p, &fault);
 		if (v != URB_ACCEPT) {
 			assert(fault.field && fault.reason);
@@ -109,11 +107,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		assert(!in_flight(&t, f->header.seqnum));
 		if (p.action == URB_ACTION_TRANSFER) {
-			assert(p.length == f->header.u.submit.transfer_buffer_length);
+			assert(p.length ==
+			       f->header.u.submit.transfer_buffer_length);
 			assert(f->data_len == (p.dir_in ? 0 : p.length));
-			assert((p.transfer_flags & ~(URB_FLAG_SHORT_NOT_OK |
-						     URB_FLAG_ISO_ASAP |
-						     URB_FLAG_ZERO_PACKET)) == 0);
+			assert((p.transfer_flags &
+				~(URB_FLAG_SHORT_NOT_OK | URB_FLAG_ISO_ASAP |
+				  URB_FLAG_ZERO_PACKET)) == 0);
 			assert(p.endpoint == 0 || p.endpoint == 0x80 ||
 			       s.configuration != 0);
 			if (p.type == USB_TYPE_ISOCHRONOUS) {
@@ -125,7 +124,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						       f->iso[i].length <=
 					       p.length);
 			}
-			assert(t.bytes + p.length <= limits.max_bytes_in_flight);
+			assert(t.bytes + p.length <=
+			       limits.max_bytes_in_flight);
 			if (t.count < MAX_TRACKED) {
 				t.seqnums[t.count] = f->header.seqnum;
 				t.lengths[t.count++] = p.length;
@@ -134,13 +134,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			s.urbs_in_flight = (uint32_t)t.count;
 			s.bytes_in_flight = t.bytes;
 		} else if (p.action == URB_ACTION_SET_CONFIGURATION) {
-			assert(p.value == 0 || usb_model_config(&model, p.value));
+			assert(p.value == 0 ||
+			       usb_model_config(&model, p.value));
 			s.configuration = p.value;
 			memset(s.alt_setting, 0, sizeof(s.alt_setting));
 		} else if (p.action == URB_ACTION_SET_INTERFACE) {
 			const struct usb_config_model *c =
 				usb_model_config(&model, s.configuration);
-			assert(c && usb_config_altsetting(c, p.interface, p.value));
+			assert(c &&
+			       usb_config_altsetting(c, p.interface, p.value));
 			s.alt_setting[p.interface] = p.value;
 		} else if (p.action == URB_ACTION_UNLINK) {
 			for (size_t i = 0; i < t.count; i++)

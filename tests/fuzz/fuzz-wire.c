@@ -22,9 +22,11 @@ static size_t chunk(uint8_t *state, size_t want)
 }
 
 /* Big enough for the longest device list the decoder accepts. */
-#define OP_MAX_LEN (USBIP_OP_HEADER_LEN + 4 + \
-		    (size_t)USBIP_MAX_DEVLIST * \
-			    (USBIP_DEVICE_LEN + USBIP_MAX_INTERFACES * USBIP_INTERFACE_LEN))
+#define OP_MAX_LEN                   \
+	(USBIP_OP_HEADER_LEN + 4 +   \
+	 (size_t)USBIP_MAX_DEVLIST * \
+		 (USBIP_DEVICE_LEN + \
+		  USBIP_MAX_INTERFACES * USBIP_INTERFACE_LEN))
 
 static void op_round_trip(const struct usbip_op_message *m)
 {
@@ -63,7 +65,7 @@ static void fuzz_op(const uint8_t *data, size_t size, uint8_t state)
 		memcpy(dst, data + pos, n);
 		pos += n;
 		struct usbip_op_message m;
-		struct usbip_fault f = { 0 };
+		struct usbip_fault f = {0};
 		int ret = usbip_op_reader_advance(&r, n, &m, &f);
 		if (ret < 0) {
 			assert(f.field || ret == -ENOMEM);
@@ -96,7 +98,7 @@ static void fuzz_urb(const uint8_t *data, size_t size, uint8_t state,
 		uint8_t *dst;
 		size_t want, n;
 		const struct usbip_urb_frame *f;
-		struct usbip_fault fault = { 0 };
+		struct usbip_fault fault = {0};
 
 		usbip_urb_reader_next(&r, &dst, &want);
 		assert(want > 0);
@@ -125,7 +127,8 @@ static void fuzz_urb(const uint8_t *data, size_t size, uint8_t state,
 				struct usbip_iso_desc back;
 				usbip_iso_desc_pack(&f->iso[i], d);
 				usbip_iso_desc_unpack(d, &back);
-				assert(!memcmp(&back, &f->iso[i], sizeof(back)));
+				assert(!memcmp(&back, &f->iso[i],
+					       sizeof(back)));
 			}
 		}
 	}

@@ -36,17 +36,15 @@ static void put(const char *target, const char *name, const uint8_t *a,
 
 int main(int argc, char **argv)
 {
-	static const enum vec_id server[] = { V_CMD_SUBMIT_CTRL_IN,
-					      V_CMD_SUBMIT_BULK_OUT,
-					      V_CMD_SUBMIT_ISO_OUT,
-					      V_CMD_UNLINK };
-	static const enum vec_id client[] = { V_RET_SUBMIT_CTRL_IN,
-					      V_RET_SUBMIT_ISO_OUT,
-					      V_RET_UNLINK };
-	void (*const devices[])(struct vec *) = { desc_mass_storage, desc_audio,
-						   desc_superspeed,
-						   desc_high_bandwidth };
-	struct vec v, stream = { 0 };
+	static const enum vec_id server[] = {
+		V_CMD_SUBMIT_CTRL_IN, V_CMD_SUBMIT_BULK_OUT,
+		V_CMD_SUBMIT_ISO_OUT, V_CMD_UNLINK};
+	static const enum vec_id client[] = {
+		V_RET_SUBMIT_CTRL_IN, V_RET_SUBMIT_ISO_OUT, V_RET_UNLINK};
+	void (*const devices[])(struct vec *) = {desc_mass_storage, desc_audio,
+						 desc_superspeed,
+						 desc_high_bandwidth};
+	struct vec v, stream = {0};
 	char name[32];
 
 	if (argc != 2) {
@@ -61,7 +59,7 @@ int main(int argc, char **argv)
 
 	/* wire: [mode][chunk seed][stream] */
 	for (int id = V_REQ_DEVLIST; id <= V_REP_UNEXPORT; id++) {
-		uint8_t pre[2] = { 0, (uint8_t)id };
+		uint8_t pre[2] = {0, (uint8_t)id};
 		vec_build(id, &v);
 		snprintf(name, sizeof(name), "op-%02d", id);
 		put("wire", name, pre, 2, v.b, v.len);
@@ -71,16 +69,17 @@ int main(int argc, char **argv)
 		memcpy(stream.b + stream.len, v.b, v.len);
 		stream.len += v.len;
 	}
-	put("wire", "urb-server", (const uint8_t[]){ 1, 3 }, 2, stream.b,
+	put("wire", "urb-server", (const uint8_t[]){1, 3}, 2, stream.b,
 	    stream.len);
 	{
-		struct vec cs = { 0 };
-		for (size_t i = 0; i < sizeof(client) / sizeof(client[0]); i++) {
+		struct vec cs = {0};
+		for (size_t i = 0; i < sizeof(client) / sizeof(client[0]);
+		     i++) {
 			vec_build(client[i], &v);
 			memcpy(cs.b + cs.len, v.b, v.len);
 			cs.len += v.len;
 		}
-		put("wire", "urb-client", (const uint8_t[]){ 2, 9 }, 2, cs.b,
+		put("wire", "urb-client", (const uint8_t[]){2, 9}, 2, cs.b,
 		    cs.len);
 	}
 

@@ -30,8 +30,10 @@ static void write_segment(unsigned conv, int to_server, const struct vec *v)
 
 	memset(frame, 0, sizeof(frame));
 	/* Ethernet: two locally administered addresses, IPv4. */
-	memcpy(frame, to_server ? "\x02\0\0\0\0\x02\x02\0\0\0\0\x01" :
-				  "\x02\0\0\0\0\x01\x02\0\0\0\0\x02", 12);
+	memcpy(frame,
+	       to_server ? "\x02\0\0\0\0\x02\x02\0\0\0\0\x01"
+			 : "\x02\0\0\0\0\x01\x02\0\0\0\0\x02",
+	       12);
 	frame[12] = 0x08;
 	/* IPv4 127.0.0.1 <-> 127.0.0.2, TCP. The checksum stays 0: the
 	 * dissector does not verify it by default. */
@@ -42,8 +44,10 @@ static void write_segment(unsigned conv, int to_server, const struct vec *v)
 	ip[3] = (uint8_t)total;
 	ip[8] = 64;
 	ip[9] = 6;
-	memcpy(ip + 12, to_server ? "\x7f\0\0\x01\x7f\0\0\x02" :
-				    "\x7f\0\0\x02\x7f\0\0\x01", 8);
+	memcpy(ip + 12,
+	       to_server ? "\x7f\0\0\x01\x7f\0\0\x02"
+			 : "\x7f\0\0\x02\x7f\0\0\x01",
+	       8);
 	uint8_t *tcp = ip + 20;
 	uint16_t sport = to_server ? client_port : 3240;
 	uint16_t dport = to_server ? 3240 : client_port;
@@ -53,10 +57,14 @@ static void write_segment(unsigned conv, int to_server, const struct vec *v)
 	tcp[1] = (uint8_t)sport;
 	tcp[2] = (uint8_t)(dport >> 8);
 	tcp[3] = (uint8_t)dport;
-	tcp[4] = (uint8_t)(s >> 24); tcp[5] = (uint8_t)(s >> 16);
-	tcp[6] = (uint8_t)(s >> 8); tcp[7] = (uint8_t)s;
-	tcp[8] = (uint8_t)(a >> 24); tcp[9] = (uint8_t)(a >> 16);
-	tcp[10] = (uint8_t)(a >> 8); tcp[11] = (uint8_t)a;
+	tcp[4] = (uint8_t)(s >> 24);
+	tcp[5] = (uint8_t)(s >> 16);
+	tcp[6] = (uint8_t)(s >> 8);
+	tcp[7] = (uint8_t)s;
+	tcp[8] = (uint8_t)(a >> 24);
+	tcp[9] = (uint8_t)(a >> 16);
+	tcp[10] = (uint8_t)(a >> 8);
+	tcp[11] = (uint8_t)a;
 	tcp[12] = 0x50;
 	tcp[13] = 0x18; /* PSH ACK */
 	tcp[14] = 0xff;
@@ -137,15 +145,15 @@ int main(int argc, char **argv)
 		int to_server;
 		enum vec_id id;
 	} script[] = {
-		{ 1, 1, V_REQ_DEVLIST },         { 1, 0, V_REP_DEVLIST },
-		{ 2, 1, V_REQ_IMPORT },          { 2, 0, V_REP_IMPORT },
-		{ 2, 1, V_CMD_SUBMIT_CTRL_IN },  { 2, 0, V_RET_SUBMIT_CTRL_IN },
-		{ 2, 1, V_CMD_SUBMIT_BULK_OUT }, { 2, 1, V_CMD_SUBMIT_ISO_OUT },
-		{ 2, 0, V_RET_SUBMIT_ISO_OUT },  { 2, 1, V_CMD_UNLINK },
-		{ 2, 0, V_RET_UNLINK },          { 3, 1, V_REQ_IMPORT },
-		{ 3, 0, V_REP_IMPORT_FAIL },
+		{1, 1, V_REQ_DEVLIST},	       {1, 0, V_REP_DEVLIST},
+		{2, 1, V_REQ_IMPORT},	       {2, 0, V_REP_IMPORT},
+		{2, 1, V_CMD_SUBMIT_CTRL_IN},  {2, 0, V_RET_SUBMIT_CTRL_IN},
+		{2, 1, V_CMD_SUBMIT_BULK_OUT}, {2, 1, V_CMD_SUBMIT_ISO_OUT},
+		{2, 0, V_RET_SUBMIT_ISO_OUT},  {2, 1, V_CMD_UNLINK},
+		{2, 0, V_RET_UNLINK},	       {3, 1, V_REQ_IMPORT},
+		{3, 0, V_REP_IMPORT_FAIL},
 	};
-	uint8_t gh[24] = { 0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0 };
+	uint8_t gh[24] = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0};
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s PCAP\n", argv[0]);

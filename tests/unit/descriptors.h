@@ -28,7 +28,7 @@ static inline void desc_interface(struct vec *v, uint8_t number, uint8_t alt,
 				  uint8_t neps, uint8_t cls, uint8_t sub,
 				  uint8_t proto)
 {
-	uint8_t d[9] = { 9, 4, number, alt, neps, cls, sub, proto, 0 };
+	uint8_t d[9] = {9, 4, number, alt, neps, cls, sub, proto, 0};
 	memcpy(v->b + v->len, d, 9);
 	v->len += 9;
 }
@@ -36,8 +36,9 @@ static inline void desc_interface(struct vec *v, uint8_t number, uint8_t alt,
 static inline void desc_endpoint(struct vec *v, uint8_t address, uint8_t attr,
 				 uint16_t maxp, uint8_t interval)
 {
-	uint8_t d[7] = { 7, 5, address, attr, (uint8_t)maxp,
-			 (uint8_t)(maxp >> 8), interval };
+	uint8_t d[7] = {
+		7,	 5, address, attr, (uint8_t)maxp, (uint8_t)(maxp >> 8),
+		interval};
 	memcpy(v->b + v->len, d, 7);
 	v->len += 7;
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Transport addresses: the parser's verdicts and messages, and real
  * connect/listen/accept over each family this machine has. */
-#include <check.h>
+#include "check-main.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -50,7 +50,8 @@ START_TEST(parse_valid)
 	assert_parses("unix:/run/usbip.sock", "unix:/run/usbip.sock");
 	assert_parses("unix:@usbip", "unix:@usbip");
 	assert_parses("fd:0", "fd:0");
-	assert_parses("fc-vsock:/run/fc/v.sock:52", "fc-vsock:/run/fc/v.sock:52");
+	assert_parses("fc-vsock:/run/fc/v.sock:52",
+		      "fc-vsock:/run/fc/v.sock:52");
 	assert_parses("fc-vsock:/odd:path:52", "fc-vsock:/odd:path:52");
 
 	ck_assert_int_eq(transport_parse("vsock:7", &a, NULL, 0), 0);
@@ -130,8 +131,10 @@ static void round_trip(const char *listen_text, const char *connect_text,
 	char msg[256] = "", peer[128] = "";
 	int lfd, cfd, afd;
 
-	ck_assert_int_eq(transport_parse(listen_text, &la, msg, sizeof(msg)), 0);
-	ck_assert_int_eq(transport_parse(connect_text, &ca, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(transport_parse(listen_text, &la, msg, sizeof(msg)),
+			 0);
+	ck_assert_int_eq(transport_parse(connect_text, &ca, msg, sizeof(msg)),
+			 0);
 	lfd = transport_listen(&la, 4, msg, sizeof(msg));
 	ck_assert_msg(lfd >= 0, "listen %s: %s", listen_text, msg);
 	assert_cloexec(lfd);
@@ -182,8 +185,8 @@ END_TEST
 START_TEST(tcp_ipv6)
 {
 	int probe = socket(AF_INET6, SOCK_STREAM, 0);
-	struct sockaddr_in6 lo = { .sin6_family = AF_INET6,
-				   .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	struct sockaddr_in6 lo = {.sin6_family = AF_INET6,
+				  .sin6_addr = IN6ADDR_LOOPBACK_INIT};
 	if (probe < 0 || bind(probe, (struct sockaddr *)&lo, sizeof(lo)) < 0) {
 		/* A kernel or namespace without IPv6: nothing to test. */
 		printf("SKIP tcp_ipv6: no IPv6 loopback here (%s)\n",
@@ -208,11 +211,13 @@ START_TEST(tcp_errors_say_what)
 	/* Nobody listens there. */
 	snprintf(text, sizeof(text), "tcp:127.0.0.1:%d", test_port() + 3);
 	ck_assert_int_eq(transport_parse(text, &a, NULL, 0), 0);
-	ck_assert_int_eq(transport_connect(&a, msg, sizeof(msg)), -ECONNREFUSED);
+	ck_assert_int_eq(transport_connect(&a, msg, sizeof(msg)),
+			 -ECONNREFUSED);
 	ck_assert_msg(strstr(msg, "refused"), "%s", msg);
 	/* A name that cannot resolve (no network here, and .invalid never
 	 * resolves anywhere, RFC 6761). */
-	ck_assert_int_eq(transport_parse("tcp:no-such-host.invalid:1", &a, NULL, 0), 0);
+	ck_assert_int_eq(
+		transport_parse("tcp:no-such-host.invalid:1", &a, NULL, 0), 0);
 	ck_assert_int_lt(transport_connect(&a, msg, sizeof(msg)), 0);
 	ck_assert_msg(strstr(msg, "no-such-host.invalid"), "%s", msg);
 }
@@ -336,7 +341,8 @@ START_TEST(firecracker_vsock)
 
 	/* A refusal is an error that quotes the muxer's words. */
 	pid = fake_firecracker(lfd, "FAILURE");
-	ck_assert_int_eq(transport_connect(&ca, msg, sizeof(msg)), -ECONNREFUSED);
+	ck_assert_int_eq(transport_connect(&ca, msg, sizeof(msg)),
+			 -ECONNREFUSED);
 	ck_assert_msg(strstr(msg, "FAILURE"), "%s", msg);
 	waitpid(pid, &status, 0);
 	close(lfd);
@@ -359,7 +365,8 @@ START_TEST(vsock_loopback)
 	int probe = socket(AF_VSOCK, SOCK_STREAM, 0);
 	if (probe < 0) {
 		printf("SKIP vsock_loopback: no AF_VSOCK in this kernel (%s); "
-		       "the guest scenarios cover it\n", strerror(errno));
+		       "the guest scenarios cover it\n",
+		       strerror(errno));
 		return;
 	}
 	close(probe);
@@ -395,8 +402,6 @@ int main(void)
 	Suite *s = suite_create("transport");
 	TCase *parse = tcase_create("parse");
 	TCase *sockets = tcase_create("sockets");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(parse, parse_valid);
 	tcase_add_test(parse, parse_invalid);
@@ -410,9 +415,5 @@ int main(void)
 	tcase_add_test(sockets, firecracker_vsock);
 	tcase_add_test(sockets, vsock_loopback);
 	suite_add_tcase(s, sockets);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

@@ -2,7 +2,7 @@
 /* The descriptor parser: real layouts parse, malformed ones are refused
  * with the field that broke them, and nothing is read out of bounds (the
  * suite runs under ASan in CI). */
-#include <check.h>
+#include "check-main.h"
 #include <errno.h>
 #include <stdlib.h>
 
@@ -73,7 +73,8 @@ START_TEST(bandwidth)
 	ck_assert_int_eq(usb_model_parse(v.b, v.len, &m, NULL), 0);
 	const struct usb_altsetting_model *a =
 		usb_config_altsetting(usb_model_config(&m, 1), 0, 0);
-	const struct usb_endpoint_model *bulk = usb_altsetting_endpoint(a, 0x81);
+	const struct usb_endpoint_model *bulk =
+		usb_altsetting_endpoint(a, 0x81);
 	const struct usb_endpoint_model *iso = usb_altsetting_endpoint(a, 0x82);
 	ck_assert_uint_eq(bulk->max_burst, 16);
 	ck_assert_uint_eq(bulk->mult, 1);
@@ -108,7 +109,7 @@ END_TEST
 static void assert_rejected(const struct vec *v, int err, const char *field)
 {
 	struct usb_device_model m;
-	struct usbip_fault f = { 0 };
+	struct usbip_fault f = {0};
 
 	/* Parse from an exact-size heap copy so ASan sees any overrun. */
 	uint8_t *copy = malloc(v->len ? v->len : 1);
@@ -261,8 +262,6 @@ int main(void)
 {
 	Suite *s = suite_create("usb_model");
 	TCase *tc = tcase_create("descriptors");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, mass_storage);
 	tcase_add_test(tc, audio_iso_and_alternates);
@@ -270,9 +269,5 @@ int main(void)
 	tcase_add_test(tc, malformed);
 	tcase_add_test(tc, limits);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

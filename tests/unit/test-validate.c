@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The request validator, one test per row of shared NOTES section 2. */
-#include <check.h>
+#include "check-main.h"
 #include <errno.h>
 #include <stdlib.h>
 
@@ -60,7 +60,7 @@ static void teardown(void)
 static struct usbip_urb_frame submit(uint32_t seqnum, uint32_t dir, uint32_t ep,
 				     uint32_t length)
 {
-	struct usbip_urb_frame f = { 0 };
+	struct usbip_urb_frame f = {0};
 
 	f.header.command = USBIP_CMD_SUBMIT;
 	f.header.seqnum = seqnum;
@@ -86,7 +86,7 @@ static struct usbip_urb_frame control(uint32_t dir, const char *setup8,
 static enum urb_verdict check(const struct usbip_urb_frame *f,
 			      struct urb_plan *plan, const char *field)
 {
-	struct usbip_fault fault = { 0 };
+	struct usbip_fault fault = {0};
 	enum urb_verdict v = urb_validate(&session, f, plan, &fault);
 
 	if (v != URB_ACCEPT) {
@@ -140,7 +140,7 @@ START_TEST(endpoint_follows_alt_setting)
 	struct urb_plan p;
 	struct usbip_urb_frame f = submit(1, USBIP_DIR_OUT, 1, 192);
 
-	iso[0] = (struct usbip_iso_desc){ .offset = 0, .length = 192 };
+	iso[0] = (struct usbip_iso_desc){.offset = 0, .length = 192};
 	f.header.u.submit.number_of_packets = 1;
 	f.iso = iso;
 	f.num_iso = 1;
@@ -170,7 +170,8 @@ END_TEST
 START_TEST(length_caps_and_in_flight_budget)
 {
 	struct urb_plan p;
-	struct usbip_urb_frame f = submit(1, USBIP_DIR_IN, 1, limits.max_bulk_length + 1);
+	struct usbip_urb_frame f =
+		submit(1, USBIP_DIR_IN, 1, limits.max_bulk_length + 1);
 
 	ck_assert_int_eq(check(&f, &p, "transfer_buffer_length"),
 			 URB_REJECT_LENGTH);
@@ -204,7 +205,8 @@ END_TEST
 START_TEST(interrupt_cap)
 {
 	struct urb_plan p;
-	struct usbip_urb_frame f = submit(1, USBIP_DIR_IN, 3, limits.max_interrupt_length + 1);
+	struct usbip_urb_frame f =
+		submit(1, USBIP_DIR_IN, 3, limits.max_interrupt_length + 1);
 
 	ck_assert_int_eq(check(&f, &p, NULL), URB_REJECT_LENGTH);
 	f = submit(1, USBIP_DIR_IN, 3, 8);
@@ -238,7 +240,7 @@ static struct usbip_urb_frame iso_out(uint32_t np, uint32_t length)
 	f.iso = iso;
 	f.num_iso = np <= USBIP_MAX_ISO_PACKETS + 1 ? np : 0;
 	for (uint32_t i = 0; i < f.num_iso; i++)
-		iso[i] = (struct usbip_iso_desc){ .offset = 0, .length = 0 };
+		iso[i] = (struct usbip_iso_desc){.offset = 0, .length = 0};
 	return f;
 }
 
@@ -247,11 +249,14 @@ START_TEST(iso_packet_counts)
 	struct urb_plan p;
 	struct usbip_urb_frame f = iso_out(0, 192);
 
-	ck_assert_int_eq(check(&f, &p, "number_of_packets"), URB_REJECT_PACKETS);
+	ck_assert_int_eq(check(&f, &p, "number_of_packets"),
+			 URB_REJECT_PACKETS);
 	f = iso_out(USBIP_NO_ISO_PACKETS, 192);
-	ck_assert_int_eq(check(&f, &p, "number_of_packets"), URB_REJECT_PACKETS);
+	ck_assert_int_eq(check(&f, &p, "number_of_packets"),
+			 URB_REJECT_PACKETS);
 	f = iso_out(USBIP_MAX_ISO_PACKETS + 1, 192);
-	ck_assert_int_eq(check(&f, &p, "number_of_packets"), URB_REJECT_PACKETS);
+	ck_assert_int_eq(check(&f, &p, "number_of_packets"),
+			 URB_REJECT_PACKETS);
 	f = iso_out(USBIP_MAX_ISO_PACKETS, 192);
 	ck_assert_int_eq(check(&f, &p, NULL), URB_ACCEPT);
 	ck_assert_uint_eq(p.num_iso, USBIP_MAX_ISO_PACKETS);
@@ -266,7 +271,8 @@ START_TEST(iso_packet_counts)
 	/* Non-iso endpoints take 0 or 0xffffffff only. */
 	f = submit(1, USBIP_DIR_IN, 3, 8);
 	f.header.u.submit.number_of_packets = 5;
-	ck_assert_int_eq(check(&f, &p, "number_of_packets"), URB_REJECT_PACKETS);
+	ck_assert_int_eq(check(&f, &p, "number_of_packets"),
+			 URB_REJECT_PACKETS);
 	f.header.u.submit.number_of_packets = USBIP_NO_ISO_PACKETS;
 	ck_assert_int_eq(check(&f, &p, NULL), URB_ACCEPT);
 }
@@ -277,21 +283,22 @@ START_TEST(iso_descriptor_bounds)
 	struct urb_plan p;
 	struct usbip_urb_frame f = iso_out(2, 384);
 
-	iso[0] = (struct usbip_iso_desc){ .offset = 0, .length = 192 };
-	iso[1] = (struct usbip_iso_desc){ .offset = 192, .length = 192 };
+	iso[0] = (struct usbip_iso_desc){.offset = 0, .length = 192};
+	iso[1] = (struct usbip_iso_desc){.offset = 192, .length = 192};
 	ck_assert_int_eq(check(&f, &p, NULL), URB_ACCEPT);
 	/* Past the buffer by one byte. */
 	iso[1].offset = 193;
 	ck_assert_int_eq(check(&f, &p, "iso offset+length"),
 			 URB_REJECT_ISO_DESCRIPTOR);
 	/* offset + length wraps in 32 bits. */
-	iso[1] = (struct usbip_iso_desc){ .offset = 0xffffff00, .length = 0x100 };
+	iso[1] = (struct usbip_iso_desc){.offset = 0xffffff00, .length = 0x100};
 	ck_assert_int_eq(check(&f, &p, "iso offset+length"),
 			 URB_REJECT_ISO_DESCRIPTOR);
 	/* Longer than the endpoint can move in one interval. */
 	f = iso_out(1, 384);
-	iso[0] = (struct usbip_iso_desc){ .offset = 0, .length = 193 };
-	ck_assert_int_eq(check(&f, &p, "iso length"), URB_REJECT_ISO_DESCRIPTOR);
+	iso[0] = (struct usbip_iso_desc){.offset = 0, .length = 193};
+	ck_assert_int_eq(check(&f, &p, "iso length"),
+			 URB_REJECT_ISO_DESCRIPTOR);
 }
 END_TEST
 
@@ -343,7 +350,8 @@ START_TEST(control_setup_consistency)
 	/* Control with iso packets. */
 	f = control(USBIP_DIR_IN, "\x80\x06\x00\x01\x00\x00\x12\x00", 18);
 	f.header.u.submit.number_of_packets = 1;
-	ck_assert_int_eq(check(&f, &p, "number_of_packets"), URB_REJECT_PACKETS);
+	ck_assert_int_eq(check(&f, &p, "number_of_packets"),
+			 URB_REJECT_PACKETS);
 }
 END_TEST
 
@@ -393,7 +401,8 @@ START_TEST(special_requests)
 	ck_assert_int_eq(check(&f, &p, NULL), URB_ACCEPT);
 	ck_assert_uint_eq(p.value, 0);
 	f = control(USBIP_DIR_OUT, "\x00\x09\x05\x00\x00\x00\x00\x00", 0);
-	ck_assert_int_eq(check(&f, &p, "bConfigurationValue"), URB_REJECT_REQUEST);
+	ck_assert_int_eq(check(&f, &p, "bConfigurationValue"),
+			 URB_REJECT_REQUEST);
 
 	f = control(USBIP_DIR_OUT, "\x01\x0b\x01\x00\x01\x00\x00\x00", 0);
 	ck_assert_int_eq(check(&f, &p, NULL), URB_ACCEPT);
@@ -432,9 +441,11 @@ START_TEST(verdict_names)
 	for (int v = 0; v < URB_VERDICT_COUNT; v++) {
 		ck_assert_ptr_nonnull(urb_verdict_name(v));
 		for (int w = 0; w < v; w++)
-			ck_assert_str_ne(urb_verdict_name(v), urb_verdict_name(w));
+			ck_assert_str_ne(urb_verdict_name(v),
+					 urb_verdict_name(w));
 	}
-	ck_assert_str_eq(urb_verdict_name(URB_VERDICT_COUNT), "unknown verdict");
+	ck_assert_str_eq(urb_verdict_name(URB_VERDICT_COUNT),
+			 "unknown verdict");
 }
 END_TEST
 
@@ -443,8 +454,6 @@ int main(void)
 	Suite *s = suite_create("validate");
 	TCase *storage = tcase_create("mass-storage");
 	TCase *audio = tcase_create("audio");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(storage, setup_storage, teardown);
 	tcase_add_test(storage, accepts_plain_bulk);
@@ -467,9 +476,5 @@ int main(void)
 	tcase_add_test(audio, special_requests);
 	suite_add_tcase(s, audio);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The wire codec: golden vectors both ways, partial reads, malformed input. */
-#include <check.h>
+#include "check-main.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +64,7 @@ static int op_feed(const struct vec *v, size_t step, struct usbip_op_message *m,
 	return ret;
 }
 
-static const size_t steps[] = { 1, 3, 7, 48, 4096 };
+static const size_t steps[] = {1, 3, 7, 48, 4096};
 
 START_TEST(op_vectors_decode)
 {
@@ -81,9 +81,12 @@ START_TEST(op_vectors_decode)
 		ck_assert_int_eq(op_feed(&v, steps[s], &m, NULL), 1);
 		ck_assert_uint_eq(m.num_devices, 1);
 		assert_device(&m.devices[0].device);
-		ck_assert_uint_eq(m.devices[0].interfaces[0].interface_class, 8);
-		ck_assert_uint_eq(m.devices[0].interfaces[0].interface_subclass, 6);
-		ck_assert_uint_eq(m.devices[0].interfaces[0].interface_protocol, 0x50);
+		ck_assert_uint_eq(m.devices[0].interfaces[0].interface_class,
+				  8);
+		ck_assert_uint_eq(m.devices[0].interfaces[0].interface_subclass,
+				  6);
+		ck_assert_uint_eq(m.devices[0].interfaces[0].interface_protocol,
+				  0x50);
 		usbip_op_message_clear(&m);
 
 		vec_build(V_REQ_IMPORT, &v);
@@ -135,10 +138,10 @@ static void assert_encodes_to(const struct usbip_op_message *m, enum vec_id id)
 
 START_TEST(op_vectors_encode)
 {
-	struct usbip_devlist_entry entry = { .device = golden_device() };
-	struct usbip_op_message m = { 0 };
+	struct usbip_devlist_entry entry = {.device = golden_device()};
+	struct usbip_op_message m = {0};
 
-	entry.interfaces[0] = (struct usbip_interface_info){ 8, 6, 0x50 };
+	entry.interfaces[0] = (struct usbip_interface_info){8, 6, 0x50};
 
 	m.header.code = USBIP_OP_REQ_DEVLIST;
 	assert_encodes_to(&m, V_REQ_DEVLIST);
@@ -178,7 +181,7 @@ END_TEST
 
 START_TEST(op_encode_refuses_undecodable)
 {
-	struct usbip_op_message m = { 0 };
+	struct usbip_op_message m = {0};
 	uint8_t buf[VEC_MAX];
 
 	m.header.code = USBIP_OP_REQ_IMPORT;
@@ -206,7 +209,7 @@ END_TEST
 static void assert_op_rejected(const struct vec *v, int err, const char *field)
 {
 	struct usbip_op_message m;
-	struct usbip_fault f = { 0 };
+	struct usbip_fault f = {0};
 
 	ck_assert_int_eq(usbip_op_decode(v->b, v->len, &m, &f), err);
 	ck_assert_ptr_nonnull(f.field);
@@ -336,9 +339,9 @@ static int urb_feed(enum usbip_urb_role role, const struct vec *v, size_t step,
 		out->data = frame->data_len ? malloc(frame->data_len) : NULL;
 		if (frame->data_len)
 			memcpy(out->data, frame->data, frame->data_len);
-		out->iso = frame->num_iso ?
-				   malloc(frame->num_iso * sizeof(*out->iso)) :
-				   NULL;
+		out->iso = frame->num_iso
+				   ? malloc(frame->num_iso * sizeof(*out->iso))
+				   : NULL;
 		if (frame->num_iso)
 			memcpy(out->iso, frame->iso,
 			       frame->num_iso * sizeof(*out->iso));
@@ -372,7 +375,8 @@ START_TEST(urb_vectors)
 		struct vec v, want;
 
 		vec_build(V_CMD_SUBMIT_CTRL_IN, &v);
-		ck_assert_int_eq(urb_feed(USBIP_ROLE_SERVER, &v, steps[s], &f, NULL), 1);
+		ck_assert_int_eq(
+			urb_feed(USBIP_ROLE_SERVER, &v, steps[s], &f, NULL), 1);
 		ck_assert_uint_eq(f.header.command, USBIP_CMD_SUBMIT);
 		ck_assert_uint_eq(f.header.seqnum, 1);
 		ck_assert_uint_eq(f.header.devid, 0x10002);
@@ -388,7 +392,8 @@ START_TEST(urb_vectors)
 		frame_free(&f);
 
 		vec_build(V_RET_SUBMIT_CTRL_IN, &v);
-		ck_assert_int_eq(urb_feed(USBIP_ROLE_CLIENT, &v, steps[s], &f, NULL), 1);
+		ck_assert_int_eq(
+			urb_feed(USBIP_ROLE_CLIENT, &v, steps[s], &f, NULL), 1);
 		ck_assert_uint_eq(f.header.command, USBIP_RET_SUBMIT);
 		ck_assert_int_eq(f.header.u.ret_submit.status, 0);
 		ck_assert_uint_eq(f.header.u.ret_submit.actual_length, 18);
@@ -400,7 +405,8 @@ START_TEST(urb_vectors)
 		frame_free(&f);
 
 		vec_build(V_CMD_SUBMIT_BULK_OUT, &v);
-		ck_assert_int_eq(urb_feed(USBIP_ROLE_SERVER, &v, steps[s], &f, NULL), 1);
+		ck_assert_int_eq(
+			urb_feed(USBIP_ROLE_SERVER, &v, steps[s], &f, NULL), 1);
 		ck_assert_uint_eq(f.header.direction, USBIP_DIR_OUT);
 		ck_assert_uint_eq(f.header.ep, 2);
 		ck_assert_uint_eq(f.data_len, 31);
@@ -409,7 +415,8 @@ START_TEST(urb_vectors)
 		frame_free(&f);
 
 		vec_build(V_CMD_SUBMIT_ISO_OUT, &v);
-		ck_assert_int_eq(urb_feed(USBIP_ROLE_SERVER, &v, steps[s], &f, NULL), 1);
+		ck_assert_int_eq(
+			urb_feed(USBIP_ROLE_SERVER, &v, steps[s], &f, NULL), 1);
 		ck_assert_uint_eq(f.header.u.submit.number_of_packets, 2);
 		ck_assert_int_eq(f.header.u.submit.interval, 1);
 		ck_assert_uint_eq(f.data_len, 8);
@@ -425,7 +432,8 @@ START_TEST(urb_vectors)
 		frame_free(&f);
 
 		vec_build(V_RET_SUBMIT_ISO_OUT, &v);
-		ck_assert_int_eq(urb_feed(USBIP_ROLE_CLIENT, &v, steps[s], &f, NULL), 1);
+		ck_assert_int_eq(
+			urb_feed(USBIP_ROLE_CLIENT, &v, steps[s], &f, NULL), 1);
 		ck_assert_uint_eq(f.data_len, 0); /* OUT: nothing comes back */
 		ck_assert_uint_eq(f.num_iso, 2);
 		ck_assert_uint_eq(f.iso[0].actual_length, 4);
@@ -434,12 +442,14 @@ START_TEST(urb_vectors)
 		frame_free(&f);
 
 		vec_build(V_CMD_UNLINK, &v);
-		ck_assert_int_eq(urb_feed(USBIP_ROLE_SERVER, &v, steps[s], &f, NULL), 1);
+		ck_assert_int_eq(
+			urb_feed(USBIP_ROLE_SERVER, &v, steps[s], &f, NULL), 1);
 		ck_assert_uint_eq(f.header.u.unlink.seqnum, 2);
 		assert_header_encodes(&f.header, V_CMD_UNLINK);
 
 		vec_build(V_RET_UNLINK, &v);
-		ck_assert_int_eq(urb_feed(USBIP_ROLE_CLIENT, &v, steps[s], &f, NULL), 1);
+		ck_assert_int_eq(
+			urb_feed(USBIP_ROLE_CLIENT, &v, steps[s], &f, NULL), 1);
 		ck_assert_int_eq(f.header.u.ret_unlink.status, -ECONNRESET);
 		assert_header_encodes(&f.header, V_RET_UNLINK);
 	}
@@ -450,7 +460,7 @@ static void assert_urb_rejected(enum usbip_urb_role role, const struct vec *v,
 				int err, const char *field)
 {
 	struct usbip_urb_frame f;
-	struct usbip_fault fault = { 0 };
+	struct usbip_fault fault = {0};
 
 	ck_assert_int_eq(urb_feed(role, v, 1, &f, &fault), err);
 	ck_assert_ptr_nonnull(fault.field);
@@ -470,16 +480,20 @@ START_TEST(urb_malformed)
 	assert_urb_rejected(USBIP_ROLE_SERVER, &v, -EBADMSG, "direction");
 
 	vec_build(V_CMD_SUBMIT_ISO_OUT, &v);
-	v.b[34] = 0x04; v.b[35] = 0x01; /* 1025 packets */
-	assert_urb_rejected(USBIP_ROLE_SERVER, &v, -EBADMSG, "number_of_packets");
+	v.b[34] = 0x04;
+	v.b[35] = 0x01; /* 1025 packets */
+	assert_urb_rejected(USBIP_ROLE_SERVER, &v, -EBADMSG,
+			    "number_of_packets");
 
 	vec_build(V_CMD_SUBMIT_ISO_OUT, &v);
 	memcpy(v.b + 32, "\xff\xff\xff\xfe", 4); /* -2 packets */
-	assert_urb_rejected(USBIP_ROLE_SERVER, &v, -EBADMSG, "number_of_packets");
+	assert_urb_rejected(USBIP_ROLE_SERVER, &v, -EBADMSG,
+			    "number_of_packets");
 
 	vec_build(V_CMD_SUBMIT_BULK_OUT, &v);
 	memcpy(v.b + 24, "\xff\xff\xff\xff", 4); /* 4 GiB OUT */
-	assert_urb_rejected(USBIP_ROLE_SERVER, &v, -EMSGSIZE, "transfer_buffer_length");
+	assert_urb_rejected(USBIP_ROLE_SERVER, &v, -EMSGSIZE,
+			    "transfer_buffer_length");
 
 	vec_build(V_RET_SUBMIT_CTRL_IN, &v);
 	memcpy(v.b + 24, "\x7f\x00\x00\x00", 4);
@@ -500,7 +514,8 @@ START_TEST(urb_malformed)
 	memcpy(v.b + 32, "\xff\xff\xff\xff", 4);
 	{
 		struct usbip_urb_frame f;
-		ck_assert_int_eq(urb_feed(USBIP_ROLE_SERVER, &v, 5, &f, NULL), 1);
+		ck_assert_int_eq(urb_feed(USBIP_ROLE_SERVER, &v, 5, &f, NULL),
+				 1);
 		ck_assert_uint_eq(f.num_iso, 0);
 		frame_free(&f);
 	}
@@ -512,9 +527,9 @@ START_TEST(urb_reader_back_to_back)
 	/* Several frames in one buffer, as a socket read would deliver them. */
 	struct usbip_urb_reader *r = malloc(sizeof(*r));
 	const struct usbip_urb_frame *frame;
-	struct vec all = { 0 }, v;
-	const enum vec_id ids[] = { V_CMD_SUBMIT_ISO_OUT, V_CMD_UNLINK,
-				    V_CMD_SUBMIT_BULK_OUT, V_CMD_SUBMIT_CTRL_IN };
+	struct vec all = {0}, v;
+	const enum vec_id ids[] = {V_CMD_SUBMIT_ISO_OUT, V_CMD_UNLINK,
+				   V_CMD_SUBMIT_BULK_OUT, V_CMD_SUBMIT_CTRL_IN};
 	size_t pos = 0, got = 0;
 
 	for (size_t i = 0; i < 4; i++) {
@@ -558,14 +573,17 @@ START_TEST(urb_reader_nonblocking_socket)
 	int sv[2], frames = 0, eagain = 0;
 	size_t sent = 0;
 
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
-					    SOCK_CLOEXEC, 0, sv), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX,
+				    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+				    0, sv),
+			 0);
 	vec_build(V_CMD_SUBMIT_ISO_OUT, &v);
 	usbip_urb_reader_init(r, USBIP_ROLE_SERVER, 4096, NULL, NULL);
 	while (frames == 0) {
 		if (sent < v.len) {
 			size_t n = v.len - sent < 5 ? v.len - sent : 5;
-			ck_assert_int_eq(write(sv[1], v.b + sent, n), (ssize_t)n);
+			ck_assert_int_eq(write(sv[1], v.b + sent, n),
+					 (ssize_t)n);
 			sent += n;
 		}
 		for (;;) {
@@ -578,7 +596,8 @@ START_TEST(urb_reader_nonblocking_socket)
 				eagain++;
 				break;
 			}
-			int ret = usbip_urb_reader_advance(r, (size_t)got, &frame, NULL);
+			int ret = usbip_urb_reader_advance(r, (size_t)got,
+							   &frame, NULL);
 			ck_assert_int_ge(ret, 0);
 			if (ret == 1) {
 				frames++;
@@ -599,9 +618,11 @@ END_TEST
 
 START_TEST(names)
 {
-	ck_assert_str_eq(usbip_op_code_name(USBIP_OP_REQ_EXPORT), "OP_REQ_EXPORT");
+	ck_assert_str_eq(usbip_op_code_name(USBIP_OP_REQ_EXPORT),
+			 "OP_REQ_EXPORT");
 	ck_assert_str_eq(usbip_op_code_name(0x1234), "unknown");
-	ck_assert_str_eq(usbip_urb_command_name(USBIP_RET_UNLINK), "RET_UNLINK");
+	ck_assert_str_eq(usbip_urb_command_name(USBIP_RET_UNLINK),
+			 "RET_UNLINK");
 	ck_assert_str_eq(usbip_urb_command_name(77), "unknown");
 }
 END_TEST
@@ -610,8 +631,6 @@ int main(void)
 {
 	Suite *s = suite_create("wire");
 	TCase *tc = tcase_create("codec");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, op_vectors_decode);
 	tcase_add_test(tc, op_vectors_encode);
@@ -623,9 +642,5 @@ int main(void)
 	tcase_add_test(tc, urb_reader_nonblocking_socket);
 	tcase_add_test(tc, names);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

@@ -27,8 +27,10 @@ static inline void vec_hex(struct vec *v, const char *hex)
 			p++;
 			continue;
 		}
-		unsigned hi = (unsigned)(p[0] <= '9' ? p[0] - '0' : (p[0] | 32) - 'a' + 10);
-		unsigned lo = (unsigned)(p[1] <= '9' ? p[1] - '0' : (p[1] | 32) - 'a' + 10);
+		unsigned hi = (unsigned)(p[0] <= '9' ? p[0] - '0'
+						     : (p[0] | 32) - 'a' + 10);
+		unsigned lo = (unsigned)(p[1] <= '9' ? p[1] - '0'
+						     : (p[1] | 32) - 'a' + 10);
 		v->b[v->len++] = (uint8_t)(hi << 4 | lo);
 		p += 2;
 	}
@@ -57,7 +59,8 @@ static inline void vec_device(struct vec *v)
 {
 	vec_str(v, VEC_PATH, 256);
 	vec_str(v, VEC_BUSID, 32);
-	vec_hex(v, "00000001 00000002 00000003 1d6b 0104 0100 00 00 00 01 01 01");
+	vec_hex(v,
+		"00000001 00000002 00000003 1d6b 0104 0100 00 00 00 01 01 01");
 }
 
 enum vec_id {
@@ -81,17 +84,31 @@ enum vec_id {
 };
 
 static const char *const vec_names[V_COUNT] = {
-	"OP_REQ_DEVLIST", "OP_REP_DEVLIST", "OP_REQ_IMPORT", "OP_REP_IMPORT",
-	"OP_REP_IMPORT (error)", "OP_REQ_EXPORT", "OP_REP_EXPORT",
-	"OP_REQ_UNEXPORT", "OP_REP_UNEXPORT", "CMD_SUBMIT control IN",
-	"RET_SUBMIT control IN", "CMD_SUBMIT bulk OUT", "CMD_SUBMIT iso OUT",
-	"RET_SUBMIT iso OUT", "CMD_UNLINK", "RET_UNLINK",
+	"OP_REQ_DEVLIST",
+	"OP_REP_DEVLIST",
+	"OP_REQ_IMPORT",
+	"OP_REP_IMPORT",
+	"OP_REP_IMPORT (error)",
+	"OP_REQ_EXPORT",
+	"OP_REP_EXPORT",
+	"OP_REQ_UNEXPORT",
+	"OP_REP_UNEXPORT",
+	"CMD_SUBMIT control IN",
+	"RET_SUBMIT control IN",
+	"CMD_SUBMIT bulk OUT",
+	"CMD_SUBMIT iso OUT",
+	"RET_SUBMIT iso OUT",
+	"CMD_UNLINK",
+	"RET_UNLINK",
 };
 
 /* The 18-byte device descriptor the control IN vector returns. */
-#define VEC_DEVICE_DESCRIPTOR "12 01 00 02 00 00 00 40 6b 1d 04 01 00 01 01 02 03 01"
+#define VEC_DEVICE_DESCRIPTOR \
+	"12 01 00 02 00 00 00 40 6b 1d 04 01 00 01 01 02 03 01"
 /* A SCSI READ(10) command block wrapper, 31 bytes. */
-#define VEC_CBW "55534243 01000000 00020000 80 00 0a 28 00 00000000 00 0001 00 000000000000"
+#define VEC_CBW                                                          \
+	"55534243 01000000 00020000 80 00 0a 28 00 00000000 00 0001 00 " \
+	"000000000000"
 
 static inline void vec_build(enum vec_id id, struct vec *v)
 {
