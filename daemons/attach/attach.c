@@ -1,0 +1,714 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * usbip-attach: the importing machine's half. It connects to a device
+ * server (import) or accepts the device side's call (export), checks the
+ * handshake, and hands the socket to the kernel's vhci_hcd. Everything the
+ * peer says is untrusted.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "handshake.h"
+#include "macros.h"
+#include "transport.h"
+#include "vhci.h"
+#include "wire.h"
+
+#define PROGRAM "usbip-attach"
+#define MAX_LISTEN 16
+#define MAX_ALLOW 32
+#define ATTACH_RETRIES 8
+#define RECONNECT_MAX_S 60
+
+enum exit_code {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,  /* the operation failed; the message says why */
+	EXIT_USAGE = 2, /* the command line was wrong */
+};
+
+static volatile sig_atomic_t stop_requested;
+static int handshake_timeout_ms = HANDSHAKE_TIMEOUT_MS;
+
+__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, PROGRAM ": ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static const char *speed_name(uint32_t speed)
+{
+	static const char *const names[] = { "unknown", "low", "full", "high",
+					     "wireless", "super",
+					     "super-plus" };
+	return speed < ARRAY_SIZE(names) ? names[speed] : "unknown";
+}
+
+/* "tcp:HOST:PORT" and friends split into the record's HOST and SERVICE. */
+static void split_peer(const char *peer, char *host, size_t host_len,
+		       char *service, size_t service_len)
+{
+	const char *colon = strrchr(peer, ':');
+
+	if (!strncmp(peer, "tcp:", 4) && colon && colon > peer + 4) {
+		size_t n = (size_t)(colon - peer - 4);
+		const char *h = peer + 4;
+		if (h[0] == '[' && n >= 2 && h[n - 1] == ']') {
+			h++;
+			n -= 2;
+		}
+		snprintf(host, host_len, "%.*s", (int)n, h);
+		snprintf(service, service_len, "%s", colon + 1);
+	} else if (!strncmp(peer, "vsock:", 6) && colon > peer + 6) {
+		snprintf(host, host_len, "%.*s", (int)(colon - peer), peer);
+		snprintf(service, service_len, "%s", colon + 1);
+	} else {
+		snprintf(host, host_len, "%s", peer);
+		snprintf(service, service_len, "-");
+	}
+	/* The record is space-separated; a path with spaces must not
+	 * break it. */
+	for (char *p = host; *p; p++)
+		if (*p == ' ' || *p == '\t' || *p == '\n')
+			*p = '_';
+}
+
+/*
+ * Hands a checked socket to vhci_hcd on a free port of the right hub.
+ * Another attacher may take the chosen port between our read and our
+ * write; the kernel then refuses and we pick again.
+ */
+static int attach_socket(const struct vhci *v, int sockfd,
+			 const struct usbip_device_info *d, const char *peer)
+{
+	uint32_t devid = d->busnum << 16 | d->devnum;
+	char host[TRANSPORT_ADDR_STR_MAX], service[32];
+	int r = -EBUSY;
+
+	for (int attempt = 0; attempt < ATTACH_RETRIES; attempt++) {
+		_cleanup_free_ struct vhci_port *ports = NULL;
+		size_t n;
+		int port;
+
+		r = vhci_read_ports(v, &ports, &n);
+		if (r < 0) {
+			say("reading vhci_hcd status: %s", strerror(-r));
+			return r;
+		}
+		port = vhci_pick_port(ports, n, d->speed);
+		if (port < 0) {
+			say("no free %s-speed port on vhci_hcd",
+			    vhci_hub_for_speed(d->speed) ==
+					    VHCI_HUB_SUPER_SPEED ?
+				    "super" :
+				    "high");
+			return port;
+		}
+		r = vhci_attach(v, (unsigned)port, sockfd, devid, d->speed);
+		if (r == 0) {
+			split_peer(peer, host, sizeof(host), service,
+				   sizeof(service));
+			int w = vhci_record_write((unsigned)port, host,
+						  service, d->busid);
+			if (w < 0)
+				say("port %d: cannot record the remote end: %s",
+				    port, strerror(-w));
+			return port;
+		}
+		if (r != -EBUSY && r != -EINVAL)
+			break;
+		/* Taken under our feet, or refused: look again. */
+	}
+	say("attaching to vhci_hcd failed: %s", strerror(-r));
+	return r;
+}
+
+static int connect_to(const char *text, struct transport_addr *a)
+{
+	char msg[256];
+	int r = transport_parse(text, a, msg, sizeof(msg));
+
+	if (r < 0) {
+		say("%s", msg);
+		return r;
+	}
+	r = transport_connect(a, msg, sizeof(msg));
+	if (r < 0)
+		say("%s", msg);
+	return r;
+}
+
+static int cmd_list(const char *address)
+{
+	struct transport_addr a;
+	struct usbip_op_message reply;
+	char msg[256];
+	_cleanup_close_ int fd = connect_to(address, &a);
+	int r;
+
+	if (fd < 0)
+		return EXIT_FAIL;
+	r = handshake_devlist(fd, handshake_timeout_ms, &reply, msg,
+			      sizeof(msg));
+	if (r < 0) {
+		say("%s: %s", address, msg);
+		return EXIT_FAIL;
+	}
+	printf("%u device%s exported by %s\n", reply.num_devices,
+	       reply.num_devices == 1 ? "" : "s", address);
+	for (uint32_t i = 0; i < reply.num_devices; i++) {
+		const struct usbip_devlist_entry *e = &reply.devices[i];
+		const struct usbip_device_info *d = &e->device;
+		printf("  %s: %04x:%04x %s-speed, class %02x/%02x/%02x, "
+		       "configuration %u of %u, interfaces:",
+		       d->busid, d->id_vendor, d->id_product,
+		       speed_name(d->speed), d->device_class,
+		       d->device_subclass, d->device_protocol,
+		       d->configuration_value, d->num_configurations);
+		for (unsigned j = 0; j < d->num_interfaces; j++)
+			printf(" %02x/%02x/%02x",
+			       e->interfaces[j].interface_class,
+			       e->interfaces[j].interface_subclass,
+			       e->interfaces[j].interface_protocol);
+		printf("\n");
+	}
+	usbip_op_message_clear(&reply);
+	return EXIT_OK;
+}
+
+/* One import: connect, handshake, attach. Returns the port or -errno. */
+static int import_once(const struct vhci *v, const char *address,
+		       const char *busid)
+{
+	struct transport_addr a;
+	struct usbip_device_info d;
+	char msg[256], peer[TRANSPORT_ADDR_STR_MAX];
+	_cleanup_close_ int fd = connect_to(address, &a);
+	int r;
+
+	if (fd < 0)
+		return fd;
+	r = handshake_import(fd, busid, handshake_timeout_ms, &d, msg,
+			     sizeof(msg));
+	if (r < 0) {
+		say("%s: %s", address, msg);
+		return r;
+	}
+	transport_format(&a, peer, sizeof(peer));
+	r = attach_socket(v, fd, &d, peer);
+	if (r >= 0)
+		printf("%s/%s (%04x:%04x, %s-speed) attached at port %d\n",
+		       peer, d.busid, d.id_vendor, d.id_product,
+		       speed_name(d.speed), r);
+	fflush(stdout);
+	/* vhci_hcd holds its own reference; ours closes here. */
+	return r;
+}
+
+/* Whether our attachment at port still stands (the kernel frees the port
+ * when the peer goes away). */
+static bool still_attached(const struct vhci *v, unsigned port)
+{
+	_cleanup_free_ struct vhci_port *ports = NULL;
+	size_t n;
+
+	if (vhci_read_ports(v, &ports, &n) < 0)
+		return true; /* cannot tell: do not reconnect blindly */
+	for (size_t i = 0; i < n; i++)
+		if (ports[i].port == port)
+			return ports[i].state != VHCI_PORT_FREE;
+	return false;
+}
+
+static void sleep_interruptible(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000,
+			       .tv_nsec = (long)(ms % 1000) * 1000000 };
+	while (!stop_requested && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static int cmd_connect(const char *address, const char *busid, bool reconnect)
+{
+	struct vhci v;
+	char msg[256];
+	unsigned backoff_s = 1;
+	int port;
+
+	if (vhci_open(&v, msg, sizeof(msg)) < 0) {
+		say("%s", msg);
+		return EXIT_FAIL;
+	}
+	if (!reconnect)
+		return import_once(&v, address, busid) >= 0 ? EXIT_OK :
+							     EXIT_FAIL;
+
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	while (!stop_requested) {
+		port = import_once(&v, address, busid);
+		if (port < 0) {
+			/* Exponential backoff with jitter, so that many
+			 * clients of one restarted server do not return
+			 * in lockstep. */
+			unsigned ms = backoff_s * 1000 +
+				      (unsigned)(rand() % 1000);
+			say("retrying in %u.%03u s", ms / 1000, ms % 1000);
+			sleep_interruptible(ms);
+			if (backoff_s < RECONNECT_MAX_S)
+				backoff_s *= 2;
+			continue;
+		}
+		backoff_s = 1;
+		while (!stop_requested && still_attached(&v, (unsigned)port))
+			sleep_interruptible(1000);
+		if (stop_requested) {
+			vhci_detach(&v, (unsigned)port);
+			vhci_record_remove((unsigned)port);
+			say("detached port %d on request", port);
+			break;
+		}
+		vhci_record_remove((unsigned)port);
+		say("port %d: the connection to %s ended; reconnecting", port,
+		    address);
+	}
+	return EXIT_OK;
+}
+
+static bool allowed(const char *busid, char *const *allow, size_t nallow)
+{
+	if (nallow == 0)
+		return true;
+	for (size_t i = 0; i < nallow; i++)
+		if (fnmatch(allow[i], busid, 0) == 0)
+			return true;
+	return false;
+}
+
+/* The port whose record names this peer host and busid. */
+static int find_recorded(const struct vhci *v, const char *peer,
+			 const char *busid)
+{
+	_cleanup_free_ struct vhci_port *ports = NULL;
+	char host[TRANSPORT_ADDR_STR_MAX], service[32];
+	char rhost[TRANSPORT_ADDR_STR_MAX], rservice[32], rbusid[32];
+	size_t n;
+
+	split_peer(peer, host, sizeof(host), service, sizeof(service));
+	if (vhci_read_ports(v, &ports, &n) < 0)
+		return -EIO;
+	for (size_t i = 0; i < n; i++) {
+		if (ports[i].state == VHCI_PORT_FREE)
+			continue;
+		if (vhci_record_read(ports[i].port, rhost, sizeof(rhost),
+				     rservice, sizeof(rservice), rbusid,
+				     sizeof(rbusid)) == 0 &&
+		    !strcmp(rhost, host) && !strcmp(rbusid, busid))
+			return (int)ports[i].port;
+	}
+	return -ENOENT;
+}
+
+/*
+ * The device side called: it says OP_REQ_EXPORT with its device. The reply
+ * goes out before the attach, so that no URB from vhci_hcd can overtake
+ * it on the socket; if the attach then fails, closing the socket tells
+ * the device side.
+ */
+static void serve_export(const struct vhci *v, int fd, const char *peer,
+			 char *const *allow, size_t nallow)
+{
+	struct usbip_op_message req;
+	char msg[256];
+	int r, port;
+
+	r = handshake_export_receive(fd, handshake_timeout_ms, &req, msg,
+				     sizeof(msg));
+	if (r < 0) {
+		say("%s: refused: %s", peer, msg);
+		return;
+	}
+	const struct usbip_device_info *d = &req.device;
+	if (req.header.code == USBIP_OP_REQ_UNEXPORT) {
+		port = find_recorded(v, peer, d->busid);
+		if (port >= 0 && vhci_detach(v, (unsigned)port) == 0) {
+			vhci_record_remove((unsigned)port);
+			say("%s/%s: unexported, port %d detached", peer,
+			    d->busid, port);
+		} else {
+			say("%s/%s: unexport of a device not attached", peer,
+			    d->busid);
+		}
+		handshake_export_reply(fd, USBIP_OP_REP_UNEXPORT, port >= 0);
+		return;
+	}
+	if (!allowed(d->busid, allow, nallow)) {
+		say("%s/%s: refused: busid not allowed by --allow", peer,
+		    d->busid);
+		handshake_export_reply(fd, USBIP_OP_REP_EXPORT, false);
+		return;
+	}
+	{
+		_cleanup_free_ struct vhci_port *ports = NULL;
+		size_t n;
+		if (vhci_read_ports(v, &ports, &n) < 0 ||
+		    vhci_pick_port(ports, n, d->speed) < 0) {
+			say("%s/%s: refused: no free port", peer, d->busid);
+			handshake_export_reply(fd, USBIP_OP_REP_EXPORT, false);
+			return;
+		}
+	}
+	if (handshake_export_reply(fd, USBIP_OP_REP_EXPORT, true) < 0) {
+		say("%s/%s: peer went away before the reply", peer, d->busid);
+		return;
+	}
+	port = attach_socket(v, fd, d, peer);
+	if (port >= 0)
+		say("%s/%s (%04x:%04x, %s-speed) attached at port %d", peer,
+		    d->busid, d->id_vendor, d->id_product,
+		    speed_name(d->speed), port);
+}
+
+static int listen_fds_from_systemd(int *fds, size_t max)
+{
+#ifdef HAVE_LIBSYSTEMD
+	int n = sd_listen_fds(1);
+	if (n <= 0)
+		return n;
+	if ((size_t)n > max)
+		n = (int)max;
+	for (int i = 0; i < n; i++)
+		fds[i] = SD_LISTEN_FDS_START + i;
+	return n;
+#else
+	(void)fds;
+	(void)max;
+	return 0;
+#endif
+}
+
+static int cmd_listen(char **addresses, size_t naddr, char *const *allow,
+		      size_t nallow)
+{
+	struct vhci v;
+	int fds[MAX_LISTEN];
+	size_t nfds = 0;
+	char msg[256];
+
+	if (vhci_open(&v, msg, sizeof(msg)) < 0) {
+		say("%s", msg);
+		return EXIT_FAIL;
+	}
+	if (naddr == 0) {
+		int n = listen_fds_from_systemd(fds, MAX_LISTEN);
+		if (n <= 0) {
+			say("listen: no address given and no sockets passed "
+			    "by systemd");
+			return EXIT_USAGE;
+		}
+		nfds = (size_t)n;
+	}
+	for (size_t i = 0; i < naddr; i++) {
+		struct transport_addr a;
+		int fd;
+		if (nfds == MAX_LISTEN) {
+			say("at most %d listening addresses", MAX_LISTEN);
+			return EXIT_USAGE;
+		}
+		if (transport_parse(addresses[i], &a, msg, sizeof(msg)) < 0) {
+			say("%s", msg);
+			return EXIT_USAGE;
+		}
+		if (a.kind == TRANSPORT_FD) {
+			/* Inherited: a listener, or one connection already
+			 * accepted for us (inetd style, ssh, qrexec). */
+			fd = transport_listen(&a, 0, NULL, 0);
+			if (fd < 0) {
+				fd = transport_connect(&a, msg, sizeof(msg));
+				if (fd < 0) {
+					say("%s", msg);
+					return EXIT_FAIL;
+				}
+				serve_export(&v, fd, addresses[i], allow,
+					     nallow);
+				close(fd);
+				continue;
+			}
+		} else {
+			fd = transport_listen(&a, 16, msg, sizeof(msg));
+			if (fd < 0) {
+				say("%s", msg);
+				return EXIT_FAIL;
+			}
+		}
+		say("listening on %s", addresses[i]);
+		fds[nfds++] = fd;
+	}
+	if (nfds == 0)
+		return EXIT_OK;
+#ifdef HAVE_LIBSYSTEMD
+	sd_notify(0, "READY=1");
+#endif
+
+	while (!stop_requested) {
+		struct pollfd pfd[MAX_LISTEN];
+		for (size_t i = 0; i < nfds; i++)
+			pfd[i] = (struct pollfd){ .fd = fds[i],
+						  .events = POLLIN };
+		int r = poll(pfd, nfds, -1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			say("poll: %s", strerror(errno));
+			return EXIT_FAIL;
+		}
+		for (size_t i = 0; i < nfds; i++) {
+			char peer[TRANSPORT_ADDR_STR_MAX] = "";
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			int c = transport_accept(fds[i], peer, sizeof(peer));
+			if (c < 0) {
+				if (c != -EAGAIN && c != -EINTR)
+					say("accept: %s", strerror(-c));
+				continue;
+			}
+			/* One handshake at a time, each bounded by the
+			 * handshake timeout: a silent peer delays the next
+			 * caller by at most that. */
+			serve_export(&v, c, peer, allow, nallow);
+			close(c);
+		}
+	}
+	for (size_t i = 0; i < nfds; i++)
+		close(fds[i]);
+	return EXIT_OK;
+}
+
+static int cmd_port(void)
+{
+	struct vhci v;
+	_cleanup_free_ struct vhci_port *ports = NULL;
+	size_t n, used = 0;
+	char msg[256], host[256], service[64], busid[32];
+
+	if (vhci_open(&v, msg, sizeof(msg)) < 0) {
+		say("%s", msg);
+		return EXIT_FAIL;
+	}
+	if (vhci_read_ports(&v, &ports, &n) < 0) {
+		say("cannot read vhci_hcd status");
+		return EXIT_FAIL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct vhci_port *p = &ports[i];
+		if (p->state == VHCI_PORT_FREE)
+			continue;
+		used++;
+		printf("port %u: %s-speed, remote bus %u device %u, local %s",
+		       p->port, speed_name(p->speed), p->devid >> 16,
+		       p->devid & 0xffff, p->local_busid);
+		if (vhci_record_read(p->port, host, sizeof(host), service,
+				     sizeof(service), busid,
+				     sizeof(busid)) == 0)
+			printf(", from %s:%s/%s", host, service, busid);
+		printf("\n");
+	}
+	if (!used)
+		printf("no attached devices\n");
+	return EXIT_OK;
+}
+
+static int cmd_detach(const char *which)
+{
+	struct vhci v;
+	char msg[256];
+	int status = EXIT_OK;
+
+	if (vhci_open(&v, msg, sizeof(msg)) < 0) {
+		say("%s", msg);
+		return EXIT_FAIL;
+	}
+	if (strcmp(which, "--all") == 0) {
+		_cleanup_free_ struct vhci_port *ports = NULL;
+		size_t n;
+		if (vhci_read_ports(&v, &ports, &n) < 0)
+			return EXIT_FAIL;
+		for (size_t i = 0; i < n; i++) {
+			if (ports[i].state == VHCI_PORT_FREE)
+				continue;
+			if (vhci_detach(&v, ports[i].port) < 0)
+				status = EXIT_FAIL;
+			vhci_record_remove(ports[i].port);
+			printf("port %u detached\n", ports[i].port);
+		}
+		return status;
+	}
+	char *end;
+	errno = 0;
+	unsigned long port = strtoul(which, &end, 10);
+	if (errno || *end || which[0] < '0' || which[0] > '9' ||
+	    port >= v.nports) {
+		say("'%s' is not a port (0 to %u) or --all", which,
+		    v.nports - 1);
+		return EXIT_USAGE;
+	}
+	int r = vhci_detach(&v, (unsigned)port);
+	if (r < 0) {
+		say("port %lu: %s", port,
+		    r == -EINVAL ? "nothing attached there" : strerror(-r));
+		return EXIT_FAIL;
+	}
+	vhci_record_remove((unsigned)port);
+	printf("port %lu detached\n", port);
+	return EXIT_OK;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: " PROGRAM " [--timeout MS] COMMAND ...\n"
+		"\n"
+		"Attach remote USB devices to this machine through vhci_hcd.\n"
+		"\n"
+		"Commands:\n"
+		"  list ADDR                 the devices ADDR exports\n"
+		"  connect ADDR BUSID [--reconnect]\n"
+		"                            import BUSID from ADDR; with\n"
+		"                            --reconnect stay and attach again\n"
+		"                            (with backoff) whenever it drops\n"
+		"  listen [ADDR...] [--allow PATTERN]...\n"
+		"                            accept devices that dial in\n"
+		"                            (OP_REQ_EXPORT); without ADDR, the\n"
+		"                            sockets systemd passed. PATTERN is a\n"
+		"                            shell glob on the busid\n"
+		"  port                      attached devices and their remote ends\n"
+		"  detach PORT|--all         detach one port or every port\n"
+		"\n"
+		"ADDR: tcp:HOST:PORT, tcp:PORT, vsock:CID:PORT, unix:PATH,\n"
+		"unix:@NAME, fd:N (an inherited socket), fc-vsock:PATH:PORT.\n"
+		"--fd N is short for the address fd:N.\n"
+		"\n"
+		"Options:\n"
+		"  --timeout MS   how long a peer may take per handshake\n"
+		"                 message (default %d)\n"
+		"  -h, --help     this text\n"
+		"\n"
+		"Exit status: 0 success, 1 failure, 2 usage error.\n",
+		HANDSHAKE_TIMEOUT_MS);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "reconnect", no_argument, NULL, 'r' },
+		{ "allow", required_argument, NULL, 'a' },
+		{ "fd", required_argument, NULL, 'f' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ 0 },
+	};
+	char *allow[MAX_ALLOW], *positional[MAX_LISTEN + 2];
+	char fd_address[32] = "";
+	size_t nallow = 0, npos = 0;
+	bool reconnect = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1 ||
+	       optind < argc) {
+		if (c == -1) {
+			/* A positional argument; options may follow it. */
+			if (npos == ARRAY_SIZE(positional)) {
+				say("too many arguments");
+				return EXIT_USAGE;
+			}
+			positional[npos++] = argv[optind++];
+			continue;
+		}
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'r':
+			reconnect = true;
+			break;
+		case 'a':
+			if (nallow == MAX_ALLOW) {
+				say("at most %d --allow patterns", MAX_ALLOW);
+				return EXIT_USAGE;
+			}
+			allow[nallow++] = optarg;
+			break;
+		case 'f':
+			snprintf(fd_address, sizeof(fd_address), "fd:%s",
+				 optarg);
+			break;
+		case 't': {
+			char *end;
+			long ms = strtol(optarg, &end, 10);
+			if (*end || ms < 100 || ms > 600000) {
+				say("--timeout takes 100 to 600000 ms");
+				return EXIT_USAGE;
+			}
+			handshake_timeout_ms = (int)ms;
+			break;
+		}
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (npos == 0) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (fd_address[0]) {
+		/* --fd N stands where ADDR would: right after the command. */
+		if (npos == ARRAY_SIZE(positional))
+			return EXIT_USAGE;
+		memmove(positional + 2, positional + 1,
+			(npos - 1) * sizeof(*positional));
+		positional[1] = fd_address;
+		npos++;
+	}
+
+	struct sigaction sa = { .sa_handler = on_stop };
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	const char *cmd = positional[0];
+	if (!strcmp(cmd, "list") && npos == 2)
+		return cmd_list(positional[1]);
+	if (!strcmp(cmd, "connect") && npos == 3)
+		return cmd_connect(positional[1], positional[2], reconnect);
+	if (!strcmp(cmd, "listen"))
+		return cmd_listen(positional + 1, npos - 1, allow, nallow);
+	if (!strcmp(cmd, "port") && npos == 1)
+		return cmd_port();
+	if (!strcmp(cmd, "detach") && npos == 2)
+		return cmd_detach(positional[1]);
+	say("unknown command or wrong arguments: %s (see --help)", cmd);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The importing side's half of the USB/IP handshakes, over any connected
+ * socket. Everything the peer says is checked before it is used: the reply
+ * code, the status, that the busid is the one asked for, the speed and the
+ * devid vhci_hcd will be given. A peer gets a deadline for each message and
+ * no byte past the handshake is read, since the rest of the stream belongs
+ * to vhci_hcd.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "wire.h"
+
+#define HANDSHAKE_TIMEOUT_MS 10000
+
+/* Reads exactly one op message, waiting at most timeout_ms in all. */
+int handshake_read_op(int fd, int timeout_ms, struct usbip_op_message *m,
+		      char *msg, size_t msg_len);
+int handshake_send_op(int fd, const struct usbip_op_message *m);
+
+/* What vhci_hcd will be told must make sense: valid busid, a speed it
+ * takes, a devid that is not 0. */
+int handshake_check_device(const struct usbip_device_info *d, char *msg,
+			   size_t msg_len);
+
+/* OP_REQ_DEVLIST, and the reply in *reply (clear it after use). */
+int handshake_devlist(int fd, int timeout_ms, struct usbip_op_message *reply,
+		      char *msg, size_t msg_len);
+
+/* OP_REQ_IMPORT for busid; on success *device is the checked device. */
+int handshake_import(int fd, const char *busid, int timeout_ms,
+		     struct usbip_device_info *device, char *msg,
+		     size_t msg_len);
+
+/* The device side dialled in: reads OP_REQ_EXPORT or OP_REQ_UNEXPORT and
+ * checks its device. */
+int handshake_export_receive(int fd, int timeout_ms,
+			     struct usbip_op_message *request, char *msg,
+			     size_t msg_len);
+/* OP_REP_EXPORT / OP_REP_UNEXPORT with status and returncode. */
+int handshake_export_reply(int fd, uint16_t code, bool ok);

@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* usbip-attach's parsers and handshakes: vhci_hcd status text, port
+ * choice, busid checks, and every malformed handshake a peer can send. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "check-main.h"
+#include "handshake.h"
+#include "vectors.h"
+#include "vhci.h"
+
+/* As vhci_hcd 6.1 prints it: 2 ports per hub here instead of 8/15. */
+static const char status_text[] =
+	"hub port sta spd dev      sockfd local_busid\n"
+	"hs  0000 006 003 00010002 000003 3-1\n"
+	"hs  0001 004 000 00000000 000000 0-0\n"
+	"ss  0002 004 000 00000000 000000 0-0\n"
+	"ss  0003 004 000 00000000 000000 0-0\n";
+
+START_TEST(status_parses)
+{
+	struct vhci_port ports[8];
+	size_t n = 0;
+
+	ck_assert_int_eq(vhci_parse_status(status_text, ports, 8, &n, NULL), 0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_int_eq(ports[0].hub, VHCI_HUB_HIGH_SPEED);
+	ck_assert_uint_eq(ports[0].state, VHCI_PORT_USED);
+	ck_assert_uint_eq(ports[0].speed, 3);
+	ck_assert_uint_eq(ports[0].devid, 0x10002);
+	ck_assert_str_eq(ports[0].local_busid, "3-1");
+	ck_assert_int_eq(ports[3].hub, VHCI_HUB_SUPER_SPEED);
+	ck_assert_uint_eq(ports[3].port, 3);
+
+	/* A second controller's file appends. */
+	ck_assert_int_eq(vhci_parse_status("hub port sta spd dev sockfd local_busid\n"
+					   "hs  0016 004 000 00000000 000000 0-0\n",
+					   ports, 8, &n, NULL), 0);
+	ck_assert_uint_eq(n, 5);
+	ck_assert_uint_eq(ports[4].port, 16);
+	/* Header only, empty, and the pre-4.13 header. */
+	n = 0;
+	ck_assert_int_eq(vhci_parse_status("", ports, 8, &n, NULL), 0);
+	ck_assert_int_eq(vhci_parse_status("prt sta spd dev\n", ports, 8, &n, NULL), 0);
+	ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+static void assert_bad_status(const char *text, unsigned want_line)
+{
+	struct vhci_port ports[8];
+	size_t n = 0;
+	unsigned line = 0;
+
+	ck_assert_int_eq(vhci_parse_status(text, ports, 8, &n, &line), -EBADMSG);
+	ck_assert_uint_eq(line, want_line);
+}
+
+START_TEST(status_malformed)
+{
+	const char *hdr = "hub port sta spd dev      sockfd local_busid\n";
+	char buf[600];
+
+	assert_bad_status("hs  0000 004 000 00000000 000000\n", 1);
+	assert_bad_status("xs  0000 004 000 00000000 000000 0-0\n", 1);
+	snprintf(buf, sizeof(buf), "%shs  00x0 004 000 00000000 000000 0-0\n", hdr);
+	assert_bad_status(buf, 2);
+	assert_bad_status("hs  0000 004 000 0000zz00 000000 0-0\n", 1);
+	assert_bad_status("hs  99999 004 000 00000000 000000 0-0\n", 1);
+	assert_bad_status("hs  0000 -04 000 00000000 000000 0-0\n", 1);
+	assert_bad_status("hs  0000 004 000 100000000 000000 0-0\n", 1);
+	assert_bad_status("hs  0000 004 000 00000000 000000 0-0 extra\n", 1);
+	assert_bad_status("hs  0000 004 000 00000000 000000 "
+			  "0123456789012345678901234567890123\n", 1);
+	memset(buf, 'h', sizeof(buf) - 1);
+	buf[sizeof(buf) - 1] = '\0';
+	assert_bad_status(buf, 1);
+
+	struct vhci_port one[1];
+	size_t n = 0;
+	ck_assert_int_eq(vhci_parse_status(status_text, one, 1, &n, NULL), -E2BIG);
+}
+END_TEST
+
+START_TEST(port_choice)
+{
+	struct vhci_port ports[8];
+	size_t n = 0;
+
+	vhci_parse_status(status_text, ports, 8, &n, NULL);
+	ck_assert_int_eq(vhci_pick_port(ports, n, 3), 1);
+	ck_assert_int_eq(vhci_pick_port(ports, n, 1), 1);
+	ck_assert_int_eq(vhci_pick_port(ports, n, 5), 2);
+	ck_assert_int_eq(vhci_pick_port(ports, n, 6), 2);
+	ck_assert_int_eq(vhci_pick_port(ports, n, 0), -EINVAL);
+	ck_assert_int_eq(vhci_pick_port(ports, n, 7), -EINVAL);
+	ports[1].state = VHCI_PORT_USED;
+	ck_assert_int_eq(vhci_pick_port(ports, n, 2), -EBUSY);
+}
+END_TEST
+
+START_TEST(busids)
+{
+	ck_assert(vhci_busid_valid("1-1"));
+	ck_assert(vhci_busid_valid("3-1.2.4"));
+	ck_assert(vhci_busid_valid("usb1:1.0"));
+	ck_assert(!vhci_busid_valid(""));
+	ck_assert(!vhci_busid_valid("1-1 extra"));
+	ck_assert(!vhci_busid_valid("../../etc"));
+	ck_assert(!vhci_busid_valid("1-1\n"));
+	ck_assert(!vhci_busid_valid("0123456789012345678901234567890123"));
+}
+END_TEST
+
+/* A peer that says `v` (and closes its side when `close_after`). */
+static int peer_says(const struct vec *v, bool close_after, int *peer)
+{
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	if (v && v->len)
+		ck_assert_int_eq(write(sv[1], v->b, v->len), (ssize_t)v->len);
+	if (close_after)
+		shutdown(sv[1], SHUT_WR);
+	*peer = sv[1];
+	return sv[0];
+}
+
+/* Runs an import against a peer that answers `reply`; returns the result
+ * and checks that the message says `words`. */
+static int import_against(const struct vec *reply, bool close_after,
+			  const char *words)
+{
+	struct usbip_device_info d;
+	char msg[256] = "";
+	int peer, fd = peer_says(reply, close_after, &peer);
+	int r = handshake_import(fd, VEC_BUSID, 300, &d, msg, sizeof(msg));
+
+	if (words)
+		ck_assert_msg(strstr(msg, words), "'%s' lacks '%s'", msg, words);
+	close(fd);
+	close(peer);
+	return r;
+}
+
+START_TEST(import_good_and_exact)
+{
+	struct usbip_device_info d;
+	char msg[256] = "", next;
+	struct vec v;
+	int peer, fd;
+
+	vec_build(V_REP_IMPORT, &v);
+	v.b[v.len++] = 0x42; /* the first byte of the URB stream */
+	fd = peer_says(&v, false, &peer);
+	ck_assert_int_eq(handshake_import(fd, VEC_BUSID, 1000, &d, msg, sizeof(msg)), 0);
+	ck_assert_str_eq(d.busid, VEC_BUSID);
+	ck_assert_uint_eq(d.speed, 3);
+	/* Not one byte past the reply was taken from vhci_hcd's stream. */
+	ck_assert_int_eq(read(fd, &next, 1), 1);
+	ck_assert_int_eq(next, 0x42);
+	/* What we sent was an OP_REQ_IMPORT for our busid. */
+	vec_build(V_REQ_IMPORT, &v);
+	uint8_t sent[40];
+	ck_assert_int_eq(read(peer, sent, sizeof(sent)), 40);
+	ck_assert_mem_eq(sent, v.b, 40);
+	close(fd);
+	close(peer);
+}
+END_TEST
+
+START_TEST(import_malformed)
+{
+	struct vec v;
+
+	vec_build(V_REP_DEVLIST, &v); /* wrong reply */
+	ck_assert_int_eq(import_against(&v, true, "expected OP_REP_IMPORT"), -EPROTO);
+
+	vec_build(V_REP_IMPORT_FAIL, &v); /* refused */
+	ck_assert_int_eq(import_against(&v, true, "refused"), -ECONNREFUSED);
+
+	vec_build(V_REP_IMPORT, &v); /* another busid */
+	memcpy(v.b + 8 + 256, "2-2", 4);
+	ck_assert_int_eq(import_against(&v, true, "peer offered 2-2"), -EPROTO);
+
+	vec_build(V_REP_IMPORT, &v); /* busid with a shell metacharacter */
+	memcpy(v.b + 8 + 256, "1-1;", 5);
+	ck_assert_int_eq(import_against(&v, true, "invalid busid"), -EBADMSG);
+
+	vec_build(V_REP_IMPORT, &v); /* busid without NUL */
+	memset(v.b + 8 + 256, '1', 32);
+	ck_assert_int_eq(import_against(&v, true, "busid"), -EBADMSG);
+
+	vec_build(V_REP_IMPORT, &v); /* version 1.0.0 */
+	v.b[1] = 0x00;
+	ck_assert_int_eq(import_against(&v, true, "version"), -EPROTO);
+
+	vec_build(V_REP_IMPORT, &v); /* unknown speed */
+	v.b[8 + 299] = 9;
+	ck_assert_int_eq(import_against(&v, true, "speed"), -EBADMSG);
+
+	vec_build(V_REP_IMPORT, &v); /* devnum 0 */
+	v.b[8 + 295] = 0;
+	ck_assert_int_eq(import_against(&v, true, "may be 0"), -EBADMSG);
+
+	vec_build(V_REP_IMPORT, &v); /* busnum past 16 bits */
+	v.b[8 + 289] = 1;
+	ck_assert_int_eq(import_against(&v, true, "busnum"), -EBADMSG);
+
+	vec_build(V_REP_IMPORT, &v); /* truncated, then closed */
+	v.len = 100;
+	ck_assert_int_eq(import_against(&v, true, "closed"), -ECONNRESET);
+
+	/* Silent peer: the deadline ends it. */
+	ck_assert_int_eq(import_against(NULL, false, "did not answer"), -ETIMEDOUT);
+
+	/* Garbage. */
+	memset(&v, 0, sizeof(v));
+	memcpy(v.b, "HTTP/1.1 400 Bad Request\r\n\r\n", 28);
+	v.len = 28;
+	ck_assert_int_eq(import_against(&v, true, "malformed"), -EPROTO);
+
+	/* A request where a reply belongs. */
+	vec_build(V_REQ_EXPORT, &v);
+	ck_assert_int_eq(import_against(&v, true, "expected OP_REP_IMPORT"), -EPROTO);
+}
+END_TEST
+
+static int export_against(const struct vec *req, const char *words)
+{
+	struct usbip_op_message m;
+	char msg[256] = "";
+	int peer, fd = peer_says(req, true, &peer);
+	int r = handshake_export_receive(fd, 300, &m, msg, sizeof(msg));
+
+	if (r == 0)
+		usbip_op_message_clear(&m);
+	if (words)
+		ck_assert_msg(strstr(msg, words), "'%s' lacks '%s'", msg, words);
+	close(fd);
+	close(peer);
+	return r;
+}
+
+START_TEST(export_requests)
+{
+	struct vec v;
+
+	vec_build(V_REQ_EXPORT, &v);
+	ck_assert_int_eq(export_against(&v, NULL), 0);
+	vec_build(V_REQ_UNEXPORT, &v);
+	ck_assert_int_eq(export_against(&v, NULL), 0);
+
+	vec_build(V_REQ_IMPORT, &v); /* the wrong direction's request */
+	ck_assert_int_eq(export_against(&v, "expected OP_REQ_EXPORT"), -EPROTO);
+	vec_build(V_REQ_EXPORT, &v);
+	memset(v.b + 8, 'p', 256); /* path without NUL */
+	ck_assert_int_eq(export_against(&v, "path"), -EBADMSG);
+	vec_build(V_REQ_EXPORT, &v);
+	memcpy(v.b + 8 + 256, "../x", 5); /* busid that is a path */
+	ck_assert_int_eq(export_against(&v, "invalid busid"), -EBADMSG);
+	vec_build(V_REQ_EXPORT, &v);
+	v.b[8 + 311] = 40; /* 40 interfaces */
+	ck_assert_int_eq(export_against(&v, "bNumInterfaces"), -EMSGSIZE);
+	vec_build(V_REQ_EXPORT, &v);
+	v.b[7] = 1; /* a request with a status */
+	ck_assert_int_eq(export_against(&v, "status"), -EBADMSG);
+	vec_build(V_REQ_EXPORT, &v);
+	v.len = 8; /* header only */
+	ck_assert_int_eq(export_against(&v, "closed"), -ECONNRESET);
+}
+END_TEST
+
+START_TEST(export_reply_bytes)
+{
+	struct vec want;
+	uint8_t got[12];
+	int peer, fd = peer_says(NULL, false, &peer);
+
+	ck_assert_int_eq(handshake_export_reply(fd, USBIP_OP_REP_EXPORT, true), 0);
+	ck_assert_int_eq(read(peer, got, sizeof(got)), 12);
+	vec_build(V_REP_EXPORT, &want);
+	ck_assert_mem_eq(got, want.b, 12);
+	ck_assert_int_eq(handshake_export_reply(fd, USBIP_OP_REP_UNEXPORT, false), 0);
+	ck_assert_int_eq(read(peer, got, sizeof(got)), 12);
+	vec_build(V_REP_UNEXPORT, &want);
+	ck_assert_mem_eq(got, want.b, 12);
+	close(fd);
+	close(peer);
+}
+END_TEST
+
+START_TEST(devlist_checked)
+{
+	struct usbip_op_message reply;
+	char msg[256] = "";
+	struct vec v;
+	int peer, fd;
+
+	vec_build(V_REP_DEVLIST, &v);
+	fd = peer_says(&v, true, &peer);
+	ck_assert_int_eq(handshake_devlist(fd, 1000, &reply, msg, sizeof(msg)), 0);
+	ck_assert_uint_eq(reply.num_devices, 1);
+	usbip_op_message_clear(&reply);
+	close(fd);
+	close(peer);
+
+	vec_build(V_REP_DEVLIST, &v);
+	memcpy(v.b + 12 + 256, "1 1", 4); /* a busid with a space */
+	fd = peer_says(&v, true, &peer);
+	ck_assert_int_eq(handshake_devlist(fd, 1000, &reply, msg, sizeof(msg)), -EBADMSG);
+	ck_assert_ptr_null(reply.devices);
+	close(fd);
+	close(peer);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("attach");
+	TCase *vhci = tcase_create("vhci");
+	TCase *hs = tcase_create("handshake");
+
+	tcase_add_test(vhci, status_parses);
+	tcase_add_test(vhci, status_malformed);
+	tcase_add_test(vhci, port_choice);
+	tcase_add_test(vhci, busids);
+	suite_add_tcase(s, vhci);
+	tcase_add_test(hs, import_good_and_exact);
+	tcase_add_test(hs, import_malformed);
+	tcase_add_test(hs, export_requests);
+	tcase_add_test(hs, export_reply_bytes);
+	tcase_add_test(hs, devlist_checked);
+	suite_add_tcase(s, hs);
+	return run_suite(s);
+}
