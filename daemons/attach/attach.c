@@ -625,6 +625,8 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "reconnect", no_argument, NULL, 'r' },
 		{ "allow", required_argument, NULL, 'a' },
+		/* Spelled out, or getopt would read it as --allow. */
+		{ "all", no_argument, NULL, 'A' },
 		{ "fd", required_argument, NULL, 'f' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ 0 },
@@ -632,7 +634,7 @@ int main(int argc, char **argv)
 	char *allow[MAX_ALLOW], *positional[MAX_LISTEN + 2];
 	char fd_address[32] = "";
 	size_t nallow = 0, npos = 0;
-	bool reconnect = false;
+	bool reconnect = false, all = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1 ||
@@ -652,6 +654,9 @@ int main(int argc, char **argv)
 			return EXIT_OK;
 		case 'r':
 			reconnect = true;
+			break;
+		case 'A':
+			all = true;
 			break;
 		case 'a':
 			if (nallow == MAX_ALLOW) {
@@ -707,8 +712,10 @@ int main(int argc, char **argv)
 		return cmd_listen(positional + 1, npos - 1, allow, nallow);
 	if (!strcmp(cmd, "port") && npos == 1)
 		return cmd_port();
-	if (!strcmp(cmd, "detach") && npos == 2)
+	if (!strcmp(cmd, "detach") && npos == 2 && !all)
 		return cmd_detach(positional[1]);
+	if (!strcmp(cmd, "detach") && npos == 1 && all)
+		return cmd_detach("--all");
 	say("unknown command or wrong arguments: %s (see --help)", cmd);
 	return EXIT_USAGE;
 }

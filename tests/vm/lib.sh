@@ -69,3 +69,26 @@ vhci_all_free() {
 	! grep -qvE '^(hub|hs|ss) +[0-9]+ +4 ' /sys/devices/platform/vhci_hcd.0/status* 2>/dev/null |
 		grep -v '^hub' | grep -q .
 }
+
+no_vhci_disk() { ! vhci_disk >/dev/null; }
+
+# usbip-host's view of BUSID: 1 available, 2 in use (SDEV_ST_*).
+stub_status() { cat "/sys/bus/usb/devices/$1/usbip_status" 2>/dev/null; }
+stub_available() { [ "$(stub_status "$1")" = 1 ]; }
+
+# Waits for a disk behind vhci_hcd and checks an O_DIRECT read of all of
+# it against the sha256 WANT.
+check_vhci_disk() {
+	local want=$1 disk got
+	wait_for 30 vhci_disk || die "no disk appeared behind vhci_hcd"
+	disk=$(vhci_disk)
+	got=$(dd if="$disk" bs=1M iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)
+	[ "$got" = "$want" ] || die "$disk reads differently from the image"
+	log "$disk behind vhci_hcd reads back bit-exact"
+}
+
+wait_detached() {
+	wait_for 30 no_vhci_disk || die "the vhci disk did not go away"
+}
+
+build_dir() { echo "${USBIP_BUILD:-$USBIP_REPO/build}"; }
