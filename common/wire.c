@@ -373,6 +373,8 @@ long usbip_op_encode(const struct usbip_op_message *m, uint8_t *buf, size_t cap)
 	}
 	if ((h->code & 0x8000) && h->status)
 		return -EINVAL;
+	if (!buf)
+		return (long)len;
 	if (cap < len)
 		return -EMSGSIZE;
 

@@ -184,8 +184,9 @@ int usbip_op_decode(const uint8_t *buf, size_t len,
 
 /*
  * Encodes a message into buf. Returns its length, or -EMSGSIZE when cap is
- * too small (call with cap 0 to learn the size), -EINVAL for a message that
- * could not be decoded again (an unterminated string, a count past a limit).
+ * too small, -EINVAL for a message that could not be decoded again (an
+ * unterminated string, a count past a limit). With buf NULL it only
+ * returns the length the message needs.
  */
 long usbip_op_encode(const struct usbip_op_message *m, uint8_t *buf,
 		     size_t cap);

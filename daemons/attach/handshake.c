@@ -2,103 +2,11 @@
 #include "handshake.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "op_io.h"
 #include "vhci.h"
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int handshake_read_op(int fd, int timeout_ms, struct usbip_op_message *m,
-		      char *msg, size_t msg_len)
-{
-	struct usbip_op_reader r;
-	struct usbip_fault fault = { 0 };
-	long long deadline = now_ms() + timeout_ms;
-	int ret;
-
-	usbip_op_reader_init(&r);
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		uint8_t *dst;
-		size_t want;
-		long long left = deadline - now_ms();
-		ssize_t got;
-
-		if (left <= 0) {
-			snprintf(msg, msg_len, "peer did not answer within %d ms",
-				 timeout_ms);
-			ret = -ETIMEDOUT;
-			break;
-		}
-		ret = poll(&pfd, 1, (int)left);
-		if (ret < 0 && errno == EINTR)
-			continue;
-		if (ret < 0) {
-			ret = -errno;
-			snprintf(msg, msg_len, "poll: %s", strerror(-ret));
-			break;
-		}
-		if (ret == 0)
-			continue;
-		ret = usbip_op_reader_next(&r, &dst, &want);
-		if (ret < 0)
-			break;
-		got = read(fd, dst, want);
-		if (got < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (got <= 0) {
-			ret = got < 0 ? -errno : -ECONNRESET;
-			snprintf(msg, msg_len, "%s",
-				 got < 0 ? strerror(errno) :
-					   "peer closed the connection "
-					   "mid-handshake");
-			break;
-		}
-		ret = usbip_op_reader_advance(&r, (size_t)got, m, &fault);
-		if (ret < 0) {
-			snprintf(msg, msg_len, "malformed message: %s %llu: %s",
-				 fault.field ? fault.field : "?",
-				 (unsigned long long)fault.value,
-				 fault.reason ? fault.reason : strerror(-ret));
-			break;
-		}
-		if (ret == 1) {
-			ret = 0;
-			break;
-		}
-	}
-	usbip_op_reader_clear(&r);
-	return ret;
-}
-
-int handshake_send_op(int fd, const struct usbip_op_message *m)
-{
-	uint8_t buf[USBIP_OP_HEADER_LEN + USBIP_DEVICE_LEN];
-	long len = usbip_op_encode(m, buf, sizeof(buf));
-	size_t done = 0;
-
-	if (len < 0)
-		return (int)len;
-	while (done < (size_t)len) {
-		ssize_t w = write(fd, buf + done, (size_t)len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		done += (size_t)w;
-	}
-	return 0;
-}
 
 int handshake_check_device(const struct usbip_device_info *d, char *msg,
 			   size_t msg_len)
@@ -144,13 +52,13 @@ int handshake_devlist(int fd, int timeout_ms, struct usbip_op_message *reply,
 	int r;
 
 	memset(reply, 0, sizeof(*reply));
-	r = handshake_send_op(fd, &req);
+	r = op_io_send(fd, &req);
 	if (r < 0) {
 		snprintf(msg, msg_len, "sending OP_REQ_DEVLIST: %s",
 			 strerror(-r));
 		return r;
 	}
-	r = handshake_read_op(fd, timeout_ms, reply, msg, msg_len);
+	r = op_io_read(fd, timeout_ms, reply, msg, msg_len);
 	if (r < 0)
 		return r;
 	r = expect_reply(reply, USBIP_OP_REP_DEVLIST, msg, msg_len);
@@ -175,13 +83,13 @@ int handshake_import(int fd, const char *busid, int timeout_ms,
 		return -EINVAL;
 	}
 	strcpy(req.busid, busid);
-	r = handshake_send_op(fd, &req);
+	r = op_io_send(fd, &req);
 	if (r < 0) {
 		snprintf(msg, msg_len, "sending OP_REQ_IMPORT: %s",
 			 strerror(-r));
 		return r;
 	}
-	r = handshake_read_op(fd, timeout_ms, &rep, msg, msg_len);
+	r = op_io_read(fd, timeout_ms, &rep, msg, msg_len);
 	if (r < 0)
 		return r;
 	r = expect_reply(&rep, USBIP_OP_REP_IMPORT, msg, msg_len);
@@ -202,7 +110,7 @@ int handshake_export_receive(int fd, int timeout_ms,
 			     struct usbip_op_message *request, char *msg,
 			     size_t msg_len)
 {
-	int r = handshake_read_op(fd, timeout_ms, request, msg, msg_len);
+	int r = op_io_read(fd, timeout_ms, request, msg, msg_len);
 
 	if (r < 0)
 		return r;
@@ -228,5 +136,5 @@ int handshake_export_reply(int fd, uint16_t code, bool ok)
 		.header.status = ok ? USBIP_ST_OK : USBIP_ST_NA,
 		.returncode = ok ? 0 : -1,
 	};
-	return handshake_send_op(fd, &rep);
+	return op_io_send(fd, &rep);
 }

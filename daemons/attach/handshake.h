@@ -16,11 +16,6 @@
 
 #define HANDSHAKE_TIMEOUT_MS 10000
 
-/* Reads exactly one op message, waiting at most timeout_ms in all. */
-int handshake_read_op(int fd, int timeout_ms, struct usbip_op_message *m,
-		      char *msg, size_t msg_len);
-int handshake_send_op(int fd, const struct usbip_op_message *m);
-
 /* What vhci_hcd will be told must make sense: valid busid, a speed it
  * takes, a devid that is not 0. */
 int handshake_check_device(const struct usbip_device_info *d, char *msg,

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "handshake.h"
+#include "op_io.h"
 #include "transport.h"
 #include "wire.h"
 
@@ -91,9 +92,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", msg);
 		return 1;
 	}
-	r = handshake_send_op(fd, &req);
+	r = op_io_send(fd, &req);
 	if (r == 0)
-		r = handshake_read_op(fd, HANDSHAKE_TIMEOUT_MS, &rep, msg,
+		r = op_io_read(fd, HANDSHAKE_TIMEOUT_MS, &rep, msg,
 				      sizeof(msg));
 	if (r < 0) {
 		fprintf(stderr, "%s: %s\n", argv[1], r == -EPIPE ? "closed" : msg);

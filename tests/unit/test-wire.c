@@ -131,6 +131,7 @@ static void assert_encodes_to(const struct usbip_op_message *m, enum vec_id id)
 
 	vec_build(id, &v);
 	ck_assert_int_eq(usbip_op_encode(m, buf, 0), -EMSGSIZE);
+	ck_assert_int_eq(usbip_op_encode(m, NULL, 0), (long)v.len);
 	n = usbip_op_encode(m, buf, sizeof(buf));
 	ck_assert_int_eq(n, (long)v.len);
 	ck_assert_mem_eq(buf, v.b, v.len);
