@@ -35,7 +35,7 @@
 
 enum exit_code {
 	EXIT_OK = 0,
-	EXIT_FAIL = 1,  /* the operation failed; the message says why */
+	EXIT_FAIL = 1,	/* the operation failed; the message says why */
 	EXIT_USAGE = 2, /* the command line was wrong */
 };
 
@@ -61,9 +61,9 @@ static void on_stop(int sig)
 
 static const char *speed_name(uint32_t speed)
 {
-	static const char *const names[] = { "unknown", "low", "full", "high",
-					     "wireless", "super",
-					     "super-plus" };
+	static const char *const names[] = {"unknown",	 "low",	     "full",
+					    "high",	 "wireless", "super",
+					    "super-plus"};
 	return speed < ARRAY_SIZE(names) ? names[speed] : "unknown";
 }
 
@@ -121,18 +121,17 @@ static int attach_socket(const struct vhci *v, int sockfd,
 		port = vhci_pick_port(ports, n, d->speed);
 		if (port < 0) {
 			say("no free %s-speed port on vhci_hcd",
-			    vhci_hub_for_speed(d->speed) ==
-					    VHCI_HUB_SUPER_SPEED ?
-				    "super" :
-				    "high");
+			    vhci_hub_for_speed(d->speed) == VHCI_HUB_SUPER_SPEED
+				    ? "super"
+				    : "high");
 			return port;
 		}
 		r = vhci_attach(v, (unsigned)port, sockfd, devid, d->speed);
 		if (r == 0) {
 			split_peer(peer, host, sizeof(host), service,
 				   sizeof(service));
-			int w = vhci_record_write((unsigned)port, host,
-						  service, d->busid);
+			int w = vhci_record_write((unsigned)port, host, service,
+						  d->busid);
 			if (w < 0)
 				say("port %d: cannot record the remote end: %s",
 				    port, strerror(-w));
@@ -245,8 +244,8 @@ static bool still_attached(const struct vhci *v, unsigned port)
 
 static void sleep_interruptible(unsigned ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000,
-			       .tv_nsec = (long)(ms % 1000) * 1000000 };
+	struct timespec ts = {.tv_sec = ms / 1000,
+			      .tv_nsec = (long)(ms % 1000) * 1000000};
 	while (!stop_requested && nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 }
@@ -263,8 +262,8 @@ static int cmd_connect(const char *address, const char *busid, bool reconnect)
 		return EXIT_FAIL;
 	}
 	if (!reconnect)
-		return import_once(&v, address, busid) >= 0 ? EXIT_OK :
-							     EXIT_FAIL;
+		return import_once(&v, address, busid) >= 0 ? EXIT_OK
+							    : EXIT_FAIL;
 
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	while (!stop_requested) {
@@ -273,8 +272,8 @@ static int cmd_connect(const char *address, const char *busid, bool reconnect)
 			/* Exponential backoff with jitter, so that many
 			 * clients of one restarted server do not return
 			 * in lockstep. */
-			unsigned ms = backoff_s * 1000 +
-				      (unsigned)(rand() % 1000);
+			unsigned ms =
+				backoff_s * 1000 + (unsigned)(rand() % 1000);
 			say("retrying in %u.%03u s", ms / 1000, ms % 1000);
 			sleep_interruptible(ms);
 			if (backoff_s < RECONNECT_MAX_S)
@@ -387,8 +386,8 @@ static void serve_export(const struct vhci *v, int fd, const char *peer,
 	port = attach_socket(v, fd, d, peer);
 	if (port >= 0)
 		say("%s/%s (%04x:%04x, %s-speed) attached at port %d", peer,
-		    d->busid, d->id_vendor, d->id_product,
-		    speed_name(d->speed), port);
+		    d->busid, d->id_vendor, d->id_product, speed_name(d->speed),
+		    port);
 }
 
 static int listen_fds_from_systemd(int *fds, size_t max)
@@ -475,8 +474,8 @@ static int cmd_listen(char **addresses, size_t naddr, char *const *allow,
 	while (!stop_requested) {
 		struct pollfd pfd[MAX_LISTEN];
 		for (size_t i = 0; i < nfds; i++)
-			pfd[i] = (struct pollfd){ .fd = fds[i],
-						  .events = POLLIN };
+			pfd[i] =
+				(struct pollfd){.fd = fds[i], .events = POLLIN};
 		int r = poll(pfd, nfds, -1);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -596,14 +595,18 @@ static void usage(FILE *f)
 		"  list ADDR                 the devices ADDR exports\n"
 		"  connect ADDR BUSID [--reconnect]\n"
 		"                            import BUSID from ADDR; with\n"
-		"                            --reconnect stay and attach again\n"
+		"                            --reconnect stay and attach "
+		"again\n"
 		"                            (with backoff) whenever it drops\n"
 		"  listen [ADDR...] [--allow PATTERN]...\n"
 		"                            accept devices that dial in\n"
-		"                            (OP_REQ_EXPORT); without ADDR, the\n"
-		"                            sockets systemd passed. PATTERN is a\n"
+		"                            (OP_REQ_EXPORT); without ADDR, "
+		"the\n"
+		"                            sockets systemd passed. PATTERN "
+		"is a\n"
 		"                            shell glob on the busid\n"
-		"  port                      attached devices and their remote ends\n"
+		"  port                      attached devices and their remote "
+		"ends\n"
 		"  detach PORT|--all         detach one port or every port\n"
 		"\n"
 		"ADDR: tcp:HOST:PORT, tcp:PORT, vsock:CID:PORT, unix:PATH,\n"
@@ -622,14 +625,14 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "reconnect", no_argument, NULL, 'r' },
-		{ "allow", required_argument, NULL, 'a' },
+		{"help", no_argument, NULL, 'h'},
+		{"reconnect", no_argument, NULL, 'r'},
+		{"allow", required_argument, NULL, 'a'},
 		/* Spelled out, or getopt would read it as --allow. */
-		{ "all", no_argument, NULL, 'A' },
-		{ "fd", required_argument, NULL, 'f' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ 0 },
+		{"all", no_argument, NULL, 'A'},
+		{"fd", required_argument, NULL, 'f'},
+		{"timeout", required_argument, NULL, 't'},
+		{0},
 	};
 	char *allow[MAX_ALLOW], *positional[MAX_LISTEN + 2];
 	char fd_address[32] = "";
@@ -698,7 +701,7 @@ int main(int argc, char **argv)
 		npos++;
 	}
 
-	struct sigaction sa = { .sa_handler = on_stop };
+	struct sigaction sa = {.sa_handler = on_stop};
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);

@@ -16,13 +16,17 @@ int handshake_check_device(const struct usbip_device_info *d, char *msg,
 		return -EBADMSG;
 	}
 	if (vhci_hub_for_speed(d->speed) < 0) {
-		snprintf(msg, msg_len, "peer sent speed %u, which vhci_hcd "
-			 "does not take", d->speed);
+		snprintf(msg, msg_len,
+			 "peer sent speed %u, which vhci_hcd "
+			 "does not take",
+			 d->speed);
 		return -EBADMSG;
 	}
 	if (d->busnum == 0 || d->devnum == 0) {
-		snprintf(msg, msg_len, "peer sent bus %u device %u; neither "
-			 "may be 0", d->busnum, d->devnum);
+		snprintf(msg, msg_len,
+			 "peer sent bus %u device %u; neither "
+			 "may be 0",
+			 d->busnum, d->devnum);
 		return -EBADMSG;
 	}
 	return 0;
@@ -48,7 +52,7 @@ static int expect_reply(const struct usbip_op_message *m, uint16_t code,
 int handshake_devlist(int fd, int timeout_ms, struct usbip_op_message *reply,
 		      char *msg, size_t msg_len)
 {
-	struct usbip_op_message req = { .header.code = USBIP_OP_REQ_DEVLIST };
+	struct usbip_op_message req = {.header.code = USBIP_OP_REQ_DEVLIST};
 	int r;
 
 	memset(reply, 0, sizeof(*reply));
@@ -74,7 +78,7 @@ int handshake_import(int fd, const char *busid, int timeout_ms,
 		     struct usbip_device_info *device, char *msg,
 		     size_t msg_len)
 {
-	struct usbip_op_message req = { .header.code = USBIP_OP_REQ_IMPORT };
+	struct usbip_op_message req = {.header.code = USBIP_OP_REQ_IMPORT};
 	struct usbip_op_message rep;
 	int r;
 
@@ -116,7 +120,8 @@ int handshake_export_receive(int fd, int timeout_ms,
 		return r;
 	if (request->header.code != USBIP_OP_REQ_EXPORT &&
 	    request->header.code != USBIP_OP_REQ_UNEXPORT) {
-		snprintf(msg, msg_len, "peer sent %s (0x%04x), expected "
+		snprintf(msg, msg_len,
+			 "peer sent %s (0x%04x), expected "
 			 "OP_REQ_EXPORT or OP_REQ_UNEXPORT",
 			 usbip_op_code_name(request->header.code),
 			 request->header.code);

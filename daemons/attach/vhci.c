@@ -75,8 +75,8 @@ int vhci_parse_status(const char *text, struct vhci_port *ports, size_t max,
 		if (*n >= max)
 			return -E2BIG;
 		struct vhci_port *p = &ports[(*n)++];
-		p->hub = tok[0][0] == 's' ? VHCI_HUB_SUPER_SPEED :
-					    VHCI_HUB_HIGH_SPEED;
+		p->hub = tok[0][0] == 's' ? VHCI_HUB_SUPER_SPEED
+					  : VHCI_HUB_HIGH_SPEED;
 		p->port = (unsigned)port;
 		p->state = (unsigned)state;
 		p->speed = (unsigned)speed;
@@ -234,14 +234,13 @@ int vhci_read_ports(const struct vhci *v, struct vhci_port **ports, size_t *n)
 	return 0;
 }
 
-int vhci_attach(const struct vhci *v, unsigned port, int sockfd,
-		uint32_t devid, uint32_t speed)
+int vhci_attach(const struct vhci *v, unsigned port, int sockfd, uint32_t devid,
+		uint32_t speed)
 {
 	char path[PATH_MAX + 32], line[64];
 
 	snprintf(path, sizeof(path), "%s/attach", v->path);
-	snprintf(line, sizeof(line), "%u %d %u %u", port, sockfd, devid,
-		 speed);
+	snprintf(line, sizeof(line), "%u %d %u %u", port, sockfd, devid, speed);
 	return write_text(path, line);
 }
 
@@ -295,9 +294,8 @@ int vhci_record_write(unsigned port, const char *host, const char *service,
 	if (len < 0 || (size_t)len >= sizeof(text))
 		return -ENAMETOOLONG;
 	{
-		_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT |
-							   O_TRUNC | O_CLOEXEC,
-					      0644);
+		_cleanup_close_ int fd = open(
+			tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd < 0)
 			return -errno;
 		if (write(fd, text, (size_t)len) != len)
@@ -307,9 +305,8 @@ int vhci_record_write(unsigned port, const char *host, const char *service,
 	return rename(tmp, path) < 0 ? -errno : 0;
 }
 
-int vhci_record_read(unsigned port, char *host, size_t host_len,
-		     char *service, size_t service_len, char *busid,
-		     size_t busid_len)
+int vhci_record_read(unsigned port, char *host, size_t host_len, char *service,
+		     size_t service_len, char *busid, size_t busid_len)
 {
 	char path[64], text[512], *save = NULL;
 	char *h, *s, *b;

@@ -16,14 +16,14 @@
 
 /* Port states (enum usbip_device_status in the kernel's usbip_common.h). */
 enum vhci_port_state {
-	VHCI_PORT_FREE = 4,         /* VDEV_ST_NULL */
+	VHCI_PORT_FREE = 4,	    /* VDEV_ST_NULL */
 	VHCI_PORT_NOT_ASSIGNED = 5, /* VDEV_ST_NOTASSIGNED */
-	VHCI_PORT_USED = 6,         /* VDEV_ST_USED */
-	VHCI_PORT_ERROR = 7,        /* VDEV_ST_ERROR */
+	VHCI_PORT_USED = 6,	    /* VDEV_ST_USED */
+	VHCI_PORT_ERROR = 7,	    /* VDEV_ST_ERROR */
 };
 
 enum vhci_hub {
-	VHCI_HUB_HIGH_SPEED, /* "hs": low, full and high speed devices */
+	VHCI_HUB_HIGH_SPEED,  /* "hs": low, full and high speed devices */
 	VHCI_HUB_SUPER_SPEED, /* "ss": super speed and above */
 };
 
@@ -62,8 +62,8 @@ int vhci_open(struct vhci *v, char *msg, size_t msg_len);
 /* Reads every status file; *ports is malloc'd. */
 int vhci_read_ports(const struct vhci *v, struct vhci_port **ports, size_t *n);
 /* -EBUSY when another attacher took the port first. */
-int vhci_attach(const struct vhci *v, unsigned port, int sockfd,
-		uint32_t devid, uint32_t speed);
+int vhci_attach(const struct vhci *v, unsigned port, int sockfd, uint32_t devid,
+		uint32_t speed);
 int vhci_detach(const struct vhci *v, unsigned port);
 
 /*
@@ -75,9 +75,8 @@ int vhci_detach(const struct vhci *v, unsigned port);
 #define VHCI_RECORD_DIR "/run/vhci_hcd"
 int vhci_record_write(unsigned port, const char *host, const char *service,
 		      const char *busid);
-int vhci_record_read(unsigned port, char *host, size_t host_len,
-		     char *service, size_t service_len, char *busid,
-		     size_t busid_len);
+int vhci_record_read(unsigned port, char *host, size_t host_len, char *service,
+		     size_t service_len, char *busid, size_t busid_len);
 void vhci_record_remove(unsigned port);
 
 /* A busid as the kernel writes them: digits, '-', '.', ':' and letters

@@ -21,8 +21,7 @@
 #include "transport.h"
 #include "wire.h"
 
-static unsigned long sysfs_number(const char *busid, const char *attr,
-				  int base)
+static unsigned long sysfs_number(const char *busid, const char *attr, int base)
 {
 	char path[256], text[64];
 	FILE *f;
@@ -52,7 +51,7 @@ static unsigned long sysfs_number(const char *busid, const char *attr,
 int main(int argc, char **argv)
 {
 	struct transport_addr a;
-	struct usbip_op_message req = { 0 }, rep;
+	struct usbip_op_message req = {0}, rep;
 	struct usbip_device_info *d = &req.device;
 	char msg[256], path[PATH_MAX], link[256];
 	bool unexport = argc == 4 && !strcmp(argv[3], "--unexport");
@@ -78,14 +77,17 @@ int main(int argc, char **argv)
 	d->id_product = (uint16_t)sysfs_number(busid, "idProduct", 16);
 	d->bcd_device = (uint16_t)sysfs_number(busid, "bcdDevice", 16);
 	d->device_class = (uint8_t)sysfs_number(busid, "bDeviceClass", 16);
-	d->device_subclass = (uint8_t)sysfs_number(busid, "bDeviceSubClass", 16);
-	d->device_protocol = (uint8_t)sysfs_number(busid, "bDeviceProtocol", 16);
+	d->device_subclass =
+		(uint8_t)sysfs_number(busid, "bDeviceSubClass", 16);
+	d->device_protocol =
+		(uint8_t)sysfs_number(busid, "bDeviceProtocol", 16);
 	d->configuration_value =
 		(uint8_t)sysfs_number(busid, "bConfigurationValue", 10);
 	d->num_configurations =
 		(uint8_t)sysfs_number(busid, "bNumConfigurations", 10);
 	d->num_interfaces = (uint8_t)sysfs_number(busid, "bNumInterfaces", 10);
-	req.header.code = unexport ? USBIP_OP_REQ_UNEXPORT : USBIP_OP_REQ_EXPORT;
+	req.header.code =
+		unexport ? USBIP_OP_REQ_UNEXPORT : USBIP_OP_REQ_EXPORT;
 
 	if (transport_parse(argv[1], &a, msg, sizeof(msg)) < 0 ||
 	    (fd = transport_connect(&a, msg, sizeof(msg))) < 0) {
@@ -95,13 +97,14 @@ int main(int argc, char **argv)
 	r = op_io_send(fd, &req);
 	if (r == 0)
 		r = op_io_read(fd, HANDSHAKE_TIMEOUT_MS, &rep, msg,
-				      sizeof(msg));
+			       sizeof(msg));
 	if (r < 0) {
-		fprintf(stderr, "%s: %s\n", argv[1], r == -EPIPE ? "closed" : msg);
+		fprintf(stderr, "%s: %s\n", argv[1],
+			r == -EPIPE ? "closed" : msg);
 		return 1;
 	}
-	if (rep.header.code != (unexport ? USBIP_OP_REP_UNEXPORT :
-					   USBIP_OP_REP_EXPORT) ||
+	if (rep.header.code !=
+		    (unexport ? USBIP_OP_REP_UNEXPORT : USBIP_OP_REP_EXPORT) ||
 	    rep.header.status != 0) {
 		fprintf(stderr, "%s refused: %s status %u\n", argv[1],
 			usbip_op_code_name(rep.header.code), rep.header.status);

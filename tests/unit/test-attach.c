@@ -36,15 +36,18 @@ START_TEST(status_parses)
 	ck_assert_uint_eq(ports[3].port, 3);
 
 	/* A second controller's file appends. */
-	ck_assert_int_eq(vhci_parse_status("hub port sta spd dev sockfd local_busid\n"
-					   "hs  0016 004 000 00000000 000000 0-0\n",
-					   ports, 8, &n, NULL), 0);
+	ck_assert_int_eq(
+		vhci_parse_status("hub port sta spd dev sockfd local_busid\n"
+				  "hs  0016 004 000 00000000 000000 0-0\n",
+				  ports, 8, &n, NULL),
+		0);
 	ck_assert_uint_eq(n, 5);
 	ck_assert_uint_eq(ports[4].port, 16);
 	/* Header only, empty, and the pre-4.13 header. */
 	n = 0;
 	ck_assert_int_eq(vhci_parse_status("", ports, 8, &n, NULL), 0);
-	ck_assert_int_eq(vhci_parse_status("prt sta spd dev\n", ports, 8, &n, NULL), 0);
+	ck_assert_int_eq(
+		vhci_parse_status("prt sta spd dev\n", ports, 8, &n, NULL), 0);
 	ck_assert_uint_eq(n, 0);
 }
 END_TEST
@@ -55,7 +58,8 @@ static void assert_bad_status(const char *text, unsigned want_line)
 	size_t n = 0;
 	unsigned line = 0;
 
-	ck_assert_int_eq(vhci_parse_status(text, ports, 8, &n, &line), -EBADMSG);
+	ck_assert_int_eq(vhci_parse_status(text, ports, 8, &n, &line),
+			 -EBADMSG);
 	ck_assert_uint_eq(line, want_line);
 }
 
@@ -66,7 +70,8 @@ START_TEST(status_malformed)
 
 	assert_bad_status("hs  0000 004 000 00000000 000000\n", 1);
 	assert_bad_status("xs  0000 004 000 00000000 000000 0-0\n", 1);
-	snprintf(buf, sizeof(buf), "%shs  00x0 004 000 00000000 000000 0-0\n", hdr);
+	snprintf(buf, sizeof(buf), "%shs  00x0 004 000 00000000 000000 0-0\n",
+		 hdr);
 	assert_bad_status(buf, 2);
 	assert_bad_status("hs  0000 004 000 0000zz00 000000 0-0\n", 1);
 	assert_bad_status("hs  99999 004 000 00000000 000000 0-0\n", 1);
@@ -74,14 +79,16 @@ START_TEST(status_malformed)
 	assert_bad_status("hs  0000 004 000 100000000 000000 0-0\n", 1);
 	assert_bad_status("hs  0000 004 000 00000000 000000 0-0 extra\n", 1);
 	assert_bad_status("hs  0000 004 000 00000000 000000 "
-			  "0123456789012345678901234567890123\n", 1);
+			  "0123456789012345678901234567890123\n",
+			  1);
 	memset(buf, 'h', sizeof(buf) - 1);
 	buf[sizeof(buf) - 1] = '\0';
 	assert_bad_status(buf, 1);
 
 	struct vhci_port one[1];
 	size_t n = 0;
-	ck_assert_int_eq(vhci_parse_status(status_text, one, 1, &n, NULL), -E2BIG);
+	ck_assert_int_eq(vhci_parse_status(status_text, one, 1, &n, NULL),
+			 -E2BIG);
 }
 END_TEST
 
@@ -120,7 +127,8 @@ static int peer_says(const struct vec *v, bool close_after, int *peer)
 {
 	int sv[2];
 
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+			 0);
 	if (v && v->len)
 		ck_assert_int_eq(write(sv[1], v->b, v->len), (ssize_t)v->len);
 	if (close_after)
@@ -140,7 +148,8 @@ static int import_against(const struct vec *reply, bool close_after,
 	int r = handshake_import(fd, VEC_BUSID, 300, &d, msg, sizeof(msg));
 
 	if (words)
-		ck_assert_msg(strstr(msg, words), "'%s' lacks '%s'", msg, words);
+		ck_assert_msg(strstr(msg, words), "'%s' lacks '%s'", msg,
+			      words);
 	close(fd);
 	close(peer);
 	return r;
@@ -156,7 +165,8 @@ START_TEST(import_good_and_exact)
 	vec_build(V_REP_IMPORT, &v);
 	v.b[v.len++] = 0x42; /* the first byte of the URB stream */
 	fd = peer_says(&v, false, &peer);
-	ck_assert_int_eq(handshake_import(fd, VEC_BUSID, 1000, &d, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(
+		handshake_import(fd, VEC_BUSID, 1000, &d, msg, sizeof(msg)), 0);
 	ck_assert_str_eq(d.busid, VEC_BUSID);
 	ck_assert_uint_eq(d.speed, 3);
 	/* Not one byte past the reply was taken from vhci_hcd's stream. */
@@ -177,7 +187,8 @@ START_TEST(import_malformed)
 	struct vec v;
 
 	vec_build(V_REP_DEVLIST, &v); /* wrong reply */
-	ck_assert_int_eq(import_against(&v, true, "expected OP_REP_IMPORT"), -EPROTO);
+	ck_assert_int_eq(import_against(&v, true, "expected OP_REP_IMPORT"),
+			 -EPROTO);
 
 	vec_build(V_REP_IMPORT_FAIL, &v); /* refused */
 	ck_assert_int_eq(import_against(&v, true, "refused"), -ECONNREFUSED);
@@ -215,7 +226,8 @@ START_TEST(import_malformed)
 	ck_assert_int_eq(import_against(&v, true, "closed"), -ECONNRESET);
 
 	/* Silent peer: the deadline ends it. */
-	ck_assert_int_eq(import_against(NULL, false, "did not answer"), -ETIMEDOUT);
+	ck_assert_int_eq(import_against(NULL, false, "did not answer"),
+			 -ETIMEDOUT);
 
 	/* Garbage. */
 	memset(&v, 0, sizeof(v));
@@ -225,7 +237,8 @@ START_TEST(import_malformed)
 
 	/* A request where a reply belongs. */
 	vec_build(V_REQ_EXPORT, &v);
-	ck_assert_int_eq(import_against(&v, true, "expected OP_REP_IMPORT"), -EPROTO);
+	ck_assert_int_eq(import_against(&v, true, "expected OP_REP_IMPORT"),
+			 -EPROTO);
 }
 END_TEST
 
@@ -239,7 +252,8 @@ static int export_against(const struct vec *req, const char *words)
 	if (r == 0)
 		usbip_op_message_clear(&m);
 	if (words)
-		ck_assert_msg(strstr(msg, words), "'%s' lacks '%s'", msg, words);
+		ck_assert_msg(strstr(msg, words), "'%s' lacks '%s'", msg,
+			      words);
 	close(fd);
 	close(peer);
 	return r;
@@ -280,11 +294,13 @@ START_TEST(export_reply_bytes)
 	uint8_t got[12];
 	int peer, fd = peer_says(NULL, false, &peer);
 
-	ck_assert_int_eq(handshake_export_reply(fd, USBIP_OP_REP_EXPORT, true), 0);
+	ck_assert_int_eq(handshake_export_reply(fd, USBIP_OP_REP_EXPORT, true),
+			 0);
 	ck_assert_int_eq(read(peer, got, sizeof(got)), 12);
 	vec_build(V_REP_EXPORT, &want);
 	ck_assert_mem_eq(got, want.b, 12);
-	ck_assert_int_eq(handshake_export_reply(fd, USBIP_OP_REP_UNEXPORT, false), 0);
+	ck_assert_int_eq(
+		handshake_export_reply(fd, USBIP_OP_REP_UNEXPORT, false), 0);
 	ck_assert_int_eq(read(peer, got, sizeof(got)), 12);
 	vec_build(V_REP_UNEXPORT, &want);
 	ck_assert_mem_eq(got, want.b, 12);
@@ -302,7 +318,8 @@ START_TEST(devlist_checked)
 
 	vec_build(V_REP_DEVLIST, &v);
 	fd = peer_says(&v, true, &peer);
-	ck_assert_int_eq(handshake_devlist(fd, 1000, &reply, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(handshake_devlist(fd, 1000, &reply, msg, sizeof(msg)),
+			 0);
 	ck_assert_uint_eq(reply.num_devices, 1);
 	usbip_op_message_clear(&reply);
 	close(fd);
@@ -311,7 +328,8 @@ START_TEST(devlist_checked)
 	vec_build(V_REP_DEVLIST, &v);
 	memcpy(v.b + 12 + 256, "1 1", 4); /* a busid with a space */
 	fd = peer_says(&v, true, &peer);
-	ck_assert_int_eq(handshake_devlist(fd, 1000, &reply, msg, sizeof(msg)), -EBADMSG);
+	ck_assert_int_eq(handshake_devlist(fd, 1000, &reply, msg, sizeof(msg)),
+			 -EBADMSG);
 	ck_assert_ptr_null(reply.devices);
 	close(fd);
 	close(peer);

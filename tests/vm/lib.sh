@@ -92,3 +92,14 @@ wait_detached() {
 }
 
 build_dir() { echo "${USBIP_BUILD:-$USBIP_REPO/build}"; }
+
+# /dev/bus/usb/BBB/DDD of a busid.
+usb_node() {
+	printf '/dev/bus/usb/%03d/%03d\n' "$(cat /sys/bus/usb/devices/$1/busnum)" \
+		"$(cat /sys/bus/usb/devices/$1/devnum)"
+}
+
+# wait_port HOST:PORT: until something listens there.
+wait_listening() {
+	wait_for 10 sh -c "ss -ltn | grep -q ' $1 '" || die "nothing listens on $1"
+}

@@ -1,0 +1,649 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/usbdevice_fs.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "macros.h"
+#include "wire.h"
+
+#define SEQNUM_BUCKETS 1024
+/* libusb refuses control data stages above this (linux_usbfs.c). */
+#define LIBUSB_CONTROL_MAX 4096
+/* Replies waiting for the socket: past this, stop reading requests. */
+#define OUTPUT_HIGH_WATER (8u << 20)
+/* Frames handled per wakeup, so completions are not starved. */
+#define FRAMES_PER_WAKEUP 64
+/* How long a leaving session waits for cancelled URBs to come back. */
+#define DRAIN_TIMEOUT_MS 5000
+#define SYNC_CONTROL_TIMEOUT_MS 5000
+
+struct urb {
+	struct urb *next; /* seqnum hash chain */
+	struct session *s;
+	uint32_t seqnum;
+	struct urb_plan plan;
+	struct libusb_transfer *xfer;
+	uint8_t *buf;
+	bool unlinking;
+	uint32_t unlink_seqnum;
+	uint32_t num_iso;
+	struct usbip_iso_desc *iso; /* the request's descriptors */
+};
+
+struct session {
+	struct worker_device *dev;
+	int client;
+	const char *peer;
+	struct urb_limits limits;
+	struct urb_session view;
+	struct urb *table[SEQNUM_BUCKETS];
+	struct usbip_urb_reader reader;
+	uint8_t *out;
+	size_t out_len, out_off, out_cap;
+	bool client_gone;
+	int end; /* why the session ends, 0 while it runs */
+	struct session_stats *stats;
+};
+
+static struct urb **bucket(struct session *s, uint32_t seqnum)
+{
+	return &s->table[seqnum % SEQNUM_BUCKETS];
+}
+
+static struct urb *find_urb(struct session *s, uint32_t seqnum)
+{
+	for (struct urb *u = *bucket(s, seqnum); u; u = u->next)
+		if (u->seqnum == seqnum)
+			return u;
+	return NULL;
+}
+
+static bool seqnum_in_flight(const void *opaque, uint32_t seqnum)
+{
+	return find_urb((struct session *)opaque, seqnum) != NULL;
+}
+
+static void track(struct session *s, struct urb *u)
+{
+	struct urb **b = bucket(s, u->seqnum);
+
+	u->next = *b;
+	*b = u;
+	s->view.urbs_in_flight++;
+	s->view.bytes_in_flight += u->plan.length;
+}
+
+static void untrack(struct session *s, struct urb *u)
+{
+	for (struct urb **p = bucket(s, u->seqnum); *p; p = &(*p)->next)
+		if (*p == u) {
+			*p = u->next;
+			break;
+		}
+	s->view.urbs_in_flight--;
+	s->view.bytes_in_flight -= u->plan.length;
+}
+
+static void free_urb(struct urb *u)
+{
+	if (u->xfer)
+		libusb_free_transfer(u->xfer);
+	free(u->buf);
+	free(u->iso);
+	free(u);
+}
+
+/* Room for n more bytes of replies. */
+static uint8_t *out_reserve(struct session *s, size_t n)
+{
+	if (s->out_off && s->out_off == s->out_len)
+		s->out_off = s->out_len = 0;
+	if (s->out_len + n > s->out_cap) {
+		size_t cap = s->out_cap ? s->out_cap : 65536;
+		while (cap < s->out_len + n)
+			cap *= 2;
+		uint8_t *nb = realloc(s->out, cap);
+		if (!nb)
+			return NULL;
+		s->out = nb;
+		s->out_cap = cap;
+	}
+	uint8_t *p = s->out + s->out_len;
+	s->out_len += n;
+	return p;
+}
+
+/* USBIP_WORKER_TRACE=1 in the environment: one line per reply. */
+static bool tracing(void)
+{
+	static int on = -1;
+	if (on < 0)
+		on = getenv("USBIP_WORKER_TRACE") != NULL;
+	return on;
+}
+
+static int queue_ret_unlink(struct session *s, uint32_t seqnum, int32_t status)
+{
+	struct usbip_urb_header h = {.command = USBIP_RET_UNLINK,
+				     .seqnum = seqnum};
+	uint8_t *p = out_reserve(s, USBIP_URB_HEADER_LEN);
+
+	if (!p)
+		return -ENOMEM;
+	h.u.ret_unlink.status = status;
+	usbip_urb_header_pack(&h, p);
+	return 0;
+}
+
+/* A RET_SUBMIT with `data` (IN only) and iso descriptors. devid,
+ * direction and ep stay 0, as the kernel stub sends them. */
+static int queue_ret_submit(struct session *s, uint32_t seqnum, int32_t status,
+			    uint32_t actual, const uint8_t *data,
+			    size_t data_len, const struct usbip_iso_desc *iso,
+			    uint32_t num_iso, int32_t error_count)
+{
+	struct usbip_urb_header h = {.command = USBIP_RET_SUBMIT,
+				     .seqnum = seqnum};
+	size_t len = USBIP_URB_HEADER_LEN + data_len +
+		     (size_t)num_iso * USBIP_ISO_DESC_LEN;
+	uint8_t *p = out_reserve(s, len);
+
+	if (!p)
+		return -ENOMEM;
+	if (tracing())
+		fprintf(stderr,
+			"usbip-worker: RET_SUBMIT seqnum %u status %d "
+			"actual %u data %zu iso %u\n",
+			seqnum, status, actual, data_len, num_iso);
+	h.u.ret_submit.status = status;
+	h.u.ret_submit.actual_length = actual;
+	h.u.ret_submit.number_of_packets = num_iso;
+	h.u.ret_submit.error_count = error_count;
+	usbip_urb_header_pack(&h, p);
+	p += USBIP_URB_HEADER_LEN;
+	if (data_len)
+		memcpy(p, data, data_len);
+	p += data_len;
+	for (uint32_t i = 0; i < num_iso; i++)
+		usbip_iso_desc_pack(&iso[i],
+				    p + (size_t)i * USBIP_ISO_DESC_LEN);
+	s->stats->urbs++;
+	return 0;
+}
+
+/* Iso IN data goes out packed (only what arrived, in packet order); the
+ * descriptors keep the request's offsets, and vhci spaces it out again. */
+static int complete_iso(struct session *s, struct urb *u,
+			struct libusb_transfer *x)
+{
+	size_t packed = 0, pos = 0;
+	int32_t errors = 0;
+	uint32_t actual = 0;
+
+	for (uint32_t i = 0; i < u->num_iso; i++) {
+		struct libusb_iso_packet_descriptor *pd =
+			&x->iso_packet_desc[i];
+		u->iso[i].actual_length = pd->actual_length;
+		u->iso[i].status = errno_from_transfer_status(pd->status);
+		if (u->iso[i].status)
+			errors++;
+		actual += pd->actual_length;
+		if (u->plan.dir_in) {
+			/* libusb packs packets back to back by length;
+			 * compact in place to the actual bytes. */
+			memmove(u->buf + packed, u->buf + pos,
+				pd->actual_length);
+			packed += pd->actual_length;
+		}
+		pos += pd->length;
+	}
+	s->stats->bytes_in += u->plan.dir_in ? packed : 0;
+	return queue_ret_submit(s, u->seqnum,
+				errno_from_transfer_status(x->status), actual,
+				u->plan.dir_in ? u->buf : NULL, packed, u->iso,
+				u->num_iso, errors);
+}
+
+static void LIBUSB_CALL on_transfer_done(struct libusb_transfer *x)
+{
+	struct urb *u = x->user_data;
+	struct session *s = u->s;
+	int r;
+
+	untrack(s, u);
+	if (x->status == LIBUSB_TRANSFER_NO_DEVICE && !s->end)
+		s->end = -ENODEV;
+	if (u->unlinking) {
+		/* Unlinked while pending: the RET_UNLINK alone answers it. */
+		r = queue_ret_unlink(s, u->unlink_seqnum, -ECONNRESET);
+	} else if (u->plan.type == USB_TYPE_ISOCHRONOUS) {
+		r = complete_iso(s, u, x);
+	} else {
+		int32_t status = errno_from_transfer_status(x->status);
+		uint32_t actual = (uint32_t)x->actual_length;
+		const uint8_t *data = u->buf;
+
+		if (u->plan.type == USB_TYPE_CONTROL)
+			data += LIBUSB_CONTROL_SETUP_SIZE;
+		/* A short IN under URB_SHORT_NOT_OK is -EREMOTEIO, as a host
+		 * controller reports it; class drivers (usb-storage) read
+		 * that as "short", not as a failure. */
+		if (status == 0 && u->plan.dir_in && actual < u->plan.length &&
+		    (u->plan.transfer_flags & URB_FLAG_SHORT_NOT_OK))
+			status = -EREMOTEIO;
+		if (status)
+			s->stats->errors++;
+		if (u->plan.dir_in)
+			s->stats->bytes_in += actual;
+		r = queue_ret_submit(s, u->seqnum, status, actual,
+				     u->plan.dir_in ? data : NULL,
+				     u->plan.dir_in ? actual : 0, NULL, 0, 0);
+	}
+	if (r < 0 && !s->end)
+		s->end = r;
+	free_urb(u);
+}
+
+/* Control transfers above libusb's 4096-byte limit (firmware loaders use
+ * up to 65535) go through usbfs directly, synchronously: they are rare, and
+ * the fd is ours. */
+static int control_sync(struct session *s, uint32_t seqnum,
+			const struct urb_plan *plan, const uint8_t *setup,
+			const uint8_t *out_data)
+{
+	_cleanup_free_ uint8_t *buf = malloc(plan->length);
+	struct usbdevfs_ctrltransfer ct = {
+		.bRequestType = setup[0],
+		.bRequest = setup[1],
+		.wValue = (uint16_t)(setup[2] | setup[3] << 8),
+		.wIndex = (uint16_t)(setup[4] | setup[5] << 8),
+		.wLength = (uint16_t)plan->length,
+		.timeout = SYNC_CONTROL_TIMEOUT_MS,
+	};
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	if (!plan->dir_in)
+		memcpy(buf, out_data, plan->length);
+	ct.data = buf;
+	r = ioctl(s->dev->fd, USBDEVFS_CONTROL, &ct);
+	if (r < 0)
+		return queue_ret_submit(s, seqnum, -errno, 0, NULL, 0, NULL, 0,
+					0);
+	return queue_ret_submit(s, seqnum, 0, (uint32_t)r,
+				plan->dir_in ? buf : NULL,
+				plan->dir_in ? (size_t)r : 0, NULL, 0, 0);
+}
+
+static int submit(struct session *s, const struct usbip_urb_frame *f,
+		  const struct urb_plan *plan)
+{
+	libusb_device_handle *h = s->dev->handle;
+	struct urb *u = calloc(1, sizeof(*u));
+	int r;
+
+	if (!u)
+		return -ENOMEM;
+	u->s = s;
+	u->seqnum = f->header.seqnum;
+	u->plan = *plan;
+	s->stats->bytes_out += f->data_len;
+
+	switch (plan->type) {
+	case USB_TYPE_CONTROL:
+		if (plan->length > LIBUSB_CONTROL_MAX) {
+			free(u);
+			return control_sync(s, f->header.seqnum, plan,
+					    f->header.u.submit.setup, f->data);
+		}
+		u->buf = malloc(LIBUSB_CONTROL_SETUP_SIZE + plan->length);
+		u->xfer = libusb_alloc_transfer(0);
+		if (!u->buf || !u->xfer)
+			goto nomem;
+		memcpy(u->buf, f->header.u.submit.setup, 8);
+		if (!plan->dir_in && plan->length)
+			memcpy(u->buf + 8, f->data, plan->length);
+		libusb_fill_control_transfer(u->xfer, h, u->buf,
+					     on_transfer_done, u, 0);
+		break;
+	case USB_TYPE_BULK:
+	case USB_TYPE_INTERRUPT:
+		/* OUT data is used where the reader put it: no copy. */
+		if (plan->dir_in || plan->length == 0)
+			u->buf = malloc(plan->length ? plan->length : 1);
+		else
+			u->buf = usbip_urb_reader_take_data(&s->reader);
+		u->xfer = libusb_alloc_transfer(0);
+		if (!u->buf || !u->xfer)
+			goto nomem;
+		if (plan->type == USB_TYPE_BULK)
+			libusb_fill_bulk_transfer(u->xfer, h, plan->endpoint,
+						  u->buf, (int)plan->length,
+						  on_transfer_done, u, 0);
+		else
+			libusb_fill_interrupt_transfer(
+				u->xfer, h, plan->endpoint, u->buf,
+				(int)plan->length, on_transfer_done, u, 0);
+		break;
+	case USB_TYPE_ISOCHRONOUS: {
+		size_t total = 0;
+		u->num_iso = plan->num_iso;
+		u->iso = malloc(plan->num_iso * sizeof(*u->iso));
+		for (uint32_t i = 0; u->iso && i < plan->num_iso; i++) {
+			u->iso[i] = f->iso[i];
+			total += f->iso[i].length;
+		}
+		u->buf = malloc(total ? total : 1);
+		u->xfer = libusb_alloc_transfer((int)plan->num_iso);
+		if (!u->iso || !u->buf || !u->xfer)
+			goto nomem;
+		/* OUT packets sit where their descriptors say; libusb
+		 * wants them back to back. */
+		size_t pos = 0;
+		for (uint32_t i = 0; i < plan->num_iso; i++) {
+			if (!plan->dir_in)
+				memcpy(u->buf + pos, f->data + f->iso[i].offset,
+				       f->iso[i].length);
+			pos += f->iso[i].length;
+		}
+		libusb_fill_iso_transfer(u->xfer, h, plan->endpoint, u->buf,
+					 (int)total, (int)plan->num_iso,
+					 on_transfer_done, u, 0);
+		for (uint32_t i = 0; i < plan->num_iso; i++)
+			u->xfer->iso_packet_desc[i].length = f->iso[i].length;
+		break;
+	}
+	}
+	/* Not LIBUSB_TRANSFER_SHORT_NOT_OK: libusb turns a short transfer
+	 * into a generic error, which the client could not tell from a
+	 * real one. on_transfer_done() reports it as the kernel does. */
+	if (plan->transfer_flags & URB_FLAG_ZERO_PACKET)
+		u->xfer->flags |= LIBUSB_TRANSFER_ADD_ZERO_PACKET;
+
+	track(s, u);
+	r = libusb_submit_transfer(u->xfer);
+	if (tracing())
+		fprintf(stderr,
+			"usbip-worker: CMD_SUBMIT seqnum %u type %u ep "
+			"0x%02x length %u flags 0x%x: %s\n",
+			u->seqnum, plan->type, plan->endpoint, plan->length,
+			plan->transfer_flags, libusb_error_name(r));
+	if (r < 0) {
+		untrack(s, u);
+		free_urb(u);
+		if (r == LIBUSB_ERROR_NO_DEVICE)
+			return -ENODEV;
+		return queue_ret_submit(s, f->header.seqnum,
+					errno_from_libusb(r), 0, NULL, 0, NULL,
+					0, 0);
+	}
+	return 0;
+nomem:
+	free_urb(u);
+	return -ENOMEM;
+}
+
+static int unlink_urb(struct session *s, uint32_t seqnum, uint32_t victim)
+{
+	struct urb *u = find_urb(s, victim);
+
+	/* Already answered: its RET_SUBMIT is queued or gone, and this
+	 * RET_UNLINK goes after it. */
+	if (!u || u->unlinking)
+		return queue_ret_unlink(s, seqnum, 0);
+	u->unlinking = true;
+	u->unlink_seqnum = seqnum;
+	/* Completion (cancelled or not) then answers with RET_UNLINK. */
+	if (libusb_cancel_transfer(u->xfer) == LIBUSB_ERROR_NO_DEVICE)
+		return -ENODEV;
+	return 0;
+}
+
+/* Set configuration, set interface, clear halt and reset are carried out
+ * here and answered at once. */
+static int special(struct session *s, const struct usbip_urb_frame *f,
+		   const struct urb_plan *plan)
+{
+	struct worker_device *d = s->dev;
+	int status = 0;
+
+	switch (plan->action) {
+	case URB_ACTION_SET_CONFIGURATION:
+		status = worker_device_set_configuration(d, plan->value);
+		if (status == 0) {
+			s->view.configuration = plan->value;
+			memset(s->view.alt_setting, 0,
+			       sizeof(s->view.alt_setting));
+		}
+		break;
+	case URB_ACTION_SET_INTERFACE:
+		status = worker_device_set_interface(d, plan->interface,
+						     plan->value);
+		if (status == 0)
+			s->view.alt_setting[plan->interface] = plan->value;
+		break;
+	case URB_ACTION_CLEAR_HALT:
+		status = worker_device_clear_halt(d, plan->endpoint);
+		break;
+	case URB_ACTION_RESET_DEVICE:
+		status = worker_device_reset(d);
+		if (status == 0)
+			memset(s->view.alt_setting, 0,
+			       sizeof(s->view.alt_setting));
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (status == -ENODEV)
+		return -ENODEV;
+	return queue_ret_submit(s, f->header.seqnum, status, 0, NULL, 0, NULL,
+				0, 0);
+}
+
+static int handle_frame(struct session *s, const struct usbip_urb_frame *f)
+{
+	struct urb_plan plan;
+	struct usbip_fault fault = {0};
+	enum urb_verdict v = urb_validate(&s->view, f, &plan, &fault);
+
+	if (v != URB_ACCEPT) {
+		fprintf(stderr,
+			"usbip-worker: %s: refused %s seqnum %u: %s = %llu: "
+			"%s; "
+			"closing the session\n",
+			s->peer, usbip_urb_command_name(f->header.command),
+			f->header.seqnum, fault.field,
+			(unsigned long long)fault.value, fault.reason);
+		return -EBADMSG;
+	}
+	switch (plan.action) {
+	case URB_ACTION_TRANSFER:
+		return submit(s, f, &plan);
+	case URB_ACTION_UNLINK:
+		return unlink_urb(s, f->header.seqnum, plan.unlink_seqnum);
+	default:
+		return special(s, f, &plan);
+	}
+}
+
+static int read_client(struct session *s)
+{
+	for (int frames = 0; frames < FRAMES_PER_WAKEUP;) {
+		const struct usbip_urb_frame *f;
+		struct usbip_fault fault = {0};
+		uint8_t *dst;
+		size_t want;
+		ssize_t got;
+		int r;
+
+		usbip_urb_reader_next(&s->reader, &dst, &want);
+		got = read(s->client, dst, want);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0 && errno == EAGAIN)
+			return 0;
+		if (got <= 0) {
+			s->client_gone = true;
+			return 0;
+		}
+		r = usbip_urb_reader_advance(&s->reader, (size_t)got, &f,
+					     &fault);
+		if (r < 0) {
+			fprintf(stderr,
+				"usbip-worker: %s: malformed request: %s = "
+				"%llu: %s; closing the session\n",
+				s->peer, fault.field ? fault.field : "?",
+				(unsigned long long)fault.value,
+				fault.reason ? fault.reason : strerror(-r));
+			return -EBADMSG;
+		}
+		if (r == 0)
+			continue;
+		frames++;
+		r = handle_frame(s, f);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int flush_client(struct session *s)
+{
+	while (s->out_off < s->out_len) {
+		ssize_t w = write(s->client, s->out + s->out_off,
+				  s->out_len - s->out_off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN)
+			return 0;
+		if (w < 0) {
+			s->client_gone = true;
+			return 0;
+		}
+		s->out_off += (size_t)w;
+	}
+	s->out_off = s->out_len = 0;
+	return 0;
+}
+
+static int wait_and_dispatch(struct session *s, bool want_read, int max_ms)
+{
+	const struct libusb_pollfd **lfds = libusb_get_pollfds(s->dev->ctx);
+	struct pollfd pfd[16];
+	struct timeval tv;
+	nfds_t n = 0;
+	int timeout = max_ms, r;
+
+	if (!s->client_gone) {
+		pfd[n].fd = s->client;
+		pfd[n].events =
+			(short)((want_read ? POLLIN : 0) |
+				(s->out_len > s->out_off ? POLLOUT : 0));
+		n++;
+	}
+	for (size_t i = 0; lfds && lfds[i] && n < ARRAY_SIZE(pfd); i++) {
+		pfd[n].fd = lfds[i]->fd;
+		pfd[n].events = lfds[i]->events;
+		n++;
+	}
+	libusb_free_pollfds(lfds);
+	if (libusb_get_next_timeout(s->dev->ctx, &tv) == 1) {
+		int ms = (int)(tv.tv_sec * 1000 + tv.tv_usec / 1000);
+		if (timeout < 0 || ms < timeout)
+			timeout = ms;
+	}
+	r = poll(pfd, n, timeout);
+	if (r < 0 && errno != EINTR)
+		return -errno;
+
+	/* libusb's fds, and its timeouts: let it reap what completed. */
+	struct timeval zero = {0, 0};
+	libusb_handle_events_timeout_completed(s->dev->ctx, &zero, NULL);
+
+	if (!s->client_gone && n > 0 && pfd[0].fd == s->client) {
+		if (pfd[0].revents & (POLLERR | POLLHUP) &&
+		    !(pfd[0].revents & POLLIN))
+			s->client_gone = true;
+		if (pfd[0].revents & POLLOUT)
+			flush_client(s);
+		if (pfd[0].revents & POLLIN) {
+			r = read_client(s);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* Cancels everything in flight and waits (bounded) for it to come back,
+ * so that no transfer outlives the buffers it points into. */
+static void drain(struct session *s)
+{
+	for (size_t b = 0; b < SEQNUM_BUCKETS; b++)
+		for (struct urb *u = s->table[b]; u; u = u->next)
+			libusb_cancel_transfer(u->xfer);
+	for (int waited = 0;
+	     s->view.urbs_in_flight && waited < DRAIN_TIMEOUT_MS; waited += 50)
+		wait_and_dispatch(s, false, 50);
+	if (s->view.urbs_in_flight)
+		fprintf(stderr,
+			"usbip-worker: %s: %u URBs did not come back in %d "
+			"ms\n",
+			s->peer, s->view.urbs_in_flight, DRAIN_TIMEOUT_MS);
+}
+
+int session_serve(struct worker_device *dev, int client, const char *peer,
+		  const struct urb_limits *limits, struct session_stats *stats)
+{
+	_cleanup_free_ struct session *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	s->dev = dev;
+	s->client = client;
+	s->peer = peer;
+	s->stats = stats;
+	s->limits = *limits;
+	s->view.model = &dev->model;
+	s->view.limits = &s->limits;
+	s->view.devid = dev->wire.device.busnum << 16 | dev->wire.device.devnum;
+	s->view.configuration = dev->configuration;
+	s->view.seqnum_in_flight = seqnum_in_flight;
+	s->view.opaque = s;
+	usbip_urb_reader_init(&s->reader, USBIP_ROLE_SERVER,
+			      limits->max_bulk_length > limits->max_iso_length
+				      ? limits->max_bulk_length
+				      : limits->max_iso_length,
+			      NULL, NULL);
+	if (fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK) < 0)
+		return -errno;
+	worker_device_claim(dev);
+
+	while (!s->end && !s->client_gone) {
+		bool backlog = s->out_len - s->out_off > OUTPUT_HIGH_WATER;
+		r = wait_and_dispatch(s, !backlog, -1);
+		if (r < 0 && !s->end)
+			s->end = r;
+	}
+	drain(s);
+	/* What completed before the end still goes out, if it can. */
+	if (!s->client_gone) {
+		fcntl(client, F_SETFL, fcntl(client, F_GETFL) & ~O_NONBLOCK);
+		flush_client(s);
+	}
+	worker_device_release(dev);
+	usbip_urb_reader_clear(&s->reader);
+	free(s->out);
+	return s->end;
+}

@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * usbip-worker: the userspace USB/IP server for one device. It speaks
+ * USB/IP to one client at a time, validates every request, and submits
+ * transfers through libusb on the one usbfs fd it holds.
+ *
+ * The broker starts it with the fds already open; for development and
+ * tests it can also open the device node and the socket itself:
+ *
+ *   usbip-worker --device /dev/bus/usb/001/002 --listen tcp:3240
+ *   usbip-worker --device-fd 3 --busid 1-1 --client fd:4
+ *   usbip-worker --device /dev/bus/usb/001/002 --export-to vsock:2:3240
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "device.h"
+#include "macros.h"
+#include "op_io.h"
+#include "session.h"
+#include "transport.h"
+
+#define PROGRAM "usbip-worker"
+#define HANDSHAKE_TIMEOUT_MS 10000
+
+enum exit_code {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,
+	EXIT_USAGE = 2,
+};
+
+struct options {
+	const char *device;
+	int device_fd;
+	const char *busid;
+	const char *listen;
+	const char *client;
+	const char *export_to;
+	bool once;
+	bool no_sandbox;
+};
+
+__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, PROGRAM ": ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* /dev/bus/usb/BBB/DDD names the bus and device numbers. */
+static int numbers_from_path(const char *path, uint32_t *busnum,
+			     uint32_t *devnum)
+{
+	unsigned b, d;
+	char tail;
+
+	if (sscanf(path, "/dev/bus/usb/%3u/%3u%c", &b, &d, &tail) != 2 ||
+	    b == 0 || d == 0)
+		return -EINVAL;
+	*busnum = b;
+	*devnum = d;
+	return 0;
+}
+
+/* Standalone only: the busid whose sysfs numbers match. */
+static int busid_from_sysfs(uint32_t busnum, uint32_t devnum, char *busid,
+			    size_t len)
+{
+	DIR *dir = opendir("/sys/bus/usb/devices");
+	struct dirent *e;
+	int r = -ENOENT;
+
+	if (!dir)
+		return -errno;
+	while ((e = readdir(dir))) {
+		char path[512];
+		unsigned b = 0, d = 0;
+		FILE *f;
+
+		if (e->d_name[0] == '.' || strchr(e->d_name, ':'))
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/usb/devices/%s/busnum",
+			 e->d_name);
+		if (!(f = fopen(path, "re")))
+			continue;
+		if (fscanf(f, "%u", &b) != 1)
+			b = 0;
+		fclose(f);
+		snprintf(path, sizeof(path), "/sys/bus/usb/devices/%s/devnum",
+			 e->d_name);
+		if (!(f = fopen(path, "re")))
+			continue;
+		if (fscanf(f, "%u", &d) != 1)
+			d = 0;
+		fclose(f);
+		if (b == busnum && d == devnum && strlen(e->d_name) < len) {
+			strcpy(busid, e->d_name);
+			r = 0;
+			break;
+		}
+	}
+	closedir(dir);
+	return r;
+}
+
+/*
+ * Import mode: the client speaks first. A device list is answered and the
+ * connection stays for another request (upstream tools hang up after it);
+ * an import of our busid moves on to URBs. Returns 1 for "serve URBs now",
+ * 0 for "done with this connection", negative for a refused peer.
+ */
+static int answer_client(struct worker_device *d, int fd, const char *peer)
+{
+	struct usbip_op_message req, rep = {0};
+	char msg[256];
+	int r;
+
+	r = op_io_read(fd, HANDSHAKE_TIMEOUT_MS, &req, msg, sizeof(msg));
+	if (r == -ECONNRESET)
+		return 0;
+	if (r < 0) {
+		say("%s: handshake refused: %s", peer, msg);
+		return r;
+	}
+	switch (req.header.code) {
+	case USBIP_OP_REQ_DEVLIST:
+		rep.header.code = USBIP_OP_REP_DEVLIST;
+		rep.num_devices = 1;
+		rep.devices = &d->wire;
+		r = op_io_send(fd, &rep);
+		return r < 0 ? r : answer_client(d, fd, peer);
+	case USBIP_OP_REQ_IMPORT:
+		rep.header.code = USBIP_OP_REP_IMPORT;
+		if (strcmp(req.busid, d->wire.device.busid) != 0) {
+			say("%s: asked for %s, which is not exported here",
+			    peer, req.busid);
+			rep.header.status = USBIP_ST_NODEV;
+			op_io_send(fd, &rep);
+			return 0;
+		}
+		rep.device = d->wire.device;
+		r = op_io_send(fd, &rep);
+		return r < 0 ? r : 1;
+	}
+	say("%s: handshake refused: %s where a request belongs", peer,
+	    usbip_op_code_name(req.header.code));
+	usbip_op_message_clear(&req);
+	return -EPROTO;
+}
+
+/* Export mode: we speak first, and serve once the importer agrees. */
+static int offer_export(struct worker_device *d, int fd, const char *peer)
+{
+	struct usbip_op_message req = {.header.code = USBIP_OP_REQ_EXPORT}, rep;
+	char msg[256];
+	int r;
+
+	req.device = d->wire.device;
+	r = op_io_send(fd, &req);
+	if (r == 0)
+		r = op_io_read(fd, HANDSHAKE_TIMEOUT_MS, &rep, msg,
+			       sizeof(msg));
+	if (r < 0) {
+		say("%s: export handshake failed: %s", peer,
+		    r == -EPIPE ? "closed" : msg);
+		return r;
+	}
+	if (rep.header.code != USBIP_OP_REP_EXPORT || rep.header.status) {
+		say("%s: export refused: %s status %u", peer,
+		    usbip_op_code_name(rep.header.code), rep.header.status);
+		return -ECONNREFUSED;
+	}
+	return 1;
+}
+
+static int serve(struct worker_device *d, int fd, const char *peer)
+{
+	struct urb_limits limits;
+	struct session_stats stats = {0};
+	int r;
+
+	urb_limits_default(&limits);
+	say("%s: serving %s (%04x:%04x)", peer, d->wire.device.busid,
+	    d->wire.device.id_vendor, d->wire.device.id_product);
+	r = session_serve(d, fd, peer, &limits, &stats);
+	say("%s: session ended (%s): %llu URBs, %llu bytes in, %llu bytes "
+	    "out, %llu errors",
+	    peer, r == 0 ? "client left" : strerror(-r),
+	    (unsigned long long)stats.urbs, (unsigned long long)stats.bytes_in,
+	    (unsigned long long)stats.bytes_out,
+	    (unsigned long long)stats.errors);
+	return r;
+}
+
+static int run(const struct options *o, struct worker_device *d)
+{
+	struct transport_addr a;
+	char msg[256], peer[TRANSPORT_ADDR_STR_MAX];
+	const char *text = o->listen   ? o->listen
+			   : o->client ? o->client
+				       : o->export_to;
+	int r;
+
+	if (transport_parse(text, &a, msg, sizeof(msg)) < 0) {
+		say("%s", msg);
+		return EXIT_USAGE;
+	}
+	transport_format(&a, peer, sizeof(peer));
+
+	if (o->client || o->export_to) {
+		_cleanup_close_ int fd =
+			transport_connect(&a, msg, sizeof(msg));
+		if (fd < 0) {
+			say("%s", msg);
+			return EXIT_FAIL;
+		}
+		r = o->client ? answer_client(d, fd, peer)
+			      : offer_export(d, fd, peer);
+		if (r == 1)
+			r = serve(d, fd, peer);
+		return r < 0 && r != -EBADMSG ? EXIT_FAIL : EXIT_OK;
+	}
+
+	_cleanup_close_ int lfd = transport_listen(&a, 4, msg, sizeof(msg));
+	if (lfd < 0) {
+		say("%s", msg);
+		return EXIT_FAIL;
+	}
+	say("listening on %s for %s", peer, d->wire.device.busid);
+	for (;;) {
+		_cleanup_close_ int fd =
+			transport_accept(lfd, peer, sizeof(peer));
+		if (fd < 0) {
+			say("accept: %s", strerror(-fd));
+			return EXIT_FAIL;
+		}
+		r = answer_client(d, fd, peer);
+		if (r == 1) {
+			r = serve(d, fd, peer);
+			if (r == -ENODEV)
+				return EXIT_FAIL;
+			if (o->once)
+				return EXIT_OK;
+		}
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: " PROGRAM " DEVICE MODE [--once] [--no-sandbox]\n"
+		"\n"
+		"Serve one USB device over USB/IP from userspace.\n"
+		"\n"
+		"DEVICE:\n"
+		"  --device /dev/bus/usb/BBB/DDD   open the node\n"
+		"  --device-fd N --busid BUSID     an inherited usbfs fd\n"
+		"  --busid BUSID                   the name on the wire "
+		"(default:\n"
+		"                                  looked up in sysfs)\n"
+		"MODE:\n"
+		"  --listen ADDR      accept clients (import: they speak "
+		"first)\n"
+		"  --client ADDR      one connected client, e.g. fd:4\n"
+		"  --export-to ADDR   dial out and offer the device "
+		"(OP_REQ_EXPORT)\n"
+		"\n"
+		"  --once             with --listen: end after one session\n"
+		"  --no-sandbox       debugging only: skip the sandbox\n"
+		"\n"
+		"Exit status: 0 session ended normally, 1 failure, 2 usage.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"device", required_argument, NULL, 'd'},
+		{"device-fd", required_argument, NULL, 'D'},
+		{"busid", required_argument, NULL, 'b'},
+		{"listen", required_argument, NULL, 'l'},
+		{"client", required_argument, NULL, 'c'},
+		{"export-to", required_argument, NULL, 'e'},
+		{"once", no_argument, NULL, '1'},
+		{"no-sandbox", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	struct options o = {.device_fd = -1};
+	struct worker_device d;
+	uint32_t busnum = 0, devnum = 0;
+	char busid[USBIP_BUSID_LEN] = "", msg[256];
+	int c, fd, modes;
+
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			o.device = optarg;
+			break;
+		case 'D':
+			o.device_fd = atoi(optarg);
+			break;
+		case 'b':
+			o.busid = optarg;
+			break;
+		case 'l':
+			o.listen = optarg;
+			break;
+		case 'c':
+			o.client = optarg;
+			break;
+		case 'e':
+			o.export_to = optarg;
+			break;
+		case '1':
+			o.once = true;
+			break;
+		case 'n':
+			o.no_sandbox = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	modes = !!o.listen + !!o.client + !!o.export_to;
+	if (optind != argc || modes != 1 || (!o.device) == (o.device_fd < 0)) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	/* The broker going away must take its workers along. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+
+	if (o.device) {
+		if (numbers_from_path(o.device, &busnum, &devnum) < 0) {
+			say("%s: expected /dev/bus/usb/BBB/DDD", o.device);
+			return EXIT_USAGE;
+		}
+		fd = open(o.device, O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
+			say("%s: %s", o.device, strerror(errno));
+			return EXIT_FAIL;
+		}
+	} else {
+		fd = o.device_fd;
+		if (!o.busid) {
+			say("--device-fd needs --busid");
+			return EXIT_USAGE;
+		}
+	}
+	if (o.busid) {
+		snprintf(busid, sizeof(busid), "%s", o.busid);
+	} else if (busid_from_sysfs(busnum, devnum, busid, sizeof(busid)) < 0) {
+		say("no busid in sysfs for bus %u device %u; give --busid",
+		    busnum, devnum);
+		return EXIT_USAGE;
+	}
+	if (busnum == 0 && sscanf(busid, "%u-", &busnum) != 1)
+		busnum = 1;
+	if (devnum == 0)
+		devnum = 1;
+
+	if (worker_device_open(&d, fd, busid, busnum, devnum, msg,
+			       sizeof(msg)) < 0) {
+		say("%s: %s", busid, msg);
+		return EXIT_FAIL;
+	}
+	if (o.no_sandbox)
+		say("WARNING: --no-sandbox: serving without the sandbox; for "
+		    "debugging only, never expose this to a network");
+	else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		say("no_new_privs: %s", strerror(errno));
+		worker_device_close(&d);
+		return EXIT_FAIL;
+	}
+	int status = run(&o, &d);
+	worker_device_close(&d);
+	return status;
+}
