@@ -51,6 +51,8 @@ struct session {
 	size_t out_len, out_off, out_cap;
 	bool client_gone;
 	int end; /* why the session ends, 0 while it runs */
+	struct pollfd pfd[16]; /* [0] the client, then libusb's */
+	size_t num_libusb_fds;
 	struct session_stats *stats;
 };
 
@@ -536,52 +538,61 @@ static int flush_client(struct session *s)
 	return 0;
 }
 
-static int wait_and_dispatch(struct session *s, bool want_read, int max_ms)
+/* libusb's fds do not change once the device is wrapped (no discovery,
+ * no hotplug): read them once per session. */
+static size_t libusb_fds(struct session *s, struct pollfd *pfd, size_t max)
 {
 	const struct libusb_pollfd **lfds = libusb_get_pollfds(s->dev->ctx);
-	struct pollfd pfd[16];
-	struct timeval tv;
-	nfds_t n = 0;
-	int timeout = max_ms, r;
+	size_t n = 0;
 
-	if (!s->client_gone) {
-		pfd[n].fd = s->client;
-		pfd[n].events =
-			(short)((want_read ? POLLIN : 0) |
-				(s->out_len > s->out_off ? POLLOUT : 0));
-		n++;
-	}
-	for (size_t i = 0; lfds && lfds[i] && n < ARRAY_SIZE(pfd); i++) {
+	for (size_t i = 0; lfds && lfds[i] && n < max; i++) {
 		pfd[n].fd = lfds[i]->fd;
 		pfd[n].events = lfds[i]->events;
 		n++;
 	}
 	libusb_free_pollfds(lfds);
+	return n;
+}
+
+static int wait_and_dispatch(struct session *s, bool want_read, int max_ms)
+{
+	struct pollfd *pfd = s->pfd;
+	struct timeval tv;
+	bool libusb_ready = false;
+	int timeout = max_ms, r;
+
+	pfd[0].fd = s->client_gone ? -1 : s->client;
+	pfd[0].events = (short)((want_read ? POLLIN : 0) |
+				(s->out_len > s->out_off ? POLLOUT : 0));
 	if (libusb_get_next_timeout(s->dev->ctx, &tv) == 1) {
 		int ms = (int)(tv.tv_sec * 1000 + tv.tv_usec / 1000);
 		if (timeout < 0 || ms < timeout)
 			timeout = ms;
+		if (ms == 0)
+			libusb_ready = true;
 	}
-	r = poll(pfd, n, timeout);
+	r = poll(pfd, 1 + s->num_libusb_fds, timeout);
 	if (r < 0 && errno != EINTR)
 		return -errno;
+	for (size_t i = 1; r > 0 && i <= s->num_libusb_fds; i++)
+		if (pfd[i].revents)
+			libusb_ready = true;
 
-	/* libusb's fds, and its timeouts: let it reap what completed. */
-	struct timeval zero = {0, 0};
-	libusb_handle_events_timeout_completed(s->dev->ctx, &zero, NULL);
-
-	if (!s->client_gone && n > 0 && pfd[0].fd == s->client) {
-		if (pfd[0].revents & (POLLERR | POLLHUP) &&
-		    !(pfd[0].revents & POLLIN))
-			s->client_gone = true;
-		if (pfd[0].revents & POLLOUT)
-			flush_client(s);
-		if (pfd[0].revents & POLLIN) {
-			r = read_client(s);
-			if (r < 0)
-				return r;
-		}
+	/* Only when libusb has something: each call polls again inside. */
+	if (libusb_ready || r == 0) {
+		struct timeval zero = { 0, 0 };
+		libusb_handle_events_timeout_completed(s->dev->ctx, &zero,
+						       NULL);
 	}
+	if (s->client_gone || r <= 0)
+		return 0;
+	if (pfd[0].revents & (POLLERR | POLLHUP) && !(pfd[0].revents & POLLIN))
+		s->client_gone = true;
+	/* Replies first: the completions just reaped are ready to go. */
+	if (s->out_len > s->out_off)
+		flush_client(s);
+	if (pfd[0].revents & POLLIN)
+		return read_client(s);
 	return 0;
 }
 
@@ -628,6 +639,7 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 			      NULL, NULL);
 	if (fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK) < 0)
 		return -errno;
+	s->num_libusb_fds = libusb_fds(s, s->pfd + 1, ARRAY_SIZE(s->pfd) - 1);
 	worker_device_claim(dev);
 
 	while (!s->end && !s->client_gone) {

@@ -103,3 +103,29 @@ usb_node() {
 wait_listening() {
 	wait_for 10 sh -c "ss -ltn | grep -q ' $1 '" || die "nothing listens on $1"
 }
+
+# Undoes what a scenario may have left: daemons, vhci attachments, gadgets.
+# stage2-init runs it between scenarios so that each starts clean.
+guest_reset() {
+	local g port f
+	pkill -KILL -x usbipd 2>/dev/null
+	pkill -KILL -f usbip-worker 2>/dev/null
+	pkill -KILL -f usbip-attach 2>/dev/null
+	for f in /sys/devices/platform/vhci_hcd.0/status*; do
+		[ -e "$f" ] || continue
+		awk '$1 ~ /^(hs|ss)$/ && $3 != 4 { print $2 + 0 }' "$f" |
+			while read -r port; do
+				echo "$port" >/sys/devices/platform/vhci_hcd.0/detach
+			done
+	done 2>/dev/null
+	rm -rf /run/vhci_hcd
+	for g in /sys/kernel/config/usb_gadget/*; do
+		[ -d "$g" ] || continue
+		echo "" >"$g/UDC" 2>/dev/null
+		find "$g/configs" -maxdepth 2 -type l -delete 2>/dev/null
+		rmdir "$g"/configs/*/strings/* "$g"/configs/* "$g"/functions/* \
+			"$g"/strings/* "$g" 2>/dev/null
+	done
+	sleep 0.5
+	return 0
+}

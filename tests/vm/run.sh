@@ -8,8 +8,9 @@
 #
 #   tests/vm/run.sh [-o OUT] [-k KERNEL] [SCENARIO...]
 #
-# SCENARIO names a file in tests/vm/scenarios without .sh; with none given
-# every scenario runs. All scenarios of one call share one boot. Results:
+# SCENARIO names a file in tests/vm/scenarios without .sh, or is the path
+# of a scenario file elsewhere (bench/storage.sh); with none given every
+# file in tests/vm/scenarios runs. All scenarios of one call share one boot. Results:
 # OUT/results/NAME.log and OUT/results/summary (NAME PASS|FAIL SECONDS),
 # and the guest console in OUT/console.log. Exit status 0 only when every
 # requested scenario passed.
@@ -35,7 +36,10 @@ if [ $# -eq 0 ]; then
 	set -- $(cd "$here/scenarios" && ls *.sh | sed 's/\.sh$//')
 fi
 for s in "$@"; do
-	[ -f "$here/scenarios/$s.sh" ] || { echo "no scenario '$s' in $here/scenarios" >&2; exit 2; }
+	case $s in
+	*/*) [ -f "$repo/$s" ] || { echo "no scenario file $repo/$s" >&2; exit 2; } ;;
+	*) [ -f "$here/scenarios/$s.sh" ] || { echo "no scenario '$s' in $here/scenarios" >&2; exit 2; } ;;
+	esac
 done
 
 if [ -z "$kernel" ]; then
@@ -94,6 +98,7 @@ status=0
 [ $qemu_status -eq 124 ] && echo "vm: guest timed out after ${timeout_s}s" >&2
 boot=$(sed -n 's/^boot //p' "$out/results/summary" 2>/dev/null || true)
 for s in "$@"; do
+	s=$(basename "$s" .sh)
 	line=$(grep "^$s " "$out/results/summary" 2>/dev/null || true)
 	if [ -z "$line" ]; then
 		echo "vm: $s: NO RESULT (see $out/console.log)"
