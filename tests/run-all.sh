@@ -34,7 +34,7 @@ configure() { # DIR [meson args...]
 }
 
 stage_build() {
-	configure build -Dwerror=true "${features[@]}" && ninja -C build
+	configure build -Dwerror=true -Dtest_hooks=true "${features[@]}" && ninja -C build
 }
 
 stage_unit() {

@@ -50,7 +50,7 @@ struct session {
 	uint8_t *out;
 	size_t out_len, out_off, out_cap;
 	bool client_gone;
-	int end; /* why the session ends, 0 while it runs */
+	int end;	       /* why the session ends, 0 while it runs */
 	struct pollfd pfd[16]; /* [0] the client, then libusb's */
 	size_t num_libusb_fds;
 	struct session_stats *stats;
@@ -580,7 +580,7 @@ static int wait_and_dispatch(struct session *s, bool want_read, int max_ms)
 
 	/* Only when libusb has something: each call polls again inside. */
 	if (libusb_ready || r == 0) {
-		struct timeval zero = { 0, 0 };
+		struct timeval zero = {0, 0};
 		libusb_handle_events_timeout_completed(s->dev->ctx, &zero,
 						       NULL);
 	}

@@ -22,13 +22,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "device.h"
 #include "macros.h"
 #include "op_io.h"
+#include "sandbox.h"
 #include "session.h"
 #include "transport.h"
+#include "worker-filter.h"
 
 #define PROGRAM "usbip-worker"
 #define HANDSHAKE_TIMEOUT_MS 10000
@@ -206,42 +210,57 @@ static int serve(struct worker_device *d, int fd, const char *peer)
 	return r;
 }
 
-static int run(const struct options *o, struct worker_device *d)
+/* The socket side, opened before the sandbox closes socket() and
+ * connect() for good. */
+struct endpoint {
+	int listen_fd; /* --listen */
+	int conn_fd;   /* --client, --export-to */
+	char peer[TRANSPORT_ADDR_STR_MAX];
+};
+
+static int open_endpoint(const struct options *o, struct endpoint *ep)
 {
 	struct transport_addr a;
-	char msg[256], peer[TRANSPORT_ADDR_STR_MAX];
+	char msg[256];
 	const char *text = o->listen   ? o->listen
 			   : o->client ? o->client
 				       : o->export_to;
-	int r;
 
+	ep->listen_fd = ep->conn_fd = -1;
 	if (transport_parse(text, &a, msg, sizeof(msg)) < 0) {
 		say("%s", msg);
 		return EXIT_USAGE;
 	}
-	transport_format(&a, peer, sizeof(peer));
-
-	if (o->client || o->export_to) {
-		_cleanup_close_ int fd =
-			transport_connect(&a, msg, sizeof(msg));
-		if (fd < 0) {
-			say("%s", msg);
-			return EXIT_FAIL;
-		}
-		r = o->client ? answer_client(d, fd, peer)
-			      : offer_export(d, fd, peer);
-		if (r == 1)
-			r = serve(d, fd, peer);
-		return r < 0 && r != -EBADMSG ? EXIT_FAIL : EXIT_OK;
-	}
-
-	_cleanup_close_ int lfd = transport_listen(&a, 4, msg, sizeof(msg));
-	if (lfd < 0) {
+	transport_format(&a, ep->peer, sizeof(ep->peer));
+	if (o->listen)
+		ep->listen_fd = transport_listen(&a, 4, msg, sizeof(msg));
+	else
+		ep->conn_fd = transport_connect(&a, msg, sizeof(msg));
+	if (ep->listen_fd < 0 && ep->conn_fd < 0) {
 		say("%s", msg);
 		return EXIT_FAIL;
 	}
-	say("listening on %s for %s", peer, d->wire.device.busid);
+	return EXIT_OK;
+}
+
+static int run(const struct options *o, struct worker_device *d,
+	       struct endpoint *ep)
+{
+	int r;
+
+	if (ep->conn_fd >= 0) {
+		_cleanup_close_ int fd = take_fd(&ep->conn_fd);
+		r = o->client ? answer_client(d, fd, ep->peer)
+			      : offer_export(d, fd, ep->peer);
+		if (r == 1)
+			r = serve(d, fd, ep->peer);
+		return r < 0 && r != -EBADMSG ? EXIT_FAIL : EXIT_OK;
+	}
+
+	_cleanup_close_ int lfd = take_fd(&ep->listen_fd);
+	say("listening on %s for %s", ep->peer, d->wire.device.busid);
 	for (;;) {
+		char peer[TRANSPORT_ADDR_STR_MAX];
 		_cleanup_close_ int fd =
 			transport_accept(lfd, peer, sizeof(peer));
 		if (fd < 0) {
@@ -345,8 +364,6 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	/* The broker going away must take its workers along. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
 
 	if (o.device) {
 		if (numbers_from_path(o.device, &busnum, &devnum) < 0) {
@@ -382,15 +399,41 @@ int main(int argc, char **argv)
 		say("%s: %s", busid, msg);
 		return EXIT_FAIL;
 	}
-	if (o.no_sandbox)
+	struct endpoint ep;
+	int status = open_endpoint(&o, &ep);
+	if (status != EXIT_OK) {
+		worker_device_close(&d);
+		return status;
+	}
+	if (o.no_sandbox) {
 		say("WARNING: --no-sandbox: serving without the sandbox; for "
 		    "debugging only, never expose this to a network");
-	else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		say("no_new_privs: %s", strerror(errno));
-		worker_device_close(&d);
-		return EXIT_FAIL;
+	} else {
+		/* libusb is initialised and the device wrapped: what is left
+		 * needs no privilege and few syscalls. Confine before the
+		 * first client byte is read. */
+		static const struct sandbox_limits limits = {
+			.max_files = 64,
+			.max_file_bytes = 64ul << 20,
+		};
+		int r = sandbox_drop_privileges(&limits, msg, sizeof(msg));
+		if (r == 0 && (r = worker_seccomp_load()) < 0)
+			snprintf(msg, sizeof(msg), "seccomp: %s", strerror(-r));
+		if (r < 0) {
+			say("sandbox: %s", msg);
+			worker_device_close(&d);
+			return EXIT_FAIL;
+		}
+#ifdef USBIP_TEST_HOOKS
+		/* Test builds only: prove that the filter kills. */
+		if (getenv("USBIP_WORKER_TEST_FORBIDDEN_SYSCALL")) {
+			syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+			say("forbidden syscall survived the filter");
+			return 3;
+		}
+#endif
 	}
-	int status = run(&o, &d);
+	status = run(&o, &d, &ep);
 	worker_device_close(&d);
 	return status;
 }

@@ -25,6 +25,11 @@ $attach list tcp:127.0.0.1:3241 | tee /tmp/list
 grep -q "1-1: 1d6b:0104 high-speed" /tmp/list || die "the worker's device list lacks 1-1"
 $attach connect tcp:127.0.0.1:3241 1-1
 check_vhci_disk "$want"
+log "--- the serving worker is confined"
+grep -E '^(Seccomp|NoNewPrivs|CapEff|CapPrm|CapBnd):' /proc/$wpid/status
+grep -q '^Seccomp:[[:space:]]*2$' /proc/$wpid/status || die "worker not under a seccomp filter"
+grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/$wpid/status || die "worker lacks no_new_privs"
+grep -q '^CapEff:[[:space:]]*0000000000000000$' /proc/$wpid/status || die "worker kept capabilities"
 $attach detach --all
 wait_detached
 
@@ -51,4 +56,11 @@ wait_detached
 wait $wpid || die "the exporting worker failed"
 kill $lpid
 cat /tmp/worker-export.log
+log "--- the filter kills a forbidden syscall (test-hook build)"
+set +e
+USBIP_WORKER_TEST_FORBIDDEN_SYSCALL=1 $worker --device "$node" --listen tcp:127.0.0.1:3249 2>/tmp/worker-probe.log
+rc=$?
+set -e
+log "probe exit status $rc"
+[ $rc -eq 159 ] || die "expected death by SIGSYS (159), got $rc"
 log "usbip-worker verified"

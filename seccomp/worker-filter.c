@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "worker-filter.h"
+
+#include <errno.h>
+#include <linux/usbdevice_fs.h>
+#include <seccomp.h>
+#include <stddef.h>
+#include <sys/ioctl.h>
+
+#include "macros.h"
+
+/* Each entry with the reason it is needed; nothing else is. */
+static const struct {
+	int nr;
+	const char *why;
+} allowed[] = {
+	{SCMP_SYS(read), "client requests; usbfs descriptor reads"},
+	{SCMP_SYS(write), "replies to the client; log lines to stderr"},
+	{SCMP_SYS(readv), "glibc stdio"},
+	{SCMP_SYS(writev), "glibc stdio; batched replies"},
+	{SCMP_SYS(close), "ending a connection or a transfer's fd"},
+	{SCMP_SYS(poll), "the event loop (client and libusb's fds)"},
+	{SCMP_SYS(ppoll), "the event loop on newer glibc"},
+	{SCMP_SYS(fcntl), "O_NONBLOCK on the client socket"},
+	{SCMP_SYS(accept4), "--listen mode: the next client"},
+	{SCMP_SYS(getsockname), "transport_tune(): is it TCP"},
+	{SCMP_SYS(setsockopt), "TCP_NODELAY and keepalive on a client"},
+	{SCMP_SYS(mmap), "malloc of large transfer buffers"},
+	{SCMP_SYS(munmap), "free of large transfer buffers"},
+	{SCMP_SYS(mremap), "realloc of the output buffer"},
+	{SCMP_SYS(brk), "malloc"},
+	{SCMP_SYS(madvise), "glibc free() trimming"},
+	{SCMP_SYS(futex), "glibc and libusb mutexes"},
+	{SCMP_SYS(clock_gettime), "libusb timeouts; handshake deadlines"},
+	{SCMP_SYS(gettimeofday), "vDSO fallback"},
+	{SCMP_SYS(nanosleep), "none expected; glibc sleep helpers"},
+	{SCMP_SYS(clock_nanosleep), "none expected; glibc sleep helpers"},
+	{SCMP_SYS(timerfd_settime), "libusb's transfer timeouts"},
+	{SCMP_SYS(newfstatat), "glibc 2.36 fstat(), stdio setup"},
+	{SCMP_SYS(fstat), "stdio setup on older glibc"},
+	{SCMP_SYS(lseek), "stdio"},
+	{SCMP_SYS(getrandom), "glibc malloc initialisation"},
+	{SCMP_SYS(getpid), "glibc abort(), libusb logging"},
+	{SCMP_SYS(gettid), "glibc abort(), libusb logging"},
+	{SCMP_SYS(tgkill), "abort() on an internal error"},
+	{SCMP_SYS(rt_sigprocmask), "abort()"},
+	{SCMP_SYS(rt_sigreturn), "returning from SIGPIPE-ignored writes"},
+	{SCMP_SYS(restart_syscall), "interrupted poll"},
+	{SCMP_SYS(exit), "thread exit"},
+	{SCMP_SYS(exit_group), "process exit"},
+};
+
+/* The usbfs requests on the device fd. */
+static const unsigned long usbfs_requests[] = {
+	USBDEVFS_SUBMITURB,	   /* asynchronous transfers */
+	USBDEVFS_DISCARDURB,	   /* cancelling (unlink, teardown) */
+	USBDEVFS_REAPURB,	   /* completions */
+	USBDEVFS_REAPURBNDELAY,	   /* completions */
+	USBDEVFS_CONTROL,	   /* control transfers above 4096 bytes */
+	USBDEVFS_CLAIMINTERFACE,   /* claiming the current configuration */
+	USBDEVFS_RELEASEINTERFACE, /* releasing it on set config and exit */
+	USBDEVFS_SETINTERFACE,	   /* SET_INTERFACE from the client */
+	USBDEVFS_SETCONFIGURATION, /* SET_CONFIGURATION from the client */
+	USBDEVFS_CLEAR_HALT,	   /* CLEAR_FEATURE(ENDPOINT_HALT) */
+	USBDEVFS_RESET,		   /* port reset from the client */
+	USBDEVFS_GET_CAPABILITIES, /* libusb, once */
+	USBDEVFS_GETDRIVER,	   /* libusb_kernel_driver_active() */
+	USBDEVFS_IOCTL,		   /* libusb_detach_kernel_driver() (a dropped
+				      fd refuses it in the kernel anyway) */
+	USBDEVFS_DISCONNECT_CLAIM, /* libusb's detach-and-claim */
+	USBDEVFS_GET_SPEED,	   /* libusb, once */
+	USBDEVFS_CONNECTINFO,	   /* libusb, once */
+	FIONBIO,		   /* glibc/libusb non-blocking toggles */
+};
+
+int worker_seccomp_load(void)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	int r;
+
+	if (!ctx)
+		return -ENOMEM;
+	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(allowed); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i].nr, 0);
+	/* glibc 2.34+ tries clone3 first and falls back only on ENOSYS. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+				     SCMP_SYS(clone3), 0);
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(usbfs_requests); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu,
+					     usbfs_requests[i] & 0xffffffffu));
+	if (r == 0)
+		r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return r;
+}
