@@ -588,8 +588,9 @@ static int wait_and_dispatch(struct session *s, bool want_read, int max_ms)
 		return 0;
 	if (pfd[0].revents & (POLLERR | POLLHUP) && !(pfd[0].revents & POLLIN))
 		s->client_gone = true;
-	/* Replies first: the completions just reaped are ready to go. */
-	if (s->out_len > s->out_off)
+	/* Replies first: the completions just reaped are ready to go. A
+	 * session ending for a refusal or a lost device sends no more. */
+	if (s->out_len > s->out_off && !s->end)
 		flush_client(s);
 	if (pfd[0].revents & POLLIN)
 		return read_client(s);
@@ -649,8 +650,9 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 			s->end = r;
 	}
 	drain(s);
-	/* What completed before the end still goes out, if it can. */
-	if (!s->client_gone) {
+	/* A client that only half-closed still gets what completed; a
+	 * refused one gets nothing more. */
+	if (!s->client_gone && s->end == 0) {
 		fcntl(client, F_SETFL, fcntl(client, F_GETFL) & ~O_NONBLOCK);
 		flush_client(s);
 	}
