@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "ipc.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "macros.h"
+
+#define IPC_HEADER_LEN offsetof(struct ipc_message, u)
+
+long ipc_payload_size(uint32_t type)
+{
+	switch (type) {
+	case IPC_DEVLIST_REQUEST:
+	case IPC_RESET_REQUEST:
+		return 0;
+	case IPC_OPEN_REQUEST:
+		return sizeof(struct ipc_open_request);
+	case IPC_STATS:
+		return sizeof(struct ipc_stats);
+	case IPC_DEVLIST_ANSWER:
+		return sizeof(struct ipc_devlist_answer);
+	case IPC_OPEN_ANSWER:
+		return sizeof(struct ipc_open_answer);
+	case IPC_RESET_ANSWER:
+		return sizeof(struct ipc_status);
+	}
+	return -1;
+}
+
+static bool from_worker(uint32_t type)
+{
+	return type < 0x80;
+}
+
+int ipc_send(int sock, uint32_t type, const void *payload, uint32_t length,
+	     int fd)
+{
+	struct ipc_message m = {.type = type, .length = length};
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct iovec iov;
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+
+	if (ipc_payload_size(type) != (long)length)
+		return -EINVAL;
+	if (fd >= 0 && type != IPC_OPEN_ANSWER)
+		return -EINVAL;
+	memcpy(&m.u, payload, length);
+	iov.iov_base = &m;
+	iov.iov_len = IPC_HEADER_LEN + length;
+	if (fd >= 0) {
+		memset(&control, 0, sizeof(control));
+		mh.msg_control = control.buf;
+		mh.msg_controllen = sizeof(control.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	for (;;) {
+		ssize_t r = sendmsg(sock, &mh, MSG_NOSIGNAL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		return (size_t)r == iov.iov_len ? 0 : -EIO;
+	}
+}
+
+__attribute__((format(printf, 4, 5))) static int
+refuse(int err, char *msg, unsigned long msg_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, msg_len, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int ipc_recv(int sock, enum ipc_side side, struct ipc_message *m, int *fd,
+	     char *msg, unsigned long msg_len)
+{
+	union {
+		struct cmsghdr align;
+		/* Room for more than one fd, so a peer sending several is
+		 * seen (and every one of them closed), not truncated. */
+		char buf[CMSG_SPACE(8 * sizeof(int))];
+	} control;
+	struct iovec iov = {.iov_base = m, .iov_len = sizeof(*m)};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = control.buf,
+			    .msg_controllen = sizeof(control.buf)};
+	int fds[8], nfds = 0, err = 0;
+	ssize_t r;
+
+	*fd = -1;
+	do
+		r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return refuse(-errno, msg, msg_len, "recvmsg: %s",
+			      strerror(errno));
+	if (r == 0)
+		return refuse(-ECONNRESET, msg, msg_len, "peer closed");
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c;
+	     c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+			err = refuse(-EBADMSG, msg, msg_len,
+				     "unexpected control message %d/%d",
+				     c->cmsg_level, c->cmsg_type);
+			continue;
+		}
+		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n && nfds < 8; i++)
+			memcpy(&fds[nfds++], CMSG_DATA(c) + i * sizeof(int),
+			       sizeof(int));
+	}
+	if (!err && (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)))
+		err = refuse(-EBADMSG, msg, msg_len,
+			     "message or its control "
+			     "data truncated");
+	if (!err && (size_t)r < IPC_HEADER_LEN)
+		err = refuse(-EBADMSG, msg, msg_len, "%zd-byte message", r);
+	long want = err ? 0 : ipc_payload_size(m->type);
+	if (!err && want < 0)
+		err = refuse(-EPROTO, msg, msg_len, "unknown type 0x%x",
+			     m->type);
+	if (!err && from_worker(m->type) != (side == IPC_BROKER_SIDE))
+		err = refuse(-EPROTO, msg, msg_len,
+			     "type 0x%x from the wrong side", m->type);
+	if (!err && (m->length != (uint32_t)want ||
+		     (size_t)r != IPC_HEADER_LEN + (size_t)want))
+		err = refuse(-EBADMSG, msg, msg_len,
+			     "type 0x%x with %zd bytes, expected %ld", m->type,
+			     r - (ssize_t)IPC_HEADER_LEN, want);
+	bool fd_expected = !err && m->type == IPC_OPEN_ANSWER &&
+			   m->u.open_answer.status == 0;
+	if (!err && nfds != (fd_expected ? 1 : 0))
+		err = refuse(-EBADMSG, msg, msg_len,
+			     "type 0x%x with %d descriptors", m->type, nfds);
+	if (!err && fd_expected) {
+		struct stat st;
+		if (fstat(fds[0], &st) < 0 || !S_ISCHR(st.st_mode))
+			err = refuse(-EBADMSG, msg, msg_len,
+				     "the descriptor is not a device node");
+	}
+	if (!err && m->type == IPC_OPEN_REQUEST &&
+	    !memchr(m->u.open_request.busid, '\0', USBIP_BUSID_LEN))
+		err = refuse(-EBADMSG, msg, msg_len, "busid not terminated");
+	if (!err && m->type == IPC_DEVLIST_ANSWER &&
+	    m->u.devlist.count > IPC_MAX_DEVICES)
+		err = refuse(-EBADMSG, msg, msg_len, "%u devices",
+			     m->u.devlist.count);
+	if (err) {
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		return err;
+	}
+	if (nfds)
+		*fd = fds[0];
+	return 0;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The broker-worker channel: a SOCK_SEQPACKET socketpair carrying fixed,
+ * typed, length-checked request/answer pairs, in the manner of OpenSSH's
+ * monitor. File descriptors travel only here and only on the one message
+ * type that carries a device. The broker parses no USB/IP byte; this is
+ * all it hears from a worker, and everything it hears is checked: type
+ * known, length exact, direction right, no fd where none belongs.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+#define IPC_MAX_DEVICES 16
+
+enum ipc_type {
+	/* worker -> broker */
+	IPC_DEVLIST_REQUEST = 1, /* no payload */
+	IPC_OPEN_REQUEST,	 /* struct ipc_open_request */
+	IPC_RESET_REQUEST,	 /* no payload: reset the session's device */
+	IPC_STATS,		 /* struct ipc_stats, no answer */
+	/* broker -> worker */
+	IPC_DEVLIST_ANSWER = 0x81, /* struct ipc_devlist_answer */
+	IPC_OPEN_ANSWER,	   /* struct ipc_open_answer + the usbfs fd */
+	IPC_RESET_ANSWER,	   /* struct ipc_status */
+};
+
+struct ipc_open_request {
+	char busid[USBIP_BUSID_LEN]; /* NUL-terminated */
+};
+
+struct ipc_status {
+	int32_t status; /* 0 or a negative errno */
+};
+
+struct ipc_devlist_answer {
+	uint32_t count; /* <= IPC_MAX_DEVICES */
+	struct usbip_devlist_entry devices[IPC_MAX_DEVICES];
+};
+
+struct ipc_open_answer {
+	int32_t status; /* 0: the fd comes with it; else a negative errno */
+	struct usbip_devlist_entry device;
+};
+
+struct ipc_stats {
+	uint64_t urbs;
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	uint64_t errors;
+};
+
+struct ipc_message {
+	uint32_t type;
+	uint32_t length; /* of the payload */
+	union {
+		struct ipc_open_request open_request;
+		struct ipc_status status;
+		struct ipc_devlist_answer devlist;
+		struct ipc_open_answer open_answer;
+		struct ipc_stats stats;
+	} u;
+};
+
+/* Which side is reading: each only accepts what the other may send. */
+enum ipc_side {
+	IPC_BROKER_SIDE, /* reads worker -> broker messages */
+	IPC_WORKER_SIDE, /* reads broker -> worker messages */
+};
+
+/* Sends one message; fd >= 0 only with IPC_OPEN_ANSWER of status 0. */
+int ipc_send(int sock, uint32_t type, const void *payload, uint32_t length,
+	     int fd);
+
+/*
+ * Receives one message. On success *fd is the received descriptor (an
+ * open character device, O_CLOEXEC) or -1. Any breach closes whatever
+ * arrived and returns -EBADMSG (shape), -EPROTO (wrong type or side) or
+ * -ECONNRESET (peer gone); msg says which in words.
+ */
+int ipc_recv(int sock, enum ipc_side side, struct ipc_message *m, int *fd,
+	     char *msg, unsigned long msg_len);
+
+/* The payload size a type must have, or -1 for an unknown type. */
+long ipc_payload_size(uint32_t type);
