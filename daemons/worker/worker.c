@@ -28,6 +28,7 @@
 
 #include "device.h"
 #include "macros.h"
+#include "namespace.h"
 #include "op_io.h"
 #include "sandbox.h"
 #include "session.h"
@@ -52,6 +53,7 @@ struct options {
 	const char *export_to;
 	bool once;
 	bool no_sandbox;
+	bool empty_root;
 };
 
 __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
@@ -299,6 +301,8 @@ static void usage(FILE *f)
 		"(OP_REQ_EXPORT)\n"
 		"\n"
 		"  --once             with --listen: end after one session\n"
+		"  --empty-root       in fresh namespaces (the broker starts\n"
+		"                     workers so): swap / for an empty tmpfs\n"
 		"  --no-sandbox       debugging only: skip the sandbox\n"
 		"\n"
 		"Exit status: 0 session ended normally, 1 failure, 2 usage.\n");
@@ -315,6 +319,7 @@ int main(int argc, char **argv)
 		{"export-to", required_argument, NULL, 'e'},
 		{"once", no_argument, NULL, '1'},
 		{"no-sandbox", no_argument, NULL, 'n'},
+		{"empty-root", no_argument, NULL, 'E'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -349,6 +354,9 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			o.no_sandbox = true;
+			break;
+		case 'E':
+			o.empty_root = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -416,7 +424,11 @@ int main(int argc, char **argv)
 			.max_files = 64,
 			.max_file_bytes = 64ul << 20,
 		};
-		int r = sandbox_drop_privileges(&limits, msg, sizeof(msg));
+		int r = 0;
+		if (o.empty_root)
+			r = ns_enter_empty_root(msg, sizeof(msg));
+		if (r == 0)
+			r = sandbox_drop_privileges(&limits, msg, sizeof(msg));
 		if (r == 0 && (r = worker_seccomp_load()) < 0)
 			snprintf(msg, sizeof(msg), "seccomp: %s", strerror(-r));
 		if (r < 0) {

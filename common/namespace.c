@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "namespace.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "macros.h"
+
+#define NS_FLAGS                                                     \
+	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | \
+	 CLONE_NEWIPC | CLONE_NEWUTS)
+#define MAX_KEEP 8
+
+static int write_file(pid_t pid, const char *name, const char *text)
+{
+	char path[64];
+	_cleanup_close_ int fd = -1;
+	size_t len = strlen(text);
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return write(fd, text, len) == (ssize_t)len ? 0 : -errno;
+}
+
+/* In the child, before exec: only async-signal-safe calls. */
+static void child(int sync_fd, const char *path, char *const argv[],
+		  const int *keep_fds, size_t nkeep)
+{
+	char go;
+	int moved[MAX_KEEP];
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Wait until the parent has written the id maps. */
+	if (read(sync_fd, &go, 1) != 1)
+		_exit(126);
+	close(sync_fd);
+	/* Out of the way of 3..3+n first, then into place. */
+	for (size_t i = 0; i < nkeep; i++) {
+		moved[i] = fcntl(keep_fds[i], F_DUPFD_CLOEXEC, 100);
+		if (moved[i] < 0)
+			_exit(126);
+	}
+	for (size_t i = 0; i < nkeep; i++)
+		if (dup2(moved[i], (int)(3 + i)) < 0)
+			_exit(126);
+	syscall(SYS_close_range, 3 + nkeep, ~0u, 0);
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		_exit(126);
+	execv(path, argv);
+	_exit(127);
+}
+
+pid_t ns_spawn(const char *path, char *const argv[], const int *keep_fds,
+	       size_t nkeep, uid_t uid, gid_t gid, char *msg, size_t msg_len)
+{
+	int sync[2], r;
+	char map[64];
+	pid_t pid;
+
+	if (nkeep > MAX_KEEP)
+		return -E2BIG;
+	if (pipe2(sync, O_CLOEXEC) < 0)
+		return -errno;
+	/* A fork with new namespaces: no CLONE_VM, so plain fork rules. */
+	pid = (pid_t)syscall(SYS_clone, NS_FLAGS | SIGCHLD, NULL, NULL, NULL,
+			     NULL);
+	if (pid < 0) {
+		r = -errno;
+		snprintf(msg, msg_len, "clone into new namespaces: %s",
+			 strerror(-r));
+		close(sync[0]);
+		close(sync[1]);
+		return r;
+	}
+	if (pid == 0) {
+		close(sync[1]);
+		child(sync[0], path, argv, keep_fds, nkeep);
+	}
+	close(sync[0]);
+	r = write_file(pid, "setgroups", "deny");
+	if (r == 0) {
+		snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)uid);
+		r = write_file(pid, "uid_map", map);
+	}
+	if (r == 0) {
+		snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)gid);
+		r = write_file(pid, "gid_map", map);
+	}
+	if (r < 0) {
+		snprintf(msg, msg_len, "writing the id maps: %s", strerror(-r));
+		kill(pid, SIGKILL);
+		close(sync[1]);
+		return r;
+	}
+	if (write(sync[1], "", 1) != 1) {
+		r = -errno;
+		kill(pid, SIGKILL);
+	}
+	close(sync[1]);
+	return r < 0 ? r : pid;
+}
+
+int ns_enter_empty_root(char *msg, size_t msg_len)
+{
+	static const char *const steps[] = {
+		"making mounts private",
+		"mounting the empty root",
+		"entering it",
+		"pivot_root",
+		"detaching the old root",
+	};
+	int step = 0;
+
+	/* Nothing we do here may propagate back to the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		goto fail;
+	step++;
+	if (mount("usbip-empty", "/tmp", "tmpfs",
+		  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "size=4k,nr_inodes=8,mode=0555") < 0)
+		goto fail;
+	step++;
+	if (chdir("/tmp") < 0)
+		goto fail;
+	step++;
+	/* pivot_root(".", "."): the old root lands on top of the new one
+	 * and is then detached, with no directory needed for it. */
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		goto fail;
+	step++;
+	if (umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(msg, msg_len, "%s: %s", steps[step], strerror(errno));
+	return -errno;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Namespaces for a worker, in bubblewrap's order: the spawner clones the
+ * child into new user, mount, net, pid, ipc and uts namespaces and maps
+ * the child's root to an unprivileged id outside; the child execs the
+ * worker, which, once libusb holds its device, swaps its root for an
+ * empty read-only tmpfs. A compromised worker then sees no file system,
+ * no network but the sockets it was handed, and no other process.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * Starts path with argv in fresh namespaces as outside uid/gid. keep_fds
+ * are renumbered 3, 4, ... in the child and every other fd but 0-2 is
+ * closed. The child dies with the spawner. Returns the child's pid (as
+ * the spawner sees it) or a negative errno with msg set.
+ */
+pid_t ns_spawn(const char *path, char *const argv[], const int *keep_fds,
+	       size_t nkeep, uid_t uid, gid_t gid, char *msg, size_t msg_len);
+
+/* In the child: an empty read-only tmpfs becomes / and the old root is
+ * detached. Returns 0 or a negative errno with msg set. */
+int ns_enter_empty_root(char *msg, size_t msg_len);
