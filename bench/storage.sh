@@ -38,8 +38,8 @@ measure() { # NAME DISK
 		'BEGIN { printf "%s %.2f %.0f\n", n, m * 1.048576 / s1, c / s4 }' >>/tmp/bench.txt
 }
 
-cpu_seconds() { # PID: user + system
-	awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"
+cpu_seconds() { # PID FIELD: user (14) or system (15) seconds
+	awk -v t="$(getconf CLK_TCK)" -v f="$2" '{ printf "%.2f", $f / t }' "/proc/$1/stat"
 }
 
 : >/tmp/bench.txt
@@ -62,21 +62,24 @@ wpid=$!
 wait_listening 127.0.0.1:3241
 $attach connect tcp:127.0.0.1:3241 1-1
 wait_for 30 vhci_disk || die "worker import failed"
-cpu0=$(cpu_seconds $wpid)
+user0=$(cpu_seconds $wpid 14)
+sys0=$(cpu_seconds $wpid 15)
 measure usbip-worker "$(vhci_disk)"
-cpu1=$(cpu_seconds $wpid)
+user1=$(cpu_seconds $wpid 14)
+sys1=$(cpu_seconds $wpid 15)
 $attach detach --all
 wait_detached
 kill $wpid
 
 echo
 echo "O_DIRECT reads of a ${mib} MiB dummy_hcd mass-storage gadget, $(uname -r), QEMU TCG"
-awk -v cpu="$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { print b - a }')" -v mib="$mib" -v small="$small" '
+awk -v user="$(awk -v a="$user0" -v b="$user1" 'BEGIN { print b - a }')" \
+	-v sys="$(awk -v a="$sys0" -v b="$sys1" 'BEGIN { print b - a }')" -v mib="$mib" -v small="$small" '
 	{ name[NR] = $1; mb[NR] = $2; iops[NR] = $3; if ($1 == "usbip-host") { bmb = $2; biops = $3 } }
 	END {
 		printf "%-14s %10s %8s %10s %8s\n", "path", "1MiB MB/s", "ratio", "4KiB IOPS", "ratio"
 		for (i = 1; i <= NR; i++)
 			printf "%-14s %10.2f %8.2f %10.0f %8.2f\n", name[i], mb[i], mb[i] / bmb, iops[i], iops[i] / biops
 		gb = (mib * 1048576 + small * 4096) / 1e9
-		printf "usbip-worker CPU: %.2f s for %.3f GB = %.1f s/GB\n", cpu, gb, cpu / gb
+		printf "usbip-worker CPU: %.2f s user + %.2f s system for %.3f GB = %.1f s/GB\n", user, sys, gb, (user + sys) / gb
 	}' /tmp/bench.txt

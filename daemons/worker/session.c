@@ -13,11 +13,14 @@
 #include <unistd.h>
 
 #include "macros.h"
+#include "outq.h"
 #include "wire.h"
 
 #define SEQNUM_BUCKETS 1024
 /* libusb refuses control data stages above this (linux_usbfs.c). */
 #define LIBUSB_CONTROL_MAX 4096
+/* A read this large or larger skips the input buffer. */
+#define DIRECT_READ_MIN 16384
 /* Replies waiting for the socket: past this, stop reading requests. */
 #define OUTPUT_HIGH_WATER (8u << 20)
 /* Frames handled per wakeup, so completions are not starved. */
@@ -47,8 +50,12 @@ struct session {
 	struct urb_session view;
 	struct urb *table[SEQNUM_BUCKETS];
 	struct usbip_urb_reader reader;
-	uint8_t *out;
-	size_t out_len, out_off, out_cap;
+	struct outq out;
+	/* Small requests are read many at a time; large OUT payloads go
+	 * straight into the reader's buffer. */
+	uint8_t in[65536];
+	size_t in_len, in_off;
+	bool drained; /* the last read came up short: wait for poll */
 	bool client_gone;
 	int end;	       /* why the session ends, 0 while it runs */
 	struct pollfd pfd[16]; /* [0] the client, then libusb's */
@@ -104,26 +111,6 @@ static void free_urb(struct urb *u)
 	free(u);
 }
 
-/* Room for n more bytes of replies. */
-static uint8_t *out_reserve(struct session *s, size_t n)
-{
-	if (s->out_off && s->out_off == s->out_len)
-		s->out_off = s->out_len = 0;
-	if (s->out_len + n > s->out_cap) {
-		size_t cap = s->out_cap ? s->out_cap : 65536;
-		while (cap < s->out_len + n)
-			cap *= 2;
-		uint8_t *nb = realloc(s->out, cap);
-		if (!nb)
-			return NULL;
-		s->out = nb;
-		s->out_cap = cap;
-	}
-	uint8_t *p = s->out + s->out_len;
-	s->out_len += n;
-	return p;
-}
-
 /* USBIP_WORKER_TRACE=1 in the environment: one line per reply. */
 static bool tracing(void)
 {
@@ -137,30 +124,27 @@ static int queue_ret_unlink(struct session *s, uint32_t seqnum, int32_t status)
 {
 	struct usbip_urb_header h = {.command = USBIP_RET_UNLINK,
 				     .seqnum = seqnum};
-	uint8_t *p = out_reserve(s, USBIP_URB_HEADER_LEN);
+	uint8_t head[USBIP_URB_HEADER_LEN];
 
-	if (!p)
-		return -ENOMEM;
 	h.u.ret_unlink.status = status;
-	usbip_urb_header_pack(&h, p);
-	return 0;
+	usbip_urb_header_pack(&h, head);
+	return outq_push(&s->out, head, NULL, 0, NULL, NULL, 0);
 }
 
-/* A RET_SUBMIT with `data` (IN only) and iso descriptors. devid,
- * direction and ep stay 0, as the kernel stub sends them. */
+/* A RET_SUBMIT with `data` (IN only; `owned` is the buffer it lies in,
+ * freed once sent) and iso descriptors. devid, direction and ep stay 0,
+ * as the kernel stub sends them. */
 static int queue_ret_submit(struct session *s, uint32_t seqnum, int32_t status,
 			    uint32_t actual, const uint8_t *data,
-			    size_t data_len, const struct usbip_iso_desc *iso,
-			    uint32_t num_iso, int32_t error_count)
+			    size_t data_len, void *owned,
+			    const struct usbip_iso_desc *iso, uint32_t num_iso,
+			    int32_t error_count)
 {
 	struct usbip_urb_header h = {.command = USBIP_RET_SUBMIT,
 				     .seqnum = seqnum};
-	size_t len = USBIP_URB_HEADER_LEN + data_len +
-		     (size_t)num_iso * USBIP_ISO_DESC_LEN;
-	uint8_t *p = out_reserve(s, len);
+	uint8_t head[USBIP_URB_HEADER_LEN];
+	uint8_t *packed = NULL;
 
-	if (!p)
-		return -ENOMEM;
 	if (tracing())
 		fprintf(stderr,
 			"usbip-worker: RET_SUBMIT seqnum %u status %d "
@@ -170,16 +154,21 @@ static int queue_ret_submit(struct session *s, uint32_t seqnum, int32_t status,
 	h.u.ret_submit.actual_length = actual;
 	h.u.ret_submit.number_of_packets = num_iso;
 	h.u.ret_submit.error_count = error_count;
-	usbip_urb_header_pack(&h, p);
-	p += USBIP_URB_HEADER_LEN;
-	if (data_len)
-		memcpy(p, data, data_len);
-	p += data_len;
-	for (uint32_t i = 0; i < num_iso; i++)
-		usbip_iso_desc_pack(&iso[i],
-				    p + (size_t)i * USBIP_ISO_DESC_LEN);
+	usbip_urb_header_pack(&h, head);
+	if (num_iso) {
+		packed = malloc((size_t)num_iso * USBIP_ISO_DESC_LEN);
+		if (!packed) {
+			free(owned);
+			return -ENOMEM;
+		}
+		for (uint32_t i = 0; i < num_iso; i++)
+			usbip_iso_desc_pack(
+				&iso[i],
+				packed + (size_t)i * USBIP_ISO_DESC_LEN);
+	}
 	s->stats->urbs++;
-	return 0;
+	return outq_push(&s->out, head, data, data_len, owned, packed,
+			 (size_t)num_iso * USBIP_ISO_DESC_LEN);
 }
 
 /* Iso IN data goes out packed (only what arrived, in packet order); the
@@ -209,10 +198,12 @@ static int complete_iso(struct session *s, struct urb *u,
 		pos += pd->length;
 	}
 	s->stats->bytes_in += u->plan.dir_in ? packed : 0;
+	/* The reply takes the transfer buffer along: no copy. */
+	uint8_t *buf = take_ptr(u->buf);
 	return queue_ret_submit(s, u->seqnum,
 				errno_from_transfer_status(x->status), actual,
-				u->plan.dir_in ? u->buf : NULL, packed, u->iso,
-				u->num_iso, errors);
+				u->plan.dir_in ? buf : NULL, packed, buf,
+				u->iso, u->num_iso, errors);
 }
 
 static void LIBUSB_CALL on_transfer_done(struct libusb_transfer *x)
@@ -246,9 +237,12 @@ static void LIBUSB_CALL on_transfer_done(struct libusb_transfer *x)
 			s->stats->errors++;
 		if (u->plan.dir_in)
 			s->stats->bytes_in += actual;
+		/* The reply takes the transfer buffer along: no copy. */
+		uint8_t *buf = take_ptr(u->buf);
 		r = queue_ret_submit(s, u->seqnum, status, actual,
 				     u->plan.dir_in ? data : NULL,
-				     u->plan.dir_in ? actual : 0, NULL, 0, 0);
+				     u->plan.dir_in ? actual : 0, buf, NULL, 0,
+				     0);
 	}
 	if (r < 0 && !s->end)
 		s->end = r;
@@ -280,11 +274,12 @@ static int control_sync(struct session *s, uint32_t seqnum,
 	ct.data = buf;
 	r = ioctl(s->dev->fd, USBDEVFS_CONTROL, &ct);
 	if (r < 0)
-		return queue_ret_submit(s, seqnum, -errno, 0, NULL, 0, NULL, 0,
-					0);
+		return queue_ret_submit(s, seqnum, -errno, 0, NULL, 0, NULL,
+					NULL, 0, 0);
+	uint8_t *data = take_ptr(buf);
 	return queue_ret_submit(s, seqnum, 0, (uint32_t)r,
-				plan->dir_in ? buf : NULL,
-				plan->dir_in ? (size_t)r : 0, NULL, 0, 0);
+				plan->dir_in ? data : NULL,
+				plan->dir_in ? (size_t)r : 0, data, NULL, 0, 0);
 }
 
 static int submit(struct session *s, const struct usbip_urb_frame *f,
@@ -387,7 +382,7 @@ static int submit(struct session *s, const struct usbip_urb_frame *f,
 			return -ENODEV;
 		return queue_ret_submit(s, f->header.seqnum,
 					errno_from_libusb(r), 0, NULL, 0, NULL,
-					0, 0);
+					NULL, 0, 0);
 	}
 	return 0;
 nomem:
@@ -449,7 +444,7 @@ static int special(struct session *s, const struct usbip_urb_frame *f,
 	if (status == -ENODEV)
 		return -ENODEV;
 	return queue_ret_submit(s, f->header.seqnum, status, 0, NULL, 0, NULL,
-				0, 0);
+				NULL, 0, 0);
 }
 
 static int handle_frame(struct session *s, const struct usbip_urb_frame *f)
@@ -478,6 +473,45 @@ static int handle_frame(struct session *s, const struct usbip_urb_frame *f)
 	}
 }
 
+/* The next bytes for the reader: from the input buffer, or from the
+ * socket. Returns the count, 0 for "wait for poll", -1 at end of stream. */
+static ssize_t next_bytes(struct session *s, uint8_t *dst, size_t want)
+{
+	ssize_t got;
+
+	if (s->in_off < s->in_len) {
+		size_t n = s->in_len - s->in_off;
+		if (n > want)
+			n = want;
+		memcpy(dst, s->in + s->in_off, n);
+		s->in_off += n;
+		return (ssize_t)n;
+	}
+	if (s->drained)
+		return 0;
+	/* A large payload goes straight where it belongs; small requests
+	 * come many per read. A short read means the socket is empty: no
+	 * read just to learn EAGAIN. */
+	bool direct = want >= DIRECT_READ_MIN;
+	size_t len = direct ? want : sizeof(s->in);
+	do
+		got = read(s->client, direct ? dst : s->in, len);
+	while (got < 0 && errno == EINTR);
+	if (got < 0 && errno == EAGAIN) {
+		s->drained = true;
+		return 0;
+	}
+	if (got <= 0)
+		return -1;
+	if ((size_t)got < len)
+		s->drained = true;
+	if (direct)
+		return got;
+	s->in_len = (size_t)got;
+	s->in_off = 0;
+	return next_bytes(s, dst, want);
+}
+
 static int read_client(struct session *s)
 {
 	for (int frames = 0; frames < FRAMES_PER_WAKEUP;) {
@@ -489,12 +523,10 @@ static int read_client(struct session *s)
 		int r;
 
 		usbip_urb_reader_next(&s->reader, &dst, &want);
-		got = read(s->client, dst, want);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0 && errno == EAGAIN)
+		got = next_bytes(s, dst, want);
+		if (got == 0)
 			return 0;
-		if (got <= 0) {
+		if (got < 0) {
 			s->client_gone = true;
 			return 0;
 		}
@@ -519,23 +551,12 @@ static int read_client(struct session *s)
 	return 0;
 }
 
-static int flush_client(struct session *s)
+static void flush_client(struct session *s)
 {
-	while (s->out_off < s->out_len) {
-		ssize_t w = write(s->client, s->out + s->out_off,
-				  s->out_len - s->out_off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EAGAIN)
-			return 0;
-		if (w < 0) {
-			s->client_gone = true;
-			return 0;
-		}
-		s->out_off += (size_t)w;
-	}
-	s->out_off = s->out_len = 0;
-	return 0;
+	int r = outq_flush(&s->out, s->client);
+
+	if (r < 0 && r != -EAGAIN)
+		s->client_gone = true;
 }
 
 /* libusb's fds do not change once the device is wrapped (no discovery,
@@ -561,9 +582,15 @@ static int wait_and_dispatch(struct session *s, bool want_read, int max_ms)
 	bool libusb_ready = false;
 	int timeout = max_ms, r;
 
+	bool buffered = want_read && s->in_off < s->in_len;
+
 	pfd[0].fd = s->client_gone ? -1 : s->client;
 	pfd[0].events = (short)((want_read ? POLLIN : 0) |
-				(s->out_len > s->out_off ? POLLOUT : 0));
+				(!outq_empty(&s->out) ? POLLOUT : 0));
+	/* Requests already in the input buffer must not wait for the
+	 * socket to wake us. */
+	if (buffered)
+		timeout = 0;
 	if (libusb_get_next_timeout(s->dev->ctx, &tv) == 1) {
 		int ms = (int)(tv.tv_sec * 1000 + tv.tv_usec / 1000);
 		if (timeout < 0 || ms < timeout)
@@ -584,15 +611,17 @@ static int wait_and_dispatch(struct session *s, bool want_read, int max_ms)
 		libusb_handle_events_timeout_completed(s->dev->ctx, &zero,
 						       NULL);
 	}
-	if (s->client_gone || r <= 0)
+	if (s->client_gone || (r <= 0 && !buffered))
 		return 0;
 	if (pfd[0].revents & (POLLERR | POLLHUP) && !(pfd[0].revents & POLLIN))
 		s->client_gone = true;
 	/* Replies first: the completions just reaped are ready to go. A
 	 * session ending for a refusal or a lost device sends no more. */
-	if (s->out_len > s->out_off && !s->end)
+	if (!outq_empty(&s->out) && !s->end)
 		flush_client(s);
 	if (pfd[0].revents & POLLIN)
+		s->drained = false;
+	if ((pfd[0].revents & POLLIN) || buffered)
 		return read_client(s);
 	return 0;
 }
@@ -644,7 +673,7 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 	worker_device_claim(dev);
 
 	while (!s->end && !s->client_gone) {
-		bool backlog = s->out_len - s->out_off > OUTPUT_HIGH_WATER;
+		bool backlog = s->out.bytes > OUTPUT_HIGH_WATER;
 		r = wait_and_dispatch(s, !backlog, -1);
 		if (r < 0 && !s->end)
 			s->end = r;
@@ -658,6 +687,6 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 	}
 	worker_device_release(dev);
 	usbip_urb_reader_clear(&s->reader);
-	free(s->out);
+	outq_clear(&s->out);
 	return s->end;
 }
