@@ -57,7 +57,7 @@ wait_detached
 usbip unbind -b 1-1
 wait_for 20 local_disk || die "the gadget did not come back"
 
-$worker --device "$(usb_node 1-1)" --listen tcp:127.0.0.1:3241 2>/tmp/worker.log &
+USBIP_WORKER_TRACE=${BENCH_TRACE:-} $worker --device "$(usb_node 1-1)" --listen tcp:127.0.0.1:3241 2>/tmp/worker.log &
 wpid=$!
 wait_listening 127.0.0.1:3241
 $attach connect tcp:127.0.0.1:3241 1-1

@@ -54,7 +54,8 @@ int ipc_send(int sock, uint32_t type, const void *payload, uint32_t length,
 		return -EINVAL;
 	if (fd >= 0 && type != IPC_OPEN_ANSWER)
 		return -EINVAL;
-	memcpy(&m.u, payload, length);
+	if (length)
+		memcpy(&m.u, payload, length);
 	iov.iov_base = &m;
 	iov.iov_len = IPC_HEADER_LEN + length;
 	if (fd >= 0) {

@@ -14,9 +14,17 @@ static size_t item_len(const struct outq_item *it)
 	return USBIP_URB_HEADER_LEN + it->data_len + it->iso_len;
 }
 
-static void item_free(struct outq_item *it)
+static void release(struct outq *q, void *buf)
 {
-	free(it->owned);
+	if (q->release)
+		q->release(q->release_ctx, buf);
+	else
+		free(buf);
+}
+
+static void item_free(struct outq *q, struct outq_item *it)
+{
+	release(q, it->owned);
 	free(it->iso);
 }
 
@@ -28,7 +36,7 @@ int outq_push(struct outq *q, const uint8_t head[USBIP_URB_HEADER_LEN],
 		size_t cap = q->cap ? q->cap * 2 : 256;
 		struct outq_item *n = malloc(cap * sizeof(*n));
 		if (!n) {
-			free(owned);
+			release(q, owned);
 			free(iso);
 			return -ENOMEM;
 		}
@@ -103,7 +111,7 @@ int outq_flush(struct outq *q, int fd)
 				break;
 			}
 			left -= rest;
-			item_free(it);
+			item_free(q, it);
 			q->sent = 0;
 			q->first = (q->first + 1) % q->cap;
 			q->count--;
@@ -115,7 +123,8 @@ int outq_flush(struct outq *q, int fd)
 void outq_clear(struct outq *q)
 {
 	for (size_t i = 0; i < q->count; i++)
-		item_free(&q->items[(q->first + i) % q->cap]);
+		item_free(q, &q->items[(q->first + i) % q->cap]);
 	free(q->items);
-	memset(q, 0, sizeof(*q));
+	q->items = NULL;
+	q->first = q->count = q->cap = q->sent = q->bytes = 0;
 }

@@ -24,6 +24,9 @@ struct outq_item {
 };
 
 struct outq {
+	/* How an item's owned buffer is given back (free() if NULL). */
+	void (*release)(void *ctx, void *buf);
+	void *release_ctx;
 	struct outq_item *items; /* ring */
 	size_t first, count, cap;
 	size_t sent;  /* bytes of the first item already written */
@@ -37,6 +40,7 @@ int outq_push(struct outq *q, const uint8_t head[USBIP_URB_HEADER_LEN],
 /* Writes what the socket takes: 0 when empty, -EAGAIN when some is left,
  * another negative errno when the peer is gone. */
 int outq_flush(struct outq *q, int fd);
+/* Frees every item; the release hook stays. */
 void outq_clear(struct outq *q);
 
 static inline bool outq_empty(const struct outq *q)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "macros.h"
+#include "bufpool.h"
 #include "outq.h"
 #include "wire.h"
 
@@ -50,6 +51,7 @@ struct session {
 	struct urb_session view;
 	struct urb *table[SEQNUM_BUCKETS];
 	struct usbip_urb_reader reader;
+	struct bufpool pool;
 	struct outq out;
 	/* Small requests are read many at a time; large OUT payloads go
 	 * straight into the reader's buffer. */
@@ -106,7 +108,7 @@ static void free_urb(struct urb *u)
 {
 	if (u->xfer)
 		libusb_free_transfer(u->xfer);
-	free(u->buf);
+	bufpool_free(&u->s->pool, u->buf);
 	free(u->iso);
 	free(u);
 }
@@ -115,8 +117,10 @@ static void free_urb(struct urb *u)
 static bool tracing(void)
 {
 	static int on = -1;
-	if (on < 0)
-		on = getenv("USBIP_WORKER_TRACE") != NULL;
+	if (on < 0) {
+		const char *v = getenv("USBIP_WORKER_TRACE");
+		on = v && *v && strcmp(v, "0") != 0;
+	}
 	return on;
 }
 
@@ -303,7 +307,8 @@ static int submit(struct session *s, const struct usbip_urb_frame *f,
 			return control_sync(s, f->header.seqnum, plan,
 					    f->header.u.submit.setup, f->data);
 		}
-		u->buf = malloc(LIBUSB_CONTROL_SETUP_SIZE + plan->length);
+		u->buf = bufpool_alloc(&s->pool, LIBUSB_CONTROL_SETUP_SIZE +
+							 plan->length);
 		u->xfer = libusb_alloc_transfer(0);
 		if (!u->buf || !u->xfer)
 			goto nomem;
@@ -317,7 +322,7 @@ static int submit(struct session *s, const struct usbip_urb_frame *f,
 	case USB_TYPE_INTERRUPT:
 		/* OUT data is used where the reader put it: no copy. */
 		if (plan->dir_in || plan->length == 0)
-			u->buf = malloc(plan->length ? plan->length : 1);
+			u->buf = bufpool_alloc(&s->pool, plan->length);
 		else
 			u->buf = usbip_urb_reader_take_data(&s->reader);
 		u->xfer = libusb_alloc_transfer(0);
@@ -340,7 +345,7 @@ static int submit(struct session *s, const struct usbip_urb_frame *f,
 			u->iso[i] = f->iso[i];
 			total += f->iso[i].length;
 		}
-		u->buf = malloc(total ? total : 1);
+		u->buf = bufpool_alloc(&s->pool, total);
 		u->xfer = libusb_alloc_transfer((int)plan->num_iso);
 		if (!u->iso || !u->buf || !u->xfer)
 			goto nomem;
@@ -559,6 +564,11 @@ static void flush_client(struct session *s)
 		s->client_gone = true;
 }
 
+static void release_buffer(void *pool, void *buf)
+{
+	bufpool_free(pool, buf);
+}
+
 /* libusb's fds do not change once the device is wrapped (no discovery,
  * no hotplug): read them once per session. */
 static size_t libusb_fds(struct session *s, struct pollfd *pfd, size_t max)
@@ -670,6 +680,9 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 	if (fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK) < 0)
 		return -errno;
 	s->num_libusb_fds = libusb_fds(s, s->pfd + 1, ARRAY_SIZE(s->pfd) - 1);
+	bufpool_init(&s->pool, dev->handle);
+	s->out.release = release_buffer;
+	s->out.release_ctx = &s->pool;
 	worker_device_claim(dev);
 
 	while (!s->end && !s->client_gone) {
@@ -688,5 +701,8 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 	worker_device_release(dev);
 	usbip_urb_reader_clear(&s->reader);
 	outq_clear(&s->out);
+	stats->mapped_buffers = s->pool.pooled;
+	stats->heap_buffers = s->pool.fallback;
+	bufpool_destroy(&s->pool);
 	return s->end;
 }

@@ -17,6 +17,8 @@ struct session_stats {
 	uint64_t bytes_in;  /* device to client */
 	uint64_t bytes_out; /* client to device */
 	uint64_t errors;
+	uint64_t mapped_buffers; /* transfer buffers in usbfs memory */
+	uint64_t heap_buffers;	 /* the rest */
 };
 
 /*

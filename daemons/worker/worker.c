@@ -204,11 +204,13 @@ static int serve(struct worker_device *d, int fd, const char *peer)
 	    d->wire.device.id_vendor, d->wire.device.id_product);
 	r = session_serve(d, fd, peer, &limits, &stats);
 	say("%s: session ended (%s): %llu URBs, %llu bytes in, %llu bytes "
-	    "out, %llu errors",
+	    "out, %llu errors; buffers: %llu in usbfs memory, %llu on the heap",
 	    peer, r == 0 ? "client left" : strerror(-r),
 	    (unsigned long long)stats.urbs, (unsigned long long)stats.bytes_in,
 	    (unsigned long long)stats.bytes_out,
-	    (unsigned long long)stats.errors);
+	    (unsigned long long)stats.errors,
+	    (unsigned long long)stats.mapped_buffers,
+	    (unsigned long long)stats.heap_buffers);
 	return r;
 }
 
