@@ -12,6 +12,8 @@
  *                     seqnum once, each 18 bytes
  *   hostile-NAME      one malformed request (see hostile[] below): the
  *                     worker must close the connection without replying
+ *   rate-DEPTH-COUNT  benchmark: COUNT GET_DESCRIPTORs with DEPTH in
+ *                     flight; prints URBs per second
  *
  * Exit status 0 when the worker behaved as the script expects.
  *   usbip-probe ADDR BUSID SCRIPT
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "op_io.h"
@@ -167,6 +170,39 @@ static void script_inflight(unsigned n)
 	}
 	if (next_reply(&f, 300) != -ETIMEDOUT)
 		fail("more replies than requests");
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Keeps `depth` requests in flight until `count` have been answered. */
+static void script_rate(unsigned depth, unsigned count)
+{
+	const struct usbip_urb_frame *f;
+	unsigned sent = 0, done = 0;
+
+	if (depth == 0 || depth > MAX_SEQ - 2 || count == 0)
+		fail("rate-DEPTH-COUNT: DEPTH 1 to 254, COUNT above 0");
+	double t0 = now_s();
+	while (done < count) {
+		while (sent < count && sent - done < depth) {
+			/* seqnums cycle through 1..MAX_SEQ-1 */
+			submit(1 + sent % (MAX_SEQ - 1), USBIP_DIR_IN, 0, 18,
+			       get_device_descriptor);
+			sent++;
+		}
+		if (next_reply(&f, TIMEOUT_MS) < 0 ||
+		    f->header.u.ret_submit.status || f->data_len != 18)
+			fail("a request failed during the benchmark");
+		done++;
+	}
+	double t = now_s() - t0;
+	printf("usbip-probe: depth %u: %u URBs in %.3f s = %.0f URBs/s\n",
+	       depth, count, t, count / t);
 }
 
 struct hostile {
@@ -334,7 +370,12 @@ int main(int argc, char **argv)
 		script_inflight(64);
 	else if (!strncmp(script, "hostile-", 8))
 		script_hostile(script + 8);
-	else
+	else if (!strncmp(script, "rate-", 5)) {
+		unsigned depth, count;
+		if (sscanf(script, "rate-%u-%u", &depth, &count) != 2)
+			fail("rate-DEPTH-COUNT");
+		script_rate(depth, count);
+	} else
 		fail("unknown script");
 	printf("usbip-probe: %s: as expected\n", script);
 	return 0;
