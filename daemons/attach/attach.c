@@ -10,7 +10,6 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #endif
 
 #include "handshake.h"
+#include "log.h"
 #include "macros.h"
 #include "transport.h"
 #include "vhci.h"
@@ -41,17 +41,6 @@ enum exit_code {
 
 static volatile sig_atomic_t stop_requested;
 static int handshake_timeout_ms = HANDSHAKE_TIMEOUT_MS;
-
-__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, PROGRAM ": ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
 
 static void on_stop(int sig)
 {
@@ -115,15 +104,16 @@ static int attach_socket(const struct vhci *v, int sockfd,
 
 		r = vhci_read_ports(v, &ports, &n);
 		if (r < 0) {
-			say("reading vhci_hcd status: %s", strerror(-r));
+			log_line("reading vhci_hcd status: %s", strerror(-r));
 			return r;
 		}
 		port = vhci_pick_port(ports, n, d->speed);
 		if (port < 0) {
-			say("no free %s-speed port on vhci_hcd",
-			    vhci_hub_for_speed(d->speed) == VHCI_HUB_SUPER_SPEED
-				    ? "super"
-				    : "high");
+			log_line("no free %s-speed port on vhci_hcd",
+				 vhci_hub_for_speed(d->speed) ==
+						 VHCI_HUB_SUPER_SPEED
+					 ? "super"
+					 : "high");
 			return port;
 		}
 		r = vhci_attach(v, (unsigned)port, sockfd, devid, d->speed);
@@ -133,15 +123,16 @@ static int attach_socket(const struct vhci *v, int sockfd,
 			int w = vhci_record_write((unsigned)port, host, service,
 						  d->busid);
 			if (w < 0)
-				say("port %d: cannot record the remote end: %s",
-				    port, strerror(-w));
+				log_line("port %d: cannot record the remote "
+					 "end: %s",
+					 port, strerror(-w));
 			return port;
 		}
 		if (r != -EBUSY && r != -EINVAL)
 			break;
 		/* Taken under our feet, or refused: look again. */
 	}
-	say("attaching to vhci_hcd failed: %s", strerror(-r));
+	log_line("attaching to vhci_hcd failed: %s", strerror(-r));
 	return r;
 }
 
@@ -151,12 +142,12 @@ static int connect_to(const char *text, struct transport_addr *a)
 	int r = transport_parse(text, a, msg, sizeof(msg));
 
 	if (r < 0) {
-		say("%s", msg);
+		log_line("%s", msg);
 		return r;
 	}
 	r = transport_connect(a, msg, sizeof(msg));
 	if (r < 0)
-		say("%s", msg);
+		log_line("%s", msg);
 	return r;
 }
 
@@ -173,7 +164,7 @@ static int cmd_list(const char *address)
 	r = handshake_devlist(fd, handshake_timeout_ms, &reply, msg,
 			      sizeof(msg));
 	if (r < 0) {
-		say("%s: %s", address, msg);
+		log_line("%s: %s", address, msg);
 		return EXIT_FAIL;
 	}
 	printf("%u device%s exported by %s\n", reply.num_devices,
@@ -213,7 +204,7 @@ static int import_once(const struct vhci *v, const char *address,
 	r = handshake_import(fd, busid, handshake_timeout_ms, &d, msg,
 			     sizeof(msg));
 	if (r < 0) {
-		say("%s: %s", address, msg);
+		log_line("%s: %s", address, msg);
 		return r;
 	}
 	transport_format(&a, peer, sizeof(peer));
@@ -258,7 +249,7 @@ static int cmd_connect(const char *address, const char *busid, bool reconnect)
 	int port;
 
 	if (vhci_open(&v, msg, sizeof(msg)) < 0) {
-		say("%s", msg);
+		log_line("%s", msg);
 		return EXIT_FAIL;
 	}
 	if (!reconnect)
@@ -274,7 +265,7 @@ static int cmd_connect(const char *address, const char *busid, bool reconnect)
 			 * in lockstep. */
 			unsigned ms =
 				backoff_s * 1000 + (unsigned)(rand() % 1000);
-			say("retrying in %u.%03u s", ms / 1000, ms % 1000);
+			log_line("retrying in %u.%03u s", ms / 1000, ms % 1000);
 			sleep_interruptible(ms);
 			if (backoff_s < RECONNECT_MAX_S)
 				backoff_s *= 2;
@@ -286,12 +277,12 @@ static int cmd_connect(const char *address, const char *busid, bool reconnect)
 		if (stop_requested) {
 			vhci_detach(&v, (unsigned)port);
 			vhci_record_remove((unsigned)port);
-			say("detached port %d on request", port);
+			log_line("detached port %d on request", port);
 			break;
 		}
 		vhci_record_remove((unsigned)port);
-		say("port %d: the connection to %s ended; reconnecting", port,
-		    address);
+		log_line("port %d: the connection to %s ended; reconnecting",
+			 port, address);
 	}
 	return EXIT_OK;
 }
@@ -346,7 +337,7 @@ static void serve_export(const struct vhci *v, int fd, const char *peer,
 	r = handshake_export_receive(fd, handshake_timeout_ms, &req, msg,
 				     sizeof(msg));
 	if (r < 0) {
-		say("%s: refused: %s", peer, msg);
+		log_line("%s: refused: %s", peer, msg);
 		return;
 	}
 	const struct usbip_device_info *d = &req.device;
@@ -354,18 +345,18 @@ static void serve_export(const struct vhci *v, int fd, const char *peer,
 		port = find_recorded(v, peer, d->busid);
 		if (port >= 0 && vhci_detach(v, (unsigned)port) == 0) {
 			vhci_record_remove((unsigned)port);
-			say("%s/%s: unexported, port %d detached", peer,
-			    d->busid, port);
+			log_line("%s/%s: unexported, port %d detached", peer,
+				 d->busid, port);
 		} else {
-			say("%s/%s: unexport of a device not attached", peer,
-			    d->busid);
+			log_line("%s/%s: unexport of a device not attached",
+				 peer, d->busid);
 		}
 		handshake_export_reply(fd, USBIP_OP_REP_UNEXPORT, port >= 0);
 		return;
 	}
 	if (!allowed(d->busid, allow, nallow)) {
-		say("%s/%s: refused: busid not allowed by --allow", peer,
-		    d->busid);
+		log_line("%s/%s: refused: busid not allowed by --allow", peer,
+			 d->busid);
 		handshake_export_reply(fd, USBIP_OP_REP_EXPORT, false);
 		return;
 	}
@@ -374,20 +365,22 @@ static void serve_export(const struct vhci *v, int fd, const char *peer,
 		size_t n;
 		if (vhci_read_ports(v, &ports, &n) < 0 ||
 		    vhci_pick_port(ports, n, d->speed) < 0) {
-			say("%s/%s: refused: no free port", peer, d->busid);
+			log_line("%s/%s: refused: no free port", peer,
+				 d->busid);
 			handshake_export_reply(fd, USBIP_OP_REP_EXPORT, false);
 			return;
 		}
 	}
 	if (handshake_export_reply(fd, USBIP_OP_REP_EXPORT, true) < 0) {
-		say("%s/%s: peer went away before the reply", peer, d->busid);
+		log_line("%s/%s: peer went away before the reply", peer,
+			 d->busid);
 		return;
 	}
 	port = attach_socket(v, fd, d, peer);
 	if (port >= 0)
-		say("%s/%s (%04x:%04x, %s-speed) attached at port %d", peer,
-		    d->busid, d->id_vendor, d->id_product, speed_name(d->speed),
-		    port);
+		log_line("%s/%s (%04x:%04x, %s-speed) attached at port %d",
+			 peer, d->busid, d->id_vendor, d->id_product,
+			 speed_name(d->speed), port);
 }
 
 static int listen_fds_from_systemd(int *fds, size_t max)
@@ -417,14 +410,15 @@ static int cmd_listen(char **addresses, size_t naddr, char *const *allow,
 	char msg[256];
 
 	if (vhci_open(&v, msg, sizeof(msg)) < 0) {
-		say("%s", msg);
+		log_line("%s", msg);
 		return EXIT_FAIL;
 	}
 	if (naddr == 0) {
 		int n = listen_fds_from_systemd(fds, MAX_LISTEN);
 		if (n <= 0) {
-			say("listen: no address given and no sockets passed "
-			    "by systemd");
+			log_line("listen: no address given and no sockets "
+				 "passed "
+				 "by systemd");
 			return EXIT_USAGE;
 		}
 		nfds = (size_t)n;
@@ -433,11 +427,11 @@ static int cmd_listen(char **addresses, size_t naddr, char *const *allow,
 		struct transport_addr a;
 		int fd;
 		if (nfds == MAX_LISTEN) {
-			say("at most %d listening addresses", MAX_LISTEN);
+			log_line("at most %d listening addresses", MAX_LISTEN);
 			return EXIT_USAGE;
 		}
 		if (transport_parse(addresses[i], &a, msg, sizeof(msg)) < 0) {
-			say("%s", msg);
+			log_line("%s", msg);
 			return EXIT_USAGE;
 		}
 		if (a.kind == TRANSPORT_FD) {
@@ -447,7 +441,7 @@ static int cmd_listen(char **addresses, size_t naddr, char *const *allow,
 			if (fd < 0) {
 				fd = transport_connect(&a, msg, sizeof(msg));
 				if (fd < 0) {
-					say("%s", msg);
+					log_line("%s", msg);
 					return EXIT_FAIL;
 				}
 				serve_export(&v, fd, addresses[i], allow,
@@ -458,11 +452,11 @@ static int cmd_listen(char **addresses, size_t naddr, char *const *allow,
 		} else {
 			fd = transport_listen(&a, 16, msg, sizeof(msg));
 			if (fd < 0) {
-				say("%s", msg);
+				log_line("%s", msg);
 				return EXIT_FAIL;
 			}
 		}
-		say("listening on %s", addresses[i]);
+		log_line("listening on %s", addresses[i]);
 		fds[nfds++] = fd;
 	}
 	if (nfds == 0)
@@ -480,7 +474,7 @@ static int cmd_listen(char **addresses, size_t naddr, char *const *allow,
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			say("poll: %s", strerror(errno));
+			log_line("poll: %s", strerror(errno));
 			return EXIT_FAIL;
 		}
 		for (size_t i = 0; i < nfds; i++) {
@@ -490,7 +484,7 @@ static int cmd_listen(char **addresses, size_t naddr, char *const *allow,
 			int c = transport_accept(fds[i], peer, sizeof(peer));
 			if (c < 0) {
 				if (c != -EAGAIN && c != -EINTR)
-					say("accept: %s", strerror(-c));
+					log_line("accept: %s", strerror(-c));
 				continue;
 			}
 			/* One handshake at a time, each bounded by the
@@ -513,11 +507,11 @@ static int cmd_port(void)
 	char msg[256], host[256], service[64], busid[32];
 
 	if (vhci_open(&v, msg, sizeof(msg)) < 0) {
-		say("%s", msg);
+		log_line("%s", msg);
 		return EXIT_FAIL;
 	}
 	if (vhci_read_ports(&v, &ports, &n) < 0) {
-		say("cannot read vhci_hcd status");
+		log_line("cannot read vhci_hcd status");
 		return EXIT_FAIL;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -546,7 +540,7 @@ static int cmd_detach(const char *which)
 	int status = EXIT_OK;
 
 	if (vhci_open(&v, msg, sizeof(msg)) < 0) {
-		say("%s", msg);
+		log_line("%s", msg);
 		return EXIT_FAIL;
 	}
 	if (strcmp(which, "--all") == 0) {
@@ -569,14 +563,15 @@ static int cmd_detach(const char *which)
 	unsigned long port = strtoul(which, &end, 10);
 	if (errno || *end || which[0] < '0' || which[0] > '9' ||
 	    port >= v.nports) {
-		say("'%s' is not a port (0 to %u) or --all", which,
-		    v.nports - 1);
+		log_line("'%s' is not a port (0 to %u) or --all", which,
+			 v.nports - 1);
 		return EXIT_USAGE;
 	}
 	int r = vhci_detach(&v, (unsigned)port);
 	if (r < 0) {
-		say("port %lu: %s", port,
-		    r == -EINVAL ? "nothing attached there" : strerror(-r));
+		log_line("port %lu: %s", port,
+			 r == -EINVAL ? "nothing attached there"
+				      : strerror(-r));
 		return EXIT_FAIL;
 	}
 	vhci_record_remove((unsigned)port);
@@ -624,6 +619,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	log_init(PROGRAM);
 	static const struct option options[] = {
 		{"help", no_argument, NULL, 'h'},
 		{"reconnect", no_argument, NULL, 'r'},
@@ -645,7 +641,7 @@ int main(int argc, char **argv)
 		if (c == -1) {
 			/* A positional argument; options may follow it. */
 			if (npos == ARRAY_SIZE(positional)) {
-				say("too many arguments");
+				log_line("too many arguments");
 				return EXIT_USAGE;
 			}
 			positional[npos++] = argv[optind++];
@@ -663,7 +659,8 @@ int main(int argc, char **argv)
 			break;
 		case 'a':
 			if (nallow == MAX_ALLOW) {
-				say("at most %d --allow patterns", MAX_ALLOW);
+				log_line("at most %d --allow patterns",
+					 MAX_ALLOW);
 				return EXIT_USAGE;
 			}
 			allow[nallow++] = optarg;
@@ -676,7 +673,7 @@ int main(int argc, char **argv)
 			char *end;
 			long ms = strtol(optarg, &end, 10);
 			if (*end || ms < 100 || ms > 600000) {
-				say("--timeout takes 100 to 600000 ms");
+				log_line("--timeout takes 100 to 600000 ms");
 				return EXIT_USAGE;
 			}
 			handshake_timeout_ms = (int)ms;
@@ -719,6 +716,6 @@ int main(int argc, char **argv)
 		return cmd_detach(positional[1]);
 	if (!strcmp(cmd, "detach") && npos == 1 && all)
 		return cmd_detach("--all");
-	say("unknown command or wrong arguments: %s (see --help)", cmd);
+	log_line("unknown command or wrong arguments: %s (see --help)", cmd);
 	return EXIT_USAGE;
 }

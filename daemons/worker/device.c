@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "macros.h"
 
 /* Enough for the device descriptor and eight full configurations. */
@@ -186,10 +187,9 @@ int worker_device_claim(struct worker_device *d)
 			libusb_detach_kernel_driver(d->handle, number);
 		r = libusb_claim_interface(d->handle, number);
 		if (r < 0)
-			fprintf(stderr,
-				"usbip-worker: claiming interface %d: "
-				"%s\n",
-				number, libusb_strerror(r));
+			log_line("claiming interface %d: "
+				 "%s",
+				 number, libusb_strerror(r));
 		if (r == 0)
 			d->claimed |= 1u << i;
 		else if (!first_error)

@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "macros.h"
 #include "bufpool.h"
 #include "outq.h"
@@ -150,10 +151,9 @@ static int queue_ret_submit(struct session *s, uint32_t seqnum, int32_t status,
 	uint8_t *packed = NULL;
 
 	if (tracing())
-		fprintf(stderr,
-			"usbip-worker: RET_SUBMIT seqnum %u status %d "
-			"actual %u data %zu iso %u\n",
-			seqnum, status, actual, data_len, num_iso);
+		log_line("RET_SUBMIT seqnum %u status %d "
+			 "actual %u data %zu iso %u",
+			 seqnum, status, actual, data_len, num_iso);
 	h.u.ret_submit.status = status;
 	h.u.ret_submit.actual_length = actual;
 	h.u.ret_submit.number_of_packets = num_iso;
@@ -375,11 +375,10 @@ static int submit(struct session *s, const struct usbip_urb_frame *f,
 	track(s, u);
 	r = libusb_submit_transfer(u->xfer);
 	if (tracing())
-		fprintf(stderr,
-			"usbip-worker: CMD_SUBMIT seqnum %u type %u ep "
-			"0x%02x length %u flags 0x%x: %s\n",
-			u->seqnum, plan->type, plan->endpoint, plan->length,
-			plan->transfer_flags, libusb_error_name(r));
+		log_line("CMD_SUBMIT seqnum %u type %u ep "
+			 "0x%02x length %u flags 0x%x: %s",
+			 u->seqnum, plan->type, plan->endpoint, plan->length,
+			 plan->transfer_flags, libusb_error_name(r));
 	if (r < 0) {
 		untrack(s, u);
 		free_urb(u);
@@ -459,13 +458,12 @@ static int handle_frame(struct session *s, const struct usbip_urb_frame *f)
 	enum urb_verdict v = urb_validate(&s->view, f, &plan, &fault);
 
 	if (v != URB_ACCEPT) {
-		fprintf(stderr,
-			"usbip-worker: %s: refused %s seqnum %u: %s = %llu: "
-			"%s; "
-			"closing the session\n",
-			s->peer, usbip_urb_command_name(f->header.command),
-			f->header.seqnum, fault.field,
-			(unsigned long long)fault.value, fault.reason);
+		log_line("%s: refused %s seqnum %u: %s = %llu: "
+			 "%s; "
+			 "closing the session",
+			 s->peer, usbip_urb_command_name(f->header.command),
+			 f->header.seqnum, fault.field,
+			 (unsigned long long)fault.value, fault.reason);
 		return -EBADMSG;
 	}
 	switch (plan.action) {
@@ -538,12 +536,11 @@ static int read_client(struct session *s)
 		r = usbip_urb_reader_advance(&s->reader, (size_t)got, &f,
 					     &fault);
 		if (r < 0) {
-			fprintf(stderr,
-				"usbip-worker: %s: malformed request: %s = "
-				"%llu: %s; closing the session\n",
-				s->peer, fault.field ? fault.field : "?",
-				(unsigned long long)fault.value,
-				fault.reason ? fault.reason : strerror(-r));
+			log_line("%s: malformed request: %s = "
+				 "%llu: %s; closing the session",
+				 s->peer, fault.field ? fault.field : "?",
+				 (unsigned long long)fault.value,
+				 fault.reason ? fault.reason : strerror(-r));
 			return -EBADMSG;
 		}
 		if (r == 0)
@@ -647,10 +644,9 @@ static void drain(struct session *s)
 	     s->view.urbs_in_flight && waited < DRAIN_TIMEOUT_MS; waited += 50)
 		wait_and_dispatch(s, false, 50);
 	if (s->view.urbs_in_flight)
-		fprintf(stderr,
-			"usbip-worker: %s: %u URBs did not come back in %d "
-			"ms\n",
-			s->peer, s->view.urbs_in_flight, DRAIN_TIMEOUT_MS);
+		log_line("%s: %u URBs did not come back in %d "
+			 "ms",
+			 s->peer, s->view.urbs_in_flight, DRAIN_TIMEOUT_MS);
 }
 
 int session_serve(struct worker_device *dev, int client, const char *peer,

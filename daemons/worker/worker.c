@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +26,7 @@
 #include <unistd.h>
 
 #include "device.h"
+#include "log.h"
 #include "macros.h"
 #include "namespace.h"
 #include "op_io.h"
@@ -55,17 +55,6 @@ struct options {
 	bool no_sandbox;
 	bool empty_root;
 };
-
-__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, PROGRAM ": ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
 
 /* /dev/bus/usb/BBB/DDD names the bus and device numbers. */
 static int numbers_from_path(const char *path, uint32_t *busnum,
@@ -139,7 +128,7 @@ static int answer_client(struct worker_device *d, int fd, const char *peer)
 	if (r == -ECONNRESET)
 		return 0;
 	if (r < 0) {
-		say("%s: handshake refused: %s", peer, msg);
+		log_line("%s: handshake refused: %s", peer, msg);
 		return r;
 	}
 	switch (req.header.code) {
@@ -152,8 +141,8 @@ static int answer_client(struct worker_device *d, int fd, const char *peer)
 	case USBIP_OP_REQ_IMPORT:
 		rep.header.code = USBIP_OP_REP_IMPORT;
 		if (strcmp(req.busid, d->wire.device.busid) != 0) {
-			say("%s: asked for %s, which is not exported here",
-			    peer, req.busid);
+			log_line("%s: asked for %s, which is not exported here",
+				 peer, req.busid);
 			rep.header.status = USBIP_ST_NODEV;
 			op_io_send(fd, &rep);
 			return 0;
@@ -162,8 +151,8 @@ static int answer_client(struct worker_device *d, int fd, const char *peer)
 		r = op_io_send(fd, &rep);
 		return r < 0 ? r : 1;
 	}
-	say("%s: handshake refused: %s where a request belongs", peer,
-	    usbip_op_code_name(req.header.code));
+	log_line("%s: handshake refused: %s where a request belongs", peer,
+		 usbip_op_code_name(req.header.code));
 	usbip_op_message_clear(&req);
 	return -EPROTO;
 }
@@ -181,13 +170,14 @@ static int offer_export(struct worker_device *d, int fd, const char *peer)
 		r = op_io_read(fd, HANDSHAKE_TIMEOUT_MS, &rep, msg,
 			       sizeof(msg));
 	if (r < 0) {
-		say("%s: export handshake failed: %s", peer,
-		    r == -EPIPE ? "closed" : msg);
+		log_line("%s: export handshake failed: %s", peer,
+			 r == -EPIPE ? "closed" : msg);
 		return r;
 	}
 	if (rep.header.code != USBIP_OP_REP_EXPORT || rep.header.status) {
-		say("%s: export refused: %s status %u", peer,
-		    usbip_op_code_name(rep.header.code), rep.header.status);
+		log_line("%s: export refused: %s status %u", peer,
+			 usbip_op_code_name(rep.header.code),
+			 rep.header.status);
 		return -ECONNREFUSED;
 	}
 	return 1;
@@ -200,17 +190,19 @@ static int serve(struct worker_device *d, int fd, const char *peer)
 	int r;
 
 	urb_limits_default(&limits);
-	say("%s: serving %s (%04x:%04x)", peer, d->wire.device.busid,
-	    d->wire.device.id_vendor, d->wire.device.id_product);
+	log_line("%s: serving %s (%04x:%04x)", peer, d->wire.device.busid,
+		 d->wire.device.id_vendor, d->wire.device.id_product);
 	r = session_serve(d, fd, peer, &limits, &stats);
-	say("%s: session ended (%s): %llu URBs, %llu bytes in, %llu bytes "
-	    "out, %llu errors; buffers: %llu in usbfs memory, %llu on the heap",
-	    peer, r == 0 ? "client left" : strerror(-r),
-	    (unsigned long long)stats.urbs, (unsigned long long)stats.bytes_in,
-	    (unsigned long long)stats.bytes_out,
-	    (unsigned long long)stats.errors,
-	    (unsigned long long)stats.mapped_buffers,
-	    (unsigned long long)stats.heap_buffers);
+	log_line("%s: session ended (%s): %llu URBs, %llu bytes in, %llu bytes "
+		 "out, %llu errors; buffers: %llu in usbfs memory, %llu on the "
+		 "heap",
+		 peer, r == 0 ? "client left" : strerror(-r),
+		 (unsigned long long)stats.urbs,
+		 (unsigned long long)stats.bytes_in,
+		 (unsigned long long)stats.bytes_out,
+		 (unsigned long long)stats.errors,
+		 (unsigned long long)stats.mapped_buffers,
+		 (unsigned long long)stats.heap_buffers);
 	return r;
 }
 
@@ -232,7 +224,7 @@ static int open_endpoint(const struct options *o, struct endpoint *ep)
 
 	ep->listen_fd = ep->conn_fd = -1;
 	if (transport_parse(text, &a, msg, sizeof(msg)) < 0) {
-		say("%s", msg);
+		log_line("%s", msg);
 		return EXIT_USAGE;
 	}
 	transport_format(&a, ep->peer, sizeof(ep->peer));
@@ -241,7 +233,7 @@ static int open_endpoint(const struct options *o, struct endpoint *ep)
 	else
 		ep->conn_fd = transport_connect(&a, msg, sizeof(msg));
 	if (ep->listen_fd < 0 && ep->conn_fd < 0) {
-		say("%s", msg);
+		log_line("%s", msg);
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;
@@ -262,13 +254,13 @@ static int run(const struct options *o, struct worker_device *d,
 	}
 
 	_cleanup_close_ int lfd = take_fd(&ep->listen_fd);
-	say("listening on %s for %s", ep->peer, d->wire.device.busid);
+	log_line("listening on %s for %s", ep->peer, d->wire.device.busid);
 	for (;;) {
 		char peer[TRANSPORT_ADDR_STR_MAX];
 		_cleanup_close_ int fd =
 			transport_accept(lfd, peer, sizeof(peer));
 		if (fd < 0) {
-			say("accept: %s", strerror(-fd));
+			log_line("accept: %s", strerror(-fd));
 			return EXIT_FAIL;
 		}
 		r = answer_client(d, fd, peer);
@@ -312,6 +304,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	log_init(PROGRAM);
 	static const struct option options[] = {
 		{"device", required_argument, NULL, 'd'},
 		{"device-fd", required_argument, NULL, 'D'},
@@ -377,26 +370,26 @@ int main(int argc, char **argv)
 
 	if (o.device) {
 		if (numbers_from_path(o.device, &busnum, &devnum) < 0) {
-			say("%s: expected /dev/bus/usb/BBB/DDD", o.device);
+			log_line("%s: expected /dev/bus/usb/BBB/DDD", o.device);
 			return EXIT_USAGE;
 		}
 		fd = open(o.device, O_RDWR | O_CLOEXEC);
 		if (fd < 0) {
-			say("%s: %s", o.device, strerror(errno));
+			log_line("%s: %s", o.device, strerror(errno));
 			return EXIT_FAIL;
 		}
 	} else {
 		fd = o.device_fd;
 		if (!o.busid) {
-			say("--device-fd needs --busid");
+			log_line("--device-fd needs --busid");
 			return EXIT_USAGE;
 		}
 	}
 	if (o.busid) {
 		snprintf(busid, sizeof(busid), "%s", o.busid);
 	} else if (busid_from_sysfs(busnum, devnum, busid, sizeof(busid)) < 0) {
-		say("no busid in sysfs for bus %u device %u; give --busid",
-		    busnum, devnum);
+		log_line("no busid in sysfs for bus %u device %u; give --busid",
+			 busnum, devnum);
 		return EXIT_USAGE;
 	}
 	if (busnum == 0 && sscanf(busid, "%u-", &busnum) != 1)
@@ -406,7 +399,7 @@ int main(int argc, char **argv)
 
 	if (worker_device_open(&d, fd, busid, busnum, devnum, msg,
 			       sizeof(msg)) < 0) {
-		say("%s: %s", busid, msg);
+		log_line("%s: %s", busid, msg);
 		return EXIT_FAIL;
 	}
 	struct endpoint ep;
@@ -416,8 +409,9 @@ int main(int argc, char **argv)
 		return status;
 	}
 	if (o.no_sandbox) {
-		say("WARNING: --no-sandbox: serving without the sandbox; for "
-		    "debugging only, never expose this to a network");
+		log_line("WARNING: --no-sandbox: serving without the sandbox; "
+			 "for "
+			 "debugging only, never expose this to a network");
 	} else {
 		/* libusb is initialised and the device wrapped: what is left
 		 * needs no privilege and few syscalls. Confine before the
@@ -434,7 +428,7 @@ int main(int argc, char **argv)
 		if (r == 0 && (r = worker_seccomp_load()) < 0)
 			snprintf(msg, sizeof(msg), "seccomp: %s", strerror(-r));
 		if (r < 0) {
-			say("sandbox: %s", msg);
+			log_line("sandbox: %s", msg);
 			worker_device_close(&d);
 			return EXIT_FAIL;
 		}
@@ -442,7 +436,7 @@ int main(int argc, char **argv)
 		/* Test builds only: prove that the filter kills. */
 		if (getenv("USBIP_WORKER_TEST_FORBIDDEN_SYSCALL")) {
 			syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
-			say("forbidden syscall survived the filter");
+			log_line("forbidden syscall survived the filter");
 			return 3;
 		}
 #endif
