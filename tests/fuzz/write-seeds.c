@@ -99,5 +99,39 @@ int main(int argc, char **argv)
 		vec_hex(&seed, "01 00 01 00 00"); /* config 1, iface 1 alt 1 */
 		put("validate", name, seed.b, seed.len, stream.b, stream.len);
 	}
+	/* transport: addresses of every kind */
+	static const char *const addresses[] = {
+		"tcp:3240",
+		"tcp:127.0.0.1:3240",
+		"tcp:[::1]:3240",
+		"vsock:3:5000",
+		"vsock:5000",
+		"unix:/run/u.sock",
+		"unix:@u",
+		"fd:3",
+		"fc-vsock:/run/fc.sock:52",
+	};
+	for (size_t i = 0; i < sizeof(addresses) / sizeof(addresses[0]); i++) {
+		snprintf(name, sizeof(name), "addr-%zu", i);
+		put("transport", name, (const uint8_t *)addresses[i],
+		    strlen(addresses[i]), NULL, 0);
+	}
+
+	/* vhci-status: what vhci_hcd prints */
+	static const char status[] =
+		"hub port sta spd dev      sockfd local_busid\n"
+		"hs  0000 006 003 00010002 000003 3-1\n"
+		"hs  0001 004 000 00000000 000000 0-0\n"
+		"ss  0002 004 000 00000000 000000 0-0\n";
+	put("vhci-status", "status", (const uint8_t *)status,
+	    sizeof(status) - 1, NULL, 0);
+
+	/* ipc: [side][message]: an open request, a devlist request */
+	static const uint8_t open_request[1 + 8 + 32] = {
+		0, 2, 0, 0, 0, 32, 0, 0, 0, '1', '-', '1'};
+	static const uint8_t devlist_request[1 + 8] = {0, 1};
+	put("ipc", "open-request", open_request, sizeof(open_request), NULL, 0);
+	put("ipc", "devlist-request", devlist_request, sizeof(devlist_request),
+	    NULL, 0);
 	return 0;
 }
