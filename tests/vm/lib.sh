@@ -64,10 +64,10 @@ vhci_disk() {
 	return 1
 }
 
-# Every vhci_hcd port free again.
+# Every vhci_hcd port free again (state 4 on every hs and ss line).
 vhci_all_free() {
-	! grep -qvE '^(hub|hs|ss) +[0-9]+ +4 ' /sys/devices/platform/vhci_hcd.0/status* 2>/dev/null |
-		grep -v '^hub' | grep -q .
+	! awk '$1 ~ /^(hs|ss)$/ && $3 != 4 { used = 1 } END { exit !used }' \
+		/sys/devices/platform/vhci_hcd.0/status*
 }
 
 no_vhci_disk() { ! vhci_disk >/dev/null; }
