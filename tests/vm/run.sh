@@ -10,7 +10,10 @@
 #
 # SCENARIO names a file in tests/vm/scenarios without .sh, or is the path
 # of a scenario file elsewhere (bench/storage.sh); with none given every
-# file in tests/vm/scenarios runs. All scenarios of one call share one boot. Results:
+# file in tests/vm/scenarios runs. NAME.host-check.sh beside a scenario is
+# its host half, run after the guest powers off. A scenario that needs
+# QEMU devices of its own says so in a line "# qemu: ARGS"; scenarios are
+# grouped into one boot per distinct set. All scenarios of one call share one boot. Results:
 # OUT/results/NAME.log and OUT/results/summary (NAME PASS|FAIL SECONDS),
 # and the guest console in OUT/console.log. Exit status 0 only when every
 # requested scenario passed.
@@ -33,7 +36,7 @@ done
 shift $((OPTIND - 1))
 
 if [ $# -eq 0 ]; then
-	set -- $(cd "$here/scenarios" && ls *.sh | sed 's/\.sh$//')
+	set -- $(cd "$here/scenarios" && ls *.sh | grep -v '\.host-check\.sh$' | sed 's/\.sh$//')
 fi
 for s in "$@"; do
 	case $s in
@@ -78,33 +81,82 @@ chmod +x "$out/initramfs/init"
 (cd "$out/initramfs" && find . | cpio -o -H newc --quiet | gzip -1) >"$out/initramfs.cpio.gz"
 
 echo "vm: kernel $kver, scenarios: $*"
+
+scenario_file() {
+	case $1 in
+	*/*) echo "$repo/$1" ;;
+	*) echo "$here/scenarios/$1.sh" ;;
+	esac
+}
+
+# A scenario may ask for QEMU devices of its own in a line
+# "# qemu: ARGS" (@RESULTS@ stands for the results directory, which the
+# host reads afterwards). Scenarios that ask for the same run in one boot.
+qemu_extra() {
+	sed -n 's/^# qemu: //p' "$(scenario_file "$1")" | head -1 |
+		sed "s|@RESULTS@|$out/results|g"
+}
+
+boot() { # EXTRA SCENARIO...
+	local extra=$1
+	shift
+	# shellcheck disable=SC2086 # EXTRA is a list of arguments
+	timeout --foreground "$timeout_s" qemu-system-x86_64 \
+		-machine q35 -accel tcg -cpu max -smp 2 -m "$memory" \
+		-nographic -no-reboot -nodefaults -serial stdio \
+		-kernel "$kernel" -initrd "$out/initramfs.cpio.gz" \
+		-append "console=ttyS0 panic=-1 quiet loglevel=4 usbip.stage2=$here/stage2-init usbip.scenarios=$(IFS=,; echo "$*") usbip.repo=$repo" \
+		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+		-virtfs local,path="$out/results",mount_tag=results,security_model=none,multidevs=remap \
+		-device virtio-rng-pci \
+		$extra ${VM_QEMU_EXTRA:-} \
+		</dev/null >>"$out/console.log" 2>&1
+}
+
 start=$(date +%s.%N)
-set +e
-timeout --foreground "$timeout_s" qemu-system-x86_64 \
-	-machine q35 -accel tcg -cpu max -smp 2 -m "$memory" \
-	-nographic -no-reboot -nodefaults -serial stdio \
-	-kernel "$kernel" -initrd "$out/initramfs.cpio.gz" \
-	-append "console=ttyS0 panic=-1 quiet loglevel=4 usbip.stage2=$here/stage2-init usbip.scenarios=$(IFS=,; echo "$*") usbip.repo=$repo" \
-	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-	-virtfs local,path="$out/results",mount_tag=results,security_model=none,multidevs=remap \
-	-device virtio-rng-pci \
-	${VM_QEMU_EXTRA:-} \
-	</dev/null >"$out/console.log" 2>&1
-qemu_status=$?
-set -e
+qemu_status=0
+done_list=" "
+for s in "$@"; do
+	case "$done_list" in *" $s "*) continue ;; esac
+	extra=$(qemu_extra "$s")
+	group=()
+	for t in "$@"; do
+		case "$done_list" in *" $t "*) continue ;; esac
+		if [ "$(qemu_extra "$t")" = "$extra" ]; then
+			group+=("$t")
+			done_list="$done_list$t "
+		fi
+	done
+	set +e
+	boot "$extra" "${group[@]}"
+	rc=$?
+	set -e
+	[ $rc -eq 0 ] || qemu_status=$rc
+done
 end=$(date +%s.%N)
 
 status=0
 [ $qemu_status -eq 124 ] && echo "vm: guest timed out after ${timeout_s}s" >&2
-boot=$(sed -n 's/^boot //p' "$out/results/summary" 2>/dev/null || true)
-for s in "$@"; do
-	s=$(basename "$s" .sh)
+boot=$(sed -n 's/^boot //p' "$out/results/summary" 2>/dev/null | head -1)
+for path in "$@"; do
+	s=$(basename "$path" .sh)
 	line=$(grep "^$s " "$out/results/summary" 2>/dev/null || true)
 	if [ -z "$line" ]; then
 		echo "vm: $s: NO RESULT (see $out/console.log)"
 		status=1
 		continue
 	fi
+	# A scenario's host half, NAME.host-check.sh beside it, judges what
+	# only the host can see (such as what a QEMU device recorded).
+	check=$(dirname "$(scenario_file "$path")")/$s.host-check.sh
+	case "$line" in
+	"$s PASS"*)
+		if [ -f "$check" ] && ! bash "$check" "$out/results" >"$out/results/$s.host-check.log" 2>&1; then
+			line="$s FAIL(host check) ${line##* }"
+		fi
+		;;
+	esac
+	[ -f "$check" ] && cat "$out/results/$s.host-check.log"
 	echo "vm: $line"
 	case "$line" in
 	"$s PASS"*) ;;

@@ -1,0 +1,52 @@
+# qemu: -device qemu-xhci,id=xhci -audiodev wav,id=snd0,path=@RESULTS@/worker-iso.wav,out.frequency=48000,out.channels=2,out.format=s16 -device usb-audio,audiodev=snd0,bus=xhci.0
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Isochronous through the worker on a real device: QEMU's usb-audio (a
+# full-speed UAC1 speaker, iso OUT) served by usbip-worker, imported into
+# vhci_hcd, driven by snd-usb-audio. A 5 s 1 kHz tone is played; what the
+# device received lands in a wav on the host, which worker-iso.host-check.sh
+# compares with the tone.
+. "$USBIP_REPO/tests/vm/lib.sh"
+
+worker=$(build_dir)/daemons/worker/usbip-worker
+attach=$(build_dir)/daemons/attach/usbip-attach
+command -v aplay >/dev/null && command -v sox >/dev/null || die "alsa-utils and sox are needed"
+
+modprobe xhci_pci
+speaker() {
+	local d
+	for d in /sys/bus/usb/devices/*; do
+		[ "$(cat "$d/idVendor" 2>/dev/null)" = 46f4 ] && { echo "${d##*/}"; return 0; }
+	done
+	return 1
+}
+wait_for 20 speaker || die "QEMU's usb-audio did not enumerate"
+busid=$(speaker)
+log "usb-audio at $busid ($(cat /sys/bus/usb/devices/$busid/speed) Mb/s)"
+modprobe vhci-hcd
+$worker --device "$(usb_node "$busid")" --listen tcp:127.0.0.1:3246 2>/tmp/worker.log &
+wpid=$!
+trap 'echo "--- worker log"; cat /tmp/worker.log' EXIT
+wait_listening 127.0.0.1:3246
+$attach connect tcp:127.0.0.1:3246 "$busid"
+
+# snd-usb-audio only now: the local device's interfaces are the worker's.
+modprobe snd-usb-audio
+vhci_card() {
+	local c
+	for c in /sys/class/sound/card*; do
+		case "$(readlink -f "$c/device")" in
+		*vhci_hcd*) cat "$c/number"; return 0 ;;
+		esac
+	done
+	return 1
+}
+wait_for 30 vhci_card || die "no sound card behind vhci_hcd"
+card=$(vhci_card)
+log "card $card: $(cat /proc/asound/card$card/id)"
+sox -n -r 48000 -c 2 -b 16 /tmp/tone.wav synth 5 sine 1000 vol 0.5
+aplay -q -D "plughw:$card,0" /tmp/tone.wav || die "aplay failed"
+sleep 1
+$attach detach --all
+wait_for 10 sh -c "grep -q 'session ended' /tmp/worker.log" || die "the session did not end"
+kill $wpid
+log "tone played through the worker"
