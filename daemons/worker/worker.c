@@ -71,6 +71,23 @@ static int numbers_from_path(const char *path, uint32_t *busnum,
 	return 0;
 }
 
+/* A decimal attribute of a USB device in sysfs, 0 when unreadable. */
+static unsigned sysfs_number(const char *busid, const char *attr)
+{
+	char path[512];
+	unsigned v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/bus/usb/devices/%s/%s", busid, attr);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%u", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
 /* Standalone only: the busid whose sysfs numbers match. */
 static int busid_from_sysfs(uint32_t busnum, uint32_t devnum, char *busid,
 			    size_t len)
@@ -82,27 +99,12 @@ static int busid_from_sysfs(uint32_t busnum, uint32_t devnum, char *busid,
 	if (!dir)
 		return -errno;
 	while ((e = readdir(dir))) {
-		char path[512];
-		unsigned b = 0, d = 0;
-		FILE *f;
-
+		/* Interfaces (1-1:1.0) and . and .. are not devices. */
 		if (e->d_name[0] == '.' || strchr(e->d_name, ':'))
 			continue;
-		snprintf(path, sizeof(path), "/sys/bus/usb/devices/%s/busnum",
-			 e->d_name);
-		if (!(f = fopen(path, "re")))
-			continue;
-		if (fscanf(f, "%u", &b) != 1)
-			b = 0;
-		fclose(f);
-		snprintf(path, sizeof(path), "/sys/bus/usb/devices/%s/devnum",
-			 e->d_name);
-		if (!(f = fopen(path, "re")))
-			continue;
-		if (fscanf(f, "%u", &d) != 1)
-			d = 0;
-		fclose(f);
-		if (b == busnum && d == devnum && strlen(e->d_name) < len) {
+		if (sysfs_number(e->d_name, "busnum") == busnum &&
+		    sysfs_number(e->d_name, "devnum") == devnum &&
+		    strlen(e->d_name) < len) {
 			strcpy(busid, e->d_name);
 			r = 0;
 			break;
