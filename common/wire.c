@@ -88,6 +88,22 @@ static bool terminated(const uint8_t *field, size_t len)
 	return memchr(field, '\0', len) != NULL;
 }
 
+static bool op_code_known(uint16_t code)
+{
+	switch (code) {
+	case USBIP_OP_REQ_IMPORT:
+	case USBIP_OP_REP_IMPORT:
+	case USBIP_OP_REQ_DEVLIST:
+	case USBIP_OP_REP_DEVLIST:
+	case USBIP_OP_REQ_EXPORT:
+	case USBIP_OP_REP_EXPORT:
+	case USBIP_OP_REQ_UNEXPORT:
+	case USBIP_OP_REP_UNEXPORT:
+		return true;
+	}
+	return false;
+}
+
 /* The header itself: version and a known code. */
 static int check_op_header(const uint8_t *buf, struct usbip_op_header *h,
 			   struct usbip_fault *fault)
@@ -99,7 +115,7 @@ static int check_op_header(const uint8_t *buf, struct usbip_op_header *h,
 	if (h->version != USBIP_VERSION)
 		return usbip_fault_set(fault, -EPROTO, "version", h->version,
 				       "unsupported protocol version");
-	if (strcmp(usbip_op_code_name(h->code), "unknown") == 0)
+	if (!op_code_known(h->code))
 		return usbip_fault_set(fault, -EBADMSG, "code", h->code,
 				       "unknown op code");
 	/* Requests carry no status; every known client sends 0. */

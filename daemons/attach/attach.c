@@ -71,7 +71,7 @@ static void split_peer(const char *peer, char *host, size_t host_len,
 		}
 		snprintf(host, host_len, "%.*s", (int)n, h);
 		snprintf(service, service_len, "%s", colon + 1);
-	} else if (!strncmp(peer, "vsock:", 6) && colon > peer + 6) {
+	} else if (!strncmp(peer, "vsock:", 6) && colon && colon > peer + 6) {
 		snprintf(host, host_len, "%.*s", (int)(colon - peer), peer);
 		snprintf(service, service_len, "%s", colon + 1);
 	} else {
