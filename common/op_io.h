@@ -10,6 +10,9 @@
 
 #include "wire.h"
 
+/* How long a peer may take over one handshake message, by default. */
+#define OP_IO_TIMEOUT_MS 10000
+
 /* Reads one op message, waiting at most timeout_ms in all. msg says in
  * words what went wrong. */
 int op_io_read(int fd, int timeout_ms, struct usbip_op_message *m, char *msg,

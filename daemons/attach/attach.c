@@ -23,6 +23,7 @@
 #include "handshake.h"
 #include "log.h"
 #include "macros.h"
+#include "op_io.h"
 #include "transport.h"
 #include "vhci.h"
 #include "wire.h"
@@ -40,7 +41,7 @@ enum exit_code {
 };
 
 static volatile sig_atomic_t stop_requested;
-static int handshake_timeout_ms = HANDSHAKE_TIMEOUT_MS;
+static int handshake_timeout_ms = OP_IO_TIMEOUT_MS;
 
 static void on_stop(int sig)
 {
@@ -614,7 +615,7 @@ static void usage(FILE *f)
 		"  -h, --help     this text\n"
 		"\n"
 		"Exit status: 0 success, 1 failure, 2 usage error.\n",
-		HANDSHAKE_TIMEOUT_MS);
+		OP_IO_TIMEOUT_MS);
 }
 
 int main(int argc, char **argv)

@@ -14,8 +14,6 @@
 
 #include "wire.h"
 
-#define HANDSHAKE_TIMEOUT_MS 10000
-
 /* What vhci_hcd will be told must make sense: valid busid, a speed it
  * takes, a devid that is not 0. */
 int handshake_check_device(const struct usbip_device_info *d, char *msg,

@@ -36,7 +36,6 @@
 #include "worker-filter.h"
 
 #define PROGRAM "usbip-worker"
-#define HANDSHAKE_TIMEOUT_MS 10000
 
 enum exit_code {
 	EXIT_OK = 0,
@@ -126,7 +125,7 @@ static int answer_client(struct worker_device *d, int fd, const char *peer)
 	char msg[256];
 	int r;
 
-	r = op_io_read(fd, HANDSHAKE_TIMEOUT_MS, &req, msg, sizeof(msg));
+	r = op_io_read(fd, OP_IO_TIMEOUT_MS, &req, msg, sizeof(msg));
 	if (r == -ECONNRESET)
 		return 0;
 	if (r < 0) {
@@ -169,8 +168,7 @@ static int offer_export(struct worker_device *d, int fd, const char *peer)
 	req.device = d->wire.device;
 	r = op_io_send(fd, &req);
 	if (r == 0)
-		r = op_io_read(fd, HANDSHAKE_TIMEOUT_MS, &rep, msg,
-			       sizeof(msg));
+		r = op_io_read(fd, OP_IO_TIMEOUT_MS, &rep, msg, sizeof(msg));
 	if (r < 0) {
 		log_line("%s: export handshake failed: %s", peer,
 			 r == -EPIPE ? "closed" : msg);

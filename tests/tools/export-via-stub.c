@@ -96,8 +96,7 @@ int main(int argc, char **argv)
 	}
 	r = op_io_send(fd, &req);
 	if (r == 0)
-		r = op_io_read(fd, HANDSHAKE_TIMEOUT_MS, &rep, msg,
-			       sizeof(msg));
+		r = op_io_read(fd, OP_IO_TIMEOUT_MS, &rep, msg, sizeof(msg));
 	if (r < 0) {
 		fprintf(stderr, "%s: %s\n", argv[1],
 			r == -EPIPE ? "closed" : msg);
