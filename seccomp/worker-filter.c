@@ -73,7 +73,7 @@ static const unsigned long usbfs_requests[] = {
 	FIONBIO,		   /* glibc/libusb non-blocking toggles */
 };
 
-int worker_seccomp_load(void)
+int worker_seccomp_load(int broker_fd)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	int r;
@@ -87,6 +87,20 @@ int worker_seccomp_load(void)
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
 				     SCMP_SYS(clone3), 0);
+	/* libusb_wrap_sys_device() looks for the node's name through
+	 * /proc/self/fd and asks usbfs (CONNECTINFO) when that fails, as it
+	 * does in the empty root anyway. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOENT),
+				     SCMP_SYS(readlink), 0);
+	/* The broker's channel, and only it: device requests out, answers
+	 * and the device fd in. */
+	if (r == 0 && broker_fd >= 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmsg), 1,
+				     SCMP_A0(SCMP_CMP_EQ, (unsigned)broker_fd));
+	if (r == 0 && broker_fd >= 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(recvmsg), 1,
+				     SCMP_A0(SCMP_CMP_EQ, (unsigned)broker_fd));
 	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(usbfs_requests); i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu,

@@ -12,8 +12,9 @@ void bufpool_init(struct bufpool *p, libusb_device_handle *handle)
 	memset(p, 0, sizeof(*p));
 	p->handle = handle;
 	p->size = SMALL_BYTES + LARGE_BYTES;
-	/* Counted against usbfs_memory_mb; without it, malloc only. */
-	p->base = libusb_dev_mem_alloc(handle, p->size);
+	/* Counted against usbfs_memory_mb; without it (or without usbfs:
+	 * a simulated device), malloc only. */
+	p->base = handle ? libusb_dev_mem_alloc(handle, p->size) : NULL;
 	if (!p->base)
 		p->size = 0;
 }

@@ -2,9 +2,11 @@
 #include "device.h"
 
 #include <errno.h>
+#include <linux/usbdevice_fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -12,6 +14,9 @@
 
 /* Enough for the device descriptor and eight full configurations. */
 #define RAW_DESCRIPTORS_MAX (8 * 65536 + 18)
+/* libusb refuses control data stages above this (linux_usbfs.c). */
+#define LIBUSB_CONTROL_MAX 4096
+#define SYNC_CONTROL_TIMEOUT_MS 5000
 
 int errno_from_libusb(int e)
 {
@@ -85,13 +90,13 @@ static uint32_t wire_speed(int libusb_speed)
 	return 0;
 }
 
-/* The wire's interface list: each interface's first alternate setting. */
-static void describe_interfaces(struct worker_device *d)
+void worker_device_describe_interfaces(struct worker_device *d)
 {
 	const struct usb_config_model *c =
 		usb_model_config(&d->model, d->configuration);
 	struct usbip_device_info *w = &d->wire.device;
 
+	/* Each interface's first alternate setting, as the stub lists it. */
 	w->configuration_value = d->configuration;
 	w->num_interfaces = 0;
 	if (!c)
@@ -109,18 +114,60 @@ static void describe_interfaces(struct worker_device *d)
 	}
 }
 
-int worker_device_open(struct worker_device *d, int fd, const char *busid,
-		       uint32_t busnum, uint32_t devnum, char *msg,
-		       size_t msg_len)
+int worker_device_describe(struct worker_device *d, const uint8_t *raw,
+			   size_t len, const char *busid, uint32_t busnum,
+			   uint32_t devnum, uint32_t speed, char *msg,
+			   size_t msg_len)
 {
-	_cleanup_free_ uint8_t *raw = malloc(RAW_DESCRIPTORS_MAX);
 	struct usbip_fault fault = {0};
 	struct usbip_device_info *w = &d->wire.device;
+	int r = usb_model_parse(raw, len, &d->model, &fault);
+
+	if (r < 0) {
+		snprintf(msg, msg_len,
+			 "device descriptors refused: %s %llu: %s", fault.field,
+			 (unsigned long long)fault.value, fault.reason);
+		return r;
+	}
+	snprintf(w->path, sizeof(w->path), "/dev/bus/usb/%03u/%03u", busnum,
+		 devnum);
+	snprintf(w->busid, sizeof(w->busid), "%s", busid);
+	w->busnum = busnum;
+	w->devnum = devnum;
+	w->speed = speed ? speed : USBIP_SPEED_HIGH; /* vhci needs one */
+	w->id_vendor = d->model.id_vendor;
+	w->id_product = d->model.id_product;
+	w->bcd_device = d->model.bcd_device;
+	w->device_class = d->model.device_class;
+	w->device_subclass = d->model.device_subclass;
+	w->device_protocol = d->model.device_protocol;
+	w->num_configurations = d->model.num_configurations;
+	worker_device_describe_interfaces(d);
+	return 0;
+}
+
+int worker_usb_init(libusb_context **ctx)
+{
+	/* Nothing but the fds we are given: no enumeration, no hotplug, no
+	 * sysfs. */
+	libusb_set_option(NULL, LIBUSB_OPTION_NO_DEVICE_DISCOVERY);
+	return errno_from_libusb(libusb_init(ctx));
+}
+
+static const struct worker_device_ops usbfs_ops;
+
+int worker_device_open(struct worker_device *d, libusb_context *ctx, int fd,
+		       const char *busid, uint32_t busnum, uint32_t devnum,
+		       char *msg, size_t msg_len)
+{
+	_cleanup_free_ uint8_t *raw = malloc(RAW_DESCRIPTORS_MAX);
 	ssize_t len;
 	int r, config = 0;
 
 	memset(d, 0, sizeof(*d));
+	d->ops = &usbfs_ops;
 	d->fd = fd;
+	d->ctx = ctx;
 	if (!raw)
 		return -ENOMEM;
 	/* usbfs returns the descriptors as the kernel cached them. */
@@ -130,19 +177,7 @@ int worker_device_open(struct worker_device *d, int fd, const char *busid,
 		snprintf(msg, msg_len, "reading descriptors: %s", strerror(-r));
 		return r;
 	}
-	r = usb_model_parse(raw, (size_t)len, &d->model, &fault);
-	if (r < 0) {
-		snprintf(msg, msg_len,
-			 "device descriptors refused: %s %llu: %s", fault.field,
-			 (unsigned long long)fault.value, fault.reason);
-		return r;
-	}
-
-	/* Nothing but this fd: no enumeration, no hotplug, no sysfs. */
-	libusb_set_option(NULL, LIBUSB_OPTION_NO_DEVICE_DISCOVERY);
-	r = libusb_init(&d->ctx);
-	if (r == 0)
-		r = libusb_wrap_sys_device(d->ctx, (intptr_t)fd, &d->handle);
+	r = libusb_wrap_sys_device(ctx, (intptr_t)fd, &d->handle);
 	if (r == 0)
 		r = libusb_get_configuration(d->handle, &config);
 	if (r < 0) {
@@ -151,28 +186,24 @@ int worker_device_open(struct worker_device *d, int fd, const char *busid,
 		return errno_from_libusb(r);
 	}
 	d->configuration = (uint8_t)config;
-
-	snprintf(w->path, sizeof(w->path), "/dev/bus/usb/%03u/%03u", busnum,
-		 devnum);
-	snprintf(w->busid, sizeof(w->busid), "%s", busid);
-	w->busnum = busnum;
-	w->devnum = devnum;
-	w->speed = wire_speed(
-		libusb_get_device_speed(libusb_get_device(d->handle)));
-	if (!w->speed)
-		w->speed = USBIP_SPEED_HIGH; /* unknown: vhci needs one */
-	w->id_vendor = d->model.id_vendor;
-	w->id_product = d->model.id_product;
-	w->bcd_device = d->model.bcd_device;
-	w->device_class = d->model.device_class;
-	w->device_subclass = d->model.device_subclass;
-	w->device_protocol = d->model.device_protocol;
-	w->num_configurations = d->model.num_configurations;
-	describe_interfaces(d);
-	return 0;
+	r = worker_device_describe(d, raw, (size_t)len, busid, busnum, devnum,
+				   wire_speed(libusb_get_device_speed(
+					   libusb_get_device(d->handle))),
+				   msg, msg_len);
+	if (r < 0)
+		worker_device_close(d);
+	return r;
 }
 
-int worker_device_claim(struct worker_device *d)
+void worker_device_close(struct worker_device *d)
+{
+	if (d->ops)
+		d->ops->close(d);
+	usb_model_clear(&d->model);
+	d->ops = NULL;
+}
+
+static int usbfs_claim(struct worker_device *d)
 {
 	const struct usb_config_model *c =
 		usb_model_config(&d->model, d->configuration);
@@ -198,7 +229,7 @@ int worker_device_claim(struct worker_device *d)
 	return first_error;
 }
 
-void worker_device_release(struct worker_device *d)
+static void usbfs_release(struct worker_device *d)
 {
 	const struct usb_config_model *c =
 		usb_model_config(&d->model, d->configuration);
@@ -210,49 +241,133 @@ void worker_device_release(struct worker_device *d)
 	d->claimed = 0;
 }
 
-void worker_device_close(struct worker_device *d)
+static void usbfs_close(struct worker_device *d)
 {
 	if (d->handle)
 		libusb_close(d->handle);
-	if (d->ctx)
-		libusb_exit(d->ctx);
-	usb_model_clear(&d->model);
 	if (d->fd >= 0)
 		close(d->fd);
 	d->handle = NULL;
-	d->ctx = NULL;
 	d->fd = -1;
 }
 
-int worker_device_set_configuration(struct worker_device *d, uint8_t value)
+static int usbfs_set_configuration(struct worker_device *d, uint8_t value)
 {
 	int r;
 
 	/* usbfs refuses while interfaces are claimed. */
-	worker_device_release(d);
+	usbfs_release(d);
 	r = libusb_set_configuration(d->handle, value ? value : -1);
 	if (r == 0)
 		d->configuration = value;
-	describe_interfaces(d);
-	worker_device_claim(d);
+	worker_device_describe_interfaces(d);
+	usbfs_claim(d);
 	return errno_from_libusb(r);
 }
 
-int worker_device_set_interface(struct worker_device *d, uint8_t interface,
-				uint8_t alternate)
+static int usbfs_set_interface(struct worker_device *d, uint8_t interface,
+			       uint8_t alternate)
 {
 	return errno_from_libusb(libusb_set_interface_alt_setting(
 		d->handle, interface, alternate));
 }
 
-int worker_device_clear_halt(struct worker_device *d, uint8_t endpoint)
+static int usbfs_clear_halt(struct worker_device *d, uint8_t endpoint)
 {
 	return errno_from_libusb(libusb_clear_halt(d->handle, endpoint));
 }
 
-int worker_device_reset(struct worker_device *d)
+static int usbfs_reset(struct worker_device *d)
 {
 	/* libusb re-claims the claimed interfaces after the reset. */
 	int r = libusb_reset_device(d->handle);
 	return r == LIBUSB_ERROR_NOT_FOUND ? -ENODEV : errno_from_libusb(r);
 }
+
+/* Control transfers above libusb's 4096-byte limit (firmware loaders use
+ * up to 65535) go through usbfs directly, synchronously: they are rare, and
+ * the fd is ours. */
+static int control_sync(struct worker_device *d, struct libusb_transfer *x)
+{
+	const uint8_t *setup = x->buffer;
+	struct usbdevfs_ctrltransfer ct = {
+		.bRequestType = setup[0],
+		.bRequest = setup[1],
+		.wValue = (uint16_t)(setup[2] | setup[3] << 8),
+		.wIndex = (uint16_t)(setup[4] | setup[5] << 8),
+		.wLength = (uint16_t)(setup[6] | setup[7] << 8),
+		.timeout = SYNC_CONTROL_TIMEOUT_MS,
+		.data = x->buffer + LIBUSB_CONTROL_SETUP_SIZE,
+	};
+	int r = ioctl(d->fd, USBDEVFS_CONTROL, &ct);
+
+	if (r < 0 && errno == ENODEV)
+		return LIBUSB_ERROR_NO_DEVICE;
+	x->actual_length = r < 0 ? 0 : r;
+	x->status = r >= 0		 ? LIBUSB_TRANSFER_COMPLETED
+		    : errno == EPIPE	 ? LIBUSB_TRANSFER_STALL
+		    : errno == ETIMEDOUT ? LIBUSB_TRANSFER_TIMED_OUT
+					 : LIBUSB_TRANSFER_ERROR;
+	x->callback(x);
+	return 0;
+}
+
+static int usbfs_submit(struct worker_device *d, struct libusb_transfer *x)
+{
+	if (x->type == LIBUSB_TRANSFER_TYPE_CONTROL &&
+	    x->length > (int)LIBUSB_CONTROL_SETUP_SIZE + LIBUSB_CONTROL_MAX)
+		return control_sync(d, x);
+	return libusb_submit_transfer(x);
+}
+
+static int usbfs_cancel(struct worker_device *d, struct libusb_transfer *x)
+{
+	(void)d;
+	return libusb_cancel_transfer(x);
+}
+
+static size_t usbfs_pollfds(struct worker_device *d, struct pollfd *pfd,
+			    size_t max)
+{
+	const struct libusb_pollfd **lfds = libusb_get_pollfds(d->ctx);
+	size_t n = 0;
+
+	for (size_t i = 0; lfds && lfds[i] && n < max; i++) {
+		pfd[n].fd = lfds[i]->fd;
+		pfd[n].events = lfds[i]->events;
+		n++;
+	}
+	libusb_free_pollfds(lfds);
+	return n;
+}
+
+static int usbfs_timeout_ms(struct worker_device *d)
+{
+	struct timeval tv;
+
+	if (libusb_get_next_timeout(d->ctx, &tv) != 1)
+		return -1;
+	return (int)(tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000);
+}
+
+static void usbfs_handle_events(struct worker_device *d)
+{
+	struct timeval zero = {0, 0};
+
+	libusb_handle_events_timeout_completed(d->ctx, &zero, NULL);
+}
+
+static const struct worker_device_ops usbfs_ops = {
+	.submit = usbfs_submit,
+	.cancel = usbfs_cancel,
+	.pollfds = usbfs_pollfds,
+	.timeout_ms = usbfs_timeout_ms,
+	.handle_events = usbfs_handle_events,
+	.claim = usbfs_claim,
+	.release = usbfs_release,
+	.set_configuration = usbfs_set_configuration,
+	.set_interface = usbfs_set_interface,
+	.clear_halt = usbfs_clear_halt,
+	.reset = usbfs_reset,
+	.close = usbfs_close,
+};

@@ -3,13 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/usbdevice_fs.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -19,8 +17,6 @@
 #include "wire.h"
 
 #define SEQNUM_BUCKETS 1024
-/* libusb refuses control data stages above this (linux_usbfs.c). */
-#define LIBUSB_CONTROL_MAX 4096
 /* A read this large or larger skips the input buffer. */
 #define DIRECT_READ_MIN 16384
 /* Replies waiting for the socket: past this, stop reading requests. */
@@ -29,7 +25,6 @@
 #define FRAMES_PER_WAKEUP 64
 /* How long a leaving session waits for cancelled URBs to come back. */
 #define DRAIN_TIMEOUT_MS 5000
-#define SYNC_CONTROL_TIMEOUT_MS 5000
 
 struct urb {
 	struct urb *next; /* seqnum hash chain */
@@ -61,8 +56,8 @@ struct session {
 	bool drained; /* the last read came up short: wait for poll */
 	bool client_gone;
 	int end;	       /* why the session ends, 0 while it runs */
-	struct pollfd pfd[16]; /* [0] the client, then libusb's */
-	size_t num_libusb_fds;
+	struct pollfd pfd[16]; /* [0] the client, then the device's */
+	size_t num_device_fds;
 	struct session_stats *stats;
 };
 
@@ -253,39 +248,6 @@ static void LIBUSB_CALL on_transfer_done(struct libusb_transfer *x)
 	free_urb(u);
 }
 
-/* Control transfers above libusb's 4096-byte limit (firmware loaders use
- * up to 65535) go through usbfs directly, synchronously: they are rare, and
- * the fd is ours. */
-static int control_sync(struct session *s, uint32_t seqnum,
-			const struct urb_plan *plan, const uint8_t *setup,
-			const uint8_t *out_data)
-{
-	_cleanup_free_ uint8_t *buf = malloc(plan->length);
-	struct usbdevfs_ctrltransfer ct = {
-		.bRequestType = setup[0],
-		.bRequest = setup[1],
-		.wValue = (uint16_t)(setup[2] | setup[3] << 8),
-		.wIndex = (uint16_t)(setup[4] | setup[5] << 8),
-		.wLength = (uint16_t)plan->length,
-		.timeout = SYNC_CONTROL_TIMEOUT_MS,
-	};
-	int r;
-
-	if (!buf)
-		return -ENOMEM;
-	if (!plan->dir_in)
-		memcpy(buf, out_data, plan->length);
-	ct.data = buf;
-	r = ioctl(s->dev->fd, USBDEVFS_CONTROL, &ct);
-	if (r < 0)
-		return queue_ret_submit(s, seqnum, -errno, 0, NULL, 0, NULL,
-					NULL, 0, 0);
-	uint8_t *data = take_ptr(buf);
-	return queue_ret_submit(s, seqnum, 0, (uint32_t)r,
-				plan->dir_in ? data : NULL,
-				plan->dir_in ? (size_t)r : 0, data, NULL, 0, 0);
-}
-
 static int submit(struct session *s, const struct usbip_urb_frame *f,
 		  const struct urb_plan *plan)
 {
@@ -302,11 +264,6 @@ static int submit(struct session *s, const struct usbip_urb_frame *f,
 
 	switch (plan->type) {
 	case USB_TYPE_CONTROL:
-		if (plan->length > LIBUSB_CONTROL_MAX) {
-			free(u);
-			return control_sync(s, f->header.seqnum, plan,
-					    f->header.u.submit.setup, f->data);
-		}
 		u->buf = bufpool_alloc(&s->pool, LIBUSB_CONTROL_SETUP_SIZE +
 							 plan->length);
 		u->xfer = libusb_alloc_transfer(0);
@@ -372,13 +329,14 @@ static int submit(struct session *s, const struct usbip_urb_frame *f,
 	if (plan->transfer_flags & URB_FLAG_ZERO_PACKET)
 		u->xfer->flags |= LIBUSB_TRANSFER_ADD_ZERO_PACKET;
 
-	track(s, u);
-	r = libusb_submit_transfer(u->xfer);
 	if (tracing())
-		log_line("CMD_SUBMIT seqnum %u type %u ep "
-			 "0x%02x length %u flags 0x%x: %s",
+		log_line("CMD_SUBMIT seqnum %u type %u ep 0x%02x length %u "
+			 "flags 0x%x",
 			 u->seqnum, plan->type, plan->endpoint, plan->length,
-			 plan->transfer_flags, libusb_error_name(r));
+			 plan->transfer_flags);
+	track(s, u);
+	/* A backend may complete it at once: u is not ours past success. */
+	r = worker_device_submit(s->dev, u->xfer);
 	if (r < 0) {
 		untrack(s, u);
 		free_urb(u);
@@ -405,7 +363,7 @@ static int unlink_urb(struct session *s, uint32_t seqnum, uint32_t victim)
 	u->unlinking = true;
 	u->unlink_seqnum = seqnum;
 	/* Completion (cancelled or not) then answers with RET_UNLINK. */
-	if (libusb_cancel_transfer(u->xfer) == LIBUSB_ERROR_NO_DEVICE)
+	if (worker_device_cancel(s->dev, u->xfer) == LIBUSB_ERROR_NO_DEVICE)
 		return -ENODEV;
 	return 0;
 }
@@ -566,27 +524,10 @@ static void release_buffer(void *pool, void *buf)
 	bufpool_free(pool, buf);
 }
 
-/* libusb's fds do not change once the device is wrapped (no discovery,
- * no hotplug): read them once per session. */
-static size_t libusb_fds(struct session *s, struct pollfd *pfd, size_t max)
-{
-	const struct libusb_pollfd **lfds = libusb_get_pollfds(s->dev->ctx);
-	size_t n = 0;
-
-	for (size_t i = 0; lfds && lfds[i] && n < max; i++) {
-		pfd[n].fd = lfds[i]->fd;
-		pfd[n].events = lfds[i]->events;
-		n++;
-	}
-	libusb_free_pollfds(lfds);
-	return n;
-}
-
 static int wait_and_dispatch(struct session *s, bool want_read, int max_ms)
 {
 	struct pollfd *pfd = s->pfd;
-	struct timeval tv;
-	bool libusb_ready = false;
+	bool device_ready = false;
 	int timeout = max_ms, r;
 
 	bool buffered = want_read && s->in_off < s->in_len;
@@ -598,26 +539,23 @@ static int wait_and_dispatch(struct session *s, bool want_read, int max_ms)
 	 * socket to wake us. */
 	if (buffered)
 		timeout = 0;
-	if (libusb_get_next_timeout(s->dev->ctx, &tv) == 1) {
-		int ms = (int)(tv.tv_sec * 1000 + tv.tv_usec / 1000);
+	int ms = s->dev->ops->timeout_ms(s->dev);
+	if (ms >= 0) {
 		if (timeout < 0 || ms < timeout)
 			timeout = ms;
 		if (ms == 0)
-			libusb_ready = true;
+			device_ready = true;
 	}
-	r = poll(pfd, 1 + s->num_libusb_fds, timeout);
+	r = poll(pfd, 1 + s->num_device_fds, timeout);
 	if (r < 0 && errno != EINTR)
 		return -errno;
-	for (size_t i = 1; r > 0 && i <= s->num_libusb_fds; i++)
+	for (size_t i = 1; r > 0 && i <= s->num_device_fds; i++)
 		if (pfd[i].revents)
-			libusb_ready = true;
+			device_ready = true;
 
-	/* Only when libusb has something: each call polls again inside. */
-	if (libusb_ready || r == 0) {
-		struct timeval zero = {0, 0};
-		libusb_handle_events_timeout_completed(s->dev->ctx, &zero,
-						       NULL);
-	}
+	/* Only when the device has something: libusb polls again inside. */
+	if (device_ready || r == 0)
+		s->dev->ops->handle_events(s->dev);
 	if (s->client_gone || (r <= 0 && !buffered))
 		return 0;
 	if (pfd[0].revents & (POLLERR | POLLHUP) && !(pfd[0].revents & POLLIN))
@@ -639,7 +577,7 @@ static void drain(struct session *s)
 {
 	for (size_t b = 0; b < SEQNUM_BUCKETS; b++)
 		for (struct urb *u = s->table[b]; u; u = u->next)
-			libusb_cancel_transfer(u->xfer);
+			worker_device_cancel(s->dev, u->xfer);
 	for (int waited = 0;
 	     s->view.urbs_in_flight && waited < DRAIN_TIMEOUT_MS; waited += 50)
 		wait_and_dispatch(s, false, 50);
@@ -675,7 +613,8 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 			      NULL, NULL);
 	if (fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK) < 0)
 		return -errno;
-	s->num_libusb_fds = libusb_fds(s, s->pfd + 1, ARRAY_SIZE(s->pfd) - 1);
+	s->num_device_fds = s->dev->ops->pollfds(s->dev, s->pfd + 1,
+						 ARRAY_SIZE(s->pfd) - 1);
 	bufpool_init(&s->pool, dev->handle);
 	s->out.release = release_buffer;
 	s->out.release_ctx = &s->pool;

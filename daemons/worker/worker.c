@@ -4,12 +4,19 @@
  * USB/IP to one client at a time, validates every request, and submits
  * transfers through libusb on the one usbfs fd it holds.
  *
- * The broker starts it with the fds already open; for development and
- * tests it can also open the device node and the socket itself:
+ * The broker starts it in fresh namespaces with two fds: its end of the
+ * broker channel (common/ipc.h) and the connected client. The device fd
+ * comes over the channel once the worker knows which device the session
+ * is for (import: after the client's OP_REQ_IMPORT; export: at once):
+ *
+ *   usbip-worker --broker-fd 3 --client fd:4 --peer tcp:[::1]:4711
+ *   usbip-worker --broker-fd 3 --export-to fd:4 --busid 1-2
+ *
+ * For development and tests it can also open the node and the socket
+ * itself, or serve a simulated device (simdev.h):
  *
  *   usbip-worker --device /dev/bus/usb/001/002 --listen tcp:3240
- *   usbip-worker --device-fd 3 --busid 1-1 --client fd:4
- *   usbip-worker --device /dev/bus/usb/001/002 --export-to vsock:2:3240
+ *   usbip-worker --simulate keyboard:hello --client fd:3
  */
 #include <dirent.h>
 #include <errno.h>
@@ -26,12 +33,14 @@
 #include <unistd.h>
 
 #include "device.h"
+#include "ipc.h"
 #include "log.h"
 #include "macros.h"
 #include "namespace.h"
 #include "op_io.h"
 #include "sandbox.h"
 #include "session.h"
+#include "simdev.h"
 #include "transport.h"
 #include "worker-filter.h"
 
@@ -46,6 +55,9 @@ enum exit_code {
 struct options {
 	const char *device;
 	int device_fd;
+	const char *simulate;
+	int broker_fd;
+	const char *peer;
 	const char *busid;
 	const char *listen;
 	const char *client;
@@ -113,15 +125,95 @@ static int busid_from_sysfs(uint32_t busnum, uint32_t devnum, char *busid,
 	return r;
 }
 
+struct worker {
+	const struct options *o;
+	libusb_context *ctx;
+	struct worker_device dev;
+	bool have_device;
+};
+
+/* One request to the broker and its answer, which must be of type want. */
+static int ask_broker(struct worker *w, uint32_t type, const void *payload,
+		      uint32_t length, uint32_t want, struct ipc_message *m,
+		      int *fd)
+{
+	char msg[256];
+	int r = ipc_send(w->o->broker_fd, type, payload, length, -1);
+
+	if (r < 0) {
+		log_line("broker channel: %s", strerror(-r));
+		return r;
+	}
+	r = ipc_recv(w->o->broker_fd, IPC_WORKER_SIDE, m, fd, msg, sizeof(msg));
+	if (r == 0 && m->type != want) {
+		if (*fd >= 0)
+			close(*fd);
+		snprintf(msg, sizeof(msg), "answer 0x%x to request 0x%x",
+			 m->type, type);
+		r = -EPROTO;
+	}
+	if (r < 0)
+		log_line("broker channel: %s", msg);
+	return r;
+}
+
+/*
+ * The session's device from the broker, which checks that this session
+ * may have it. The fd arrives with usbfs privileges already dropped; it is
+ * wrapped here, under the sandbox. Returns 0, the broker's refusal
+ * (negative errno) or a channel failure (-EPROTO and the like).
+ */
+static int device_from_broker(struct worker *w, const char *busid,
+			      bool *refused)
+{
+	struct ipc_open_request req = {0};
+	struct ipc_message m;
+	char msg[256];
+	int fd = -1, r;
+
+	*refused = false;
+	snprintf(req.busid, sizeof(req.busid), "%s", busid);
+	r = ask_broker(w, IPC_OPEN_REQUEST, &req, sizeof(req), IPC_OPEN_ANSWER,
+		       &m, &fd);
+	if (r < 0)
+		return r;
+	if (m.u.open_answer.status) {
+		*refused = true;
+		return m.u.open_answer.status < 0 ? m.u.open_answer.status
+						  : -EPROTO;
+	}
+	r = worker_device_open(&w->dev, w->ctx, fd, busid,
+			       m.u.open_answer.device.device.busnum,
+			       m.u.open_answer.device.device.devnum, msg,
+			       sizeof(msg));
+	if (r < 0) {
+		log_line("%s: %s", busid, msg);
+		return r;
+	}
+	w->have_device = true;
+	return 0;
+}
+
+static int devlist_from_broker(struct worker *w, struct ipc_message *m)
+{
+	int fd = -1;
+
+	return ask_broker(w, IPC_DEVLIST_REQUEST, NULL, 0, IPC_DEVLIST_ANSWER,
+			  m, &fd);
+}
+
 /*
  * Import mode: the client speaks first. A device list is answered and the
  * connection stays for another request (upstream tools hang up after it);
- * an import of our busid moves on to URBs. Returns 1 for "serve URBs now",
- * 0 for "done with this connection", negative for a refused peer.
+ * an import of a device this session may have moves on to URBs. Returns 1
+ * for "serve URBs now", 0 for "done with this connection", negative for a
+ * refused peer.
  */
-static int answer_client(struct worker_device *d, int fd, const char *peer)
+static int answer_client(struct worker *w, int fd, const char *peer)
 {
 	struct usbip_op_message req, rep = {0};
+	struct ipc_message list;
+	bool broker = w->o->broker_fd >= 0, refused = false;
 	char msg[256];
 	int r;
 
@@ -135,20 +227,39 @@ static int answer_client(struct worker_device *d, int fd, const char *peer)
 	switch (req.header.code) {
 	case USBIP_OP_REQ_DEVLIST:
 		rep.header.code = USBIP_OP_REP_DEVLIST;
-		rep.num_devices = 1;
-		rep.devices = &d->wire;
+		if (broker) {
+			r = devlist_from_broker(w, &list);
+			if (r < 0)
+				return r;
+			rep.num_devices = list.u.devlist.count;
+			rep.devices = list.u.devlist.devices;
+		} else {
+			rep.num_devices = 1;
+			rep.devices = &w->dev.wire;
+		}
 		r = op_io_send(fd, &rep);
-		return r < 0 ? r : answer_client(d, fd, peer);
+		return r < 0 ? r : answer_client(w, fd, peer);
 	case USBIP_OP_REQ_IMPORT:
 		rep.header.code = USBIP_OP_REP_IMPORT;
-		if (strcmp(req.busid, d->wire.device.busid) != 0) {
-			log_line("%s: asked for %s, which is not exported here",
+		if (broker && !w->have_device) {
+			r = device_from_broker(w, req.busid, &refused);
+			if (r < 0 && !refused) {
+				rep.header.status = USBIP_ST_NODEV;
+				op_io_send(fd, &rep);
+				return r;
+			}
+		} else if (strcmp(req.busid, w->dev.wire.device.busid) != 0) {
+			refused = true;
+		}
+		if (refused) {
+			log_line("%s: asked for %s, which is not exported "
+				 "to it",
 				 peer, req.busid);
 			rep.header.status = USBIP_ST_NODEV;
 			op_io_send(fd, &rep);
 			return 0;
 		}
-		rep.device = d->wire.device;
+		rep.device = w->dev.wire.device;
 		r = op_io_send(fd, &rep);
 		return r < 0 ? r : 1;
 	}
@@ -239,22 +350,34 @@ static int open_endpoint(const struct options *o, struct endpoint *ep)
 	return EXIT_OK;
 }
 
-static int run(const struct options *o, struct worker_device *d,
-	       struct endpoint *ep)
+static int run(struct worker *w, struct endpoint *ep)
 {
+	const struct options *o = w->o;
+	bool refused;
 	int r;
 
 	if (ep->conn_fd >= 0) {
 		_cleanup_close_ int fd = take_fd(&ep->conn_fd);
-		r = o->client ? answer_client(d, fd, ep->peer)
-			      : offer_export(d, fd, ep->peer);
+		const char *peer = o->peer ? o->peer : ep->peer;
+		if (o->client) {
+			r = answer_client(w, fd, peer);
+		} else {
+			r = w->have_device
+				    ? 0
+				    : device_from_broker(w, o->busid, &refused);
+			if (r < 0)
+				log_line("%s: the broker did not give %s: %s",
+					 peer, o->busid, strerror(-r));
+			else
+				r = offer_export(&w->dev, fd, peer);
+		}
 		if (r == 1)
-			r = serve(d, fd, ep->peer);
+			r = serve(&w->dev, fd, peer);
 		return r < 0 && r != -EBADMSG ? EXIT_FAIL : EXIT_OK;
 	}
 
 	_cleanup_close_ int lfd = take_fd(&ep->listen_fd);
-	log_line("listening on %s for %s", ep->peer, d->wire.device.busid);
+	log_line("listening on %s for %s", ep->peer, w->dev.wire.device.busid);
 	for (;;) {
 		char peer[TRANSPORT_ADDR_STR_MAX];
 		_cleanup_close_ int fd =
@@ -263,9 +386,9 @@ static int run(const struct options *o, struct worker_device *d,
 			log_line("accept: %s", strerror(-fd));
 			return EXIT_FAIL;
 		}
-		r = answer_client(d, fd, peer);
+		r = answer_client(w, fd, peer);
 		if (r == 1) {
-			r = serve(d, fd, peer);
+			r = serve(&w->dev, fd, peer);
 			if (r == -ENODEV)
 				return EXIT_FAIL;
 			if (o->once)
@@ -277,23 +400,38 @@ static int run(const struct options *o, struct worker_device *d,
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: " PROGRAM " DEVICE MODE [--once] [--no-sandbox]\n"
+		"Usage: " PROGRAM " DEVICE MODE [OPTIONS]\n"
 		"\n"
 		"Serve one USB device over USB/IP from userspace.\n"
 		"\n"
 		"DEVICE:\n"
+		"  --broker-fd N                   the broker's channel: the "
+		"device\n"
+		"                                  comes from the broker (as "
+		"the\n"
+		"                                  broker starts workers)\n"
 		"  --device /dev/bus/usb/BBB/DDD   open the node\n"
 		"  --device-fd N --busid BUSID     an inherited usbfs fd\n"
+		"  --simulate KIND                 a simulated device: "
+		"keyboard[:TEXT],\n"
+		"                                  audio-loopback or zero "
+		"(tests, demos)\n"
 		"  --busid BUSID                   the name on the wire "
 		"(default:\n"
-		"                                  looked up in sysfs)\n"
+		"                                  looked up in sysfs; with "
+		"--broker-fd\n"
+		"                                  and --export-to: which "
+		"device)\n"
 		"MODE:\n"
 		"  --listen ADDR      accept clients (import: they speak "
 		"first)\n"
 		"  --client ADDR      one connected client, e.g. fd:4\n"
-		"  --export-to ADDR   dial out and offer the device "
+		"  --export-to ADDR   dial out (or fd:N) and offer the device "
 		"(OP_REQ_EXPORT)\n"
 		"\n"
+		"  --peer NAME        the peer's name in log lines (the "
+		"broker's\n"
+		"                     view of an inherited connection)\n"
 		"  --once             with --listen: end after one session\n"
 		"  --empty-root       in fresh namespaces (the broker starts\n"
 		"                     workers so): swap / for an empty tmpfs\n"
@@ -302,35 +440,141 @@ static void usage(FILE *f)
 		"Exit status: 0 session ended normally, 1 failure, 2 usage.\n");
 }
 
+/* The device a standalone worker serves, opened before the sandbox. */
+static int open_standalone_device(struct worker *w, char *msg, size_t len)
+{
+	const struct options *o = w->o;
+	uint32_t busnum = 0, devnum = 0;
+	char busid[USBIP_BUSID_LEN] = "";
+	int fd, r;
+
+	if (o->device) {
+		if (numbers_from_path(o->device, &busnum, &devnum) < 0) {
+			snprintf(msg, len, "%s: expected /dev/bus/usb/BBB/DDD",
+				 o->device);
+			return -EINVAL;
+		}
+	}
+	if (o->busid) {
+		snprintf(busid, sizeof(busid), "%s", o->busid);
+	} else if (o->simulate) {
+		snprintf(busid, sizeof(busid), "0-1");
+	} else if (busid_from_sysfs(busnum, devnum, busid, sizeof(busid)) < 0) {
+		snprintf(msg, len,
+			 "no busid in sysfs for bus %u device %u; give --busid",
+			 busnum, devnum);
+		return -EINVAL;
+	}
+	if (busnum == 0 && sscanf(busid, "%u-", &busnum) != 1)
+		busnum = 1;
+	if (devnum == 0)
+		devnum = 1;
+
+	if (o->simulate)
+		r = sim_device_open(&w->dev, o->simulate, busid, busnum, msg,
+				    len);
+	else {
+		fd = o->device ? open(o->device, O_RDWR | O_CLOEXEC)
+			       : o->device_fd;
+		if (fd < 0) {
+			snprintf(msg, len, "%s: %s", o->device,
+				 strerror(errno));
+			return -errno;
+		}
+		r = worker_device_open(&w->dev, w->ctx, fd, busid, busnum,
+				       devnum, msg, len);
+	}
+	w->have_device = r == 0;
+	return r;
+}
+
+static int sandbox(const struct options *o, char *msg, size_t len)
+{
+	/* libusb is initialised (and a standalone device wrapped): what is
+	 * left needs no privilege and few syscalls. Confine before the
+	 * first client byte is read. */
+	static const struct sandbox_limits limits = {
+		.max_files = 64,
+		.max_file_bytes = 64ul << 20,
+	};
+	int r = 0;
+
+	if (o->empty_root)
+		r = ns_enter_empty_root(msg, len);
+	if (r == 0)
+		r = sandbox_drop_privileges(&limits, msg, len);
+	if (r == 0 && (r = worker_seccomp_load(o->broker_fd)) < 0)
+		snprintf(msg, len, "seccomp: %s", strerror(-r));
+	if (r < 0)
+		return r;
+#ifdef USBIP_TEST_HOOKS
+	/* Test builds only: prove that the filter kills. */
+	if (getenv("USBIP_WORKER_TEST_FORBIDDEN_SYSCALL")) {
+		syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+		log_line("forbidden syscall survived the filter");
+		exit(3);
+	}
+#endif
+	return 0;
+}
+
+static int parse_fd(const char *text)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno || end == text || *end || v < 0 || v > 65535)
+		return -1;
+	return (int)v;
+}
+
 int main(int argc, char **argv)
 {
 	log_init(PROGRAM);
 	static const struct option options[] = {
+		{"broker-fd", required_argument, NULL, 'B'},
 		{"device", required_argument, NULL, 'd'},
 		{"device-fd", required_argument, NULL, 'D'},
+		{"simulate", required_argument, NULL, 's'},
 		{"busid", required_argument, NULL, 'b'},
 		{"listen", required_argument, NULL, 'l'},
 		{"client", required_argument, NULL, 'c'},
 		{"export-to", required_argument, NULL, 'e'},
+		{"peer", required_argument, NULL, 'p'},
 		{"once", no_argument, NULL, '1'},
 		{"no-sandbox", no_argument, NULL, 'n'},
 		{"empty-root", no_argument, NULL, 'E'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	struct options o = {.device_fd = -1};
-	struct worker_device d;
-	uint32_t busnum = 0, devnum = 0;
-	char busid[USBIP_BUSID_LEN] = "", msg[256];
-	int c, fd, modes;
+	struct options o = {.device_fd = -1, .broker_fd = -1};
+	struct worker w = {.o = &o};
+	char msg[256];
+	int c, modes, sources, status;
 
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
+		case 'B':
+			o.broker_fd = parse_fd(optarg);
+			if (o.broker_fd < 0) {
+				usage(stderr);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'd':
 			o.device = optarg;
 			break;
 		case 'D':
-			o.device_fd = atoi(optarg);
+			o.device_fd = parse_fd(optarg);
+			if (o.device_fd < 0) {
+				usage(stderr);
+				return EXIT_USAGE;
+			}
+			break;
+		case 's':
+			o.simulate = optarg;
 			break;
 		case 'b':
 			o.busid = optarg;
@@ -343,6 +587,9 @@ int main(int argc, char **argv)
 			break;
 		case 'e':
 			o.export_to = optarg;
+			break;
+		case 'p':
+			o.peer = optarg;
 			break;
 		case '1':
 			o.once = true;
@@ -362,86 +609,51 @@ int main(int argc, char **argv)
 		}
 	}
 	modes = !!o.listen + !!o.client + !!o.export_to;
-	if (optind != argc || modes != 1 || (!o.device) == (o.device_fd < 0)) {
+	sources = !!o.device + (o.device_fd >= 0) + !!o.simulate +
+		  (o.broker_fd >= 0);
+	if (optind != argc || modes != 1 || sources != 1) {
 		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if ((o.device_fd >= 0 && !o.busid) ||
+	    (o.broker_fd >= 0 && (o.listen || (o.export_to && !o.busid)))) {
+		log_line("--device-fd and --broker-fd with --export-to need "
+			 "--busid; --broker-fd serves one connection, not "
+			 "--listen");
 		return EXIT_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	if (o.device) {
-		if (numbers_from_path(o.device, &busnum, &devnum) < 0) {
-			log_line("%s: expected /dev/bus/usb/BBB/DDD", o.device);
-			return EXIT_USAGE;
-		}
-		fd = open(o.device, O_RDWR | O_CLOEXEC);
-		if (fd < 0) {
-			log_line("%s: %s", o.device, strerror(errno));
-			return EXIT_FAIL;
-		}
-	} else {
-		fd = o.device_fd;
-		if (!o.busid) {
-			log_line("--device-fd needs --busid");
-			return EXIT_USAGE;
-		}
-	}
-	if (o.busid) {
-		snprintf(busid, sizeof(busid), "%s", o.busid);
-	} else if (busid_from_sysfs(busnum, devnum, busid, sizeof(busid)) < 0) {
-		log_line("no busid in sysfs for bus %u device %u; give --busid",
-			 busnum, devnum);
-		return EXIT_USAGE;
-	}
-	if (busnum == 0 && sscanf(busid, "%u-", &busnum) != 1)
-		busnum = 1;
-	if (devnum == 0)
-		devnum = 1;
-
-	if (worker_device_open(&d, fd, busid, busnum, devnum, msg,
-			       sizeof(msg)) < 0) {
-		log_line("%s: %s", busid, msg);
+	/* Before the sandbox: libusb_init needs what the empty root and the
+	 * filter take away. */
+	if (!o.simulate && worker_usb_init(&w.ctx) < 0) {
+		log_line("libusb: cannot initialise");
 		return EXIT_FAIL;
 	}
-	struct endpoint ep;
-	int status = open_endpoint(&o, &ep);
-	if (status != EXIT_OK) {
-		worker_device_close(&d);
-		return status;
+	status = EXIT_OK;
+	if (o.broker_fd < 0 && open_standalone_device(&w, msg, sizeof(msg))) {
+		log_line("%s", msg);
+		status = EXIT_FAIL;
 	}
-	if (o.no_sandbox) {
+	struct endpoint ep = {.listen_fd = -1, .conn_fd = -1};
+	if (status == EXIT_OK)
+		status = open_endpoint(&o, &ep);
+	if (status == EXIT_OK && o.no_sandbox)
 		log_line("WARNING: --no-sandbox: serving without the sandbox; "
-			 "for "
-			 "debugging only, never expose this to a network");
-	} else {
-		/* libusb is initialised and the device wrapped: what is left
-		 * needs no privilege and few syscalls. Confine before the
-		 * first client byte is read. */
-		static const struct sandbox_limits limits = {
-			.max_files = 64,
-			.max_file_bytes = 64ul << 20,
-		};
-		int r = 0;
-		if (o.empty_root)
-			r = ns_enter_empty_root(msg, sizeof(msg));
-		if (r == 0)
-			r = sandbox_drop_privileges(&limits, msg, sizeof(msg));
-		if (r == 0 && (r = worker_seccomp_load()) < 0)
-			snprintf(msg, sizeof(msg), "seccomp: %s", strerror(-r));
-		if (r < 0) {
-			log_line("sandbox: %s", msg);
-			worker_device_close(&d);
-			return EXIT_FAIL;
-		}
-#ifdef USBIP_TEST_HOOKS
-		/* Test builds only: prove that the filter kills. */
-		if (getenv("USBIP_WORKER_TEST_FORBIDDEN_SYSCALL")) {
-			syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
-			log_line("forbidden syscall survived the filter");
-			return 3;
-		}
-#endif
+			 "for debugging only, never expose this to a network");
+	else if (status == EXIT_OK && sandbox(&o, msg, sizeof(msg)) < 0) {
+		log_line("sandbox: %s", msg);
+		status = EXIT_FAIL;
 	}
-	status = run(&o, &d, &ep);
-	worker_device_close(&d);
+	if (status == EXIT_OK)
+		status = run(&w, &ep);
+	if (ep.listen_fd >= 0)
+		close(ep.listen_fd);
+	if (ep.conn_fd >= 0)
+		close(ep.conn_fd);
+	if (w.have_device)
+		worker_device_close(&w.dev);
+	if (w.ctx)
+		libusb_exit(w.ctx);
 	return status;
 }
