@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Test tool: a scripted USB/IP client for a worker serving a mass-storage
- * gadget. It imports BUSID from ADDR and runs one script:
+ * gadget or a simulated device. It imports BUSID from ADDR and runs one
+ * script:
  *
  *   unlink-pending    a bulk IN that can never complete (no command sent),
  *                     then its unlink: exactly one RET_UNLINK -ECONNRESET
@@ -15,19 +16,43 @@
  *   rate-DEPTH-COUNT  benchmark: COUNT GET_DESCRIPTORs with DEPTH in
  *                     flight; prints URBs per second
  *
+ * and for the simulated devices (daemons/worker/simdev.h):
+ *
+ *   enumerate         device, configuration and string descriptors read
+ *                     and parsed like a host would
+ *   type:TEXT         the keyboard's interrupt reports decode to TEXT
+ *   iso-loopback      1 s of audio played (iso OUT) comes back (iso IN)
+ *                     bit-exact
+ *   bulk-DEPTH-MIB    benchmark: MIB MiB in and out of the source/sink in
+ *                     64 KiB URBs, DEPTH in flight; prints MB/s
+ *   sandboxed         the serving worker shows Seccomp 2, NoNewPrivs 1,
+ *                     CapEff 0 (needs --spawn)
+ *   forbidden-syscall a test-hooks worker that makes a forbidden syscall
+ *                     is killed by SIGSYS (needs --spawn)
+ *
  * Exit status 0 when the worker behaved as the script expects.
  *   usbip-probe ADDR BUSID SCRIPT
+ *   usbip-probe --spawn BUSID SCRIPT -- WORKER ARGS...
+ *
+ * --spawn starts the worker itself with "--client fd:3" on one end of a
+ * socketpair, and afterwards requires that it exited 0 (a refused session
+ * included) and, for hostile scripts, that it logged the refusal.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "op_io.h"
 #include "transport.h"
+#include "usb_model.h"
 #include "wire.h"
 
 #define TIMEOUT_MS 5000
@@ -237,8 +262,18 @@ static void h_devid(void)
 }
 static void h_duplicate_seqnum(void)
 {
-	submit(1, USBIP_DIR_IN, 1, 512, NULL); /* pending forever */
-	submit(1, USBIP_DIR_IN, 1, 512, NULL);
+	/* One write: the second arrives while the first is in flight, even
+	 * on a device that would complete the first at once. */
+	struct usbip_urb_header h = {.command = USBIP_CMD_SUBMIT,
+				     .seqnum = 1,
+				     .devid = devid,
+				     .direction = USBIP_DIR_IN,
+				     .ep = 1};
+	uint8_t b[2 * USBIP_URB_HEADER_LEN];
+	h.u.submit.transfer_buffer_length = 512;
+	usbip_urb_header_pack(&h, b);
+	usbip_urb_header_pack(&h, b + USBIP_URB_HEADER_LEN);
+	send_all(b, sizeof(b));
 }
 static void h_wlength(void)
 {
@@ -339,29 +374,375 @@ static void script_hostile(const char *name)
 	fail("no such hostile script");
 }
 
+/* One control transfer, synchronously; returns the reply's status. */
+static int control(uint32_t seqnum, const uint8_t setup[8], uint8_t *data,
+		   uint32_t *actual)
+{
+	const struct usbip_urb_frame *f;
+	uint16_t len = (uint16_t)(setup[6] | setup[7] << 8);
+	bool in = setup[0] & 0x80;
+
+	submit(seqnum, in ? USBIP_DIR_IN : USBIP_DIR_OUT, 0, len, setup);
+	if (!in && len)
+		send_all(data, len);
+	if (next_reply(&f, TIMEOUT_MS) < 0 ||
+	    f->header.command != USBIP_RET_SUBMIT || f->header.seqnum != seqnum)
+		fail("no reply to a control transfer");
+	if (in && f->data_len)
+		memcpy(data, f->data, f->data_len);
+	if (actual)
+		*actual = f->header.u.ret_submit.actual_length;
+	return f->header.u.ret_submit.status;
+}
+
+static void script_enumerate(void)
+{
+	uint8_t raw[18 + 4096], buf[256];
+	uint8_t setup[8] = {0x80, 6, 0, 1, 0, 0, 18, 0};
+	struct usb_device_model m;
+	struct usbip_fault fault = {0};
+	uint32_t got;
+
+	if (control(1, setup, raw, &got) || got != 18 || raw[1] != 1)
+		fail("device descriptor");
+	setup[3] = 2, setup[6] = 9;
+	if (control(2, setup, buf, &got) || got != 9 || buf[1] != 2)
+		fail("configuration descriptor header");
+	uint16_t total = (uint16_t)(buf[2] | buf[3] << 8);
+	if (total > 4096)
+		fail("wTotalLength above 4096");
+	setup[6] = (uint8_t)total, setup[7] = (uint8_t)(total >> 8);
+	if (control(3, setup, raw + 18, &got) || got != total)
+		fail("full configuration descriptor");
+	if (usb_model_parse(raw, 18u + total, &m, &fault) < 0) {
+		fprintf(stderr, "usbip-probe: %s %llu: %s\n", fault.field,
+			(unsigned long long)fault.value, fault.reason);
+		fail("descriptors do not parse");
+	}
+	uint8_t product_index = raw[15];
+	uint8_t string[8] = {0x80, 6, product_index, 3, 0x09, 0x04, 255, 0};
+	if (product_index && (control(4, string, buf, &got) || got < 2 ||
+			      buf[1] != 3 || buf[0] != got))
+		fail("product string");
+	uint8_t bogus[8] = {0x80, 6, 0, 0x0f, 0, 0, 5, 0}; /* BOS: none */
+	uint8_t none[5];
+	if (control(5, bogus, none, NULL) != -EPIPE)
+		fail("an unknown descriptor did not stall (-EPIPE)");
+	printf("usbip-probe: %04x:%04x, %zu configuration(s), %u "
+	       "interface(s), product \"",
+	       m.id_vendor, m.id_product, m.num_configs,
+	       m.num_configs ? m.configs[0].num_interfaces : 0);
+	for (uint32_t i = 2; product_index && i + 1 < got; i += 2)
+		putchar(buf[i]);
+	printf("\"\n");
+	usb_model_clear(&m);
+}
+
+/* Boot keyboard usages back to ASCII: the inverse of the simulator's. */
+static char ascii_of(uint8_t code, bool shift)
+{
+	static const char plain[] = "1234567890\n\x1b\b\t -=[]\\#;'`,./";
+	static const char shifted[] = "!@#$%^&*()\n\x1b\b\t _+{}|~:\"~<>?";
+
+	if (code >= 0x04 && code <= 0x1d)
+		return (char)((shift ? 'A' : 'a') + code - 0x04);
+	_Static_assert(sizeof(plain) == sizeof(shifted), "twin tables");
+	if (code >= 0x1e && code < 0x1e + sizeof(plain) - 1)
+		return shift ? shifted[code - 0x1e] : plain[code - 0x1e];
+	return '?';
+}
+
+static void script_type(const char *text)
+{
+	const struct usbip_urb_frame *f;
+	char typed[4097];
+	size_t n = 0, want = strlen(text);
+	uint32_t seqnum = 1;
+
+	if (want >= sizeof(typed))
+		fail("text too long");
+	/* A press and a release report per character; one read in flight,
+	 * as usbhid has it. */
+	while (n < want) {
+		submit(seqnum, USBIP_DIR_IN, 1, 8, NULL);
+		if (next_reply(&f, TIMEOUT_MS) < 0 ||
+		    f->header.u.ret_submit.status || f->data_len != 8)
+			fail("an interrupt IN failed or was not 8 bytes");
+		if (f->data[2])
+			typed[n++] = ascii_of(f->data[2], f->data[0] & 0x22);
+		seqnum = seqnum % 200 + 1;
+	}
+	typed[n] = 0;
+	if (strcmp(typed, text)) {
+		fprintf(stderr, "usbip-probe: typed \"%s\"\n", typed);
+		fail("the keyboard typed something else");
+	}
+	/* The last key's release, then nothing: the next read waits, as on
+	 * a keyboard nobody touches. */
+	static const uint8_t released[8];
+	submit(seqnum, USBIP_DIR_IN, 1, 8, NULL);
+	if (next_reply(&f, TIMEOUT_MS) < 0 || f->data_len != 8 ||
+	    memcmp(f->data, released, 8))
+		fail("no release report after the last key");
+	seqnum = seqnum % 200 + 1;
+	submit(seqnum, USBIP_DIR_IN, 1, 8, NULL);
+	if (next_reply(&f, 300) != -ETIMEDOUT)
+		fail("a report after the text ended");
+	printf("usbip-probe: typed \"%s\"\n", typed);
+}
+
+#define ISO_PACKETS 8
+#define ISO_PACKET_BYTES 192
+#define ISO_URBS 125 /* 1 s of 48 kHz 16-bit stereo */
+
+static void iso_submit(uint32_t seqnum, uint32_t dir, uint32_t ep,
+		       const uint8_t *data)
+{
+	struct usbip_urb_header h = {.command = USBIP_CMD_SUBMIT,
+				     .seqnum = seqnum,
+				     .devid = devid,
+				     .direction = dir,
+				     .ep = ep};
+	uint8_t b[USBIP_URB_HEADER_LEN + ISO_PACKETS * ISO_PACKET_BYTES +
+		  ISO_PACKETS * USBIP_ISO_DESC_LEN];
+	size_t len = USBIP_URB_HEADER_LEN,
+	       payload = ISO_PACKETS * ISO_PACKET_BYTES;
+
+	h.u.submit.transfer_flags = 0x0002; /* URB_ISO_ASAP */
+	h.u.submit.transfer_buffer_length = (uint32_t)payload;
+	h.u.submit.number_of_packets = ISO_PACKETS;
+	usbip_urb_header_pack(&h, b);
+	if (dir == USBIP_DIR_OUT) {
+		memcpy(b + len, data, payload);
+		len += payload;
+	}
+	for (uint32_t i = 0; i < ISO_PACKETS; i++) {
+		struct usbip_iso_desc d = {.offset = i * ISO_PACKET_BYTES,
+					   .length = ISO_PACKET_BYTES};
+		usbip_iso_desc_pack(&d, b + len);
+		len += USBIP_ISO_DESC_LEN;
+	}
+	send_all(b, len);
+	if (seqnum < MAX_SEQ)
+		sent_dir[seqnum] = dir == USBIP_DIR_IN ? 2 : 1;
+}
+
+static void script_iso_loopback(void)
+{
+	static uint8_t played[ISO_URBS * ISO_PACKETS * ISO_PACKET_BYTES];
+	static uint8_t heard[sizeof(played)];
+	const struct usbip_urb_frame *f;
+	size_t got = 0;
+	uint32_t x = 12345;
+
+	for (int intf = 1; intf <= 2; intf++) {
+		uint8_t alt1[8] = {0x01, 0x0b, 1, 0, (uint8_t)intf, 0, 0, 0};
+		if (control((uint32_t)intf, alt1, NULL, NULL))
+			fail("SET_INTERFACE alt 1");
+	}
+	for (size_t i = 0; i < sizeof(played); i++) {
+		x = x * 1103515245u + 12345u; /* any pattern but a simple one */
+		played[i] = (uint8_t)(x >> 16);
+	}
+	/* Play it all, up to 100 URBs in flight; the device paces them. */
+	uint32_t sent = 0, done = 0;
+	while (done < ISO_URBS) {
+		while (sent < ISO_URBS && sent - done < 100) {
+			iso_submit(10 + sent, USBIP_DIR_OUT, 1,
+				   played + (size_t)sent * ISO_PACKETS *
+						    ISO_PACKET_BYTES);
+			sent++;
+		}
+		if (next_reply(&f, TIMEOUT_MS) < 0 ||
+		    f->header.u.ret_submit.status ||
+		    f->header.u.ret_submit.number_of_packets != ISO_PACKETS)
+			fail("an iso OUT failed");
+		done++;
+	}
+	/* Capture until it has all come back, 4 URBs in flight. */
+	uint32_t seq = 0, inflight = 0, empty = 0;
+	while (got < sizeof(played) && empty < 20) {
+		while (inflight < 4) {
+			iso_submit(1 + seq % 200, USBIP_DIR_IN, 2, NULL);
+			seq++, inflight++;
+		}
+		if (next_reply(&f, TIMEOUT_MS) < 0 ||
+		    f->header.u.ret_submit.status)
+			fail("an iso IN failed");
+		inflight--;
+		if (f->data_len == 0)
+			empty++;
+		if (got + f->data_len > sizeof(heard))
+			fail("more came back than was played");
+		memcpy(heard + got, f->data, f->data_len);
+		got += f->data_len;
+	}
+	if (got != sizeof(played) || memcmp(heard, played, got))
+		fail("what came back differs from what was played");
+	printf("usbip-probe: %zu bytes played and captured bit-exact\n", got);
+}
+
+/* MIB MiB each way in 64 KiB URBs, DEPTH in flight. */
+static void script_bulk(unsigned depth, unsigned mib)
+{
+	const uint32_t len = 65536;
+	const unsigned count = mib * 16;
+	static uint8_t out[65536];
+	const struct usbip_urb_frame *f;
+
+	if (depth == 0 || depth > MAX_SEQ - 2 || count == 0)
+		fail("bulk-DEPTH-MIB: DEPTH 1 to 254, MIB above 0");
+	for (int dir = 0; dir < 2; dir++) {
+		unsigned sent = 0, done = 0;
+		double t0 = now_s();
+		while (done < count) {
+			while (sent < count && sent - done < depth) {
+				uint32_t seqnum = 1 + sent % (MAX_SEQ - 1);
+				if (dir == 0) {
+					submit(seqnum, USBIP_DIR_IN, 1, len,
+					       NULL);
+				} else {
+					submit(seqnum, USBIP_DIR_OUT, 2, len,
+					       NULL);
+					send_all(out, len);
+				}
+				sent++;
+			}
+			if (next_reply(&f, TIMEOUT_MS) < 0 ||
+			    f->header.u.ret_submit.status ||
+			    f->header.u.ret_submit.actual_length != len)
+				fail("a bulk transfer failed");
+			if (dir == 0 && done == 0)
+				for (uint32_t i = 0; i < len; i++)
+					if (f->data[i] != i % 63)
+						fail("the source's pattern");
+			done++;
+		}
+		double t = now_s() - t0;
+		printf("usbip-probe: bulk %s depth %u: %u MiB in %.3f s = "
+		       "%.1f MB/s, %.0f URBs/s\n",
+		       dir == 0 ? "IN " : "OUT", depth, mib, t,
+		       (double)count * len / t / 1e6, count / t);
+	}
+}
+
+static pid_t child = -1;
+static int child_log = -1;
+
+/* The worker on the other end of a socketpair, its stderr to a pipe. */
+static void spawn(char **argv)
+{
+	int sv[2], logp[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    pipe2(logp, O_CLOEXEC) < 0)
+		fail("socketpair");
+	child = fork();
+	if (child < 0)
+		fail("fork");
+	if (child == 0) {
+		dup2(sv[1], 3);
+		dup2(logp[1], 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(sv[1]);
+	close(logp[1]);
+	fd = sv[0];
+	child_log = logp[0];
+}
+
+/* The child's status after the connection closes, within a bound. */
+static int reap(char *log, size_t log_len)
+{
+	size_t n = 0;
+	int status;
+
+	close(fd);
+	for (;;) {
+		struct pollfd p = {.fd = child_log, .events = POLLIN};
+		if (poll(&p, 1, 10000) <= 0)
+			break;
+		ssize_t r = read(child_log, log + n, log_len - 1 - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (n == log_len - 1)
+			n = 0; /* keep the tail */
+	}
+	log[n] = 0;
+	fputs(log, stderr);
+	if (waitpid(child, &status, 0) != child)
+		fail("waitpid");
+	return status;
+}
+
+static void check_sandboxed(void)
+{
+	char path[64], line[256];
+	bool seccomp = false, nnp = false, capeff = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)child);
+	f = fopen(path, "re");
+	if (!f)
+		fail("no /proc status for the worker");
+	while (fgets(line, sizeof(line), f)) {
+		seccomp |= !strcmp(line, "Seccomp:\t2\n");
+		nnp |= !strcmp(line, "NoNewPrivs:\t1\n");
+		capeff |= !strcmp(line, "CapEff:\t0000000000000000\n");
+	}
+	fclose(f);
+	if (!seccomp || !nnp || !capeff)
+		fail("the worker is not sandboxed (Seccomp 2, NoNewPrivs 1, "
+		     "CapEff 0)");
+	printf("usbip-probe: worker %d: Seccomp 2, NoNewPrivs 1, CapEff 0\n",
+	       (int)child);
+}
+
 int main(int argc, char **argv)
 {
 	struct transport_addr a;
 	struct usbip_op_message req = {.header.code = USBIP_OP_REQ_IMPORT}, rep;
 	char msg[256];
+	bool spawned = argc > 5 && !strcmp(argv[1], "--spawn") &&
+		       !strcmp(argv[4], "--");
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: %s ADDR BUSID SCRIPT\n", argv[0]);
+	if (argc != 4 && !spawned) {
+		fprintf(stderr,
+			"usage: %s ADDR BUSID SCRIPT\n"
+			"       %s --spawn BUSID SCRIPT -- WORKER ARGS...\n",
+			argv[0], argv[0]);
 		return 2;
 	}
-	if (transport_parse(argv[1], &a, msg, sizeof(msg)) < 0 ||
-	    (fd = transport_connect(&a, msg, sizeof(msg))) < 0)
+	if (spawned) {
+		signal(SIGPIPE, SIG_IGN);
+		spawn(argv + 5); /* BUSID and SCRIPT stay argv[2], argv[3] */
+	} else if (transport_parse(argv[1], &a, msg, sizeof(msg)) < 0 ||
+		   (fd = transport_connect(&a, msg, sizeof(msg))) < 0) {
 		fail(msg);
+	}
+	const char *script = argv[3];
 	snprintf(req.busid, sizeof(req.busid), "%s", argv[2]);
-	if (op_io_send(fd, &req) < 0 ||
-	    op_io_read(fd, TIMEOUT_MS, &rep, msg, sizeof(msg)) < 0 ||
-	    rep.header.code != USBIP_OP_REP_IMPORT || rep.header.status)
+	bool imported =
+		op_io_send(fd, &req) == 0 &&
+		op_io_read(fd, TIMEOUT_MS, &rep, msg, sizeof(msg)) == 0 &&
+		rep.header.code == USBIP_OP_REP_IMPORT && !rep.header.status;
+	if (spawned && !strcmp(script, "forbidden-syscall")) {
+		int status = reap(msg, sizeof(msg));
+		if (imported || !WIFSIGNALED(status) ||
+		    WTERMSIG(status) != SIGSYS)
+			fail("the worker was not killed by SIGSYS");
+		printf("usbip-probe: forbidden-syscall: killed by SIGSYS\n");
+		return 0;
+	}
+	if (!imported)
 		fail("import refused");
 	devid = rep.device.busnum << 16 | rep.device.devnum;
 	usbip_urb_reader_init(&reader, USBIP_ROLE_CLIENT, 1 << 20, direction_of,
 			      NULL);
 
-	const char *script = argv[3];
+	unsigned depth, count;
 	if (!strcmp(script, "unlink-pending"))
 		script_unlink_pending();
 	else if (!strcmp(script, "unlink-completed"))
@@ -370,13 +751,31 @@ int main(int argc, char **argv)
 		script_inflight(64);
 	else if (!strncmp(script, "hostile-", 8))
 		script_hostile(script + 8);
-	else if (!strncmp(script, "rate-", 5)) {
-		unsigned depth, count;
-		if (sscanf(script, "rate-%u-%u", &depth, &count) != 2)
-			fail("rate-DEPTH-COUNT");
+	else if (!strcmp(script, "enumerate"))
+		script_enumerate();
+	else if (!strncmp(script, "type:", 5))
+		script_type(script + 5);
+	else if (!strcmp(script, "iso-loopback"))
+		script_iso_loopback();
+	else if (spawned && !strcmp(script, "sandboxed"))
+		check_sandboxed();
+	else if (sscanf(script, "rate-%u-%u", &depth, &count) == 2)
 		script_rate(depth, count);
-	} else
+	else if (sscanf(script, "bulk-%u-%u", &depth, &count) == 2)
+		script_bulk(depth, count);
+	else
 		fail("unknown script");
+	usbip_urb_reader_clear(&reader);
+
+	if (spawned) {
+		static char log[65536];
+		int status = reap(log, sizeof(log));
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			fail("the worker did not exit 0");
+		if (!strncmp(script, "hostile-", 8) &&
+		    !strstr(log, "closing the session"))
+			fail("the worker did not log why it closed");
+	}
 	printf("usbip-probe: %s: as expected\n", script);
 	return 0;
 }
