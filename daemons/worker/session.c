@@ -556,14 +556,17 @@ static int wait_and_dispatch(struct session *s, bool want_read, int max_ms)
 	/* Only when the device has something: libusb polls again inside. */
 	if (device_ready || r == 0)
 		s->dev->ops->handle_events(s->dev);
-	if (s->client_gone || (r <= 0 && !buffered))
+	if (s->client_gone || r < 0)
 		return 0;
 	if (pfd[0].revents & (POLLERR | POLLHUP) && !(pfd[0].revents & POLLIN))
 		s->client_gone = true;
-	/* Replies first: the completions just reaped are ready to go. A
-	 * session ending for a refusal or a lost device sends no more. */
-	if (!outq_empty(&s->out) && !s->end)
+	/* Replies first: the completions just reaped are ready to go (also
+	 * when a timer, not an fd, brought them). A session ending for a
+	 * refusal or a lost device sends no more. */
+	if (!outq_empty(&s->out) && !s->end && !s->client_gone)
 		flush_client(s);
+	if (r == 0 && !buffered)
+		return 0;
 	if (pfd[0].revents & POLLIN)
 		s->drained = false;
 	if ((pfd[0].revents & POLLIN) || buffered)

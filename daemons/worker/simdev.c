@@ -412,8 +412,18 @@ static size_t fifo_get(struct sim *sim, uint8_t *p, size_t max)
 
 static void fill_pattern(uint8_t *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(i % ZERO_PATTERN_MOD);
+	size_t done = n < ZERO_PATTERN_MOD ? n : ZERO_PATTERN_MOD;
+
+	for (size_t i = 0; i < done; i++)
+		p[i] = (uint8_t)i;
+	/* The pattern repeats every 63 bytes: double what is there. */
+	while (done < n) {
+		size_t chunk = done - done % ZERO_PATTERN_MOD;
+		if (chunk > n - done)
+			chunk = n - done;
+		memcpy(p + done, p, chunk);
+		done += chunk;
+	}
 }
 
 /* Iso packets move at the bus's pace: one per frame, one URB after the
