@@ -56,6 +56,14 @@ static void child(int sync_fd, const char *path, char *const argv[],
 	syscall(SYS_close_range, 3 + nkeep, ~0u, 0);
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		_exit(126);
+	/* A parent that takes signals through a signalfd blocks them; the
+	 * mask would survive exec and leave the child deaf to SIGTERM. */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
 	execv(path, argv);
 	_exit(127);
 }
