@@ -16,6 +16,8 @@ static const struct {
 } allowed[] = {
 	{SCMP_SYS(read), "client requests; usbfs descriptor reads"},
 	{SCMP_SYS(write), "replies to the client; log lines to stderr"},
+	{SCMP_SYS(pread64),
+	 "the descriptors of a device the broker hands over"},
 	{SCMP_SYS(readv), "glibc stdio"},
 	{SCMP_SYS(writev), "glibc stdio; batched replies"},
 	{SCMP_SYS(close), "ending a connection or a transfer's fd"},

@@ -26,6 +26,8 @@
 /* How long a leaving session waits for cancelled URBs to come back. */
 #define DRAIN_TIMEOUT_MS 5000
 
+volatile sig_atomic_t session_stop;
+
 struct urb {
 	struct urb *next; /* seqnum hash chain */
 	struct session *s;
@@ -623,7 +625,7 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 	s->out.release_ctx = &s->pool;
 	worker_device_claim(dev);
 
-	while (!s->end && !s->client_gone) {
+	while (!s->end && !s->client_gone && !session_stop) {
 		bool backlog = s->out.bytes > OUTPUT_HIGH_WATER;
 		r = wait_and_dispatch(s, !backlog, -1);
 		if (r < 0 && !s->end)

@@ -7,6 +7,7 @@
  */
 #pragma once
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "device.h"
@@ -28,5 +29,9 @@ struct session_stats {
  * for a client that left, -ENODEV for a device that went, -EBADMSG for a
  * refused request, another negative errno for a failure.
  */
+/* Set from a SIGTERM handler: the session ends as if the client had left
+ * (everything cancelled and released). */
+extern volatile sig_atomic_t session_stop;
+
 int session_serve(struct worker_device *dev, int client, const char *peer,
 		  const struct urb_limits *limits, struct session_stats *stats);

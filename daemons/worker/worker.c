@@ -294,8 +294,9 @@ static int offer_export(struct worker_device *d, int fd, const char *peer)
 	return 1;
 }
 
-static int serve(struct worker_device *d, int fd, const char *peer)
+static int serve(struct worker *w, int fd, const char *peer)
 {
+	struct worker_device *d = &w->dev;
 	struct urb_limits limits;
 	struct session_stats stats = {0};
 	int r;
@@ -314,6 +315,14 @@ static int serve(struct worker_device *d, int fd, const char *peer)
 		 (unsigned long long)stats.errors,
 		 (unsigned long long)stats.mapped_buffers,
 		 (unsigned long long)stats.heap_buffers);
+	if (w->o->broker_fd >= 0) {
+		/* For the broker's status; it needs no answer. */
+		struct ipc_stats s = {.urbs = stats.urbs,
+				      .bytes_in = stats.bytes_in,
+				      .bytes_out = stats.bytes_out,
+				      .errors = stats.errors};
+		ipc_send(w->o->broker_fd, IPC_STATS, &s, sizeof(s), -1);
+	}
 	return r;
 }
 
@@ -372,7 +381,7 @@ static int run(struct worker *w, struct endpoint *ep)
 				r = offer_export(&w->dev, fd, peer);
 		}
 		if (r == 1)
-			r = serve(&w->dev, fd, peer);
+			r = serve(w, fd, peer);
 		return r < 0 && r != -EBADMSG ? EXIT_FAIL : EXIT_OK;
 	}
 
@@ -388,7 +397,7 @@ static int run(struct worker *w, struct endpoint *ep)
 		}
 		r = answer_client(w, fd, peer);
 		if (r == 1) {
-			r = serve(&w->dev, fd, peer);
+			r = serve(w, fd, peer);
 			if (r == -ENODEV)
 				return EXIT_FAIL;
 			if (o->once)
@@ -518,6 +527,12 @@ static int sandbox(const struct options *o, char *msg, size_t len)
 	return 0;
 }
 
+static void on_sigterm(int sig)
+{
+	(void)sig;
+	session_stop = 1;
+}
+
 static int parse_fd(const char *text)
 {
 	char *end;
@@ -623,6 +638,11 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* The broker stops a session with SIGTERM. As the init of its own
+	 * pid namespace the worker would not even see it without a handler;
+	 * with one, the poll returns EINTR and the session winds down. */
+	struct sigaction term = {.sa_handler = on_sigterm};
+	sigaction(SIGTERM, &term, NULL);
 
 	/* Before the sandbox: libusb_init needs what the empty root and the
 	 * filter take away. */
