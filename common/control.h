@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The control protocol between usbip-brokerctl and usbip-brokerd: one
+ * request per connection on a SOCK_SEQPACKET unix socket, one reply.
+ *
+ * A request is one line of printable ASCII:
+ *   list | status | export BUSID [ADDR] | unexport BUSID
+ * A reply is "ok\n" followed by rows, or "error\tMESSAGE\n". Rows are
+ * tab-separated fields, one row per line:
+ *   list:   busid, vid:pid, product, speed (the wire's number), host
+ *           driver or "-", exported: no, yes or in-use
+ *   status: busid or "-", peer, import or export, worker pid, seconds up,
+ *           URBs, bytes in, bytes out, errors
+ * The broker parses requests strictly (control_parse) and only after
+ * checking the peer's credentials.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "transport.h"
+#include "wire.h"
+
+#define CONTROL_DEFAULT_PATH "/run/usbip-broker/control.sock"
+#define CONTROL_REQUEST_MAX 512
+#define CONTROL_REPLY_MAX 65536
+
+enum control_verb {
+	CONTROL_LIST,
+	CONTROL_STATUS,
+	CONTROL_EXPORT,
+	CONTROL_UNEXPORT,
+};
+
+struct control_request {
+	enum control_verb verb;
+	char busid[USBIP_BUSID_LEN];
+	char address[TRANSPORT_ADDR_STR_MAX]; /* export: "" or where to */
+};
+
+/* text need not be NUL-terminated; NULL means "too long". Returns 0 or
+ * -EINVAL with msg saying why. */
+int control_parse(const char *text, size_t len, struct control_request *req,
+		  char *msg, size_t msg_len);
+
+struct control_reply;
+
+struct control_reply *control_reply_new(void);
+void control_reply_free(struct control_reply *r);
+/* A row; one that would not fit turns the reply into an error. */
+__attribute__((format(printf, 2, 3))) void
+control_reply_row(struct control_reply *r, const char *fmt, ...);
+void control_reply_error(struct control_reply *r, const char *message);
+int control_reply_send(const struct control_reply *r, int fd);

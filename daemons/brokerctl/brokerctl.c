@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * usbip-brokerctl: tells usbip-brokerd what to export and shows what it
+ * does. One request per run over the broker's control socket (common/
+ * control.h has the protocol).
+ *
+ *   usbip-brokerctl list [--json]
+ *   usbip-brokerctl status [--json]
+ *   usbip-brokerctl export 1-2 [--to vsock:3:5000]
+ *   usbip-brokerctl unexport 1-2
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "macros.h"
+
+#define PROGRAM "usbip-brokerctl"
+
+enum exit_code {
+	EXIT_OK = 0,
+	EXIT_REFUSED = 1,     /* the broker said no */
+	EXIT_USAGE = 2,	      /* bad command line */
+	EXIT_UNREACHABLE = 3, /* no broker on the socket */
+};
+
+static const char *const list_fields[] = {"busid", "id",     "product",
+					  "speed", "driver", "exported"};
+static const char *const status_fields[] = {
+	"busid", "peer",     "direction", "pid",   "uptime_s",
+	"urbs",	 "bytes_in", "bytes_out", "errors"};
+/* Which fields are numbers in JSON. */
+static const bool list_numeric[] = {0, 0, 0, 1, 0, 0};
+static const bool status_numeric[] = {0, 0, 0, 1, 1, 1, 1, 1, 1};
+
+static void json_string(const char *s, size_t len)
+{
+	putchar('"');
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+/* Rows of tab-separated fields as a table or as a JSON array. */
+static void print_rows(char *rows, const char *const *fields,
+		       const bool *numeric, size_t num_fields, bool json)
+{
+	bool first = true;
+
+	if (json)
+		putchar('[');
+	else {
+		for (size_t f = 0; f < num_fields; f++)
+			printf("%s%s", f ? "\t" : "", fields[f]);
+		putchar('\n');
+	}
+	for (char *line = strtok(rows, "\n"); line; line = strtok(NULL, "\n")) {
+		if (!json) {
+			puts(line);
+			continue;
+		}
+		printf("%s{", first ? "" : ",");
+		first = false;
+		char *field = line;
+		for (size_t f = 0; f < num_fields && field; f++) {
+			char *tab = strchr(field, '\t');
+			size_t len =
+				tab ? (size_t)(tab - field) : strlen(field);
+			printf("%s\"%s\":", f ? "," : "", fields[f]);
+			if (numeric[f])
+				printf("%.*s", (int)len, field);
+			else
+				json_string(field, len);
+			field = tab ? tab + 1 : NULL;
+		}
+		putchar('}');
+	}
+	if (json)
+		puts("]");
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: " PROGRAM " [--socket PATH] COMMAND\n"
+		"\n"
+		"Commands:\n"
+		"  list [--json]                 USB devices: busid, vid:pid, "
+		"product,\n"
+		"                                speed, host driver, exported\n"
+		"  status [--json]               sessions: busid, peer, "
+		"direction,\n"
+		"                                worker pid, uptime, URBs, "
+		"bytes "
+		"in and\n"
+		"                                out, errors\n"
+		"  export BUSID [--to ADDR]      export (and with --to, dial "
+		"out "
+		"to ADDR\n"
+		"                                and keep redialling)\n"
+		"  unexport BUSID                end its session, give it back "
+		"to the\n"
+		"                                host's drivers\n"
+		"\n"
+		"  --socket PATH   the broker's control socket (default %s)\n"
+		"\n"
+		"Exit status: 0 done, 1 the broker refused, 2 usage, 3 no "
+		"broker.\n",
+		CONTROL_DEFAULT_PATH);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"to", required_argument, NULL, 't'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *socket_path = CONTROL_DEFAULT_PATH, *to = NULL;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	static char reply[CONTROL_REPLY_MAX + 1];
+	char request[CONTROL_REQUEST_MAX + 1];
+	bool json = false;
+	int c, n;
+
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			socket_path = optarg;
+			break;
+		case 't':
+			to = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	int args = argc - optind;
+	const char *verb = args > 0 ? argv[optind] : "";
+	bool listing = !strcmp(verb, "list") || !strcmp(verb, "status");
+	bool with_busid = !strcmp(verb, "export") || !strcmp(verb, "unexport");
+	if ((listing && args != 1) || (with_busid && args != 2) ||
+	    (!listing && !with_busid) || (to && strcmp(verb, "export")) ||
+	    (json && !listing)) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	n = snprintf(request, sizeof(request), "%s%s%s%s%s", verb,
+		     with_busid ? " " : "", with_busid ? argv[optind + 1] : "",
+		     to ? " " : "", to ? to : "");
+	if (n < 0 || (size_t)n >= sizeof(request) ||
+	    strlen(socket_path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, PROGRAM ": request or socket path too long\n");
+		return EXIT_USAGE;
+	}
+	strcpy(sa.sun_path, socket_path);
+	_cleanup_close_ int fd =
+		socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr,
+			PROGRAM ": %s: %s (is usbip-brokerd running?)\n",
+			socket_path, strerror(errno));
+		return EXIT_UNREACHABLE;
+	}
+	ssize_t got = -1;
+	if (send(fd, request, (size_t)n, MSG_NOSIGNAL) == n)
+		got = recv(fd, reply, sizeof(reply) - 1, 0);
+	if (got <= 0) {
+		fprintf(stderr, PROGRAM ": no reply from the broker\n");
+		return EXIT_UNREACHABLE;
+	}
+	reply[got] = '\0';
+	if (!strncmp(reply, "error\t", 6)) {
+		fprintf(stderr, PROGRAM ": %s", reply + 6);
+		return EXIT_REFUSED;
+	}
+	if (strncmp(reply, "ok\n", 3)) {
+		fprintf(stderr, PROGRAM ": a reply that makes no sense\n");
+		return EXIT_REFUSED;
+	}
+	if (!strcmp(verb, "list"))
+		print_rows(reply + 3, list_fields, list_numeric,
+			   ARRAY_SIZE(list_fields), json);
+	else if (!strcmp(verb, "status"))
+		print_rows(reply + 3, status_fields, status_numeric,
+			   ARRAY_SIZE(status_fields), json);
+	return EXIT_OK;
+}

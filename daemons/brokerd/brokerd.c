@@ -1,0 +1,920 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * usbip-brokerd: the one privileged process. It opens usbfs nodes, keeps
+ * host drivers off exported devices, and hands each session's device fd
+ * (privileges dropped) to an unprivileged worker in fresh namespaces. It
+ * never reads a USB/IP byte: client sockets go to workers unread, and all
+ * it hears from a worker is the fixed messages of common/ipc.h.
+ *
+ * One epoll loop: the control socket (usbip-brokerctl), the listening
+ * sockets of the import flow, each worker's channel, a signalfd, a udev
+ * monitor, and a one-second timer for export-to retries.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <libudev.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "control.h"
+#include "ipc.h"
+#include "log.h"
+#include "macros.h"
+#include "namespace.h"
+#include "transport.h"
+#include "usbdev.h"
+
+#define PROGRAM "usbip-brokerd"
+#define MAX_LISTEN 8
+#define MAX_EXPORTED 32
+#define DEFAULT_MAX_SESSIONS 16
+#define DRAIN_TIMEOUT_S 5
+#define BACKOFF_MAX_S 60
+#define WORKER_UID 65534
+
+enum exit_code { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+/* epoll tags: kind in the high half, index in the low. */
+enum tag {
+	TAG_CONTROL = 1,
+	TAG_LISTEN,
+	TAG_SESSION,
+	TAG_SIGNAL,
+	TAG_UDEV,
+	TAG_TIMER
+};
+#define TAG(kind, index) ((uint64_t)(kind) << 32 | (uint32_t)(index))
+
+struct exported;
+
+struct session {
+	bool used;
+	pid_t pid;
+	int ipc;
+	char peer[TRANSPORT_ADDR_STR_MAX];
+	bool outgoing;			   /* export flow */
+	char bound_busid[USBIP_BUSID_LEN]; /* export flow: the one device */
+	struct exported *dev;		   /* the device it holds, if any */
+	time_t started;
+	struct ipc_stats stats;
+};
+
+struct exported {
+	bool used;
+	struct usbdev_info info;
+	int hub_fd;
+	char export_to[TRANSPORT_ADDR_STR_MAX]; /* "" for import only */
+	struct session *session;
+	bool leaving; /* unexported: given back once its session is gone */
+	unsigned backoff_s;
+	time_t retry_at;
+};
+
+static struct {
+	const char *worker;
+	const char *control_path;
+	gid_t control_gid;
+	bool control_gid_set;
+	unsigned max_sessions;
+	int epoll;
+	int control;
+	int listen[MAX_LISTEN];
+	char listen_name[MAX_LISTEN][TRANSPORT_ADDR_STR_MAX];
+	size_t num_listen;
+	int signal_fd;
+	int timer_fd;
+	struct udev *udev;
+	struct udev_monitor *monitor;
+	struct session *sessions;
+	struct exported devices[MAX_EXPORTED];
+	bool draining;
+	time_t drain_deadline;
+} b = {.control = -1, .signal_fd = -1, .timer_fd = -1};
+
+static void notify_status(void)
+{
+#ifdef HAVE_LIBSYSTEMD
+	unsigned exported = 0, sessions = 0;
+
+	for (size_t i = 0; i < MAX_EXPORTED; i++)
+		exported += b.devices[i].used;
+	for (size_t i = 0; i < b.max_sessions; i++)
+		sessions += b.sessions[i].used;
+	sd_notifyf(0, "STATUS=%u exported, %u sessions", exported, sessions);
+#endif
+}
+
+static int watch(int fd, uint64_t tag)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
+
+	return epoll_ctl(b.epoll, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static struct exported *find_exported(const char *busid)
+{
+	for (size_t i = 0; i < MAX_EXPORTED; i++)
+		if (b.devices[i].used && !b.devices[i].leaving &&
+		    !strcmp(b.devices[i].info.wire.device.busid, busid))
+			return &b.devices[i];
+	return NULL;
+}
+
+static void release_device(struct exported *d, bool give_back);
+
+/* ---- sessions ---------------------------------------------------------- */
+
+static struct session *spawn_worker(int conn, const char *peer,
+				    const char *busid)
+{
+	char msg[256];
+	int pair[2];
+	struct session *s = NULL;
+
+	for (size_t i = 0; i < b.max_sessions && !s; i++)
+		if (!b.sessions[i].used)
+			s = &b.sessions[i];
+	if (!s) {
+		log_line("%s: refused: %u sessions already", peer,
+			 b.max_sessions);
+		return NULL;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
+		log_line("socketpair: %s", strerror(errno));
+		return NULL;
+	}
+	char *argv[16];
+	size_t n = 0;
+	argv[n++] = "usbip-worker";
+	argv[n++] = "--broker-fd";
+	argv[n++] = "3";
+	argv[n++] = busid ? "--export-to" : "--client";
+	argv[n++] = "fd:4";
+	if (busid) {
+		argv[n++] = "--busid";
+		argv[n++] = (char *)busid;
+	}
+	argv[n++] = "--peer";
+	argv[n++] = (char *)peer;
+	argv[n++] = "--empty-root";
+	argv[n] = NULL;
+	int keep[2] = {pair[1], conn};
+	pid_t pid = ns_spawn(b.worker, argv, keep, 2, WORKER_UID, WORKER_UID,
+			     msg, sizeof(msg));
+	close(pair[1]);
+	if (pid < 0) {
+		log_line("%s: starting a worker: %s", peer, msg);
+		close(pair[0]);
+		return NULL;
+	}
+	memset(s, 0, sizeof(*s));
+	s->used = true;
+	s->pid = pid;
+	s->ipc = pair[0];
+	s->outgoing = busid != NULL;
+	snprintf(s->peer, sizeof(s->peer), "%s", peer);
+	if (busid)
+		snprintf(s->bound_busid, sizeof(s->bound_busid), "%s", busid);
+	s->started = time(NULL);
+	watch(s->ipc, TAG(TAG_SESSION, s - b.sessions));
+	log_line("%s: session started, worker %d%s%s", peer, (int)pid,
+		 busid ? " exporting " : "", busid ? busid : "");
+	notify_status();
+	return s;
+}
+
+static void end_session(struct session *s, int status)
+{
+	struct exported *d = s->dev;
+
+	log_line("%s: worker %d %s %d after %lds: %llu URBs, %llu bytes in, "
+		 "%llu out, %llu errors",
+		 s->peer, (int)s->pid,
+		 WIFSIGNALED(status) ? "killed by signal" : "exited",
+		 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+		 (long)(time(NULL) - s->started),
+		 (unsigned long long)s->stats.urbs,
+		 (unsigned long long)s->stats.bytes_in,
+		 (unsigned long long)s->stats.bytes_out,
+		 (unsigned long long)s->stats.errors);
+	if (s->ipc >= 0)
+		close(s->ipc); /* epoll forgets a closed fd */
+	if (d && d->leaving) {
+		d->session = NULL;
+		release_device(d, true);
+		d = NULL;
+	}
+	if (d) {
+		d->session = NULL;
+		/* A session that ran a while earns a fresh backoff. */
+		if (time(NULL) - s->started > 10)
+			d->backoff_s = 0;
+	}
+	if (d && d->export_to[0]) {
+		d->backoff_s = d->backoff_s ? d->backoff_s * 2 : 1;
+		if (d->backoff_s > BACKOFF_MAX_S)
+			d->backoff_s = BACKOFF_MAX_S;
+		/* Jitter: up to a quarter more, so that many brokers that
+		 * lost one peer do not all call back at once. */
+		d->retry_at = time(NULL) + d->backoff_s +
+			      (time_t)(random() % (d->backoff_s / 4 + 1));
+	}
+	memset(s, 0, sizeof(*s));
+	s->ipc = -1;
+	notify_status();
+}
+
+static void reap_workers(void)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		for (size_t i = 0; i < b.max_sessions; i++)
+			if (b.sessions[i].used && b.sessions[i].pid == pid)
+				end_session(&b.sessions[i], status);
+}
+
+/* The device for a worker that asked for busid: exported, free, and
+ * (export flow) the one its session was started for. */
+static int open_for_session(struct session *s, const char *busid,
+			    struct ipc_open_answer *answer, int *fd)
+{
+	struct exported *d = find_exported(busid);
+	char msg[256];
+	int r;
+
+	*fd = -1;
+	if (s->dev || (s->outgoing && strcmp(busid, s->bound_busid)))
+		return -EPERM;
+	if (!d)
+		return -ENODEV;
+	if (d->session)
+		return -EBUSY;
+	r = usbdev_open(&d->info, msg, sizeof(msg));
+	if (r < 0) {
+		log_line("%s: %s", s->peer, msg);
+		return r;
+	}
+	*fd = r;
+	r = usbdev_drop_privileges(*fd);
+	if (r < 0) {
+		log_line("%s: dropping usbfs privileges: %s", busid,
+			 strerror(-r));
+		close(*fd);
+		*fd = -1;
+		return r;
+	}
+	d->session = s;
+	s->dev = d;
+	answer->device = d->info.wire;
+	return 0;
+}
+
+static void devlist_for_session(struct ipc_devlist_answer *a)
+{
+	memset(a, 0, sizeof(*a));
+	for (size_t i = 0; i < MAX_EXPORTED && a->count < IPC_MAX_DEVICES; i++)
+		if (b.devices[i].used && !b.devices[i].session &&
+		    !b.devices[i].leaving)
+			a->devices[a->count++] = b.devices[i].info.wire;
+}
+
+static void session_message(struct session *s)
+{
+	struct ipc_message m;
+	char msg[256];
+	int fd, r;
+
+	r = ipc_recv(s->ipc, IPC_BROKER_SIDE, &m, &fd, msg, sizeof(msg));
+	if (r < 0) {
+		if (r != -ECONNRESET)
+			log_line("%s: worker %d broke the channel (%s); "
+				 "killing it",
+				 s->peer, (int)s->pid, msg);
+		/* Closed here; the session ends when the worker is reaped. */
+		close(s->ipc);
+		s->ipc = -1;
+		if (r != -ECONNRESET)
+			kill(s->pid, SIGKILL);
+		return;
+	}
+	switch (m.type) {
+	case IPC_DEVLIST_REQUEST: {
+		struct ipc_devlist_answer a;
+		devlist_for_session(&a);
+		ipc_send(s->ipc, IPC_DEVLIST_ANSWER, &a, sizeof(a), -1);
+		break;
+	}
+	case IPC_OPEN_REQUEST: {
+		struct ipc_open_answer a = {0};
+		a.status = open_for_session(s, m.u.open_request.busid, &a, &fd);
+		log_line("%s: worker %d asked for %s: %s", s->peer, (int)s->pid,
+			 m.u.open_request.busid,
+			 a.status ? strerror(-a.status) : "given");
+		ipc_send(s->ipc, IPC_OPEN_ANSWER, &a, sizeof(a), fd);
+		if (fd >= 0)
+			close(fd);
+		break;
+	}
+	case IPC_RESET_REQUEST: {
+		/* The dropped fd resets a device whose interfaces are all
+		 * the session's; nothing is left for the broker to do. */
+		struct ipc_status st = {.status = -EOPNOTSUPP};
+		ipc_send(s->ipc, IPC_RESET_ANSWER, &st, sizeof(st), -1);
+		break;
+	}
+	case IPC_STATS:
+		s->stats = m.u.stats;
+		break;
+	}
+}
+
+/* ---- devices ----------------------------------------------------------- */
+
+static int export_device(const char *busid, const char *to, char *msg,
+			 size_t msg_len)
+{
+	struct exported *d = find_exported(busid), *slot = NULL;
+	struct transport_addr a;
+	int r;
+
+	if (to && transport_parse(to, &a, msg, msg_len) < 0)
+		return -EINVAL;
+	if (d) {
+		if (to)
+			transport_format(&a, d->export_to,
+					 sizeof(d->export_to));
+		snprintf(msg, msg_len, "%s already exported", busid);
+		return 0;
+	}
+	for (size_t i = 0; i < MAX_EXPORTED && !slot; i++)
+		if (!b.devices[i].used)
+			slot = &b.devices[i];
+	if (!slot) {
+		snprintf(msg, msg_len, "%d devices exported already",
+			 MAX_EXPORTED);
+		return -ENOSPC;
+	}
+	memset(slot, 0, sizeof(*slot));
+	r = usbdev_read_info(busid, &slot->info, msg, msg_len);
+	if (r < 0)
+		return r;
+	if (slot->info.wire.device.device_class == 0x09) {
+		snprintf(msg, msg_len, "%s is a hub", busid);
+		return -EINVAL;
+	}
+	_cleanup_close_ int fd = usbdev_open(&slot->info, msg, msg_len);
+	if (fd < 0)
+		return fd;
+	slot->hub_fd = usbdev_take(&slot->info, fd, msg, msg_len);
+	if (slot->hub_fd < 0)
+		return slot->hub_fd;
+	slot->used = true;
+	if (to)
+		transport_format(&a, slot->export_to, sizeof(slot->export_to));
+	slot->retry_at = time(NULL);
+	log_line("exported %s (%04x:%04x %s)%s%s", busid,
+		 slot->info.wire.device.id_vendor,
+		 slot->info.wire.device.id_product, slot->info.product,
+		 to ? " to " : "", to ? slot->export_to : "");
+	snprintf(msg, msg_len, "exported %s", busid);
+	notify_status();
+	return 0;
+}
+
+static void release_device(struct exported *d, bool give_back)
+{
+	if (give_back)
+		usbdev_give_back(&d->info, d->hub_fd);
+	else if (d->hub_fd >= 0)
+		close(d->hub_fd);
+	log_line("unexported %s%s", d->info.wire.device.busid,
+		 give_back ? "" : " (device gone)");
+	memset(d, 0, sizeof(*d));
+	notify_status();
+}
+
+/* Ends the device's session; the host drivers get it back once the
+ * worker has let go of its interfaces. */
+static void forget_device(struct exported *d, bool give_back)
+{
+	struct session *s = d->session;
+
+	if (!s || !give_back) {
+		if (s) {
+			kill(s->pid, SIGTERM);
+			s->dev = NULL;
+		}
+		release_device(d, give_back);
+		return;
+	}
+	d->leaving = true;
+	kill(s->pid, SIGTERM);
+}
+static void retry_exports(void)
+{
+	time_t now = time(NULL);
+
+	for (size_t i = 0; i < MAX_EXPORTED && !b.draining; i++) {
+		struct exported *d = &b.devices[i];
+		struct transport_addr a;
+		char msg[256];
+
+		if (!d->used || d->leaving || !d->export_to[0] || d->session ||
+		    d->retry_at > now)
+			continue;
+		transport_parse(d->export_to, &a, msg, sizeof(msg));
+		_cleanup_close_ int conn =
+			transport_connect(&a, msg, sizeof(msg));
+		if (conn < 0 || !spawn_worker(conn, d->export_to,
+					      d->info.wire.device.busid)) {
+			if (conn < 0)
+				log_line("export %s: %s",
+					 d->info.wire.device.busid, msg);
+			d->backoff_s = d->backoff_s ? d->backoff_s * 2 : 1;
+			if (d->backoff_s > BACKOFF_MAX_S)
+				d->backoff_s = BACKOFF_MAX_S;
+			d->retry_at =
+				now + d->backoff_s +
+				(time_t)(random() % (d->backoff_s / 4 + 1));
+		}
+	}
+}
+
+static void udev_event(void)
+{
+	struct udev_device *dev = udev_monitor_receive_device(b.monitor);
+	const char *action, *name;
+
+	if (!dev)
+		return;
+	action = udev_device_get_action(dev);
+	name = udev_device_get_sysname(dev);
+	if (action && name && !strcmp(action, "remove")) {
+		struct exported *d = find_exported(name);
+		if (d)
+			forget_device(d, false);
+	}
+	udev_device_unref(dev);
+}
+
+/* ---- control ----------------------------------------------------------- */
+
+static void reply_list(struct control_reply *out)
+{
+	struct dirent **names;
+	int n = scandir("/sys/bus/usb/devices", &names, NULL, alphasort);
+
+	for (int i = 0; i < n; i++) {
+		struct usbdev_info info;
+		char msg[128];
+		const char *busid = names[i]->d_name;
+
+		if (usbdev_busid_valid(busid) &&
+		    usbdev_read_info(busid, &info, msg, sizeof(msg)) == 0) {
+			struct exported *d = find_exported(busid);
+			control_reply_row(out, "%s\t%04x:%04x\t%s\t%u\t%s\t%s",
+					  busid, info.wire.device.id_vendor,
+					  info.wire.device.id_product,
+					  info.product, info.wire.device.speed,
+					  info.driver[0] ? info.driver : "-",
+					  !d	       ? "no"
+					  : d->session ? "in-use"
+						       : "yes");
+		}
+		free(names[i]);
+	}
+	free(names);
+}
+
+static void reply_status(struct control_reply *out)
+{
+	time_t now = time(NULL);
+
+	for (size_t i = 0; i < b.max_sessions; i++) {
+		struct session *s = &b.sessions[i];
+		if (!s->used)
+			continue;
+		control_reply_row(out,
+				  "%s\t%s\t%s\t%d\t%ld\t%llu\t%llu\t%llu\t%llu",
+				  s->dev ? s->dev->info.wire.device.busid : "-",
+				  s->peer, s->outgoing ? "export" : "import",
+				  (int)s->pid, (long)(now - s->started),
+				  (unsigned long long)s->stats.urbs,
+				  (unsigned long long)s->stats.bytes_in,
+				  (unsigned long long)s->stats.bytes_out,
+				  (unsigned long long)s->stats.errors);
+	}
+}
+
+static void control_request(const struct control_request *req,
+			    struct control_reply *out)
+{
+	char msg[256] = "";
+	int r = 0;
+
+	switch (req->verb) {
+	case CONTROL_LIST:
+		reply_list(out);
+		break;
+	case CONTROL_STATUS:
+		reply_status(out);
+		break;
+	case CONTROL_EXPORT:
+		r = export_device(req->busid,
+				  req->address[0] ? req->address : NULL, msg,
+				  sizeof(msg));
+		break;
+	case CONTROL_UNEXPORT: {
+		struct exported *d = find_exported(req->busid);
+		if (!d) {
+			snprintf(msg, sizeof(msg), "%s is not exported",
+				 req->busid);
+			r = -ENOENT;
+		} else {
+			forget_device(d, true);
+		}
+		break;
+	}
+	}
+	if (r < 0)
+		control_reply_error(out, msg);
+}
+
+static void control_connection(void)
+{
+	_cleanup_close_ int fd = accept4(b.control, NULL, NULL, SOCK_CLOEXEC);
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct timeval tv = {.tv_sec = 1};
+	struct control_request req;
+	struct control_reply *out;
+	char text[CONTROL_REQUEST_MAX + 1], msg[256];
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    (cred.uid != 0 &&
+	     !(b.control_gid_set && cred.gid == b.control_gid))) {
+		log_line("control: refused uid %u gid %u", cred.uid, cred.gid);
+		return;
+	}
+	/* A local client that says nothing must not stall the broker. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	n = recv(fd, text, sizeof(text), 0);
+	if (n <= 0)
+		return;
+	out = control_reply_new();
+	if (!out)
+		return;
+	if (control_parse((size_t)n == sizeof(text) ? NULL : text, (size_t)n,
+			  &req, msg, sizeof(msg)) < 0)
+		control_reply_error(out, msg);
+	else
+		control_request(&req, out);
+	control_reply_send(out, fd);
+	control_reply_free(out);
+}
+
+/* ---- setup and loop ---------------------------------------------------- */
+
+static int open_control(const char *path, char *msg, size_t msg_len)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char dir[sizeof(sa.sun_path)];
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(msg, msg_len, "%s: path too long", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0755);
+	}
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(path, b.control_gid_set ? 0660 : 0600) < 0 ||
+	    (b.control_gid_set && chown(path, 0, b.control_gid) < 0) ||
+	    listen(fd, 8) < 0) {
+		int e = errno;
+		snprintf(msg, msg_len, "%s: %s", path, strerror(e));
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+static void accept_client(size_t i)
+{
+	char peer[TRANSPORT_ADDR_STR_MAX];
+	_cleanup_close_ int conn =
+		transport_accept(b.listen[i], peer, sizeof(peer));
+
+	if (conn < 0 || b.draining)
+		return;
+	spawn_worker(conn, peer, NULL);
+}
+
+static void begin_drain(void)
+{
+	if (b.draining)
+		return;
+	b.draining = true;
+	b.drain_deadline = time(NULL) + DRAIN_TIMEOUT_S;
+	log_line("stopping: ending %s sessions within %d s", "all",
+		 DRAIN_TIMEOUT_S);
+#ifdef HAVE_LIBSYSTEMD
+	sd_notify(0, "STOPPING=1");
+#endif
+	for (size_t i = 0; i < b.num_listen; i++)
+		close(b.listen[i]);
+	b.num_listen = 0;
+	for (size_t i = 0; i < b.max_sessions; i++)
+		if (b.sessions[i].used)
+			kill(b.sessions[i].pid, SIGTERM);
+}
+
+static bool drained(void)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < b.max_sessions; i++)
+		any |= b.sessions[i].used;
+	if (any && time(NULL) >= b.drain_deadline) {
+		for (size_t i = 0; i < b.max_sessions; i++)
+			if (b.sessions[i].used)
+				kill(b.sessions[i].pid, SIGKILL);
+		b.drain_deadline = time(NULL) + DRAIN_TIMEOUT_S;
+	}
+	return !any;
+}
+
+static void signal_event(void)
+{
+	struct signalfd_siginfo si;
+
+	while (read(b.signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			reap_workers();
+		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			begin_drain();
+	}
+}
+
+static int setup(char **listen_addrs, size_t num_listen)
+{
+	char msg[256];
+	sigset_t mask;
+
+	b.sessions = calloc(b.max_sessions, sizeof(*b.sessions));
+	b.epoll = epoll_create1(EPOLL_CLOEXEC);
+	if (!b.sessions || b.epoll < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < b.max_sessions; i++)
+		b.sessions[i].ipc = -1;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	b.signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	watch(b.signal_fd, TAG(TAG_SIGNAL, 0));
+
+	b.control = open_control(b.control_path, msg, sizeof(msg));
+	if (b.control < 0) {
+		log_line("control socket: %s", msg);
+		return b.control;
+	}
+	watch(b.control, TAG(TAG_CONTROL, 0));
+
+	for (size_t i = 0; i < num_listen; i++) {
+		struct transport_addr a;
+		int fd;
+		if (transport_parse(listen_addrs[i], &a, msg, sizeof(msg)) <
+			    0 ||
+		    (fd = transport_listen(&a, 16, msg, sizeof(msg))) < 0) {
+			log_line("--listen %s: %s", listen_addrs[i], msg);
+			return -EINVAL;
+		}
+		b.listen[b.num_listen] = fd;
+		transport_format(&a, b.listen_name[b.num_listen],
+				 sizeof(b.listen_name[0]));
+		watch(fd, TAG(TAG_LISTEN, b.num_listen));
+		b.num_listen++;
+	}
+
+	b.udev = udev_new();
+	b.monitor =
+		b.udev ? udev_monitor_new_from_netlink(b.udev, "udev") : NULL;
+	if (b.monitor &&
+	    udev_monitor_filter_add_match_subsystem_devtype(
+		    b.monitor, "usb", "usb_device") == 0 &&
+	    udev_monitor_enable_receiving(b.monitor) == 0)
+		watch(udev_monitor_get_fd(b.monitor), TAG(TAG_UDEV, 0));
+	else
+		log_line("no udev monitor: unplugged devices end their "
+			 "sessions only when the worker sees it");
+
+	b.timer_fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	struct itimerspec every_second = {{1, 0}, {1, 0}};
+	timerfd_settime(b.timer_fd, 0, &every_second, NULL);
+	watch(b.timer_fd, TAG(TAG_TIMER, 0));
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	return 0;
+}
+
+static int loop(void)
+{
+	for (;;) {
+		struct epoll_event ev[16];
+		int n = epoll_wait(b.epoll, ev, ARRAY_SIZE(ev), 1000);
+
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		for (int i = 0; i < n; i++) {
+			uint32_t index = (uint32_t)ev[i].data.u64;
+			switch (ev[i].data.u64 >> 32) {
+			case TAG_CONTROL:
+				control_connection();
+				break;
+			case TAG_LISTEN:
+				if (index < b.num_listen)
+					accept_client(index);
+				break;
+			case TAG_SESSION:
+				if (b.sessions[index].used &&
+				    b.sessions[index].ipc >= 0)
+					session_message(&b.sessions[index]);
+				break;
+			case TAG_SIGNAL:
+				signal_event();
+				break;
+			case TAG_UDEV:
+				udev_event();
+				break;
+			case TAG_TIMER: {
+				uint64_t ticks;
+				if (read(b.timer_fd, &ticks, sizeof(ticks)) < 0)
+					break;
+				retry_exports();
+				break;
+			}
+			}
+		}
+		if (b.draining && drained())
+			return 0;
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: " PROGRAM " [OPTIONS]\n"
+		"\n"
+		"The privileged half of usbip-broker: opens USB devices, keeps "
+		"host\n"
+		"drivers off exported ones, and starts a sandboxed "
+		"usbip-worker per\n"
+		"session.\n"
+		"\n"
+		"  --listen ADDR        accept importers on ADDR (repeatable; "
+		"tcp:3240,\n"
+		"                       vsock:-1:3240, unix:PATH, fd:N)\n"
+		"  --control PATH       control socket (default %s)\n"
+		"  --control-group NAME also let this group use it (default: "
+		"root only)\n"
+		"  --worker PATH        the worker (default %s)\n"
+		"  --max-sessions N     at most N sessions at once (default "
+		"%d)\n"
+		"  --export BUSID       export BUSID at start (repeatable)\n"
+		"\n"
+		"Exit status: 0 stopped by SIGTERM, 1 failure, 2 usage.\n",
+		CONTROL_DEFAULT_PATH, USBIP_WORKER_PATH, DEFAULT_MAX_SESSIONS);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"listen", required_argument, NULL, 'l'},
+		{"control", required_argument, NULL, 'c'},
+		{"control-group", required_argument, NULL, 'g'},
+		{"worker", required_argument, NULL, 'w'},
+		{"max-sessions", required_argument, NULL, 'm'},
+		{"export", required_argument, NULL, 'e'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	char *listen_addrs[MAX_LISTEN], *exports[MAX_EXPORTED];
+	size_t num_listen = 0, num_exports = 0;
+	char msg[256];
+	int c;
+
+	log_init(PROGRAM);
+	b.worker = USBIP_WORKER_PATH;
+	b.control_path = CONTROL_DEFAULT_PATH;
+	b.max_sessions = DEFAULT_MAX_SESSIONS;
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			if (num_listen == MAX_LISTEN) {
+				log_line("at most %d --listen", MAX_LISTEN);
+				return EXIT_USAGE;
+			}
+			listen_addrs[num_listen++] = optarg;
+			break;
+		case 'c':
+			b.control_path = optarg;
+			break;
+		case 'g': {
+			struct group *g = getgrnam(optarg);
+			if (!g) {
+				log_line("no group %s", optarg);
+				return EXIT_USAGE;
+			}
+			b.control_gid = g->gr_gid;
+			b.control_gid_set = true;
+			break;
+		}
+		case 'w':
+			b.worker = optarg;
+			break;
+		case 'm': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > 1024) {
+				log_line("--max-sessions: 1 to 1024");
+				return EXIT_USAGE;
+			}
+			b.max_sessions = (unsigned)v;
+			break;
+		}
+		case 'e':
+			if (num_exports == MAX_EXPORTED) {
+				log_line("at most %d --export", MAX_EXPORTED);
+				return EXIT_USAGE;
+			}
+			exports[num_exports++] = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (setup(listen_addrs, num_listen) < 0)
+		return EXIT_FAIL;
+	for (size_t i = 0; i < num_exports; i++)
+		if (export_device(exports[i], NULL, msg, sizeof(msg)) < 0)
+			log_line("--export %s: %s", exports[i], msg);
+	log_line("ready: control %s, %zu listening socket(s), worker %s",
+		 b.control_path, b.num_listen, b.worker);
+#ifdef HAVE_LIBSYSTEMD
+	sd_notify(0, "READY=1");
+#endif
+	notify_status();
+	int r = loop();
+	/* Every worker is gone: every device can go back. */
+	for (size_t i = 0; i < MAX_EXPORTED; i++)
+		if (b.devices[i].used)
+			release_device(&b.devices[i], true);
+	unlink(b.control_path);
+	log_line("stopped");
+	return r < 0 ? EXIT_FAIL : EXIT_OK;
+}

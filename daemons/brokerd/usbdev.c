@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "usbdev.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/usbdevice_fs.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "macros.h"
+
+#define SYSFS_USB "/sys/bus/usb/devices"
+#define USB_DEVICE_MAJOR 189
+#define ATTR_MAX 256
+
+__attribute__((format(printf, 4, 5))) static int
+fail(int err, char *msg, size_t msg_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, msg_len, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+bool usbdev_busid_valid(const char *busid)
+{
+	size_t len = strnlen(busid, USBIP_BUSID_LEN);
+	bool digit = false, dash = false;
+
+	if (len == 0 || len >= USBIP_BUSID_LEN ||
+	    !isdigit((unsigned char)busid[0]))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = busid[i];
+		if (isdigit((unsigned char)c)) {
+			digit = true;
+			continue;
+		}
+		/* One dash after the bus, dots between ports; never two
+		 * separators in a row, never one at the end. */
+		if (!digit || (c == '-' && dash) || (c == '.' && !dash) ||
+		    (c != '-' && c != '.'))
+			return false;
+		dash |= c == '-';
+		digit = false;
+	}
+	return dash && digit;
+}
+
+/* One attribute's text without its newline; -errno, or -EBADMSG for text
+ * that is too long or holds a NUL. */
+static int read_attr(const char *dir, const char *name, char *out, size_t len)
+{
+	char path[256];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), SYSFS_USB "/%s/%s", dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, out, len);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n == len || memchr(out, '\0', (size_t)n))
+		return -EBADMSG;
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
+		n--;
+	out[n] = '\0';
+	return 0;
+}
+
+static int attr_number(const char *dir, const char *name, int base,
+		       unsigned long max, unsigned long *v)
+{
+	char text[ATTR_MAX], *end;
+	int r = read_attr(dir, name, text, sizeof(text));
+
+	if (r < 0)
+		return r;
+	if (text[0] == '\0') {
+		*v = 0; /* bConfigurationValue of an unconfigured device */
+		return 0;
+	}
+	errno = 0;
+	*v = strtoul(text, &end, base);
+	if (errno || *end || !isxdigit((unsigned char)text[0]) || *v > max)
+		return -EBADMSG;
+	return 0;
+}
+
+static uint32_t wire_speed(const char *text)
+{
+	static const struct {
+		const char *mbps;
+		uint32_t speed;
+	} speeds[] = {
+		{"1.5", USBIP_SPEED_LOW},
+		{"12", USBIP_SPEED_FULL},
+		{"480", USBIP_SPEED_HIGH},
+		{"53.3-480", USBIP_SPEED_WIRELESS},
+		{"5000", USBIP_SPEED_SUPER},
+		{"10000", USBIP_SPEED_SUPER_PLUS},
+		{"20000", USBIP_SPEED_SUPER_PLUS},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(speeds); i++)
+		if (!strcmp(text, speeds[i].mbps))
+			return speeds[i].speed;
+	return 0;
+}
+
+/* Interface directories are BUSID:CONFIG.NUMBER. */
+static bool interface_number(const char *busid, const char *name,
+			     unsigned *config, unsigned *number)
+{
+	size_t len = strlen(busid);
+	char tail;
+
+	return !strncmp(name, busid, len) && name[len] == ':' &&
+	       sscanf(name + len + 1, "%3u.%3u%c", config, number, &tail) == 2;
+}
+
+static void read_interfaces(struct usbdev_info *info)
+{
+	struct usbip_device_info *w = &info->wire.device;
+	DIR *dir;
+	struct dirent *e;
+	char path[256];
+
+	snprintf(path, sizeof(path), SYSFS_USB "/%s", w->busid);
+	dir = opendir(path);
+	w->num_interfaces = 0;
+	if (!dir)
+		return;
+	while ((e = readdir(dir))) {
+		unsigned config, number;
+		unsigned long cls, sub, proto;
+		char sub_dir[256 + 32];
+
+		if (!interface_number(w->busid, e->d_name, &config, &number) ||
+		    config != w->configuration_value ||
+		    number >= USBIP_MAX_INTERFACES)
+			continue;
+		snprintf(sub_dir, sizeof(sub_dir), "%s/%s", w->busid,
+			 e->d_name);
+		if (attr_number(sub_dir, "bInterfaceClass", 16, 255, &cls) ||
+		    attr_number(sub_dir, "bInterfaceSubClass", 16, 255, &sub) ||
+		    attr_number(sub_dir, "bInterfaceProtocol", 16, 255, &proto))
+			continue;
+		/* The wire lists interfaces by number; sysfs in any order. */
+		struct usbip_interface_info *i = &info->wire.interfaces[number];
+		i->interface_class = (uint8_t)cls;
+		i->interface_subclass = (uint8_t)sub;
+		i->interface_protocol = (uint8_t)proto;
+		if (number + 1u > w->num_interfaces)
+			w->num_interfaces = (uint8_t)(number + 1);
+		if (number == 0) {
+			char link[512], target[256];
+			snprintf(link, sizeof(link), SYSFS_USB "/%s/driver",
+				 sub_dir);
+			ssize_t n = readlink(link, target, sizeof(target) - 1);
+			if (n > 0) {
+				target[n] = '\0';
+				const char *base = strrchr(target, '/');
+				snprintf(info->driver, sizeof(info->driver),
+					 "%.63s", base ? base + 1 : target);
+			}
+		}
+	}
+	closedir(dir);
+}
+
+int usbdev_read_info(const char *busid, struct usbdev_info *info, char *msg,
+		     size_t msg_len)
+{
+	struct usbip_device_info *w = &info->wire.device;
+	static const struct {
+		const char *name;
+		int base;
+		unsigned long max;
+	} attrs[] = {
+		{"busnum", 10, 0xffff},
+		{"devnum", 10, 0xffff},
+		{"idVendor", 16, 0xffff},
+		{"idProduct", 16, 0xffff},
+		{"bcdDevice", 16, 0xffff},
+		{"bDeviceClass", 16, 0xff},
+		{"bDeviceSubClass", 16, 0xff},
+		{"bDeviceProtocol", 16, 0xff},
+		{"bConfigurationValue", 10, 0xff},
+		{"bNumConfigurations", 10, 0xff},
+	};
+	unsigned long v[ARRAY_SIZE(attrs)];
+	char speed[ATTR_MAX], product[ATTR_MAX];
+	int r;
+
+	memset(info, 0, sizeof(*info));
+	if (!usbdev_busid_valid(busid))
+		return fail(-EINVAL, msg, msg_len, "'%.32s' is not a busid",
+			    busid);
+	for (size_t i = 0; i < ARRAY_SIZE(attrs); i++) {
+		r = attr_number(busid, attrs[i].name, attrs[i].base,
+				attrs[i].max, &v[i]);
+		if (r == -ENOENT)
+			return fail(r, msg, msg_len, "no USB device %s", busid);
+		if (r < 0)
+			return fail(r, msg, msg_len, "%s/%s: %s", busid,
+				    attrs[i].name,
+				    r == -EBADMSG ? "malformed" : strerror(-r));
+	}
+	r = read_attr(busid, "speed", speed, sizeof(speed));
+	if (r < 0 || !wire_speed(speed))
+		return fail(r < 0 ? r : -EBADMSG, msg, msg_len,
+			    "%s/speed: unknown", busid);
+	snprintf(w->busid, sizeof(w->busid), "%s", busid);
+	w->busnum = (uint32_t)v[0];
+	w->devnum = (uint32_t)v[1];
+	if (!w->busnum || !w->devnum)
+		return fail(-EBADMSG, msg, msg_len, "%s: bus or device 0",
+			    busid);
+	snprintf(w->path, sizeof(w->path), "/dev/bus/usb/%03u/%03u", w->busnum,
+		 w->devnum);
+	w->id_vendor = (uint16_t)v[2];
+	w->id_product = (uint16_t)v[3];
+	w->bcd_device = (uint16_t)v[4];
+	w->device_class = (uint8_t)v[5];
+	w->device_subclass = (uint8_t)v[6];
+	w->device_protocol = (uint8_t)v[7];
+	w->configuration_value = (uint8_t)v[8];
+	w->num_configurations = (uint8_t)v[9];
+	w->speed = wire_speed(speed);
+	if (read_attr(busid, "product", product, sizeof(product)) == 0)
+		for (size_t i = 0, o = 0;
+		     product[i] && o + 1 < sizeof(info->product); i++)
+			info->product[o++] =
+				isprint((unsigned char)product[i]) &&
+						product[i] != '\t'
+					? product[i]
+					: '?';
+	read_interfaces(info);
+	return 0;
+}
+
+int usbdev_open(const struct usbdev_info *info, char *msg, size_t msg_len)
+{
+	const struct usbip_device_info *w = &info->wire.device;
+	_cleanup_close_ int fd = open(w->path, O_RDWR | O_CLOEXEC);
+	unsigned long busnum, devnum;
+	struct stat st;
+
+	if (fd < 0)
+		return fail(-errno, msg, msg_len, "%s: %s", w->path,
+			    strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) ||
+	    major(st.st_rdev) != USB_DEVICE_MAJOR ||
+	    minor(st.st_rdev) != (w->busnum - 1) * 128 + (w->devnum - 1))
+		return fail(-ENODEV, msg, msg_len,
+			    "%s is not the usbfs node of bus %u device %u",
+			    w->path, w->busnum, w->devnum);
+	/* A device unplugged and another plugged in between the sysfs read
+	 * and the open would get other numbers, or another busid. */
+	if (attr_number(w->busid, "busnum", 10, 0xffff, &busnum) ||
+	    attr_number(w->busid, "devnum", 10, 0xffff, &devnum) ||
+	    busnum != w->busnum || devnum != w->devnum)
+		return fail(-ENODEV, msg, msg_len,
+			    "%s changed while it was opened", w->busid);
+	return take_fd(&fd);
+}
+
+/* The parent hub's busid and our port on it. */
+static int parent_port(const char *busid, unsigned busnum, char *parent,
+		       size_t len, unsigned *port)
+{
+	const char *dot = strrchr(busid, '.');
+	const char *dash = strchr(busid, '-');
+
+	if (dot) {
+		snprintf(parent, len, "%.*s", (int)(dot - busid), busid);
+		*port = (unsigned)strtoul(dot + 1, NULL, 10);
+	} else {
+		snprintf(parent, len, "usb%u", busnum);
+		*port = (unsigned)strtoul(dash + 1, NULL, 10);
+	}
+	return *port ? 0 : -EINVAL;
+}
+
+int usbdev_take(const struct usbdev_info *info, int device_fd, char *msg,
+		size_t msg_len)
+{
+	const struct usbip_device_info *w = &info->wire.device;
+	char parent[USBIP_BUSID_LEN + 8], node[64];
+	unsigned long busnum, devnum;
+	unsigned port;
+	_cleanup_close_ int hub = -1;
+
+	if (parent_port(w->busid, w->busnum, parent, sizeof(parent), &port) ||
+	    attr_number(parent, "busnum", 10, 0xffff, &busnum) ||
+	    attr_number(parent, "devnum", 10, 0xffff, &devnum))
+		return fail(-ENODEV, msg, msg_len, "%s: no parent hub",
+			    w->busid);
+	snprintf(node, sizeof(node), "/dev/bus/usb/%03lu/%03lu", busnum,
+		 devnum);
+	hub = open(node, O_RDWR | O_CLOEXEC);
+	if (hub < 0)
+		return fail(-errno, msg, msg_len, "%s: %s", node,
+			    strerror(errno));
+	if (ioctl(hub, USBDEVFS_CLAIM_PORT, &port) < 0)
+		return fail(-errno, msg, msg_len, "claiming port %u of %s: %s",
+			    port, parent, strerror(errno));
+	/* With the port ours no driver binds again; unbind the ones there. */
+	for (unsigned i = 0; i < w->num_interfaces; i++) {
+		struct usbdevfs_ioctl cmd = {.ifno = (int)i,
+					     .ioctl_code = USBDEVFS_DISCONNECT};
+		if (ioctl(device_fd, USBDEVFS_IOCTL, &cmd) < 0 &&
+		    errno != ENODATA && errno != EINVAL)
+			return fail(-errno, msg, msg_len,
+				    "%s: taking interface %u from its driver: "
+				    "%s",
+				    w->busid, i, strerror(errno));
+	}
+	return take_fd(&hub);
+}
+
+void usbdev_give_back(const struct usbdev_info *info, int hub_fd)
+{
+	const struct usbip_device_info *w = &info->wire.device;
+	int fd;
+
+	if (hub_fd >= 0)
+		close(hub_fd); /* releases the port */
+	fd = open("/sys/bus/usb/drivers_probe", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (unsigned i = 0; i < w->num_interfaces; i++) {
+		char name[USBIP_BUSID_LEN + 16];
+		int n = snprintf(name, sizeof(name), "%s:%u.%u", w->busid,
+				 w->configuration_value, i);
+		/* No driver for it is no error worth more than a try. */
+		if (write(fd, name, (size_t)n) < 0)
+			continue;
+	}
+	close(fd);
+}
+
+int usbdev_drop_privileges(int fd)
+{
+	uint32_t mask = UINT32_MAX; /* every interface: the session's */
+
+	return ioctl(fd, USBDEVFS_DROP_PRIVILEGES, &mask) < 0 ? -errno : 0;
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The broker's hands on USB devices: what sysfs says about a busid, the
+ * usbfs node opened and checked to be that device, host drivers taken
+ * off and kept off (the hub port claimed), privileges dropped before an
+ * fd leaves, and the device given back to its drivers at the end.
+ *
+ * sysfs text is input like any other: every attribute is read with a
+ * bound and parsed strictly, and a busid is checked before it becomes
+ * part of a path.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "wire.h"
+
+struct usbdev_info {
+	struct usbip_devlist_entry wire; /* busid, numbers, ids, interfaces */
+	char product[128];		 /* from sysfs, printable only */
+	char driver[64];		 /* the first interface's, or "" */
+};
+
+/* "B-P[.P...]": bus number, dash, dot-separated port numbers. */
+bool usbdev_busid_valid(const char *busid);
+
+int usbdev_read_info(const char *busid, struct usbdev_info *info, char *msg,
+		     size_t msg_len);
+
+/*
+ * Opens /dev/bus/usb/BBB/DDD for info and checks that the node is that
+ * device: a usbfs char device with the expected numbers, and sysfs still
+ * names the same bus and device number after the open. Returns the fd
+ * (O_CLOEXEC) or a negative errno.
+ */
+int usbdev_open(const struct usbdev_info *info, char *msg, size_t msg_len);
+
+/*
+ * Keeps host drivers off the device while the returned hub fd is open
+ * (USBDEVFS_CLAIM_PORT on the parent hub) and takes every interface from
+ * the driver that holds it. Returns the hub fd or a negative errno.
+ */
+int usbdev_take(const struct usbdev_info *info, int device_fd, char *msg,
+		size_t msg_len);
+
+/* Releases the port (closes hub_fd) and lets host drivers bind again. */
+void usbdev_give_back(const struct usbdev_info *info, int hub_fd);
+
+/* One way: later claims limited to the interfaces, no USBDEVFS_IOCTL. */
+int usbdev_drop_privileges(int fd);
