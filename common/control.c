@@ -1,12 +1,38 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "control.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+
+bool control_busid_valid(const char *busid)
+{
+	size_t len = strnlen(busid, USBIP_BUSID_LEN);
+	bool digit = false, dash = false;
+
+	if (len == 0 || len >= USBIP_BUSID_LEN ||
+	    !isdigit((unsigned char)busid[0]))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = busid[i];
+		if (isdigit((unsigned char)c)) {
+			digit = true;
+			continue;
+		}
+		/* One dash after the bus, dots between ports; never two
+		 * separators in a row, never one at the end. */
+		if (!digit || (c == '-' && dash) || (c == '.' && !dash) ||
+		    (c != '-' && c != '.'))
+			return false;
+		dash |= c == '-';
+		digit = false;
+	}
+	return dash && digit;
+}
 
 struct control_reply {
 	size_t len;
@@ -76,10 +102,11 @@ int control_parse(const char *text, size_t len, struct control_request *req,
 		return refuse(-EINVAL, msg, msg_len, "unknown command '%s'",
 			      verb);
 	if (req->verb == CONTROL_EXPORT || req->verb == CONTROL_UNEXPORT) {
-		if (!word(&p, end, req->busid, sizeof(req->busid)))
+		if (!word(&p, end, req->busid, sizeof(req->busid)) ||
+		    !control_busid_valid(req->busid))
 			return refuse(-EINVAL, msg, msg_len,
-				      "%s needs a BUSID of at most %d bytes",
-				      verb, USBIP_BUSID_LEN - 1);
+				      "%s needs a BUSID such as 1-2 or 3-1.4",
+				      verb);
 	}
 	if (req->verb == CONTROL_EXPORT && p < end &&
 	    !word(&p, end, req->address, sizeof(req->address)))

@@ -39,6 +39,10 @@ struct control_request {
 	char address[TRANSPORT_ADDR_STR_MAX]; /* export: "" or where to */
 };
 
+/* A USB port path, "B-P[.P...]": bus number, dash, dot-separated port
+ * numbers. It becomes part of sysfs paths, so nothing else passes. */
+bool control_busid_valid(const char *busid);
+
 /* text need not be NUL-terminated; NULL means "too long". Returns 0 or
  * -EINVAL with msg saying why. */
 int control_parse(const char *text, size_t len, struct control_request *req,

@@ -488,7 +488,7 @@ static void reply_list(struct control_reply *out)
 		char msg[128];
 		const char *busid = names[i]->d_name;
 
-		if (usbdev_busid_valid(busid) &&
+		if (control_busid_valid(busid) &&
 		    usbdev_read_info(busid, &info, msg, sizeof(msg)) == 0) {
 			struct exported *d = find_exported(busid);
 			control_reply_row(out, "%s\t%04x:%04x\t%s\t%u\t%s\t%s",

@@ -15,6 +15,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "macros.h"
 
 #define SYSFS_USB "/sys/bus/usb/devices"
@@ -30,31 +31,6 @@ fail(int err, char *msg, size_t msg_len, const char *fmt, ...)
 	vsnprintf(msg, msg_len, fmt, ap);
 	va_end(ap);
 	return err;
-}
-
-bool usbdev_busid_valid(const char *busid)
-{
-	size_t len = strnlen(busid, USBIP_BUSID_LEN);
-	bool digit = false, dash = false;
-
-	if (len == 0 || len >= USBIP_BUSID_LEN ||
-	    !isdigit((unsigned char)busid[0]))
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = busid[i];
-		if (isdigit((unsigned char)c)) {
-			digit = true;
-			continue;
-		}
-		/* One dash after the bus, dots between ports; never two
-		 * separators in a row, never one at the end. */
-		if (!digit || (c == '-' && dash) || (c == '.' && !dash) ||
-		    (c != '-' && c != '.'))
-			return false;
-		dash |= c == '-';
-		digit = false;
-	}
-	return dash && digit;
 }
 
 /* One attribute's text without its newline; -errno, or -EBADMSG for text
@@ -206,7 +182,7 @@ int usbdev_read_info(const char *busid, struct usbdev_info *info, char *msg,
 	int r;
 
 	memset(info, 0, sizeof(*info));
-	if (!usbdev_busid_valid(busid))
+	if (!control_busid_valid(busid))
 		return fail(-EINVAL, msg, msg_len, "'%.32s' is not a busid",
 			    busid);
 	for (size_t i = 0; i < ARRAY_SIZE(attrs); i++) {

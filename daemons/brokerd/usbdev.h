@@ -22,9 +22,6 @@ struct usbdev_info {
 	char driver[64];		 /* the first interface's, or "" */
 };
 
-/* "B-P[.P...]": bus number, dash, dot-separated port numbers. */
-bool usbdev_busid_valid(const char *busid);
-
 int usbdev_read_info(const char *busid, struct usbdev_info *info, char *msg,
 		     size_t msg_len);
 

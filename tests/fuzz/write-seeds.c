@@ -133,5 +133,13 @@ int main(int argc, char **argv)
 	put("ipc", "open-request", open_request, sizeof(open_request), NULL, 0);
 	put("ipc", "devlist-request", devlist_request, sizeof(devlist_request),
 	    NULL, 0);
+
+	/* control: what usbip-brokerctl sends */
+	static const char export_to[] = "export 1-2.3 vsock:3:5000";
+	static const char list[] = "list\n";
+	put("control", "export-to", (const uint8_t *)export_to,
+	    sizeof(export_to) - 1, NULL, 0);
+	put("control", "list", (const uint8_t *)list, sizeof(list) - 1, NULL,
+	    0);
 	return 0;
 }

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The broker's control-request parser on arbitrary bytes, as any local
+ * user allowed on the socket could send them. */
+#include <assert.h>
+#include <string.h>
+
+#include "control.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct control_request req;
+	char msg[256] = "";
+
+	if (control_parse((const char *)data, size, &req, msg, sizeof(msg)) <
+	    0) {
+		assert(msg[0]);
+		return 0;
+	}
+	assert(memchr(req.busid, 0, sizeof(req.busid)));
+	assert(memchr(req.address, 0, sizeof(req.address)));
+	if (req.verb == CONTROL_EXPORT || req.verb == CONTROL_UNEXPORT)
+		assert(control_busid_valid(req.busid));
+	/* Nothing that could walk out of /sys/bus/usb/devices. */
+	assert(!strchr(req.busid, '/'));
+	return 0;
+}

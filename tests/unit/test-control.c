@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The broker's control requests and the busid rule that guards the sysfs
+ * paths built from them. */
+#include <string.h>
+
+#include "check-main.h"
+#include "control.h"
+
+static int parse(const char *text, struct control_request *req)
+{
+	char msg[256] = "";
+	int r = control_parse(text, strlen(text), req, msg, sizeof(msg));
+	if (r < 0)
+		ck_assert_msg(msg[0], "a refusal without a reason");
+	return r;
+}
+
+START_TEST(busids)
+{
+	static const char *const good[] = {"1-1", "3-1.4", "10-2.3.4.1",
+					   "1-12"};
+	static const char *const bad[] = {"",
+					  "1",
+					  "-1",
+					  "1-",
+					  "1--2",
+					  "1-2.",
+					  "1.2-3",
+					  "usb1",
+					  "1-1:1.0",
+					  "../1-1",
+					  "1-1/..",
+					  "1-2-3",
+					  "a-1",
+					  "1-1.a",
+					  "1 -1",
+					  "1-2..3",
+					  "1-00000000000000000000000000000001"};
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
+		ck_assert_msg(control_busid_valid(good[i]), "%s", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		ck_assert_msg(!control_busid_valid(bad[i]), "%s", bad[i]);
+}
+END_TEST
+
+START_TEST(requests)
+{
+	struct control_request req;
+
+	ck_assert_int_eq(parse("list", &req), 0);
+	ck_assert_int_eq(req.verb, CONTROL_LIST);
+	ck_assert_int_eq(parse("status\n", &req), 0);
+	ck_assert_int_eq(req.verb, CONTROL_STATUS);
+	ck_assert_int_eq(parse("export 1-2", &req), 0);
+	ck_assert_int_eq(req.verb, CONTROL_EXPORT);
+	ck_assert_str_eq(req.busid, "1-2");
+	ck_assert_str_eq(req.address, "");
+	ck_assert_int_eq(parse("export 1-2.3 vsock:3:5000", &req), 0);
+	ck_assert_str_eq(req.busid, "1-2.3");
+	ck_assert_str_eq(req.address, "vsock:3:5000");
+	ck_assert_int_eq(parse("unexport 4-1", &req), 0);
+	ck_assert_int_eq(req.verb, CONTROL_UNEXPORT);
+}
+END_TEST
+
+START_TEST(refusals)
+{
+	static const char *const bad[] = {
+		"",
+		"\n",
+		"reload",
+		"list extra",
+		"export",
+		"export ../../x",
+		"export 1-1 a b",
+		"unexport 1-1 tcp:1",
+		"export  1-1",
+		"list\tx",
+		"export 1-1\x7f",
+		"status\r",
+	};
+	struct control_request req;
+	char big[CONTROL_REQUEST_MAX + 2];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		ck_assert_msg(parse(bad[i], &req) < 0, "accepted '%s'", bad[i]);
+	memset(big, 'a', sizeof(big));
+	char msg[64];
+	ck_assert_int_lt(
+		control_parse(big, sizeof(big), &req, msg, sizeof(msg)), 0);
+	ck_assert_int_lt(control_parse(NULL, 0, &req, msg, sizeof(msg)), 0);
+	/* A NUL inside is a byte like any other control character. */
+	ck_assert_int_lt(control_parse("list\0x", 6, &req, msg, sizeof(msg)),
+			 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("control");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, busids);
+	tcase_add_test(tc, requests);
+	tcase_add_test(tc, refusals);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
