@@ -99,10 +99,10 @@ int worker_seccomp_load(int broker_fd)
 	 * and the device fd in. */
 	if (r == 0 && broker_fd >= 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmsg), 1,
-				     SCMP_A0(SCMP_CMP_EQ, (unsigned)broker_fd));
+				     SCMP_A0(SCMP_CMP_EQ, (unsigned)broker_fd, 0));
 	if (r == 0 && broker_fd >= 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(recvmsg), 1,
-				     SCMP_A0(SCMP_CMP_EQ, (unsigned)broker_fd));
+				     SCMP_A0(SCMP_CMP_EQ, (unsigned)broker_fd, 0));
 	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(usbfs_requests); i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu,
