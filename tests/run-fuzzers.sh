@@ -16,7 +16,7 @@ mkdir -p "$out/seeds" "$out/crashes"
 "$fuzz/write-seeds" "$out/seeds"
 
 status=0
-for target in wire usb-model validate transport vhci-status ipc control; do
+for target in wire usb-model validate transport vhci-status ipc control policy; do
 	corpus=$out/corpus/$target
 	mkdir -p "$corpus"
 	log=$out/$target.log

@@ -141,5 +141,16 @@ int main(int argc, char **argv)
 	    sizeof(export_to) - 1, NULL, 0);
 	put("control", "list", (const uint8_t *)list, sizeof(list) - 1, NULL,
 	    0);
+
+	/* policy: every kind of word once */
+	static const char policy[] =
+		"# comment\n"
+		"allow id 1d6b:* serial \"0001\" class 08 busid \"1-1.*\" "
+		"from 10.0.0.0/8 from 2001:db8::/32 from vsock:3 from vsock:* "
+		"from unix to vsock:3:3240 to tcp:[::1]:4000 auto\n"
+		"deny class 09\n"
+		"deny\n";
+	put("policy", "rules", (const uint8_t *)policy, sizeof(policy) - 1,
+	    NULL, 0);
 	return 0;
 }

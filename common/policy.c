@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "policy.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <linux/vm_sockets.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "macros.h"
+
+#define MAX_TOKENS 64
+
+struct cursor {
+	const char *name;
+	unsigned line;
+	char *msg;
+	size_t msg_len;
+};
+
+__attribute__((format(printf, 2, 3))) static int refuse(const struct cursor *c,
+							const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(c->msg, c->msg_len, "%s:%u: %s", c->name, c->line, what);
+	return -EINVAL;
+}
+
+/* Splits a line into tokens in place: blanks separate, "..." quotes (no
+ * escapes), # starts a comment outside quotes. */
+static int tokenize(const struct cursor *c, char *line, char **tok, size_t *n)
+{
+	char *p = line;
+
+	*n = 0;
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p || *p == '#')
+			return 0;
+		if (*n == MAX_TOKENS)
+			return refuse(c, "more than %d words", MAX_TOKENS);
+		if (*p == '"') {
+			char *end = strchr(p + 1, '"');
+			if (!end)
+				return refuse(c, "unterminated quote");
+			tok[(*n)++] = p + 1;
+			*end = '\0';
+			p = end + 1;
+			if (*p && *p != ' ' && *p != '\t')
+				return refuse(c, "text right after a quote");
+			continue;
+		}
+		tok[(*n)++] = p;
+		while (*p && *p != ' ' && *p != '\t')
+			p++;
+		if (*p)
+			*p++ = '\0';
+	}
+}
+
+static bool hex16(const char *s, uint16_t *v)
+{
+	char *end;
+	unsigned long x;
+
+	if (strlen(s) != 4 || !isxdigit((unsigned char)s[0]))
+		return false;
+	x = strtoul(s, &end, 16);
+	*v = (uint16_t)x;
+	return !*end;
+}
+
+static int parse_id(const struct cursor *c, const char *s,
+		    struct policy_rule *r)
+{
+	char vid[8], pid[8];
+	const char *colon = strchr(s, ':');
+
+	if (!colon || colon - s > 4 || strlen(colon + 1) > 4)
+		return refuse(c, "id '%s': want VID:PID in hex, * for any", s);
+	snprintf(vid, sizeof(vid), "%.*s", (int)(colon - s), s);
+	snprintf(pid, sizeof(pid), "%s", colon + 1);
+	r->vid_any = !strcmp(vid, "*");
+	r->pid_any = !strcmp(pid, "*");
+	if ((!r->vid_any && !hex16(vid, &r->vid)) ||
+	    (!r->pid_any && !hex16(pid, &r->pid)))
+		return refuse(c, "id '%s': want VID:PID in hex, * for any", s);
+	return 0;
+}
+
+static int parse_net(const struct cursor *c, const char *s,
+		     struct policy_net *n)
+{
+	char addr[64], *end;
+	const char *slash;
+	unsigned long v;
+
+	memset(n, 0, sizeof(*n));
+	if (!strcmp(s, "any")) {
+		n->kind = POLICY_NET_ANY;
+		return 0;
+	}
+	if (!strcmp(s, "unix")) {
+		n->kind = POLICY_NET_UNIX;
+		return 0;
+	}
+	if (!strncmp(s, "vsock:", 6)) {
+		n->kind = POLICY_NET_VSOCK;
+		if (!strcmp(s + 6, "*")) {
+			n->cid = TRANSPORT_VSOCK_CID_ANY;
+			return 0;
+		}
+		errno = 0;
+		v = strtoul(s + 6, &end, 10);
+		if (errno || end == s + 6 || *end ||
+		    !isdigit((unsigned char)s[6]) ||
+		    v >= TRANSPORT_VSOCK_CID_ANY)
+			return refuse(c, "from '%s': want vsock:CID or vsock:*",
+				      s);
+		n->cid = (uint32_t)v;
+		return 0;
+	}
+	n->kind = POLICY_NET_IP;
+	slash = strchr(s, '/');
+	snprintf(addr, sizeof(addr), "%.*s",
+		 slash ? (int)(slash - s) : (int)strlen(s), s);
+	if (inet_pton(AF_INET, addr, n->addr) == 1)
+		n->family = AF_INET;
+	else if (inet_pton(AF_INET6, addr, n->addr) == 1)
+		n->family = AF_INET6;
+	else
+		return refuse(
+			c,
+			"from '%s': not an address (any, unix, vsock:CID, "
+			"vsock:*, IP[/BITS])",
+			s);
+	unsigned max = n->family == AF_INET ? 32 : 128;
+	n->prefix = max;
+	if (slash) {
+		errno = 0;
+		v = strtoul(slash + 1, &end, 10);
+		if (errno || end == slash + 1 || *end ||
+		    !isdigit((unsigned char)slash[1]) || v > max)
+			return refuse(c, "from '%s': prefix length 0 to %u", s,
+				      max);
+		n->prefix = (unsigned)v;
+	}
+	/* Host bits set would match less than the writer meant. */
+	for (unsigned bit = n->prefix; bit < max; bit++)
+		if (n->addr[bit / 8] & (0x80 >> (bit % 8)))
+			return refuse(c, "from '%s': host bits set", s);
+	return 0;
+}
+
+/* One rule from its tokens (tok[0] is allow or deny). */
+static int parse_rule(const struct cursor *c, char **tok, size_t n,
+		      struct policy_rule *r)
+{
+	char msg[256];
+
+	memset(r, 0, sizeof(*r));
+	r->line = c->line;
+	r->device_class = -1;
+	r->vid_any = r->pid_any = true;
+	if (!strcmp(tok[0], "allow"))
+		r->allow = true;
+	else if (strcmp(tok[0], "deny"))
+		return refuse(c, "'%s': a rule starts with allow or deny",
+			      tok[0]);
+	for (size_t i = 1; i < n; i++) {
+		const char *key = tok[i];
+		bool has_value = i + 1 < n;
+		const char *value = has_value ? tok[i + 1] : "";
+
+		if (!strcmp(key, "auto")) {
+			if (!r->allow)
+				return refuse(c, "auto in a deny rule");
+			r->autoexport = true;
+			continue;
+		}
+		if (!has_value)
+			return refuse(c, "'%s' without a value", key);
+		i++;
+		if (!strcmp(key, "id")) {
+			if (parse_id(c, value, r) < 0)
+				return -EINVAL;
+		} else if (!strcmp(key, "serial")) {
+			if (!*value || strlen(value) >= sizeof(r->serial))
+				return refuse(c, "serial: 1 to %d bytes",
+					      POLICY_SERIAL_MAX - 1);
+			strcpy(r->serial, value);
+		} else if (!strcmp(key, "class")) {
+			char *end;
+			unsigned long v = strtoul(value, &end, 16);
+			if (strlen(value) != 2 || *end ||
+			    !isxdigit((unsigned char)value[0]))
+				return refuse(c, "class '%s': two hex digits",
+					      value);
+			r->device_class = (int)v;
+		} else if (!strcmp(key, "busid")) {
+			if (!*value || strlen(value) >= sizeof(r->busid))
+				return refuse(c, "busid: 1 to %d bytes",
+					      USBIP_BUSID_LEN - 1);
+			strcpy(r->busid, value);
+		} else if (!strcmp(key, "from")) {
+			if (!r->allow)
+				return refuse(c, "from in a deny rule");
+			if (r->num_from == POLICY_MAX_NETS)
+				return refuse(c, "more than %d from",
+					      POLICY_MAX_NETS);
+			if (parse_net(c, value, &r->from[r->num_from++]) < 0)
+				return -EINVAL;
+		} else if (!strcmp(key, "to")) {
+			struct transport_addr a;
+			if (!r->allow)
+				return refuse(c, "to in a deny rule");
+			if (r->num_to == POLICY_MAX_DESTINATIONS)
+				return refuse(c, "more than %d to",
+					      POLICY_MAX_DESTINATIONS);
+			if (transport_parse(value, &a, msg, sizeof(msg)) < 0)
+				return refuse(c, "to: %s", msg);
+			if (a.kind == TRANSPORT_FD)
+				return refuse(c, "to: fd:N is no destination");
+			transport_format(&a, r->to[r->num_to++],
+					 sizeof(r->to[0]));
+		} else {
+			return refuse(c, "unknown word '%s'", key);
+		}
+	}
+	return 0;
+}
+
+int policy_parse_net(const char *text, struct policy_net *net, char *msg,
+		     size_t msg_len)
+{
+	struct cursor c = {.name = "from", .msg = msg, .msg_len = msg_len};
+
+	return parse_net(&c, text, net);
+}
+
+int policy_parse(const char *text, size_t len, const char *name,
+		 struct policy *p, char *msg, size_t msg_len)
+{
+	struct cursor c = {.name = name, .msg = msg, .msg_len = msg_len};
+	struct policy_rule *rules = NULL;
+	size_t num = 0, pos = 0;
+	int r = 0;
+
+	if (len > POLICY_MAX_BYTES) {
+		snprintf(msg, msg_len, "%s: larger than %d bytes", name,
+			 POLICY_MAX_BYTES);
+		return -E2BIG;
+	}
+	while (pos < len && r == 0) {
+		char line[POLICY_MAX_LINE + 1], *tok[MAX_TOKENS];
+		size_t n = 0, ntok;
+
+		c.line++;
+		while (pos < len && text[pos] != '\n') {
+			unsigned char ch = (unsigned char)text[pos++];
+			if (n == POLICY_MAX_LINE) {
+				r = refuse(&c, "longer than %d bytes",
+					   POLICY_MAX_LINE);
+				break;
+			}
+			if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+				r = refuse(&c, "control byte 0x%02x", ch);
+				break;
+			}
+			line[n++] = (char)ch;
+		}
+		pos++; /* the newline */
+		if (r)
+			break;
+		line[n] = '\0';
+		r = tokenize(&c, line, tok, &ntok);
+		if (r || ntok == 0)
+			continue;
+		if (num == POLICY_MAX_RULES) {
+			r = refuse(&c, "more than %d rules", POLICY_MAX_RULES);
+			break;
+		}
+		if (num % 16 == 0) {
+			struct policy_rule *grown =
+				realloc(rules, (num + 16) * sizeof(*rules));
+			if (!grown) {
+				r = -ENOMEM;
+				break;
+			}
+			rules = grown;
+		}
+		r = parse_rule(&c, tok, ntok, &rules[num]);
+		if (r == 0)
+			num++;
+	}
+	if (r < 0) {
+		free(rules);
+		return r;
+	}
+	policy_clear(p);
+	p->rules = rules;
+	p->num_rules = num;
+	return 0;
+}
+
+int policy_load(const char *path, struct policy *p, char *msg, size_t msg_len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *text = malloc(POLICY_MAX_BYTES + 1);
+	size_t len = 0;
+
+	if (fd < 0 || !text) {
+		int e = fd < 0 ? errno : ENOMEM;
+		snprintf(msg, msg_len, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	for (;;) {
+		ssize_t n = read(fd, text + len, POLICY_MAX_BYTES + 1 - len);
+		if (n < 0) {
+			int e = errno;
+			snprintf(msg, msg_len, "%s: %s", path, strerror(e));
+			return -e;
+		}
+		if (n == 0 || (len += (size_t)n) > POLICY_MAX_BYTES)
+			break;
+	}
+	return policy_parse(text, len, path, p, msg, msg_len);
+}
+
+void policy_clear(struct policy *p)
+{
+	free(p->rules);
+	p->rules = NULL;
+	p->num_rules = 0;
+}
+
+static bool rule_matches(const struct policy_rule *r,
+			 const struct policy_device *d)
+{
+	if ((!r->vid_any && r->vid != d->vid) ||
+	    (!r->pid_any && r->pid != d->pid))
+		return false;
+	if (r->serial[0] && (!d->serial || strcmp(r->serial, d->serial)))
+		return false;
+	if (r->busid[0] && fnmatch(r->busid, d->busid, 0) != 0)
+		return false;
+	if (r->device_class >= 0 && r->device_class != d->device_class) {
+		bool any = false;
+		for (size_t i = 0; i < d->num_interfaces; i++)
+			any |= d->interface_classes[i] == r->device_class;
+		if (!any)
+			return false;
+	}
+	return true;
+}
+
+const struct policy_rule *policy_match(const struct policy *p,
+				       const struct policy_device *d)
+{
+	for (size_t i = 0; i < p->num_rules; i++)
+		if (rule_matches(&p->rules[i], d))
+			return &p->rules[i];
+	return NULL;
+}
+
+int policy_peer_from_sockaddr(const struct sockaddr *sa, socklen_t len,
+			      struct policy_peer *peer)
+{
+	memset(peer, 0, sizeof(*peer));
+	if (len >= sizeof(struct sockaddr_in) && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+		peer->kind = POLICY_NET_IP;
+		peer->family = AF_INET;
+		memcpy(peer->addr, &in->sin_addr, 4);
+		return 0;
+	}
+	if (len >= sizeof(struct sockaddr_in6) && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		peer->kind = POLICY_NET_IP;
+		/* A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d;
+		 * rules name them as IPv4. */
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			peer->family = AF_INET;
+			memcpy(peer->addr, &in6->sin6_addr.s6_addr[12], 4);
+		} else {
+			peer->family = AF_INET6;
+			memcpy(peer->addr, &in6->sin6_addr, 16);
+		}
+		return 0;
+	}
+	if (len >= sizeof(struct sockaddr_vm) && sa->sa_family == AF_VSOCK) {
+		peer->kind = POLICY_NET_VSOCK;
+		peer->cid =
+			((const struct sockaddr_vm *)(const void *)sa)->svm_cid;
+		return 0;
+	}
+	if (sa->sa_family == AF_UNIX) {
+		peer->kind = POLICY_NET_UNIX;
+		return 0;
+	}
+	return -EAFNOSUPPORT;
+}
+
+static bool in_prefix(const struct policy_net *n, const struct policy_peer *p)
+{
+	unsigned full = n->prefix / 8, rest = n->prefix % 8;
+
+	if (n->family != p->family || memcmp(n->addr, p->addr, full))
+		return false;
+	if (!rest)
+		return true;
+	uint8_t mask = (uint8_t)(0xff << (8 - rest));
+	return (n->addr[full] & mask) == (p->addr[full] & mask);
+}
+
+bool policy_net_contains(const struct policy_net *nets, size_t num,
+			 const struct policy_peer *peer)
+{
+	for (size_t i = 0; i < num; i++) {
+		const struct policy_net *n = &nets[i];
+		if (n->kind == POLICY_NET_ANY)
+			return true;
+		if (n->kind != peer->kind)
+			continue;
+		if (n->kind == POLICY_NET_UNIX)
+			return true;
+		if (n->kind == POLICY_NET_VSOCK &&
+		    (n->cid == TRANSPORT_VSOCK_CID_ANY || n->cid == peer->cid))
+			return true;
+		if (n->kind == POLICY_NET_IP && in_prefix(n, peer))
+			return true;
+	}
+	return false;
+}
+
+bool policy_peer_allowed(const struct policy_rule *r,
+			 const struct policy_peer *peer)
+{
+	return policy_allows(r) &&
+	       policy_net_contains(r->from, r->num_from, peer);
+}
+
+bool policy_destination_allowed(const struct policy_rule *r,
+				const char *address)
+{
+	if (!policy_allows(r))
+		return false;
+	for (size_t i = 0; i < r->num_to; i++)
+		if (!strcmp(r->to[i], address))
+			return true;
+	return false;
+}

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The device policy (format: policy/README.md): which devices may be
+ * exported, to which importers and destinations, and which are exported
+ * as soon as they appear. Rules are read top to bottom and the first
+ * that matches a device decides; a device no rule matches is denied.
+ *
+ * The file is input like any other: lines, tokens, rules and networks
+ * are bounded, every token is checked, and a refusal names file:line and
+ * what is wrong there. A policy that fails to load leaves the old one in
+ * force (the caller keeps it).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "transport.h"
+#include "wire.h"
+
+#define POLICY_MAX_BYTES (1 << 20)
+#define POLICY_MAX_LINE 1024
+#define POLICY_MAX_RULES 256
+#define POLICY_MAX_NETS 16
+#define POLICY_MAX_DESTINATIONS 4
+#define POLICY_SERIAL_MAX 128
+
+enum policy_net_kind {
+	POLICY_NET_ANY,	  /* any importer */
+	POLICY_NET_IP,	  /* an IPv4 or IPv6 prefix */
+	POLICY_NET_VSOCK, /* a vsock CID, or any CID */
+	POLICY_NET_UNIX,  /* a local unix-socket peer */
+};
+
+struct policy_net {
+	enum policy_net_kind kind;
+	int family;	  /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* network byte order */
+	unsigned prefix;  /* bits */
+	uint32_t cid;	  /* TRANSPORT_VSOCK_CID_ANY for vsock:* */
+};
+
+struct policy_rule {
+	bool allow;
+	unsigned line;
+	/* What it matches; absent parts match anything. */
+	bool vid_any, pid_any;
+	uint16_t vid, pid;
+	char serial[POLICY_SERIAL_MAX]; /* "" any */
+	int device_class;		/* device or any interface class; -1 */
+	char busid[USBIP_BUSID_LEN];	/* a glob (fnmatch); "" any */
+	/* What it allows. */
+	struct policy_net from[POLICY_MAX_NETS];
+	size_t num_from;
+	char to[POLICY_MAX_DESTINATIONS][TRANSPORT_ADDR_STR_MAX];
+	size_t num_to;
+	bool autoexport;
+};
+
+struct policy {
+	struct policy_rule *rules;
+	size_t num_rules;
+};
+
+/* What a rule is matched against: sysfs's view of a device. */
+struct policy_device {
+	uint16_t vid, pid;
+	const char *serial; /* NULL or "" when the device has none */
+	uint8_t device_class;
+	const uint8_t *interface_classes;
+	size_t num_interfaces;
+	const char *busid;
+};
+
+/* An importer as the kernel reports it (getpeername). */
+struct policy_peer {
+	enum policy_net_kind kind; /* IP, VSOCK or UNIX */
+	int family;
+	uint8_t addr[16];
+	uint32_t cid;
+};
+
+/*
+ * Parses text (len bytes, need not be NUL-terminated) into p. name is the
+ * file name for messages. Returns 0, or -EINVAL/-E2BIG with msg set to
+ * "name:line: what". p is untouched on failure.
+ */
+int policy_parse(const char *text, size_t len, const char *name,
+		 struct policy *p, char *msg, size_t msg_len);
+/* Reads and parses a file; same returns (plus -errno for the read). */
+int policy_load(const char *path, struct policy *p, char *msg, size_t msg_len);
+void policy_clear(struct policy *p);
+
+/* The first rule that matches, or NULL: deny. */
+const struct policy_rule *policy_match(const struct policy *p,
+				       const struct policy_device *d);
+static inline bool policy_allows(const struct policy_rule *r)
+{
+	return r && r->allow;
+}
+
+/* Returns 0, or -EAFNOSUPPORT for a family no rule can name. */
+int policy_peer_from_sockaddr(const struct sockaddr *sa, socklen_t len,
+			      struct policy_peer *peer);
+bool policy_peer_allowed(const struct policy_rule *r,
+			 const struct policy_peer *peer);
+/* One "from" value (any, unix, vsock:CID, vsock:*, IP[/BITS]), for
+ * limits outside the file such as a listener's --from. */
+int policy_parse_net(const char *text, struct policy_net *net, char *msg,
+		     size_t msg_len);
+bool policy_net_contains(const struct policy_net *nets, size_t num,
+			 const struct policy_peer *peer);
+/* address as transport_format() writes it. */
+bool policy_destination_allowed(const struct policy_rule *r,
+				const char *address);

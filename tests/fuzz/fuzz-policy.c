@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The policy parser on arbitrary files, and every parsed rule matched
+ * against one device and one peer. */
+#include <assert.h>
+#include <string.h>
+
+#include "policy.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const uint8_t classes[] = {0x08, 0x03};
+	static const struct policy_device dev = {
+		.vid = 0x1d6b,
+		.pid = 0x0104,
+		.serial = "0001",
+		.interface_classes = classes,
+		.num_interfaces = 2,
+		.busid = "1-1.2",
+	};
+	struct policy p = {0};
+	struct policy_peer peer = {.kind = POLICY_NET_IP,
+				   .family = AF_INET,
+				   .addr = {10, 1, 2, 3}};
+	char msg[256] = "";
+
+	if (policy_parse((const char *)data, size, "fuzz", &p, msg,
+			 sizeof(msg)) < 0) {
+		assert(!strncmp(msg, "fuzz", 4));
+		assert(p.num_rules == 0 && !p.rules);
+		return 0;
+	}
+	assert(p.num_rules <= POLICY_MAX_RULES);
+	const struct policy_rule *r = policy_match(&p, &dev);
+	policy_peer_allowed(r, &peer);
+	policy_destination_allowed(r, "vsock:3:3240");
+	for (size_t i = 0; i < p.num_rules; i++) {
+		assert(p.rules[i].num_from <= POLICY_MAX_NETS);
+		assert(p.rules[i].num_to <= POLICY_MAX_DESTINATIONS);
+		assert(memchr(p.rules[i].busid, 0, sizeof(p.rules[i].busid)));
+	}
+	policy_clear(&p);
+	return 0;
+}
