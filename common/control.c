@@ -98,6 +98,8 @@ int control_parse(const char *text, size_t len, struct control_request *req,
 		req->verb = CONTROL_EXPORT;
 	else if (!strcmp(verb, "unexport"))
 		req->verb = CONTROL_UNEXPORT;
+	else if (!strcmp(verb, "reload"))
+		req->verb = CONTROL_RELOAD;
 	else
 		return refuse(-EINVAL, msg, msg_len, "unknown command '%s'",
 			      verb);

@@ -4,11 +4,12 @@
  * request per connection on a SOCK_SEQPACKET unix socket, one reply.
  *
  * A request is one line of printable ASCII:
- *   list | status | export BUSID [ADDR] | unexport BUSID
+ *   list | status | reload | export BUSID [ADDR] | unexport BUSID
  * A reply is "ok\n" followed by rows, or "error\tMESSAGE\n". Rows are
  * tab-separated fields, one row per line:
  *   list:   busid, vid:pid, product, speed (the wire's number), host
- *           driver or "-", exported: no, yes or in-use
+ *           driver or "-", exported: no, yes or in-use, policy: deny,
+ *           allow or auto (with the rule's line, e.g. "allow:3")
  *   status: busid or "-", peer, import or export, worker pid, seconds up,
  *           URBs, bytes in, bytes out, errors
  * The broker parses requests strictly (control_parse) and only after
@@ -31,6 +32,7 @@ enum control_verb {
 	CONTROL_STATUS,
 	CONTROL_EXPORT,
 	CONTROL_UNEXPORT,
+	CONTROL_RELOAD,
 };
 
 struct control_request {

@@ -8,6 +8,7 @@
  *   usbip-brokerctl status [--json]
  *   usbip-brokerctl export 1-2 [--to vsock:3:5000]
  *   usbip-brokerctl unexport 1-2
+ *   usbip-brokerctl reload
  */
 #include <errno.h>
 #include <getopt.h>
@@ -31,13 +32,13 @@ enum exit_code {
 	EXIT_UNREACHABLE = 3, /* no broker on the socket */
 };
 
-static const char *const list_fields[] = {"busid", "id",     "product",
-					  "speed", "driver", "exported"};
+static const char *const list_fields[] = {
+	"busid", "id", "product", "speed", "driver", "exported", "policy"};
 static const char *const status_fields[] = {
 	"busid", "peer",     "direction", "pid",   "uptime_s",
 	"urbs",	 "bytes_in", "bytes_out", "errors"};
 /* Which fields are numbers in JSON. */
-static const bool list_numeric[] = {0, 0, 0, 1, 0, 0};
+static const bool list_numeric[] = {0, 0, 0, 1, 0, 0, 0};
 static const bool status_numeric[] = {0, 0, 0, 1, 1, 1, 1, 1, 1};
 
 static void json_string(const char *s, size_t len)
@@ -101,7 +102,10 @@ static void usage(FILE *f)
 		"Commands:\n"
 		"  list [--json]                 USB devices: busid, vid:pid, "
 		"product,\n"
-		"                                speed, host driver, exported\n"
+		"                                speed, host driver, exported, "
+		"policy\n"
+		"                                verdict (deny, allow or auto, "
+		":line)\n"
 		"  status [--json]               sessions: busid, peer, "
 		"direction,\n"
 		"                                worker pid, uptime, URBs, "
@@ -115,6 +119,12 @@ static void usage(FILE *f)
 		"  unexport BUSID                end its session, give it back "
 		"to the\n"
 		"                                host's drivers\n"
+		"  reload                        read the policy again (a bad "
+		"file\n"
+		"                                is refused with file:line; "
+		"the "
+		"old\n"
+		"                                policy stays)\n"
 		"\n"
 		"  --socket PATH   the broker's control socket (default %s)\n"
 		"\n"
@@ -161,10 +171,11 @@ int main(int argc, char **argv)
 	int args = argc - optind;
 	const char *verb = args > 0 ? argv[optind] : "";
 	bool listing = !strcmp(verb, "list") || !strcmp(verb, "status");
+	bool bare = !strcmp(verb, "reload");
 	bool with_busid = !strcmp(verb, "export") || !strcmp(verb, "unexport");
-	if ((listing && args != 1) || (with_busid && args != 2) ||
-	    (!listing && !with_busid) || (to && strcmp(verb, "export")) ||
-	    (json && !listing)) {
+	if (((listing || bare) && args != 1) || (with_busid && args != 2) ||
+	    (!listing && !with_busid && !bare) ||
+	    (to && strcmp(verb, "export")) || (json && !listing)) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}

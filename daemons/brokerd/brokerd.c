@@ -38,6 +38,7 @@
 #include "log.h"
 #include "macros.h"
 #include "namespace.h"
+#include "policy.h"
 #include "transport.h"
 #include "usbdev.h"
 
@@ -48,6 +49,9 @@
 #define DRAIN_TIMEOUT_S 5
 #define BACKOFF_MAX_S 60
 #define WORKER_UID 65534
+#define DEFAULT_POLICY "/etc/usbip-broker/policy.conf"
+#define DEFAULT_RATE 60 /* connections per peer per minute */
+#define RATE_TABLE 64
 
 enum exit_code { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -71,6 +75,7 @@ struct session {
 	char peer[TRANSPORT_ADDR_STR_MAX];
 	bool outgoing;			   /* export flow */
 	char bound_busid[USBIP_BUSID_LEN]; /* export flow: the one device */
+	struct policy_peer who;		   /* import flow: the importer */
 	struct exported *dev;		   /* the device it holds, if any */
 	time_t started;
 	struct ipc_stats stats;
@@ -97,7 +102,17 @@ static struct {
 	int control;
 	int listen[MAX_LISTEN];
 	char listen_name[MAX_LISTEN][TRANSPORT_ADDR_STR_MAX];
+	struct policy_net listen_from[MAX_LISTEN][POLICY_MAX_NETS];
+	size_t num_listen_from[MAX_LISTEN];
 	size_t num_listen;
+	const char *policy_path;
+	struct policy policy;
+	unsigned rate;
+	struct {
+		struct policy_peer who;
+		time_t window;
+		unsigned count;
+	} rates[RATE_TABLE];
 	int signal_fd;
 	int timer_fd;
 	struct udev *udev;
@@ -139,10 +154,39 @@ static struct exported *find_exported(const char *busid)
 
 static void release_device(struct exported *d, bool give_back);
 
+/* The policy's verdict on a device, as sysfs describes it now. */
+static const struct policy_rule *rule_for(const struct usbdev_info *info)
+{
+	const struct usbip_device_info *w = &info->wire.device;
+	uint8_t classes[USBIP_MAX_INTERFACES];
+	struct policy_device d = {
+		.vid = w->id_vendor,
+		.pid = w->id_product,
+		.serial = info->serial,
+		.device_class = w->device_class,
+		.interface_classes = classes,
+		.num_interfaces = w->num_interfaces,
+		.busid = w->busid,
+	};
+
+	for (size_t i = 0; i < w->num_interfaces; i++)
+		classes[i] = info->wire.interfaces[i].interface_class;
+	return policy_match(&b.policy, &d);
+}
+
+/* Import sessions see and get only what the policy lets their peer have. */
+static bool visible_to(const struct session *s, const struct exported *d)
+{
+	if (s->outgoing)
+		return !strcmp(d->info.wire.device.busid, s->bound_busid);
+	return policy_peer_allowed(rule_for(&d->info), &s->who);
+}
+
 /* ---- sessions ---------------------------------------------------------- */
 
 static struct session *spawn_worker(int conn, const char *peer,
-				    const char *busid)
+				    const char *busid,
+				    const struct policy_peer *who)
 {
 	char msg[256];
 	int pair[2];
@@ -189,6 +233,8 @@ static struct session *spawn_worker(int conn, const char *peer,
 	s->pid = pid;
 	s->ipc = pair[0];
 	s->outgoing = busid != NULL;
+	if (who)
+		s->who = *who;
 	snprintf(s->peer, sizeof(s->peer), "%s", peer);
 	if (busid)
 		snprintf(s->bound_busid, sizeof(s->bound_busid), "%s", busid);
@@ -264,7 +310,7 @@ static int open_for_session(struct session *s, const char *busid,
 	*fd = -1;
 	if (s->dev || (s->outgoing && strcmp(busid, s->bound_busid)))
 		return -EPERM;
-	if (!d)
+	if (!d || !visible_to(s, d))
 		return -ENODEV;
 	if (d->session)
 		return -EBUSY;
@@ -288,12 +334,13 @@ static int open_for_session(struct session *s, const char *busid,
 	return 0;
 }
 
-static void devlist_for_session(struct ipc_devlist_answer *a)
+static void devlist_for_session(const struct session *s,
+				struct ipc_devlist_answer *a)
 {
 	memset(a, 0, sizeof(*a));
 	for (size_t i = 0; i < MAX_EXPORTED && a->count < IPC_MAX_DEVICES; i++)
 		if (b.devices[i].used && !b.devices[i].session &&
-		    !b.devices[i].leaving)
+		    !b.devices[i].leaving && visible_to(s, &b.devices[i]))
 			a->devices[a->count++] = b.devices[i].info.wire;
 }
 
@@ -319,7 +366,7 @@ static void session_message(struct session *s)
 	switch (m.type) {
 	case IPC_DEVLIST_REQUEST: {
 		struct ipc_devlist_answer a;
-		devlist_for_session(&a);
+		devlist_for_session(s, &a);
 		ipc_send(s->ipc, IPC_DEVLIST_ANSWER, &a, sizeof(a), -1);
 		break;
 	}
@@ -358,10 +405,29 @@ static int export_device(const char *busid, const char *to, char *msg,
 
 	if (to && transport_parse(to, &a, msg, msg_len) < 0)
 		return -EINVAL;
+	if (d && to) {
+		/* A destination for a device that is exported already. */
+		char formatted[TRANSPORT_ADDR_STR_MAX];
+		transport_format(&a, formatted, sizeof(formatted));
+		if (!policy_destination_allowed(rule_for(&d->info),
+						formatted)) {
+			snprintf(msg, msg_len,
+				 "policy does not let %s go to %.100s", busid,
+				 formatted);
+			return -EPERM;
+		}
+		if (d->session) {
+			snprintf(msg, msg_len, "%s is in a session", busid);
+			return -EBUSY;
+		}
+		snprintf(d->export_to, sizeof(d->export_to), "%s", formatted);
+		d->backoff_s = 0;
+		d->retry_at = time(NULL);
+		snprintf(msg, msg_len, "exporting %s to %.100s", busid,
+			 formatted);
+		return 0;
+	}
 	if (d) {
-		if (to)
-			transport_format(&a, d->export_to,
-					 sizeof(d->export_to));
 		snprintf(msg, msg_len, "%s already exported", busid);
 		return 0;
 	}
@@ -377,6 +443,31 @@ static int export_device(const char *busid, const char *to, char *msg,
 	r = usbdev_read_info(busid, &slot->info, msg, msg_len);
 	if (r < 0)
 		return r;
+	if (usbdev_is_imported(busid)) {
+		snprintf(msg, msg_len, "%s came in through vhci_hcd", busid);
+		return -EPERM;
+	}
+	const struct policy_rule *rule = rule_for(&slot->info);
+	if (!policy_allows(rule)) {
+		if (rule)
+			snprintf(msg, msg_len, "policy denies %s (%.100s:%u)",
+				 busid, b.policy_path, rule->line);
+		else
+			snprintf(msg, msg_len,
+				 "policy denies %s (no rule matches)", busid);
+		return -EPERM;
+	}
+	if (to) {
+		char formatted[TRANSPORT_ADDR_STR_MAX];
+		transport_format(&a, formatted, sizeof(formatted));
+		if (!policy_destination_allowed(rule, formatted)) {
+			snprintf(msg, msg_len,
+				 "policy does not let %s go to %.100s "
+				 "(%.100s:%u)",
+				 busid, formatted, b.policy_path, rule->line);
+			return -EPERM;
+		}
+	}
 	if (slot->info.wire.device.device_class == 0x09) {
 		snprintf(msg, msg_len, "%s is a hub", busid);
 		return -EINVAL;
@@ -444,8 +535,9 @@ static void retry_exports(void)
 		transport_parse(d->export_to, &a, msg, sizeof(msg));
 		_cleanup_close_ int conn =
 			transport_connect(&a, msg, sizeof(msg));
-		if (conn < 0 || !spawn_worker(conn, d->export_to,
-					      d->info.wire.device.busid)) {
+		if (conn < 0 ||
+		    !spawn_worker(conn, d->export_to, d->info.wire.device.busid,
+				  NULL)) {
 			if (conn < 0)
 				log_line("export %s: %s",
 					 d->info.wire.device.busid, msg);
@@ -457,6 +549,54 @@ static void retry_exports(void)
 				(time_t)(random() % (d->backoff_s / 4 + 1));
 		}
 	}
+}
+
+/* Exports what the policy marks auto, if it is not exported yet. */
+static void auto_export(const char *busid)
+{
+	struct usbdev_info info;
+	char msg[256];
+
+	if (!control_busid_valid(busid) || find_exported(busid) ||
+	    usbdev_is_imported(busid) ||
+	    usbdev_read_info(busid, &info, msg, sizeof(msg)) < 0)
+		return;
+	const struct policy_rule *rule = rule_for(&info);
+	if (!policy_allows(rule) || !rule->autoexport)
+		return;
+	if (export_device(busid, rule->num_to ? rule->to[0] : NULL, msg,
+			  sizeof(msg)) < 0)
+		log_line("auto export %s (%s:%u): %s", busid, b.policy_path,
+			 rule->line, msg);
+}
+
+static void auto_export_present(void)
+{
+	struct dirent **names;
+	int n = scandir("/sys/bus/usb/devices", &names, NULL, alphasort);
+
+	for (int i = 0; i < n; i++) {
+		auto_export(names[i]->d_name);
+		free(names[i]);
+	}
+	if (n >= 0)
+		free(names);
+}
+
+/* The new policy or the old one: never none. Live sessions stay; a
+ * device the new policy denies is refused from the next request on. */
+static int reload_policy(char *msg, size_t msg_len)
+{
+	int r = policy_load(b.policy_path, &b.policy, msg, msg_len);
+
+	if (r < 0) {
+		log_line("policy not reloaded, the old one stays: %s", msg);
+		return r;
+	}
+	log_line("policy %s: %zu rules", b.policy_path, b.policy.num_rules);
+	snprintf(msg, msg_len, "%zu rules", b.policy.num_rules);
+	auto_export_present();
+	return 0;
 }
 
 static void udev_event(void)
@@ -472,6 +612,8 @@ static void udev_event(void)
 		struct exported *d = find_exported(name);
 		if (d)
 			forget_device(d, false);
+	} else if (action && name && !strcmp(action, "add")) {
+		auto_export(name);
 	}
 	udev_device_unref(dev);
 }
@@ -491,14 +633,23 @@ static void reply_list(struct control_reply *out)
 		if (control_busid_valid(busid) &&
 		    usbdev_read_info(busid, &info, msg, sizeof(msg)) == 0) {
 			struct exported *d = find_exported(busid);
-			control_reply_row(out, "%s\t%04x:%04x\t%s\t%u\t%s\t%s",
+			const struct policy_rule *rule = rule_for(&info);
+			char verdict[32];
+			snprintf(verdict, sizeof(verdict), "%s:%u",
+				 !policy_allows(rule) ? "deny"
+				 : rule->autoexport   ? "auto"
+						      : "allow",
+				 rule ? rule->line : 0);
+			control_reply_row(out,
+					  "%s\t%04x:%04x\t%s\t%u\t%s\t%s\t%s",
 					  busid, info.wire.device.id_vendor,
 					  info.wire.device.id_product,
 					  info.product, info.wire.device.speed,
 					  info.driver[0] ? info.driver : "-",
 					  !d	       ? "no"
 					  : d->session ? "in-use"
-						       : "yes");
+						       : "yes",
+					  rule ? verdict : "deny:0");
 		}
 		free(names[i]);
 	}
@@ -542,6 +693,9 @@ static void control_request(const struct control_request *req,
 		r = export_device(req->busid,
 				  req->address[0] ? req->address : NULL, msg,
 				  sizeof(msg));
+		break;
+	case CONTROL_RELOAD:
+		r = reload_policy(msg, sizeof(msg));
 		break;
 	case CONTROL_UNEXPORT: {
 		struct exported *d = find_exported(req->busid);
@@ -631,15 +785,63 @@ static int open_control(const char *path, char *msg, size_t msg_len)
 	return fd;
 }
 
+/* At most b.rate connections per peer address and minute. */
+static bool rate_allows(const struct policy_peer *who)
+{
+	time_t now = time(NULL), oldest = now;
+	size_t slot = 0;
+
+	for (size_t i = 0; i < RATE_TABLE; i++) {
+		if (!memcmp(&b.rates[i].who, who, sizeof(*who))) {
+			slot = i;
+			goto found;
+		}
+		if (b.rates[i].window < oldest) {
+			oldest = b.rates[i].window;
+			slot = i;
+		}
+	}
+	/* A new peer takes the least recently counted entry. */
+	b.rates[slot].who = *who;
+	b.rates[slot].window = now;
+	b.rates[slot].count = 0;
+found:
+	if (now - b.rates[slot].window >= 60) {
+		b.rates[slot].window = now;
+		b.rates[slot].count = 0;
+	}
+	return ++b.rates[slot].count <= b.rate;
+}
+
 static void accept_client(size_t i)
 {
 	char peer[TRANSPORT_ADDR_STR_MAX];
 	_cleanup_close_ int conn =
 		transport_accept(b.listen[i], peer, sizeof(peer));
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof(sa);
+	struct policy_peer who;
 
 	if (conn < 0 || b.draining)
 		return;
-	spawn_worker(conn, peer, NULL);
+	if (getpeername(conn, (struct sockaddr *)&sa, &len) < 0 ||
+	    policy_peer_from_sockaddr((struct sockaddr *)&sa, len, &who) < 0) {
+		log_line("%s: refused: no peer address", peer);
+		return;
+	}
+	if (b.num_listen_from[i] &&
+	    !policy_net_contains(b.listen_from[i], b.num_listen_from[i],
+				 &who)) {
+		log_line("%s: refused: not in --from of %s", peer,
+			 b.listen_name[i]);
+		return;
+	}
+	if (!rate_allows(&who)) {
+		log_line("%s: refused: more than %u connections a minute", peer,
+			 b.rate);
+		return;
+	}
+	spawn_worker(conn, peer, NULL, &who);
 }
 
 static void begin_drain(void)
@@ -685,6 +887,10 @@ static void signal_event(void)
 			reap_workers();
 		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			begin_drain();
+		else if (si.ssi_signo == SIGHUP) {
+			char msg[256];
+			reload_policy(msg, sizeof(msg));
+		}
 	}
 }
 
@@ -734,8 +940,11 @@ static int setup(char **listen_addrs, size_t num_listen)
 	}
 
 	b.udev = udev_new();
+	/* The kernel's own events, not udevd's: the broker reads sysfs
+	 * itself and devtmpfs makes the node, so it needs nothing udev adds,
+	 * and it works where no udevd runs (initramfs, minimal guests). */
 	b.monitor =
-		b.udev ? udev_monitor_new_from_netlink(b.udev, "udev") : NULL;
+		b.udev ? udev_monitor_new_from_netlink(b.udev, "kernel") : NULL;
 	if (b.monitor &&
 	    udev_monitor_filter_add_match_subsystem_devtype(
 		    b.monitor, "usb", "usb_device") == 0 &&
@@ -817,10 +1026,18 @@ static void usage(FILE *f)
 		"  --worker PATH        the worker (default %s)\n"
 		"  --max-sessions N     at most N sessions at once (default "
 		"%d)\n"
+		"  --from NET           importers the last --listen accepts "
+		"(repeatable:\n"
+		"                       IP[/BITS], vsock:CID, vsock:*, unix, "
+		"any)\n"
+		"  --policy FILE        the device policy (default %s)\n"
+		"  --rate N             connections per peer and minute "
+		"(default %d)\n"
 		"  --export BUSID       export BUSID at start (repeatable)\n"
 		"\n"
 		"Exit status: 0 stopped by SIGTERM, 1 failure, 2 usage.\n",
-		CONTROL_DEFAULT_PATH, USBIP_WORKER_PATH, DEFAULT_MAX_SESSIONS);
+		CONTROL_DEFAULT_PATH, USBIP_WORKER_PATH, DEFAULT_MAX_SESSIONS,
+		DEFAULT_POLICY, DEFAULT_RATE);
 }
 
 int main(int argc, char **argv)
@@ -832,6 +1049,9 @@ int main(int argc, char **argv)
 		{"worker", required_argument, NULL, 'w'},
 		{"max-sessions", required_argument, NULL, 'm'},
 		{"export", required_argument, NULL, 'e'},
+		{"policy", required_argument, NULL, 'P'},
+		{"from", required_argument, NULL, 'f'},
+		{"rate", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -844,6 +1064,9 @@ int main(int argc, char **argv)
 	b.worker = USBIP_WORKER_PATH;
 	b.control_path = CONTROL_DEFAULT_PATH;
 	b.max_sessions = DEFAULT_MAX_SESSIONS;
+	b.policy_path = DEFAULT_POLICY;
+	b.rate = DEFAULT_RATE;
+	bool policy_given = false;
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
 		case 'l':
@@ -886,6 +1109,39 @@ int main(int argc, char **argv)
 			}
 			exports[num_exports++] = optarg;
 			break;
+		case 'P':
+			b.policy_path = optarg;
+			policy_given = true;
+			break;
+		case 'f': {
+			size_t l = num_listen - 1;
+			if (num_listen == 0 ||
+			    b.num_listen_from[l] == POLICY_MAX_NETS) {
+				log_line(
+					"--from follows a --listen, at most %d "
+					"times",
+					POLICY_MAX_NETS);
+				return EXIT_USAGE;
+			}
+			if (policy_parse_net(
+				    optarg,
+				    &b.listen_from[l][b.num_listen_from[l]++],
+				    msg, sizeof(msg)) < 0) {
+				log_line("--%s", msg);
+				return EXIT_USAGE;
+			}
+			break;
+		}
+		case 'r': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > 100000) {
+				log_line("--rate: 1 to 100000 a minute");
+				return EXIT_USAGE;
+			}
+			b.rate = (unsigned)v;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -898,11 +1154,22 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (policy_load(b.policy_path, &b.policy, msg, sizeof(msg)) < 0) {
+		/* No file at the default place: nothing is allowed, which is
+		 * the default anyway. Anything else is a mistake to fix. */
+		if (policy_given || access(b.policy_path, F_OK) == 0) {
+			log_line("policy: %s", msg);
+			return EXIT_FAIL;
+		}
+		log_line("no policy at %s: every device is denied",
+			 b.policy_path);
+	}
 	if (setup(listen_addrs, num_listen) < 0)
 		return EXIT_FAIL;
 	for (size_t i = 0; i < num_exports; i++)
 		if (export_device(exports[i], NULL, msg, sizeof(msg)) < 0)
 			log_line("--export %s: %s", exports[i], msg);
+	auto_export_present();
 	log_line("ready: control %s, %zu listening socket(s), worker %s",
 		 b.control_path, b.num_listen, b.worker);
 #ifdef HAVE_LIBSYSTEMD
@@ -915,6 +1182,7 @@ int main(int argc, char **argv)
 		if (b.devices[i].used)
 			release_device(&b.devices[i], true);
 	unlink(b.control_path);
+	policy_clear(&b.policy);
 	log_line("stopped");
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }

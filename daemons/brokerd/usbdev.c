@@ -157,6 +157,19 @@ static void read_interfaces(struct usbdev_info *info)
 	closedir(dir);
 }
 
+/* Device strings go into logs and tab-separated replies: printable
+ * ASCII only, the rest as '?'. */
+static void printable(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; in[i] && o + 1 < len; i++)
+		out[o++] = isprint((unsigned char)in[i]) && in[i] != '\t'
+				   ? in[i]
+				   : '?';
+	out[o] = '\0';
+}
+
 int usbdev_read_info(const char *busid, struct usbdev_info *info, char *msg,
 		     size_t msg_len)
 {
@@ -217,15 +230,24 @@ int usbdev_read_info(const char *busid, struct usbdev_info *info, char *msg,
 	w->num_configurations = (uint8_t)v[9];
 	w->speed = wire_speed(speed);
 	if (read_attr(busid, "product", product, sizeof(product)) == 0)
-		for (size_t i = 0, o = 0;
-		     product[i] && o + 1 < sizeof(info->product); i++)
-			info->product[o++] =
-				isprint((unsigned char)product[i]) &&
-						product[i] != '\t'
-					? product[i]
-					: '?';
+		printable(product, info->product, sizeof(info->product));
+	if (read_attr(busid, "serial", product, sizeof(product)) == 0)
+		printable(product, info->serial, sizeof(info->serial));
 	read_interfaces(info);
 	return 0;
+}
+
+bool usbdev_is_imported(const char *busid)
+{
+	char link[256], target[512];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), SYSFS_USB "/%s", busid);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return false;
+	target[n] = '\0';
+	return strstr(target, "/vhci_hcd.") != NULL;
 }
 
 int usbdev_open(const struct usbdev_info *info, char *msg, size_t msg_len)
@@ -271,7 +293,7 @@ static int parent_port(const char *busid, unsigned busnum, char *parent,
 	return *port ? 0 : -EINVAL;
 }
 
-int usbdev_take(const struct usbdev_info *info, int device_fd, char *msg,
+int usbdev_take(struct usbdev_info *info, int device_fd, char *msg,
 		size_t msg_len)
 {
 	const struct usbip_device_info *w = &info->wire.device;
@@ -294,7 +316,15 @@ int usbdev_take(const struct usbdev_info *info, int device_fd, char *msg,
 	if (ioctl(hub, USBDEVFS_CLAIM_PORT, &port) < 0)
 		return fail(-errno, msg, msg_len, "claiming port %u of %s: %s",
 			    port, parent, strerror(errno));
-	/* With the port ours no driver binds again; unbind the ones there. */
+	/* With the port ours no driver binds again; unbind the ones there.
+	 * A device that has just appeared may have got its configuration
+	 * and interfaces after sysfs was read: read it again, now that
+	 * nothing new can bind. */
+	char busid[USBIP_BUSID_LEN];
+	snprintf(busid, sizeof(busid), "%s", w->busid);
+	int r = usbdev_read_info(busid, info, msg, msg_len);
+	if (r < 0)
+		return r;
 	for (unsigned i = 0; i < w->num_interfaces; i++) {
 		struct usbdevfs_ioctl cmd = {.ifno = (int)i,
 					     .ioctl_code = USBDEVFS_DISCONNECT};

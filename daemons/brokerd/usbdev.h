@@ -19,11 +19,16 @@
 struct usbdev_info {
 	struct usbip_devlist_entry wire; /* busid, numbers, ids, interfaces */
 	char product[128];		 /* from sysfs, printable only */
+	char serial[128];		 /* from sysfs, "" when none */
 	char driver[64];		 /* the first interface's, or "" */
 };
 
 int usbdev_read_info(const char *busid, struct usbdev_info *info, char *msg,
 		     size_t msg_len);
+
+/* A device that came in through vhci_hcd: exporting it again would loop
+ * (and auto rules that match the original would match the import). */
+bool usbdev_is_imported(const char *busid);
 
 /*
  * Opens /dev/bus/usb/BBB/DDD for info and checks that the node is that
@@ -35,10 +40,12 @@ int usbdev_open(const struct usbdev_info *info, char *msg, size_t msg_len);
 
 /*
  * Keeps host drivers off the device while the returned hub fd is open
- * (USBDEVFS_CLAIM_PORT on the parent hub) and takes every interface from
- * the driver that holds it. Returns the hub fd or a negative errno.
+ * (USBDEVFS_CLAIM_PORT on the parent hub), reads info again (a device
+ * that has just appeared may have been configured meanwhile), and takes
+ * every interface from the driver that holds it. Returns the hub fd or a
+ * negative errno.
  */
-int usbdev_take(const struct usbdev_info *info, int device_fd, char *msg,
+int usbdev_take(struct usbdev_info *info, int device_fd, char *msg,
 		size_t msg_len);
 
 /* Releases the port (closes hub_fd) and lets host drivers bind again. */

@@ -69,7 +69,7 @@ START_TEST(refusals)
 	static const char *const bad[] = {
 		"",
 		"\n",
-		"reload",
+		"reload now",
 		"list extra",
 		"export",
 		"export ../../x",

@@ -21,20 +21,26 @@ want=$(sha256sum <"$image" | cut -d' ' -f1)
 modprobe vhci-hcd
 wait_for 10 test -e /sys/bus/usb/devices/1-1:1.0/driver || die "usb-storage did not bind"
 
-$brokerd --listen tcp:127.0.0.1:3240 --control /run/ub/control.sock \
+cat >/tmp/policy.conf <<'POLICY'
+# the test gadget, to this host's importers and one listener
+allow id 1d6b:0104 serial 0001 from 127.0.0.1 to tcp:127.0.0.1:4010
+deny
+POLICY
+$brokerd --listen tcp:127.0.0.1:3240 --listen tcp:127.0.0.1:3250 --from 10.0.0.0/8 \
+	--control /run/ub/control.sock --policy /tmp/policy.conf --rate 1000 \
 	--worker "$bin/daemons/worker/usbip-worker" 2>/tmp/broker.log &
 bpid=$!
 wait_listening 127.0.0.1:3240
 
 log "--- list before export"
 $ctl list | tee /tmp/list
-grep -qP '^1-1\t1d6b:0104\t.*\t3\tusb-storage\tno$' /tmp/list || die "list: 1-1 not shown as unexported"
+grep -qP '^1-1\t1d6b:0104\t.*\t3\tusb-storage\tno\tallow:2$' /tmp/list || die "list: 1-1 not shown as unexported, allowed by line 2"
 $ctl list --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert any(x["busid"]=="1-1" and x["speed"]==3 for x in d), d'
 
 log "--- export"
 $ctl export 1-1
 [ ! -e /sys/bus/usb/devices/1-1:1.0/driver ] || die "usb-storage still bound after export"
-$ctl list | grep -qP '^1-1\t.*\t-\tyes$' || die "list: 1-1 not exported"
+$ctl list | grep -qP '^1-1\t.*\t-\tyes\tallow:2$' || die "list: 1-1 not exported"
 set +e
 $ctl export 9-9; rc=$?
 set -e
@@ -70,11 +76,34 @@ check_vhci_disk "$want"
 $attach detach --all
 wait_detached
 
-log "--- fds after 20 sessions"
+log "--- policy: peers, a listener's --from, destinations, reload"
+usbip --tcp-port 3250 list -r 127.0.0.1 2>&1 | grep -q "1-1" && die "a listener's --from let 127.0.0.1 in"
+grep -q "refused: not in --from" /tmp/broker.log || die "no log of the --from refusal"
+set +e
+$ctl export 1-1 --to tcp:127.0.0.1:4999; rc=$?
+set -e
+[ $rc -eq 1 ] || die "export --to a destination the policy lacks: exit $rc, want 1"
+cp /tmp/policy.conf /tmp/policy.good
+printf 'allow id 1d6b:0104 from 10.0.0.0/8\ndeny\n' >/tmp/policy.conf
+$ctl reload
+usbip list -r 127.0.0.1 2>&1 | grep -q "1-1:" && die "1-1 listed to a peer the new policy excludes"
+usbip attach -r 127.0.0.1 -b 1-1 2>/dev/null && die "1-1 imported by a peer the new policy excludes"
+printf 'allow id 1d6b:0104 from 127.0.0.1\nallow frm 1.2.3.4\n' >/tmp/policy.conf
+set +e
+$ctl reload 2>/tmp/reload.err; rc=$?
+set -e
+cat /tmp/reload.err
+[ $rc -eq 1 ] && grep -q "policy.conf:2: unknown word 'frm'" /tmp/reload.err || die "a bad policy was not refused with file:line"
+usbip attach -r 127.0.0.1 -b 1-1 2>/dev/null && die "the refused policy took effect"
+cp /tmp/policy.good /tmp/policy.conf
+kill -HUP $bpid
+wait_for 10 sh -c "usbip list -r 127.0.0.1 | grep -q '1-1:'" || die "SIGHUP did not restore the policy"
+
+log "--- fds after 100 sessions"
 no_sessions() { [ "$($ctl status | wc -l)" -eq 1 ]; } # the header alone
 wait_for 10 no_sessions || die "sessions linger"
 before=$(ls /proc/$bpid/fd | wc -l)
-for i in $(seq 20); do usbip list -r 127.0.0.1 >/dev/null; done
+for i in $(seq 100); do usbip list -r 127.0.0.1 >/dev/null; done
 wait_for 10 no_sessions || die "sessions linger after the lists"
 after=$(ls /proc/$bpid/fd | wc -l)
 log "broker fds: $before before, $after after"
@@ -96,6 +125,39 @@ $ctl unexport 1-1
 wait_detached
 wait_for 10 test -e /sys/bus/usb/devices/1-1:1.0/driver || die "usb-storage did not rebind"
 
+log "--- auto export: at reload and on hotplug"
+$ctl list | grep -qP '^1-1\t.*\tno\tallow:2$' || die "1-1 still exported after unexport"
+printf 'allow id 1d6b:0104 from 127.0.0.1 auto\ndeny\n' >/tmp/policy.conf
+$ctl reload
+$ctl list | grep -qP '^1-1\t.*\tyes\tauto:1$' || die "reload did not export an auto device"
+g=/sys/kernel/config/usb_gadget/storage
+udc=$(cat $g/UDC)
+echo "" >$g/UDC
+wait_for 10 sh -c "! $ctl list | grep -q '^1-1'" || die "1-1 did not go away"
+wait_for 10 grep -q "unexported 1-1 (device gone)" /tmp/broker.log || die "the broker missed the unplug"
+echo "$udc" >$g/UDC
+wait_for 20 sh -c "$ctl list | grep -qP '^1-1\t.*\tyes\tauto:1$'" || die "a replugged auto device was not exported"
+usbip attach -r 127.0.0.1 -b 1-1
+check_vhci_disk "$want"
+# The import matches the auto rule too; it must not be exported again.
+$ctl list | grep -P '^2-' | tee /tmp/vhci-list
+grep -qP '\tno\tauto:1$' /tmp/vhci-list || die "the vhci import is not listed as unexported"
+usbip detach -p 0
+wait_detached
+$ctl unexport 1-1
+wait_for 10 test -e /sys/bus/usb/devices/1-1:1.0/driver || die "usb-storage did not rebind"
+
+log "--- per-peer connection rate"
+$brokerd --listen tcp:127.0.0.1:3260 --control /run/ub/rate.sock --policy /tmp/policy.conf \
+	--rate 3 --worker "$bin/daemons/worker/usbip-worker" 2>/tmp/rate.log &
+rpid=$!
+wait_listening 127.0.0.1:3260
+for i in 1 2 3 4; do usbip --tcp-port 3260 list -r 127.0.0.1 >/dev/null 2>&1 || true; done
+kill -TERM $rpid
+wait $rpid || true
+grep -q "refused: more than 3 connections a minute" /tmp/rate.log || die "the 4th connection in a minute was not refused"
+[ "$(grep -c 'session started' /tmp/rate.log)" -eq 3 ] || die "expected exactly 3 sessions within the rate"
+
 log "--- garbage on the control socket"
 python3 - <<'PY' || die "the broker answered garbage wrongly"
 import socket
@@ -109,6 +171,8 @@ PY
 kill -0 $bpid || die "the broker died of garbage"
 
 log "--- SIGTERM"
+cp /tmp/policy.good /tmp/policy.conf
+$ctl reload
 $ctl export 1-1
 kill -TERM $bpid
 wait_for 10 sh -c "! kill -0 $bpid" || die "the broker did not stop within 10 s"
