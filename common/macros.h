@@ -48,3 +48,12 @@ static inline void *take_ptr_(void **p)
 	return r;
 }
 #define take_ptr(p) take_ptr_((void **)&(p))
+
+/* Every program's exit status: 0 done, 1 the operation failed (a message
+ * says why), 2 the command line was wrong. Programs with more add theirs
+ * above these. */
+enum exit_status {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,
+	EXIT_USAGE = 2,
+};

@@ -34,12 +34,6 @@
 #define ATTACH_RETRIES 8
 #define RECONNECT_MAX_S 60
 
-enum exit_code {
-	EXIT_OK = 0,
-	EXIT_FAIL = 1,	/* the operation failed; the message says why */
-	EXIT_USAGE = 2, /* the command line was wrong */
-};
-
 static volatile sig_atomic_t stop_requested;
 static int handshake_timeout_ms = OP_IO_TIMEOUT_MS;
 

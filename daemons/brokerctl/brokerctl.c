@@ -25,10 +25,9 @@
 
 #define PROGRAM "usbip-brokerctl"
 
-enum exit_code {
-	EXIT_OK = 0,
+/* Besides EXIT_OK and EXIT_USAGE (macros.h). */
+enum {
 	EXIT_REFUSED = 1,     /* the broker said no */
-	EXIT_USAGE = 2,	      /* bad command line */
 	EXIT_UNREACHABLE = 3, /* no broker on the socket */
 };
 

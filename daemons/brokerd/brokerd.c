@@ -53,8 +53,6 @@
 #define DEFAULT_RATE 60 /* connections per peer per minute */
 #define RATE_TABLE 64
 
-enum exit_code { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
-
 /* epoll tags: kind in the high half, index in the low. */
 enum tag {
 	TAG_CONTROL = 1,

@@ -46,12 +46,6 @@
 
 #define PROGRAM "usbip-worker"
 
-enum exit_code {
-	EXIT_OK = 0,
-	EXIT_FAIL = 1,
-	EXIT_USAGE = 2,
-};
-
 struct options {
 	const char *device;
 	int device_fd;
