@@ -34,6 +34,7 @@
 #endif
 
 #include "control.h"
+#include "grant.h"
 #include "ipc.h"
 #include "log.h"
 #include "macros.h"
@@ -49,6 +50,8 @@
 #define DRAIN_TIMEOUT_S 5
 #define BACKOFF_MAX_S 60
 #define WORKER_UID 65534
+#define DIAL_TIMEOUT_S 30
+#define DEFAULT_LISTEN "tcp:3240"
 #define DEFAULT_POLICY "/etc/usbip-broker/policy.conf"
 #define DEFAULT_RATE 60 /* connections per peer per minute */
 #define RATE_TABLE 64
@@ -60,7 +63,8 @@ enum tag {
 	TAG_SESSION,
 	TAG_SIGNAL,
 	TAG_UDEV,
-	TAG_TIMER
+	TAG_TIMER,
+	TAG_DIAL,
 };
 #define TAG(kind, index) ((uint64_t)(kind) << 32 | (uint32_t)(index))
 
@@ -86,6 +90,7 @@ struct exported {
 	char export_to[TRANSPORT_ADDR_STR_MAX]; /* "" for import only */
 	struct session *session;
 	bool leaving; /* unexported: given back once its session is gone */
+	int dial;     /* the dialling helper's channel, or -1 */
 	unsigned backoff_s;
 	time_t retry_at;
 };
@@ -141,6 +146,60 @@ static int watch(int fd, uint64_t tag)
 	return epoll_ctl(b.epoll, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
+/* One datagram with an optional fd: the dialling helper's answer. */
+static void fd_send(int sock, const void *data, size_t len, int fd)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control = {0};
+	struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+
+	if (fd >= 0) {
+		mh.msg_control = control.buf;
+		mh.msg_controllen = sizeof(control.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
+		return; /* the broker sees the helper's channel close */
+}
+
+/* The fd that came with the datagram (a connected stream socket), or
+ * -1 with data holding the helper's reason. */
+static int fd_recv(int sock, char *data, size_t len)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct iovec iov = {.iov_base = data, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = control.buf,
+			    .msg_controllen = sizeof(control.buf)};
+	struct cmsghdr *c;
+	int fd = -1, type;
+	socklen_t tl = sizeof(type);
+
+	if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT) < 0)
+		return -1;
+	c = CMSG_FIRSTHDR(&mh);
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+	    c->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	if (fd >= 0 && (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
+			type != SOCK_STREAM)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 static struct exported *find_exported(const char *busid)
 {
 	for (size_t i = 0; i < MAX_EXPORTED; i++)
@@ -151,6 +210,17 @@ static struct exported *find_exported(const char *busid)
 }
 
 static void release_device(struct exported *d, bool give_back);
+
+static void schedule_redial(struct exported *d)
+{
+	d->backoff_s = d->backoff_s ? d->backoff_s * 2 : 1;
+	if (d->backoff_s > BACKOFF_MAX_S)
+		d->backoff_s = BACKOFF_MAX_S;
+	/* Jitter: up to a quarter more, so that many brokers that lost one
+	 * peer do not all call back at once. */
+	d->retry_at = time(NULL) + d->backoff_s +
+		      (time_t)(random() % (d->backoff_s / 4 + 1));
+}
 
 /* The policy's verdict on a device, as sysfs describes it now. */
 static const struct policy_rule *rule_for(const struct usbdev_info *info)
@@ -172,14 +242,30 @@ static const struct policy_rule *rule_for(const struct usbdev_info *info)
 	return policy_match(&b.policy, &d);
 }
 
+/* The grant module's view of a session and a device. */
+static struct grant_session grant_session_of(const struct session *s)
+{
+	return (struct grant_session){.outgoing = s->outgoing,
+				      .bound_busid = s->bound_busid,
+				      .who = &s->who,
+				      .holds_device = s->dev != NULL};
+}
+
+static struct grant_device grant_device_of(const struct exported *d)
+{
+	return (struct grant_device){.busid = d->info.wire.device.busid,
+				     .in_session = d->session != NULL,
+				     .rule = rule_for(&d->info)};
+}
+
 /* Import sessions see and get only what the policy lets their peer have. */
 static bool visible_to(const struct session *s, const struct exported *d)
 {
-	if (s->outgoing)
-		return !strcmp(d->info.wire.device.busid, s->bound_busid);
-	return policy_peer_allowed(rule_for(&d->info), &s->who);
-}
+	struct grant_session gs = grant_session_of(s);
+	struct grant_device gd = grant_device_of(d);
 
+	return grant_visible(&gs, &gd);
+}
 /* ---- sessions ---------------------------------------------------------- */
 
 static struct session *spawn_worker(int conn, const char *peer,
@@ -271,15 +357,8 @@ static void end_session(struct session *s, int status)
 		if (time(NULL) - s->started > 10)
 			d->backoff_s = 0;
 	}
-	if (d && d->export_to[0]) {
-		d->backoff_s = d->backoff_s ? d->backoff_s * 2 : 1;
-		if (d->backoff_s > BACKOFF_MAX_S)
-			d->backoff_s = BACKOFF_MAX_S;
-		/* Jitter: up to a quarter more, so that many brokers that
-		 * lost one peer do not all call back at once. */
-		d->retry_at = time(NULL) + d->backoff_s +
-			      (time_t)(random() % (d->backoff_s / 4 + 1));
-	}
+	if (d && d->export_to[0])
+		schedule_redial(d);
 	memset(s, 0, sizeof(*s));
 	s->ipc = -1;
 	notify_status();
@@ -305,13 +384,15 @@ static int open_for_session(struct session *s, const char *busid,
 	char msg[256];
 	int r;
 
+	struct grant_session gs = grant_session_of(s);
+	struct grant_device gd;
+
 	*fd = -1;
-	if (s->dev || (s->outgoing && strcmp(busid, s->bound_busid)))
-		return -EPERM;
-	if (!d || !visible_to(s, d))
-		return -ENODEV;
-	if (d->session)
-		return -EBUSY;
+	if (d)
+		gd = grant_device_of(d);
+	r = grant_open(&gs, busid, d ? &gd : NULL);
+	if (r < 0)
+		return r;
 	r = usbdev_open(&d->info, msg, sizeof(msg));
 	if (r < 0) {
 		log_line("%s: %s", s->peer, msg);
@@ -438,6 +519,7 @@ static int export_device(const char *busid, const char *to, char *msg,
 		return -ENOSPC;
 	}
 	memset(slot, 0, sizeof(*slot));
+	slot->dial = -1;
 	r = usbdev_read_info(busid, &slot->info, msg, msg_len);
 	if (r < 0)
 		return r;
@@ -497,7 +579,10 @@ static void release_device(struct exported *d, bool give_back)
 		close(d->hub_fd);
 	log_line("unexported %s%s", d->info.wire.device.busid,
 		 give_back ? "" : " (device gone)");
+	if (d->dial >= 0)
+		close(d->dial); /* the helper's answer goes nowhere */
 	memset(d, 0, sizeof(*d));
+	d->dial = -1;
 	notify_status();
 }
 
@@ -518,34 +603,77 @@ static void forget_device(struct exported *d, bool give_back)
 	d->leaving = true;
 	kill(s->pid, SIGTERM);
 }
+
+/*
+ * Dialling can block for long (DNS, a TCP SYN into a black hole): a
+ * forked helper does it and passes the socket back, so the loop never
+ * waits on the network. The helper exits at once; SIGCHLD reaps it.
+ */
+static void start_dial(struct exported *d, size_t index)
+{
+	int pair[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
+		schedule_redial(d);
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		struct transport_addr a;
+		char msg[256] = "";
+		close(pair[0]);
+		alarm(DIAL_TIMEOUT_S); /* a bound on the whole attempt */
+		int fd = transport_parse(d->export_to, &a, msg, sizeof(msg));
+		if (fd == 0)
+			fd = transport_connect(&a, msg, sizeof(msg));
+		fd_send(pair[1], msg, strlen(msg) + 1, fd);
+		_exit(0);
+	}
+	close(pair[1]);
+	if (pid < 0) {
+		close(pair[0]);
+		schedule_redial(d);
+		return;
+	}
+	d->dial = pair[0];
+	watch(d->dial, TAG(TAG_DIAL, index));
+}
+
+static void dial_done(struct exported *d)
+{
+	char msg[256] = "";
+	int conn = fd_recv(d->dial, msg, sizeof(msg));
+
+	close(d->dial);
+	d->dial = -1;
+	msg[sizeof(msg) - 1] = '\0';
+	if (conn < 0 || b.draining || !d->used || d->leaving) {
+		if (conn < 0)
+			log_line("export %s to %s: %s",
+				 d->info.wire.device.busid, d->export_to,
+				 msg[0] ? msg : "dialling failed");
+		else
+			close(conn);
+		if (d->used)
+			schedule_redial(d);
+		return;
+	}
+	if (!spawn_worker(conn, d->export_to, d->info.wire.device.busid, NULL))
+		schedule_redial(d);
+	close(conn);
+}
+
 static void retry_exports(void)
 {
 	time_t now = time(NULL);
 
 	for (size_t i = 0; i < MAX_EXPORTED && !b.draining; i++) {
 		struct exported *d = &b.devices[i];
-		struct transport_addr a;
-		char msg[256];
 
-		if (!d->used || d->leaving || !d->export_to[0] || d->session ||
-		    d->retry_at > now)
-			continue;
-		transport_parse(d->export_to, &a, msg, sizeof(msg));
-		_cleanup_close_ int conn =
-			transport_connect(&a, msg, sizeof(msg));
-		if (conn < 0 ||
-		    !spawn_worker(conn, d->export_to, d->info.wire.device.busid,
-				  NULL)) {
-			if (conn < 0)
-				log_line("export %s: %s",
-					 d->info.wire.device.busid, msg);
-			d->backoff_s = d->backoff_s ? d->backoff_s * 2 : 1;
-			if (d->backoff_s > BACKOFF_MAX_S)
-				d->backoff_s = BACKOFF_MAX_S;
-			d->retry_at =
-				now + d->backoff_s +
-				(time_t)(random() % (d->backoff_s / 4 + 1));
-		}
+		if (d->used && !d->leaving && d->export_to[0] && !d->session &&
+		    d->dial < 0 && d->retry_at <= now)
+			start_dial(d, i);
 	}
 }
 
@@ -677,9 +805,17 @@ static void reply_status(struct control_reply *out)
 static void control_request(const struct control_request *req,
 			    struct control_reply *out)
 {
-	char msg[256] = "";
+	char msg[256] = "", busid[USBIP_BUSID_LEN];
 	int r = 0;
 
+	/* A usbfs node names the device by its numbers: find its busid. */
+	snprintf(busid, sizeof(busid), "%s", req->busid);
+	if (busid[0] == '/' &&
+	    usbdev_busid_of_path(req->busid, busid, sizeof(busid)) < 0) {
+		snprintf(msg, sizeof(msg), "no USB device at %s", req->busid);
+		control_reply_error(out, msg);
+		return;
+	}
 	switch (req->verb) {
 	case CONTROL_LIST:
 		reply_list(out);
@@ -688,18 +824,16 @@ static void control_request(const struct control_request *req,
 		reply_status(out);
 		break;
 	case CONTROL_EXPORT:
-		r = export_device(req->busid,
-				  req->address[0] ? req->address : NULL, msg,
-				  sizeof(msg));
+		r = export_device(busid, req->address[0] ? req->address : NULL,
+				  msg, sizeof(msg));
 		break;
 	case CONTROL_RELOAD:
 		r = reload_policy(msg, sizeof(msg));
 		break;
 	case CONTROL_UNEXPORT: {
-		struct exported *d = find_exported(req->busid);
+		struct exported *d = find_exported(busid);
 		if (!d) {
-			snprintf(msg, sizeof(msg), "%s is not exported",
-				 req->busid);
+			snprintf(msg, sizeof(msg), "%s is not exported", busid);
 			r = -ENOENT;
 		} else {
 			forget_device(d, true);
@@ -903,6 +1037,8 @@ static int setup(char **listen_addrs, size_t num_listen)
 		return -ENOMEM;
 	for (size_t i = 0; i < b.max_sessions; i++)
 		b.sessions[i].ipc = -1;
+	for (size_t i = 0; i < MAX_EXPORTED; i++)
+		b.devices[i].dial = -1;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -990,6 +1126,11 @@ static int loop(void)
 			case TAG_UDEV:
 				udev_event();
 				break;
+			case TAG_DIAL:
+				if (index < MAX_EXPORTED &&
+				    b.devices[index].dial >= 0)
+					dial_done(&b.devices[index]);
+				break;
 			case TAG_TIMER: {
 				uint64_t ticks;
 				if (read(b.timer_fd, &ticks, sizeof(ticks)) < 0)
@@ -1016,8 +1157,9 @@ static void usage(FILE *f)
 		"session.\n"
 		"\n"
 		"  --listen ADDR        accept importers on ADDR (repeatable; "
-		"tcp:3240,\n"
-		"                       vsock:-1:3240, unix:PATH, fd:N)\n"
+		"default\n"
+		"                       tcp:3240; also vsock:-1:3240, "
+		"unix:PATH, fd:N)\n"
 		"  --control PATH       control socket (default %s)\n"
 		"  --control-group NAME also let this group use it (default: "
 		"root only)\n"
@@ -1162,6 +1304,8 @@ int main(int argc, char **argv)
 		log_line("no policy at %s: every device is denied",
 			 b.policy_path);
 	}
+	if (num_listen == 0)
+		listen_addrs[num_listen++] = DEFAULT_LISTEN;
 	if (setup(listen_addrs, num_listen) < 0)
 		return EXIT_FAIL;
 	for (size_t i = 0; i < num_exports; i++)
