@@ -104,10 +104,15 @@ int control_parse(const char *text, size_t len, struct control_request *req,
 		return refuse(-EINVAL, msg, msg_len, "unknown command '%s'",
 			      verb);
 	if (req->verb == CONTROL_EXPORT || req->verb == CONTROL_UNEXPORT) {
+		unsigned bus, dev;
+		char tail;
 		if (!word(&p, end, req->busid, sizeof(req->busid)) ||
-		    !control_busid_valid(req->busid))
+		    (!control_busid_valid(req->busid) &&
+		     sscanf(req->busid, "/dev/bus/usb/%3u/%3u%c", &bus, &dev,
+			    &tail) != 2))
 			return refuse(-EINVAL, msg, msg_len,
-				      "%s needs a BUSID such as 1-2 or 3-1.4",
+				      "%s needs a BUSID such as 1-2 or 3-1.4, "
+				      "or /dev/bus/usb/BBB/DDD",
 				      verb);
 	}
 	if (req->verb == CONTROL_EXPORT && p < end &&

@@ -4,7 +4,8 @@
  * request per connection on a SOCK_SEQPACKET unix socket, one reply.
  *
  * A request is one line of printable ASCII:
- *   list | status | reload | export BUSID [ADDR] | unexport BUSID
+ *   list | status | reload | export DEVICE [ADDR] | unexport DEVICE
+ * where DEVICE is a busid (1-2.3) or a usbfs node (/dev/bus/usb/001/004).
  * A reply is "ok\n" followed by rows, or "error\tMESSAGE\n". Rows are
  * tab-separated fields, one row per line:
  *   list:   busid, vid:pid, product, speed (the wire's number), host
@@ -37,7 +38,7 @@ enum control_verb {
 
 struct control_request {
 	enum control_verb verb;
-	char busid[USBIP_BUSID_LEN];
+	char busid[USBIP_BUSID_LEN]; /* or /dev/bus/usb/BBB/DDD */
 	char address[TRANSPORT_ADDR_STR_MAX]; /* export: "" or where to */
 };
 

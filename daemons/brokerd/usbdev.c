@@ -273,7 +273,43 @@ int usbdev_open(const struct usbdev_info *info, char *msg, size_t msg_len)
 	    busnum != w->busnum || devnum != w->devnum)
 		return fail(-ENODEV, msg, msg_len,
 			    "%s changed while it was opened", w->busid);
+	/* And the node's own descriptor names the device sysfs described. */
+	uint8_t desc[18];
+	if (pread(fd, desc, sizeof(desc), 0) != (ssize_t)sizeof(desc) ||
+	    desc[1] != 1 || (desc[8] | desc[9] << 8) != w->id_vendor ||
+	    (desc[10] | desc[11] << 8) != w->id_product)
+		return fail(-ENODEV, msg, msg_len,
+			    "%s: the node's descriptor is not %04x:%04x",
+			    w->path, w->id_vendor, w->id_product);
 	return take_fd(&fd);
+}
+
+int usbdev_busid_of_path(const char *path, char *busid, size_t len)
+{
+	unsigned bus, dev;
+	char tail;
+	DIR *dir;
+	struct dirent *e;
+	int r = -ENODEV;
+
+	if (sscanf(path, "/dev/bus/usb/%3u/%3u%c", &bus, &dev, &tail) != 2)
+		return -EINVAL;
+	dir = opendir(SYSFS_USB);
+	if (!dir)
+		return -errno;
+	while ((e = readdir(dir))) {
+		unsigned long b, d;
+		if (!control_busid_valid(e->d_name) ||
+		    attr_number(e->d_name, "busnum", 10, 0xffff, &b) ||
+		    attr_number(e->d_name, "devnum", 10, 0xffff, &d) ||
+		    b != bus || d != dev)
+			continue;
+		snprintf(busid, len, "%s", e->d_name);
+		r = 0;
+		break;
+	}
+	closedir(dir);
+	return r;
 }
 
 /* The parent hub's busid and our port on it. */

@@ -34,7 +34,8 @@ bool usbdev_is_imported(const char *busid);
  * Opens /dev/bus/usb/BBB/DDD for info and checks that the node is that
  * device: a usbfs char device with the expected numbers, and sysfs still
  * names the same bus and device number after the open. Returns the fd
- * (O_CLOEXEC) or a negative errno.
+ * (O_CLOEXEC) or a negative errno. The node's device descriptor must name
+ * the same vendor and product as sysfs.
  */
 int usbdev_open(const struct usbdev_info *info, char *msg, size_t msg_len);
 
@@ -47,6 +48,10 @@ int usbdev_open(const struct usbdev_info *info, char *msg, size_t msg_len);
  */
 int usbdev_take(struct usbdev_info *info, int device_fd, char *msg,
 		size_t msg_len);
+
+/* The busid of /dev/bus/usb/BBB/DDD, from sysfs. -EINVAL for another
+ * path, -ENODEV when no device has those numbers. */
+int usbdev_busid_of_path(const char *path, char *busid, size_t len);
 
 /* Releases the port (closes hub_fd) and lets host drivers bind again. */
 void usbdev_give_back(const struct usbdev_info *info, int hub_fd);

@@ -59,6 +59,8 @@ START_TEST(requests)
 	ck_assert_int_eq(parse("export 1-2.3 vsock:3:5000", &req), 0);
 	ck_assert_str_eq(req.busid, "1-2.3");
 	ck_assert_str_eq(req.address, "vsock:3:5000");
+	ck_assert_int_eq(parse("export /dev/bus/usb/001/004", &req), 0);
+	ck_assert_str_eq(req.busid, "/dev/bus/usb/001/004");
 	ck_assert_int_eq(parse("unexport 4-1", &req), 0);
 	ck_assert_int_eq(req.verb, CONTROL_UNEXPORT);
 }
@@ -74,6 +76,9 @@ START_TEST(refusals)
 		"export",
 		"export ../../x",
 		"export 1-1 a b",
+		"export /dev/bus/usb/001/../x",
+		"export /dev/bus/usb/1/2/3",
+		"export /etc/passwd",
 		"unexport 1-1 tcp:1",
 		"export  1-1",
 		"list\tx",
