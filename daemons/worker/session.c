@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -592,9 +593,19 @@ static void drain(struct session *s)
 			 s->peer, s->view.urbs_in_flight, DRAIN_TIMEOUT_MS);
 }
 
-int session_serve(struct worker_device *dev, int client, const char *peer,
-		  const struct urb_limits *limits, struct session_stats *stats)
+static uint64_t now_ms(void)
 {
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+int session_serve(struct worker_device *dev, int client, const char *peer,
+		  const struct urb_limits *limits, struct session_stats *stats,
+		  session_progress_fn progress, void *progress_ctx)
+{
+	uint64_t reported_urbs = 0, next_report = 0;
 	_cleanup_free_ struct session *s = calloc(1, sizeof(*s));
 	int r;
 
@@ -627,9 +638,17 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 
 	while (!s->end && !s->client_gone && !session_stop) {
 		bool backlog = s->out.bytes > OUTPUT_HIGH_WATER;
-		r = wait_and_dispatch(s, !backlog, -1);
+		/* Woken at least once a second while there is news. */
+		r = wait_and_dispatch(s, !backlog,
+				      stats->urbs != reported_urbs ? 1000 : -1);
 		if (r < 0 && !s->end)
 			s->end = r;
+		if (progress && stats->urbs != reported_urbs &&
+		    now_ms() >= next_report) {
+			progress(stats, progress_ctx);
+			reported_urbs = stats->urbs;
+			next_report = now_ms() + 1000;
+		}
 	}
 	drain(s);
 	/* A client that only half-closed still gets what completed; a

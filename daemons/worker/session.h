@@ -33,5 +33,11 @@ struct session_stats {
  * (everything cancelled and released). */
 extern volatile sig_atomic_t session_stop;
 
+/* Called with the counters at most once a second while they change (for
+ * the broker's status), and once at the end. */
+typedef void (*session_progress_fn)(const struct session_stats *stats,
+				    void *ctx);
+
 int session_serve(struct worker_device *dev, int client, const char *peer,
-		  const struct urb_limits *limits, struct session_stats *stats);
+		  const struct urb_limits *limits, struct session_stats *stats,
+		  session_progress_fn progress, void *progress_ctx);

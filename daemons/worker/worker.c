@@ -288,17 +288,31 @@ static int offer_export(struct worker_device *d, int fd, const char *peer)
 	return 1;
 }
 
+/* The session's counters for the broker's status; no answer comes. */
+static void report_stats(const struct session_stats *stats, void *ctx)
+{
+	const struct worker *w = ctx;
+	struct ipc_stats s = {.urbs = stats->urbs,
+			      .bytes_in = stats->bytes_in,
+			      .bytes_out = stats->bytes_out,
+			      .errors = stats->errors};
+
+	ipc_send(w->o->broker_fd, IPC_STATS, &s, sizeof(s), -1);
+}
+
 static int serve(struct worker *w, int fd, const char *peer)
 {
 	struct worker_device *d = &w->dev;
 	struct urb_limits limits;
 	struct session_stats stats = {0};
+	bool broker = w->o->broker_fd >= 0;
 	int r;
 
 	urb_limits_default(&limits);
 	log_line("%s: serving %s (%04x:%04x)", peer, d->wire.device.busid,
 		 d->wire.device.id_vendor, d->wire.device.id_product);
-	r = session_serve(d, fd, peer, &limits, &stats);
+	r = session_serve(d, fd, peer, &limits, &stats,
+			  broker ? report_stats : NULL, w);
 	log_line("%s: session ended (%s): %llu URBs, %llu bytes in, %llu bytes "
 		 "out, %llu errors; buffers: %llu in usbfs memory, %llu on the "
 		 "heap",
@@ -309,14 +323,8 @@ static int serve(struct worker *w, int fd, const char *peer)
 		 (unsigned long long)stats.errors,
 		 (unsigned long long)stats.mapped_buffers,
 		 (unsigned long long)stats.heap_buffers);
-	if (w->o->broker_fd >= 0) {
-		/* For the broker's status; it needs no answer. */
-		struct ipc_stats s = {.urbs = stats.urbs,
-				      .bytes_in = stats.bytes_in,
-				      .bytes_out = stats.bytes_out,
-				      .errors = stats.errors};
-		ipc_send(w->o->broker_fd, IPC_STATS, &s, sizeof(s), -1);
-	}
+	if (broker)
+		report_stats(&stats, w);
 	return r;
 }
 

@@ -54,6 +54,10 @@ check_vhci_disk "$want"
 $ctl status | tee /tmp/status
 wpid=$(awk -F'\t' '$1 == "1-1" && $3 == "import" {print $4}' /tmp/status)
 [ -n "$wpid" ] || die "status shows no import session for 1-1"
+live_urbs() { [ "$($ctl status | awk -F'\t' '$1 == "1-1" {print $6}')" -gt 0 ]; }
+wait_for 5 live_urbs || die "status shows no URBs for a live session"
+$ctl status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[0]["urbs"] > 0 and d[0]["bytes_in"] >= 33554432, d'
+
 grep -E '^(Uid|Seccomp|NoNewPrivs|CapEff):' /proc/$wpid/status
 grep -qP '^Uid:\t65534\t' /proc/$wpid/status || die "the worker is not uid 65534 outside"
 grep -qP '^Seccomp:\t2$' /proc/$wpid/status || die "worker not under seccomp"
@@ -118,6 +122,12 @@ wait_listening 127.0.0.1:4010
 $ctl export 1-1 --to tcp:127.0.0.1:4010
 check_vhci_disk "$want"
 $ctl status | grep -qP '^1-1\ttcp:127.0.0.1:4010\texport\t' || die "status shows no export session"
+log "the importer lets go: the broker dials again"
+$attach detach --all
+wait_detached
+check_vhci_disk "$want"
+[ "$(grep -c 'session started, worker [0-9]* exporting 1-1' /tmp/broker.log)" -ge 2 ] ||
+	die "the broker did not dial again"
 kill $lpid
 
 log "--- unexport gives the device back"
