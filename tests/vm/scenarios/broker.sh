@@ -56,7 +56,7 @@ wpid=$(awk -F'\t' '$1 == "1-1" && $3 == "import" {print $4}' /tmp/status)
 [ -n "$wpid" ] || die "status shows no import session for 1-1"
 live_urbs() { [ "$($ctl status | awk -F'\t' '$1 == "1-1" {print $6}')" -gt 0 ]; }
 wait_for 5 live_urbs || die "status shows no URBs for a live session"
-$ctl status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[0]["urbs"] > 0 and d[0]["bytes_in"] >= 33554432, d'
+$ctl status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[0]["urbs"] > 0 and d[0]["bytes_in"] > 0 and d[0]["direction"] == "import", d'
 
 grep -E '^(Uid|Seccomp|NoNewPrivs|CapEff):' /proc/$wpid/status
 grep -qP '^Uid:\t65534\t' /proc/$wpid/status || die "the worker is not uid 65534 outside"
