@@ -52,7 +52,7 @@
 #define WORKER_UID 65534
 #define DIAL_TIMEOUT_S 30
 #define DEFAULT_LISTEN "tcp:3240"
-#define DEFAULT_POLICY "/etc/usbip-broker/policy.conf"
+#define DEFAULT_POLICY USBIP_POLICY_PATH
 #define DEFAULT_RATE 60 /* connections per peer per minute */
 #define RATE_TABLE 64
 
