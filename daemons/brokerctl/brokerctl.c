@@ -154,7 +154,8 @@ int main(int argc, char **argv)
 			socket_path = optarg;
 			break;
 		case 't':
-			to = optarg;
+			/* Empty: none (a unit passes "${TO}" unset). */
+			to = *optarg ? optarg : NULL;
 			break;
 		case 'j':
 			json = true;

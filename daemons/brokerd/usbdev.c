@@ -376,20 +376,21 @@ int usbdev_take(struct usbdev_info *info, int device_fd, char *msg,
 
 void usbdev_give_back(const struct usbdev_info *info, int hub_fd)
 {
-	const struct usbip_device_info *w = &info->wire.device;
+	char msg[128];
 	int fd;
 
 	if (hub_fd >= 0)
 		close(hub_fd); /* releases the port */
-	fd = open("/sys/bus/usb/drivers_probe", O_WRONLY | O_CLOEXEC);
+	/* Through usbfs, not sysfs: the interfaces of whatever configuration
+	 * the device has now, and /sys can stay read-only for the broker. */
+	fd = usbdev_open(info, msg, sizeof(msg));
 	if (fd < 0)
-		return;
-	for (unsigned i = 0; i < w->num_interfaces; i++) {
-		char name[USBIP_BUSID_LEN + 16];
-		int n = snprintf(name, sizeof(name), "%s:%u.%u", w->busid,
-				 w->configuration_value, i);
-		/* No driver for it is no error worth more than a try. */
-		if (write(fd, name, (size_t)n) < 0)
+		return; /* gone, or another device now: nothing to give back */
+	for (int i = 0; i < USBIP_MAX_INTERFACES; i++) {
+		struct usbdevfs_ioctl cmd = {.ifno = i,
+					     .ioctl_code = USBDEVFS_CONNECT};
+		/* No such interface, or no driver for it: nothing to do. */
+		if (ioctl(fd, USBDEVFS_IOCTL, &cmd) < 0)
 			continue;
 	}
 	close(fd);
