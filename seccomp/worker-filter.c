@@ -46,7 +46,7 @@ static const struct {
 	{SCMP_SYS(gettid), "glibc abort(), libusb logging"},
 	{SCMP_SYS(tgkill), "abort() on an internal error"},
 	{SCMP_SYS(rt_sigprocmask), "abort()"},
-	{SCMP_SYS(rt_sigreturn), "returning from SIGPIPE-ignored writes"},
+	{SCMP_SYS(rt_sigreturn), "returning from the SIGTERM handler"},
 	{SCMP_SYS(restart_syscall), "interrupted poll"},
 	{SCMP_SYS(exit), "thread exit"},
 	{SCMP_SYS(exit_group), "process exit"},
