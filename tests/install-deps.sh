@@ -13,4 +13,5 @@ apt-get install -y -q --no-install-recommends \
 	check libusb-1.0-0-dev libudev-dev libseccomp-dev libcap-ng-dev libsystemd-dev \
 	tshark \
 	qemu-system-x86 linux-image-amd64 busybox-static kmod cpio gzip \
-	usbip iproute2 procps coreutils alsa-utils sox strace groff-base
+	usbip iproute2 procps coreutils alsa-utils sox strace groff-base \
+	systemd udev
