@@ -39,25 +39,15 @@ static bool from_worker(uint32_t type)
 	return type < 0x80;
 }
 
-int ipc_send(int sock, uint32_t type, const void *payload, uint32_t length,
-	     int fd)
+int ipc_send_datagram(int sock, const void *data, size_t len, int fd)
 {
-	struct ipc_message m = {.type = type, .length = length};
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} control;
-	struct iovec iov;
+	struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 
-	if (ipc_payload_size(type) != (long)length)
-		return -EINVAL;
-	if (fd >= 0 && type != IPC_OPEN_ANSWER)
-		return -EINVAL;
-	if (length)
-		memcpy(&m.u, payload, length);
-	iov.iov_base = &m;
-	iov.iov_len = IPC_HEADER_LEN + length;
 	if (fd >= 0) {
 		memset(&control, 0, sizeof(control));
 		mh.msg_control = control.buf;
@@ -74,8 +64,22 @@ int ipc_send(int sock, uint32_t type, const void *payload, uint32_t length,
 			continue;
 		if (r < 0)
 			return -errno;
-		return (size_t)r == iov.iov_len ? 0 : -EIO;
+		return (size_t)r == len ? 0 : -EIO;
 	}
+}
+
+int ipc_send(int sock, uint32_t type, const void *payload, uint32_t length,
+	     int fd)
+{
+	struct ipc_message m = {.type = type, .length = length};
+
+	if (ipc_payload_size(type) != (long)length)
+		return -EINVAL;
+	if (fd >= 0 && type != IPC_OPEN_ANSWER)
+		return -EINVAL;
+	if (length)
+		memcpy(&m.u, payload, length);
+	return ipc_send_datagram(sock, &m, IPC_HEADER_LEN + length, fd);
 }
 
 __attribute__((format(printf, 4, 5))) static int

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "wire.h"
@@ -70,6 +71,10 @@ enum ipc_side {
 	IPC_BROKER_SIDE, /* reads worker -> broker messages */
 	IPC_WORKER_SIDE, /* reads broker -> worker messages */
 };
+
+/* One datagram of len bytes, with fd (SCM_RIGHTS) when fd >= 0: the
+ * transport under ipc_send, for the broker's other channels too. */
+int ipc_send_datagram(int sock, const void *data, size_t len, int fd);
 
 /* Sends one message; fd >= 0 only with IPC_OPEN_ANSWER of status 0. */
 int ipc_send(int sock, uint32_t type, const void *payload, uint32_t length,

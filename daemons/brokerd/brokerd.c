@@ -146,29 +146,6 @@ static int watch(int fd, uint64_t tag)
 	return epoll_ctl(b.epoll, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-/* One datagram with an optional fd: the dialling helper's answer. */
-static void fd_send(int sock, const void *data, size_t len, int fd)
-{
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} control = {0};
-	struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-
-	if (fd >= 0) {
-		mh.msg_control = control.buf;
-		mh.msg_controllen = sizeof(control.buf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
-		return; /* the broker sees the helper's channel close */
-}
-
 /* The fd that came with the datagram (a connected stream socket), or
  * -1 with data holding the helper's reason. */
 static int fd_recv(int sock, char *data, size_t len)
@@ -627,7 +604,8 @@ static void start_dial(struct exported *d, size_t index)
 		int fd = transport_parse(d->export_to, &a, msg, sizeof(msg));
 		if (fd == 0)
 			fd = transport_connect(&a, msg, sizeof(msg));
-		fd_send(pair[1], msg, strlen(msg) + 1, fd);
+		/* A failed send: the broker sees the channel close. */
+		ipc_send_datagram(pair[1], msg, strlen(msg) + 1, fd);
 		_exit(0);
 	}
 	close(pair[1]);
