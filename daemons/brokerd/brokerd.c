@@ -41,6 +41,7 @@
 #include "namespace.h"
 #include "policy.h"
 #include "transport.h"
+#include "usb_sysfs.h"
 #include "usbdev.h"
 
 #define PROGRAM "usbip-brokerd"
@@ -787,9 +788,11 @@ static void control_request(const struct control_request *req,
 	int r = 0;
 
 	/* A usbfs node names the device by its numbers: find its busid. */
+	unsigned bus, dev;
 	snprintf(busid, sizeof(busid), "%s", req->busid);
 	if (busid[0] == '/' &&
-	    usbdev_busid_of_path(req->busid, busid, sizeof(busid)) < 0) {
+	    (usb_node_numbers(req->busid, &bus, &dev) < 0 ||
+	     usb_sysfs_busid_of(bus, dev, busid, sizeof(busid)) < 0)) {
 		snprintf(msg, sizeof(msg), "no USB device at %s", req->busid);
 		control_reply_error(out, msg);
 		return;

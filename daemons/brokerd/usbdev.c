@@ -17,10 +17,10 @@
 
 #include "control.h"
 #include "macros.h"
+#include "usb_sysfs.h"
 
-#define SYSFS_USB "/sys/bus/usb/devices"
 #define USB_DEVICE_MAJOR 189
-#define ATTR_MAX 256
+#define ATTR_MAX 256 /* a sysfs attribute's text */
 
 __attribute__((format(printf, 4, 5))) static int
 fail(int err, char *msg, size_t msg_len, const char *fmt, ...)
@@ -31,48 +31,6 @@ fail(int err, char *msg, size_t msg_len, const char *fmt, ...)
 	vsnprintf(msg, msg_len, fmt, ap);
 	va_end(ap);
 	return err;
-}
-
-/* One attribute's text without its newline; -errno, or -EBADMSG for text
- * that is too long or holds a NUL. */
-static int read_attr(const char *dir, const char *name, char *out, size_t len)
-{
-	char path[256];
-	_cleanup_close_ int fd = -1;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), SYSFS_USB "/%s/%s", dir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, out, len);
-	if (n < 0)
-		return -errno;
-	if ((size_t)n == len || memchr(out, '\0', (size_t)n))
-		return -EBADMSG;
-	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
-		n--;
-	out[n] = '\0';
-	return 0;
-}
-
-static int attr_number(const char *dir, const char *name, int base,
-		       unsigned long max, unsigned long *v)
-{
-	char text[ATTR_MAX], *end;
-	int r = read_attr(dir, name, text, sizeof(text));
-
-	if (r < 0)
-		return r;
-	if (text[0] == '\0') {
-		*v = 0; /* bConfigurationValue of an unconfigured device */
-		return 0;
-	}
-	errno = 0;
-	*v = strtoul(text, &end, base);
-	if (errno || *end || !isxdigit((unsigned char)text[0]) || *v > max)
-		return -EBADMSG;
-	return 0;
 }
 
 static uint32_t wire_speed(const char *text)
@@ -114,7 +72,7 @@ static void read_interfaces(struct usbdev_info *info)
 	struct dirent *e;
 	char path[256];
 
-	snprintf(path, sizeof(path), SYSFS_USB "/%s", w->busid);
+	snprintf(path, sizeof(path), USB_SYSFS_DEVICES "/%s", w->busid);
 	dir = opendir(path);
 	w->num_interfaces = 0;
 	if (!dir)
@@ -130,9 +88,12 @@ static void read_interfaces(struct usbdev_info *info)
 			continue;
 		snprintf(sub_dir, sizeof(sub_dir), "%s/%s", w->busid,
 			 e->d_name);
-		if (attr_number(sub_dir, "bInterfaceClass", 16, 255, &cls) ||
-		    attr_number(sub_dir, "bInterfaceSubClass", 16, 255, &sub) ||
-		    attr_number(sub_dir, "bInterfaceProtocol", 16, 255, &proto))
+		if (usb_sysfs_number(sub_dir, "bInterfaceClass", 16, 255,
+				     &cls) ||
+		    usb_sysfs_number(sub_dir, "bInterfaceSubClass", 16, 255,
+				     &sub) ||
+		    usb_sysfs_number(sub_dir, "bInterfaceProtocol", 16, 255,
+				     &proto))
 			continue;
 		/* The wire lists interfaces by number; sysfs in any order. */
 		struct usbip_interface_info *i = &info->wire.interfaces[number];
@@ -143,8 +104,8 @@ static void read_interfaces(struct usbdev_info *info)
 			w->num_interfaces = (uint8_t)(number + 1);
 		if (number == 0) {
 			char link[512], target[256];
-			snprintf(link, sizeof(link), SYSFS_USB "/%s/driver",
-				 sub_dir);
+			snprintf(link, sizeof(link),
+				 USB_SYSFS_DEVICES "/%s/driver", sub_dir);
 			ssize_t n = readlink(link, target, sizeof(target) - 1);
 			if (n > 0) {
 				target[n] = '\0';
@@ -199,8 +160,8 @@ int usbdev_read_info(const char *busid, struct usbdev_info *info, char *msg,
 		return fail(-EINVAL, msg, msg_len, "'%.32s' is not a busid",
 			    busid);
 	for (size_t i = 0; i < ARRAY_SIZE(attrs); i++) {
-		r = attr_number(busid, attrs[i].name, attrs[i].base,
-				attrs[i].max, &v[i]);
+		r = usb_sysfs_number(busid, attrs[i].name, attrs[i].base,
+				     attrs[i].max, &v[i]);
 		if (r == -ENOENT)
 			return fail(r, msg, msg_len, "no USB device %s", busid);
 		if (r < 0)
@@ -208,7 +169,7 @@ int usbdev_read_info(const char *busid, struct usbdev_info *info, char *msg,
 				    attrs[i].name,
 				    r == -EBADMSG ? "malformed" : strerror(-r));
 	}
-	r = read_attr(busid, "speed", speed, sizeof(speed));
+	r = usb_sysfs_attr(busid, "speed", speed, sizeof(speed));
 	if (r < 0 || !wire_speed(speed))
 		return fail(r < 0 ? r : -EBADMSG, msg, msg_len,
 			    "%s/speed: unknown", busid);
@@ -229,9 +190,9 @@ int usbdev_read_info(const char *busid, struct usbdev_info *info, char *msg,
 	w->configuration_value = (uint8_t)v[8];
 	w->num_configurations = (uint8_t)v[9];
 	w->speed = wire_speed(speed);
-	if (read_attr(busid, "product", product, sizeof(product)) == 0)
+	if (usb_sysfs_attr(busid, "product", product, sizeof(product)) == 0)
 		printable(product, info->product, sizeof(info->product));
-	if (read_attr(busid, "serial", product, sizeof(product)) == 0)
+	if (usb_sysfs_attr(busid, "serial", product, sizeof(product)) == 0)
 		printable(product, info->serial, sizeof(info->serial));
 	read_interfaces(info);
 	return 0;
@@ -242,7 +203,7 @@ bool usbdev_is_imported(const char *busid)
 	char link[256], target[512];
 	ssize_t n;
 
-	snprintf(link, sizeof(link), SYSFS_USB "/%s", busid);
+	snprintf(link, sizeof(link), USB_SYSFS_DEVICES "/%s", busid);
 	n = readlink(link, target, sizeof(target) - 1);
 	if (n <= 0)
 		return false;
@@ -268,8 +229,8 @@ int usbdev_open(const struct usbdev_info *info, char *msg, size_t msg_len)
 			    w->path, w->busnum, w->devnum);
 	/* A device unplugged and another plugged in between the sysfs read
 	 * and the open would get other numbers, or another busid. */
-	if (attr_number(w->busid, "busnum", 10, 0xffff, &busnum) ||
-	    attr_number(w->busid, "devnum", 10, 0xffff, &devnum) ||
+	if (usb_sysfs_number(w->busid, "busnum", 10, 0xffff, &busnum) ||
+	    usb_sysfs_number(w->busid, "devnum", 10, 0xffff, &devnum) ||
 	    busnum != w->busnum || devnum != w->devnum)
 		return fail(-ENODEV, msg, msg_len,
 			    "%s changed while it was opened", w->busid);
@@ -282,34 +243,6 @@ int usbdev_open(const struct usbdev_info *info, char *msg, size_t msg_len)
 			    "%s: the node's descriptor is not %04x:%04x",
 			    w->path, w->id_vendor, w->id_product);
 	return take_fd(&fd);
-}
-
-int usbdev_busid_of_path(const char *path, char *busid, size_t len)
-{
-	unsigned bus, dev;
-	char tail;
-	DIR *dir;
-	struct dirent *e;
-	int r = -ENODEV;
-
-	if (sscanf(path, "/dev/bus/usb/%3u/%3u%c", &bus, &dev, &tail) != 2)
-		return -EINVAL;
-	dir = opendir(SYSFS_USB);
-	if (!dir)
-		return -errno;
-	while ((e = readdir(dir))) {
-		unsigned long b, d;
-		if (!control_busid_valid(e->d_name) ||
-		    attr_number(e->d_name, "busnum", 10, 0xffff, &b) ||
-		    attr_number(e->d_name, "devnum", 10, 0xffff, &d) ||
-		    b != bus || d != dev)
-			continue;
-		snprintf(busid, len, "%s", e->d_name);
-		r = 0;
-		break;
-	}
-	closedir(dir);
-	return r;
 }
 
 /* The parent hub's busid and our port on it. */
@@ -339,8 +272,8 @@ int usbdev_take(struct usbdev_info *info, int device_fd, char *msg,
 	_cleanup_close_ int hub = -1;
 
 	if (parent_port(w->busid, w->busnum, parent, sizeof(parent), &port) ||
-	    attr_number(parent, "busnum", 10, 0xffff, &busnum) ||
-	    attr_number(parent, "devnum", 10, 0xffff, &devnum))
+	    usb_sysfs_number(parent, "busnum", 10, 0xffff, &busnum) ||
+	    usb_sysfs_number(parent, "devnum", 10, 0xffff, &devnum))
 		return fail(-ENODEV, msg, msg_len, "%s: no parent hub",
 			    w->busid);
 	snprintf(node, sizeof(node), "/dev/bus/usb/%03lu/%03lu", busnum,

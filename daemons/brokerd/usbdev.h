@@ -49,10 +49,6 @@ int usbdev_open(const struct usbdev_info *info, char *msg, size_t msg_len);
 int usbdev_take(struct usbdev_info *info, int device_fd, char *msg,
 		size_t msg_len);
 
-/* The busid of /dev/bus/usb/BBB/DDD, from sysfs. -EINVAL for another
- * path, -ENODEV when no device has those numbers. */
-int usbdev_busid_of_path(const char *path, char *busid, size_t len);
-
 /* Releases the port (closes hub_fd) and lets host drivers bind again. */
 void usbdev_give_back(const struct usbdev_info *info, int hub_fd);
 

@@ -18,7 +18,6 @@
  *   usbip-worker --device /dev/bus/usb/001/002 --listen tcp:3240
  *   usbip-worker --simulate keyboard:hello --client fd:3
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -42,6 +41,7 @@
 #include "session.h"
 #include "simdev.h"
 #include "transport.h"
+#include "usb_sysfs.h"
 #include "worker-filter.h"
 
 #define PROGRAM "usbip-worker"
@@ -60,64 +60,6 @@ struct options {
 	bool no_sandbox;
 	bool empty_root;
 };
-
-/* /dev/bus/usb/BBB/DDD names the bus and device numbers. */
-static int numbers_from_path(const char *path, uint32_t *busnum,
-			     uint32_t *devnum)
-{
-	unsigned b, d;
-	char tail;
-
-	if (sscanf(path, "/dev/bus/usb/%3u/%3u%c", &b, &d, &tail) != 2 ||
-	    b == 0 || d == 0)
-		return -EINVAL;
-	*busnum = b;
-	*devnum = d;
-	return 0;
-}
-
-/* A decimal attribute of a USB device in sysfs, 0 when unreadable. */
-static unsigned sysfs_number(const char *busid, const char *attr)
-{
-	char path[512];
-	unsigned v = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/bus/usb/devices/%s/%s", busid, attr);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	if (fscanf(f, "%u", &v) != 1)
-		v = 0;
-	fclose(f);
-	return v;
-}
-
-/* Standalone only: the busid whose sysfs numbers match. */
-static int busid_from_sysfs(uint32_t busnum, uint32_t devnum, char *busid,
-			    size_t len)
-{
-	DIR *dir = opendir("/sys/bus/usb/devices");
-	struct dirent *e;
-	int r = -ENOENT;
-
-	if (!dir)
-		return -errno;
-	while ((e = readdir(dir))) {
-		/* Interfaces (1-1:1.0) and . and .. are not devices. */
-		if (e->d_name[0] == '.' || strchr(e->d_name, ':'))
-			continue;
-		if (sysfs_number(e->d_name, "busnum") == busnum &&
-		    sysfs_number(e->d_name, "devnum") == devnum &&
-		    strlen(e->d_name) < len) {
-			strcpy(busid, e->d_name);
-			r = 0;
-			break;
-		}
-	}
-	closedir(dir);
-	return r;
-}
 
 struct worker {
 	const struct options *o;
@@ -455,12 +397,12 @@ static void usage(FILE *f)
 static int open_standalone_device(struct worker *w, char *msg, size_t len)
 {
 	const struct options *o = w->o;
-	uint32_t busnum = 0, devnum = 0;
+	unsigned busnum = 0, devnum = 0;
 	char busid[USBIP_BUSID_LEN] = "";
 	int fd, r;
 
 	if (o->device) {
-		if (numbers_from_path(o->device, &busnum, &devnum) < 0) {
+		if (usb_node_numbers(o->device, &busnum, &devnum) < 0) {
 			snprintf(msg, len, "%s: expected /dev/bus/usb/BBB/DDD",
 				 o->device);
 			return -EINVAL;
@@ -470,7 +412,8 @@ static int open_standalone_device(struct worker *w, char *msg, size_t len)
 		snprintf(busid, sizeof(busid), "%s", o->busid);
 	} else if (o->simulate) {
 		snprintf(busid, sizeof(busid), "0-1");
-	} else if (busid_from_sysfs(busnum, devnum, busid, sizeof(busid)) < 0) {
+	} else if (usb_sysfs_busid_of(busnum, devnum, busid, sizeof(busid)) <
+		   0) {
 		snprintf(msg, len,
 			 "no busid in sysfs for bus %u device %u; give --busid",
 			 busnum, devnum);
