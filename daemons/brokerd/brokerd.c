@@ -54,6 +54,9 @@
 #define DIAL_TIMEOUT_S 30
 #define DEFAULT_LISTEN "tcp:3240"
 #define DEFAULT_POLICY USBIP_POLICY_PATH
+/* Supplementary groups read from a control peer; one in more groups is
+ * judged by its primary group (ERANGE). */
+#define NGROUPS_MAX_PEER 256
 #define DEFAULT_RATE 60 /* connections per peer per minute */
 #define RATE_TABLE 64
 
@@ -218,6 +221,18 @@ static const struct policy_rule *rule_for(const struct usbdev_info *info)
 	for (size_t i = 0; i < w->num_interfaces; i++)
 		classes[i] = info->wire.interfaces[i].interface_class;
 	return policy_match(&b.policy, &d);
+}
+
+/* What the policy would do with a device: "deny", "allow" or "auto". A
+ * hub or an import through vhci_hcd is never exported, whatever a rule
+ * says. */
+static const char *verdict_of(const struct usbdev_info *info,
+			      const struct policy_rule *rule)
+{
+	if (!policy_allows(rule) || info->wire.device.device_class == 0x09 ||
+	    usbdev_is_imported(info->wire.device.busid))
+		return "deny";
+	return rule->autoexport ? "auto" : "allow";
 }
 
 /* The grant module's view of a session and a device. */
@@ -472,6 +487,11 @@ static int export_device(const char *busid, const char *to, char *msg,
 				 "policy does not let %s go to %.100s", busid,
 				 formatted);
 			return -EPERM;
+		}
+		if (!strcmp(d->export_to, formatted)) {
+			snprintf(msg, msg_len, "%s already exported to %.100s",
+				 busid, formatted);
+			return 0;
 		}
 		if (d->session) {
 			snprintf(msg, msg_len, "%s is in a session", busid);
@@ -741,9 +761,7 @@ static void reply_list(struct control_reply *out)
 			const struct policy_rule *rule = rule_for(&info);
 			char verdict[32];
 			snprintf(verdict, sizeof(verdict), "%s:%u",
-				 !policy_allows(rule) ? "deny"
-				 : rule->autoexport   ? "auto"
-						      : "allow",
+				 verdict_of(&info, rule),
 				 rule ? rule->line : 0);
 			control_reply_row(out,
 					  "%s\t%04x:%04x\t%s\t%u\t%s\t%s\t%s",
@@ -754,7 +772,7 @@ static void reply_list(struct control_reply *out)
 					  !d	       ? "no"
 					  : d->session ? "in-use"
 						       : "yes",
-					  rule ? verdict : "deny:0");
+					  verdict);
 		}
 		free(names[i]);
 	}
@@ -826,6 +844,28 @@ static void control_request(const struct control_request *req,
 		control_reply_error(out, msg);
 }
 
+/* Root, or a member of --control-group: as primary group or as one of
+ * the peer's supplementary groups (SO_PEERGROUPS, the groups it had when
+ * it connected). */
+static bool control_peer_allowed(int fd, const struct ucred *cred)
+{
+	gid_t groups[NGROUPS_MAX_PEER];
+	socklen_t len = sizeof(groups);
+
+	if (cred->uid == 0)
+		return true;
+	if (!b.control_gid_set)
+		return false;
+	if (cred->gid == b.control_gid)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false;
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == b.control_gid)
+			return true;
+	return false;
+}
+
 static void control_connection(void)
 {
 	_cleanup_close_ int fd = accept4(b.control, NULL, NULL, SOCK_CLOEXEC);
@@ -840,8 +880,7 @@ static void control_connection(void)
 	if (fd < 0)
 		return;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-	    (cred.uid != 0 &&
-	     !(b.control_gid_set && cred.gid == b.control_gid))) {
+	    !control_peer_allowed(fd, &cred)) {
 		log_line("control: refused uid %u gid %u", cred.uid, cred.gid);
 		return;
 	}
@@ -888,7 +927,9 @@ static int open_control(const char *path, char *msg, size_t msg_len)
 	unlink(path);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    chmod(path, b.control_gid_set ? 0660 : 0600) < 0 ||
-	    (b.control_gid_set && chown(path, 0, b.control_gid) < 0) ||
+	    /* Only the group changes: with the group among its own, the
+	     * broker needs no CAP_CHOWN for that (the unit runs it so). */
+	    (b.control_gid_set && chown(path, (uid_t)-1, b.control_gid) < 0) ||
 	    listen(fd, 8) < 0) {
 		int e = errno;
 		snprintf(msg, msg_len, "%s: %s", path, strerror(e));
@@ -1126,6 +1167,28 @@ static int loop(void)
 	}
 }
 
+/* For udev's IMPORT{program}: the policy's verdict on BUSID as
+ * KEY=VALUE lines, read from the file alone (the broker need not run). */
+static int query_policy(const char *busid)
+{
+	struct usbdev_info info;
+	char msg[256];
+
+	if (!control_busid_valid(busid) ||
+	    usbdev_read_info(busid, &info, msg, sizeof(msg)) < 0) {
+		printf("USBIP_BROKER_POLICY=deny\n");
+		return EXIT_OK;
+	}
+	const struct policy_rule *rule = rule_for(&info);
+	const char *verdict = verdict_of(&info, rule);
+	printf("USBIP_BROKER_POLICY=%s\n", verdict);
+	if (rule)
+		printf("USBIP_BROKER_RULE=%s:%u\n", b.policy_path, rule->line);
+	if (!strcmp(verdict, "auto") && rule->num_to)
+		printf("USBIP_BROKER_TO=%s\n", rule->to[0]);
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -1155,6 +1218,10 @@ static void usage(FILE *f)
 		"  --rate N             connections per peer and minute "
 		"(default %d)\n"
 		"  --export BUSID       export BUSID at start (repeatable)\n"
+		"  --query-policy BUSID print the policy's verdict on BUSID "
+		"for udev\n"
+		"                       (USBIP_BROKER_POLICY=deny|allow|auto) "
+		"and exit\n"
 		"\n"
 		"Exit status: 0 stopped by SIGTERM, 1 failure, 2 usage.\n",
 		CONTROL_DEFAULT_PATH, USBIP_WORKER_PATH, DEFAULT_MAX_SESSIONS,
@@ -1173,11 +1240,13 @@ int main(int argc, char **argv)
 		{"policy", required_argument, NULL, 'P'},
 		{"from", required_argument, NULL, 'f'},
 		{"rate", required_argument, NULL, 'r'},
+		{"query-policy", required_argument, NULL, 'Q'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	char *listen_addrs[MAX_LISTEN], *exports[MAX_EXPORTED];
 	size_t num_listen = 0, num_exports = 0;
+	const char *query = NULL;
 	char msg[256];
 	int c;
 
@@ -1263,6 +1332,9 @@ int main(int argc, char **argv)
 			b.rate = (unsigned)v;
 			break;
 		}
+		case 'Q':
+			query = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -1282,9 +1354,12 @@ int main(int argc, char **argv)
 			log_line("policy: %s", msg);
 			return EXIT_FAIL;
 		}
-		log_line("no policy at %s: every device is denied",
-			 b.policy_path);
+		if (!query)
+			log_line("no policy at %s: every device is denied",
+				 b.policy_path);
 	}
+	if (query)
+		return query_policy(query);
 	if (num_listen == 0)
 		listen_addrs[num_listen++] = DEFAULT_LISTEN;
 	if (setup(listen_addrs, num_listen) < 0)
