@@ -23,7 +23,8 @@ wait_for() {
 
 # make_storage_gadget IMAGE MIB: a configfs mass-storage gadget backed by a
 # new random IMAGE of MIB MiB, bound to dummy_hcd's UDC. It enumerates on
-# dummy_hcd's host side as busid 1-1 (the guest has no other USB bus).
+# dummy_hcd's host side as GADGET_BUSID: 1-1 when dummy_hcd is loaded
+# before vhci_hcd, as the scenarios that name 1-1 do.
 make_storage_gadget() {
 	local image=$1 mib=$2 g=/sys/kernel/config/usb_gadget/storage
 	# No udev in the guest: nothing loads class drivers on its own.
@@ -47,8 +48,23 @@ make_storage_gadget() {
 	echo "$image" >$g/functions/mass_storage.0/lun.0/file
 	ln -s $g/functions/mass_storage.0 $g/configs/c.1/
 	ls /sys/class/udc | head -1 >$g/UDC
-	wait_for 20 test -e /sys/bus/usb/devices/1-1/idVendor || die "gadget did not enumerate as 1-1"
-	log "gadget 1-1: $(cat /sys/bus/usb/devices/1-1/idVendor):$(cat /sys/bus/usb/devices/1-1/idProduct) $(cat /sys/bus/usb/devices/1-1/speed) Mb/s"
+	wait_for 20 gadget_busid || die "the gadget did not enumerate on dummy_hcd"
+	GADGET_BUSID=$(gadget_busid)
+	local d=/sys/bus/usb/devices/$GADGET_BUSID
+	log "gadget $GADGET_BUSID: $(cat $d/idVendor):$(cat $d/idProduct) $(cat $d/speed) Mb/s"
+}
+
+# The busid of the device on dummy_hcd's host side: 1-1 when dummy_hcd is
+# the first bus, later when vhci_hcd (up to 16 buses) came first.
+gadget_busid() {
+	local d
+	for d in /sys/bus/usb/devices/*-*; do
+		case ${d##*/} in *:*) continue ;; esac
+		case "$(readlink -f "$d")" in
+		*/dummy_hcd.*) [ -e "$d/idVendor" ] && { echo "${d##*/}"; return 0; } ;;
+		esac
+	done
+	return 1
 }
 
 # The block device of a disk that came in through vhci_hcd, found through

@@ -13,7 +13,9 @@
 # file in tests/vm/scenarios runs. NAME.host-check.sh beside a scenario is
 # its host half, run after the guest powers off. A scenario that needs
 # QEMU devices of its own says so in a line "# qemu: ARGS"; scenarios are
-# grouped into one boot per distinct set. All scenarios of one call share one boot. Results:
+# grouped into one boot per distinct set. A line "# guest-init: systemd"
+# boots that scenario's group with systemd as PID 1 (stage2-init hands
+# over to it and runs the scenarios as a service). Results:
 # OUT/results/NAME.log and OUT/results/summary (NAME PASS|FAIL SECONDS),
 # and the guest console in OUT/console.log. Exit status 0 only when every
 # requested scenario passed.
@@ -97,15 +99,19 @@ qemu_extra() {
 		sed "s|@RESULTS@|$out/results|g"
 }
 
-boot() { # EXTRA SCENARIO...
-	local extra=$1
-	shift
+guest_init() {
+	sed -n 's/^# guest-init: //p' "$(scenario_file "$1")" | head -1
+}
+
+boot() { # EXTRA INIT SCENARIO...
+	local extra=$1 init=$2
+	shift 2
 	# shellcheck disable=SC2086 # EXTRA is a list of arguments
 	timeout --foreground "$timeout_s" qemu-system-x86_64 \
 		-machine q35 -accel tcg -cpu max -smp 2 -m "$memory" \
 		-nographic -no-reboot -nodefaults -serial stdio \
 		-kernel "$kernel" -initrd "$out/initramfs.cpio.gz" \
-		-append "console=ttyS0 panic=-1 quiet loglevel=4 usbip.stage2=$here/stage2-init usbip.scenarios=$(IFS=,; echo "$*") usbip.repo=$repo" \
+		-append "console=ttyS0 panic=-1 quiet loglevel=4 usbip.stage2=$here/stage2-init usbip.scenarios=$(IFS=,; echo "$*") usbip.repo=$repo${init:+ usbip.init=$init}" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs local,path="$out/results",mount_tag=results,security_model=none,multidevs=remap \
 		-device virtio-rng-pci \
@@ -119,16 +125,17 @@ done_list=" "
 for s in "$@"; do
 	case "$done_list" in *" $s "*) continue ;; esac
 	extra=$(qemu_extra "$s")
+	init=$(guest_init "$s")
 	group=()
 	for t in "$@"; do
 		case "$done_list" in *" $t "*) continue ;; esac
-		if [ "$(qemu_extra "$t")" = "$extra" ]; then
+		if [ "$(qemu_extra "$t")" = "$extra" ] && [ "$(guest_init "$t")" = "$init" ]; then
 			group+=("$t")
 			done_list="$done_list$t "
 		fi
 	done
 	set +e
-	boot "$extra" "${group[@]}"
+	boot "$extra" "$init" "${group[@]}"
 	rc=$?
 	set -e
 	[ $rc -eq 0 ] || qemu_status=$rc

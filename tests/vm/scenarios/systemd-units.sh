@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The installed units under systemd as PID 1, as a packaged system runs
+# them: `meson install`, sysusers and tmpfiles, then a policy-matching
+# gadget appears; udev's rule asks the broker's policy, starts
+# usbip-export@BUSID, which pulls in usbip-brokerd (Type=notify, hardened);
+# the broker dials usbip-attach.socket, socket activation attaches the
+# device to vhci_hcd and the disk reads back bit-exact. Unbinding the
+# gadget ends the session and stops the unit; binding it again starts it
+# all over.
+# guest-init: systemd
+. "$USBIP_REPO/tests/vm/lib.sh"
+
+build=$(build_dir)
+[ "$(cat /proc/1/comm)" = systemd ] || die "PID 1 is $(cat /proc/1/comm), not systemd"
+trap 'echo "--- journal of the units"; journalctl -b --no-pager -o short-monotonic \
+	-u usbip-brokerd.service -u "usbip-export@*" -u usbip-attach.service -u usbip-attach.socket \
+	-u systemd-udevd.service | tail -80; dmesg | grep "type=1326" | tail -3' EXIT
+
+log "--- meson install into the guest's /usr/local"
+meson install -C "$build" --no-rebuild --quiet >/tmp/install.log 2>&1 ||
+	{ cat /tmp/install.log; die "meson install failed"; }
+etc=/usr/local/etc/usbip-broker
+units=/usr/local/lib/systemd/system
+for f in "$units/usbip-brokerd.service" "$units/usbip-export@.service" \
+	"$units/usbip-attach.service" "$units/usbip-attach.socket" \
+	/usr/local/lib/udev/rules.d/70-usbip-export.rules \
+	/usr/local/lib/sysusers.d/usbip-broker.conf /usr/local/lib/tmpfiles.d/usbip-broker.conf \
+	/usr/local/sbin/usbip-brokerd /usr/local/libexec/usbip-worker; do
+	[ -e "$f" ] || die "not installed: $f"
+done
+# What a package's scripts do after installing.
+systemd-sysusers usbip-broker.conf
+systemd-tmpfiles --create usbip-broker.conf
+getent group usbip-broker >/dev/null || die "sysusers made no group usbip-broker"
+[ -d /run/usbip-broker ] || die "tmpfiles made no /run/usbip-broker"
+
+# The importing side listens on 3241 here: the broker has 3240 on the same
+# (loopback) host. An empty ListenStream= drops the unit's own list.
+mkdir -p /etc/systemd/system/usbip-attach.socket.d
+printf '[Socket]\nListenStream=\nListenStream=127.0.0.1:3241\n' \
+	>/etc/systemd/system/usbip-attach.socket.d/test.conf
+mkdir -p "$etc"
+cat >"$etc/policy.conf" <<'POLICY'
+# the test gadget goes to the importer on this host as soon as it appears
+allow id 1d6b:0104 serial 0001 to tcp:127.0.0.1:3241 auto
+deny
+POLICY
+systemctl daemon-reload
+udevadm control --reload
+systemctl start usbip-attach.socket
+systemctl is-active usbip-brokerd.service && die "the broker runs before any device asked for it"
+modprobe vhci-hcd
+
+image=/tmp/units.img
+want=
+plugged() {
+	log "--- gadget bound: udev, usbip-export@$b, the broker, usbip-attach"
+	wait_for 60 systemctl is-active -q usbip-export@$b.service ||
+		{ systemctl status --no-pager "usbip-export@$b.service" || true; die "udev did not start usbip-export@$b"; }
+	udevadm info /sys/bus/usb/devices/$b | grep -q 'USBIP_BROKER_POLICY=auto' ||
+		die "udev has no policy verdict on $b"
+	check_vhci_disk "$want"
+	systemctl is-active -q usbip-attach.service || die "socket activation started no usbip-attach"
+	# The worker's claim shows as "usbfs"; the host's driver must not.
+	drv=$(basename "$(readlink /sys/bus/usb/devices/$b:1.0/driver)")
+	[ "$drv" = usbfs ] || die "the exported device's interface has driver '$drv', not the worker's usbfs claim"
+}
+
+make_storage_gadget "$image" 16
+b=$GADGET_BUSID
+want=$(sha256sum <"$image" | cut -d' ' -f1)
+plugged
+
+log "--- the broker as systemd runs it"
+systemctl show -p Type -p ActiveState -p StatusText usbip-brokerd.service | tee /tmp/show
+grep -qx 'Type=notify' /tmp/show || die "the broker is not Type=notify"
+grep -q '^StatusText=1 exported, 1 session' /tmp/show || die "the broker's status text is not live"
+bpid=$(systemctl show -p MainPID --value usbip-brokerd.service)
+grep -E '^(NoNewPrivs|Seccomp|CapEff|CapBnd):' "/proc/$bpid/status" | tee /tmp/bstatus
+grep -qP '^NoNewPrivs:\t1$' /tmp/bstatus || die "the broker runs without NoNewPrivileges"
+grep -qP '^Seccomp:\t2$' /tmp/bstatus || die "the broker runs without a system call filter"
+# SETUID SETGID KILL: bits 7 6 5.
+grep -qP '^CapBnd:\t00000000000000e0$' /tmp/bstatus || die "the broker's bounding set is not the unit's three"
+wpid=$(pgrep -f -P "$bpid" usbip-worker | head -1)
+[ -n "$wpid" ] || die "no worker under the broker"
+grep -E '^(Uid|NoNewPrivs|Seccomp|CapEff):' "/proc/$wpid/status" | tee /tmp/wstatus
+grep -qP '^Uid:\t65534\t' /tmp/wstatus || die "the worker does not run as 65534"
+grep -qP '^Seccomp:\t2$' /tmp/wstatus || die "the worker has no filter"
+grep -qP '^CapEff:\t0+$' /tmp/wstatus || die "the worker has capabilities"
+systemd-analyze security --no-pager usbip-brokerd.service | tail -1
+stat -c "%U:%G %a %n" /run/usbip-broker /run/usbip-broker/control.sock | tee /tmp/perm
+grep -qx "root:usbip-broker 660 /run/usbip-broker/control.sock" /tmp/perm || die "the control socket is not root:usbip-broker 0660"
+useradd -M -N -G usbip-broker ubmember
+useradd -M -N ubother
+as() { setpriv --reuid="$1" --regid=nogroup --init-groups /usr/local/sbin/usbip-brokerctl list; }
+as ubmember | grep -q "^$b" || die "a member of usbip-broker cannot list"
+set +e
+as ubother; rc=$?
+set -e
+[ $rc -eq 3 ] || die "a non-member got exit $rc from brokerctl, want 3 (no broker for them)"
+
+log "--- gadget unbound: the session ends and the unit stops"
+g=/sys/kernel/config/usb_gadget/storage
+echo "" >$g/UDC
+wait_detached
+wait_for 30 sh -c "! systemctl is-active -q usbip-export@$b.service" ||
+	die "usbip-export@$b still active with the device gone"
+journalctl -b --no-pager -u usbip-brokerd.service | grep -q "unexported $b (device gone)" ||
+	die "the broker did not log the device's going"
+vhci_all_free || die "a vhci port is still in use"
+
+log "--- gadget bound again: everything comes back"
+ls /sys/class/udc | head -1 >$g/UDC
+wait_for 20 gadget_busid || die "gadget did not enumerate again"
+[ "$(gadget_busid)" = "$b" ] || die "the gadget came back as $(gadget_busid), not $b"
+plugged
+
+log "--- systemctl stop usbip-export@$b unexports"
+systemctl stop usbip-export@$b.service
+wait_detached
+wait_for 10 test -e /sys/bus/usb/devices/$b:1.0/driver || die "usb-storage did not get $b back"
+systemctl stop usbip-brokerd.service
+log "PASS"
