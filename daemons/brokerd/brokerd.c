@@ -1202,7 +1202,7 @@ static void usage(FILE *f)
 		"\n"
 		"  --listen ADDR        accept importers on ADDR (repeatable; "
 		"default\n"
-		"                       tcp:3240; also vsock:-1:3240, "
+		"                       tcp:3240; also vsock:3240 (any CID), "
 		"unix:PATH, fd:N)\n"
 		"  --control PATH       control socket (default %s)\n"
 		"  --control-group NAME also let this group use it (default: "
