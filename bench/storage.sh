@@ -15,16 +15,6 @@ make_storage_gadget /tmp/bench.img "$mib"
 modprobe usbip-host
 modprobe vhci-hcd
 
-local_disk() {
-	local b
-	for b in /sys/block/sd*; do
-		case "$(readlink -f "$b/device")" in
-		*dummy_hcd*) echo "/dev/${b##*/}"; return 0 ;;
-		esac
-	done
-	return 1
-}
-
 # seconds of one dd run
 dd_seconds() {
 	dd "$@" iflag=direct of=/dev/null 2>&1 | sed -n 's/.* copied, \([0-9.e-]*\) s,.*/\1/p'
@@ -43,8 +33,8 @@ cpu_seconds() { # PID FIELD: user (14) or system (15) seconds
 }
 
 : >/tmp/bench.txt
-wait_for 20 local_disk || die "no local disk"
-measure direct "$(local_disk)"
+wait_for 20 gadget_disk || die "no local disk"
+measure direct "$(gadget_disk)"
 
 usbipd -D
 wait_listening 0.0.0.0:3240 2>/dev/null || wait_listening '\*:3240' 2>/dev/null || sleep 1
@@ -55,7 +45,7 @@ measure usbip-host "$(vhci_disk)"
 usbip detach -p 0
 wait_detached
 usbip unbind -b 1-1
-wait_for 20 local_disk || die "the gadget did not come back"
+wait_for 20 gadget_disk || die "the gadget did not come back"
 
 USBIP_WORKER_TRACE=${BENCH_TRACE:-} $worker --device "$(usb_node 1-1)" --listen tcp:127.0.0.1:3241 2>/tmp/worker.log &
 wpid=$!

@@ -14,23 +14,26 @@ die() {
 wait_for() {
 	local limit=$1 i=0
 	shift
-	until "$@" 2>/dev/null; do
+	until "$@" >/dev/null 2>&1; do
 		i=$((i + 1))
 		[ $i -le $((limit * 10)) ] || return 1
 		sleep 0.1
 	done
 }
 
-# make_storage_gadget IMAGE MIB: a configfs mass-storage gadget backed by a
-# new random IMAGE of MIB MiB, bound to dummy_hcd's UDC. It enumerates on
-# dummy_hcd's host side as GADGET_BUSID: 1-1 when dummy_hcd is loaded
-# before vhci_hcd, as the scenarios that name 1-1 do.
+# make_storage_gadget IMAGE MIB [N]: a configfs mass-storage gadget
+# backed by a new random IMAGE of MIB MiB, bound to dummy_hcd's UDC number
+# N (0 by default; dummy_hcd is loaded with two, dummy_udc.0 and .1, each
+# with its own host bus). It enumerates on dummy_hcd's host side as
+# GADGET_BUSID: 1-1 for UDC 0 when dummy_hcd is loaded before vhci_hcd, as
+# the scenarios that name 1-1 do. Gadget N has serial 000(N+1).
 make_storage_gadget() {
-	local image=$1 mib=$2 g=/sys/kernel/config/usb_gadget/storage
+	local image=$1 mib=$2 n=${3:-0}
+	local g=/sys/kernel/config/usb_gadget/storage${n#0}
 	# No udev in the guest: nothing loads class drivers on its own.
 	modprobe usb-storage
 	modprobe sd_mod
-	modprobe dummy_hcd
+	modprobe dummy_hcd num=2
 	modprobe libcomposite
 	modprobe usb_f_mass_storage
 	mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config
@@ -42,26 +45,39 @@ make_storage_gadget() {
 	echo 0x0100 >$g/bcdDevice
 	echo usbip-broker >$g/strings/0x409/manufacturer
 	echo "test disk" >$g/strings/0x409/product
-	echo 0001 >$g/strings/0x409/serialnumber
+	echo "000$((n + 1))" >$g/strings/0x409/serialnumber
 	echo storage >$g/configs/c.1/strings/0x409/configuration
 	echo 1 >$g/functions/mass_storage.0/stall
 	echo "$image" >$g/functions/mass_storage.0/lun.0/file
 	ln -s $g/functions/mass_storage.0 $g/configs/c.1/
-	ls /sys/class/udc | head -1 >$g/UDC
-	wait_for 20 gadget_busid || die "the gadget did not enumerate on dummy_hcd"
-	GADGET_BUSID=$(gadget_busid)
+	echo "dummy_udc.$n" >$g/UDC
+	wait_for 20 gadget_busid "$n" || die "the gadget did not enumerate on dummy_hcd.$n"
+	GADGET_BUSID=$(gadget_busid "$n")
 	local d=/sys/bus/usb/devices/$GADGET_BUSID
 	log "gadget $GADGET_BUSID: $(cat $d/idVendor):$(cat $d/idProduct) $(cat $d/speed) Mb/s"
 }
 
-# The busid of the device on dummy_hcd's host side: 1-1 when dummy_hcd is
-# the first bus, later when vhci_hcd (up to 16 buses) came first.
+# gadget_busid [N]: the busid of the device on dummy_hcd.N's host side
+# (1-1 when dummy_hcd is the first bus, later when vhci_hcd, with up to 16
+# buses, came first).
 gadget_busid() {
-	local d
+	local d n=${1:-0}
 	for d in /sys/bus/usb/devices/*-*; do
 		case ${d##*/} in *:*) continue ;; esac
 		case "$(readlink -f "$d")" in
-		*/dummy_hcd.*) [ -e "$d/idVendor" ] && { echo "${d##*/}"; return 0; } ;;
+		*/dummy_hcd.$n/*) [ -e "$d/idVendor" ] && { echo "${d##*/}"; return 0; } ;;
+		esac
+	done
+	return 1
+}
+
+# gadget_disk [N]: the block device of gadget N on this side (usb-storage
+# bound to the gadget directly, not through vhci_hcd).
+gadget_disk() {
+	local b n=${1:-0}
+	for b in /sys/block/sd*; do
+		case "$(readlink -f "$b/device")" in
+		*/dummy_hcd.$n/*) echo "/dev/${b##*/}"; return 0 ;;
 		esac
 	done
 	return 1
