@@ -1,0 +1,141 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# usbip-brokerd's flows and transports, and hostile clients beside a
+# healthy session. Two gadgets: A (32 MiB) and B (8 MiB), on dummy_hcd's
+# two buses.
+#   import over a unix socket, and over an inherited connected fd;
+#   export --to an usbip-attach listener over tcp, vsock (vsock_loopback)
+#   and a unix socket;
+#   while A is imported and read end to end, every malformed request of
+#   shared NOTES section 2 goes to B through the broker: each ends its own
+#   session with a log line naming the field, and A's read completes
+#   bit-exact in the same session.
+. "$USBIP_REPO/tests/vm/lib.sh"
+
+bin=$(build_dir)
+brokerd=$bin/daemons/brokerd/usbip-brokerd
+ctl="$bin/daemons/brokerctl/usbip-brokerctl --socket /run/flows/control.sock"
+attach=$bin/daemons/attach/usbip-attach
+probe=$bin/tests/usbip-probe
+trap 'echo "--- broker log"; cat /tmp/broker.log; echo "--- listener log"; cat /tmp/listen.log 2>/dev/null || true' EXIT
+
+make_storage_gadget /tmp/a.img 32 0
+a=$GADGET_BUSID
+make_storage_gadget /tmp/b.img 8 1
+bb=$GADGET_BUSID
+want_a=$(sha256sum </tmp/a.img | cut -d' ' -f1)
+modprobe vhci-hcd
+modprobe vsock_loopback
+cat >/tmp/policy.conf <<POLICY
+allow id 1d6b:0104 from 127.0.0.1 from unix to tcp:127.0.0.1:4030 to vsock:1:4020 to unix:/run/flows/attach.sock
+deny
+POLICY
+mkdir -p /run/flows
+$brokerd --listen tcp:127.0.0.1:3240 --listen unix:/run/flows/import.sock \
+	--control /run/flows/control.sock --policy /tmp/policy.conf --rate 1000 \
+	--worker "$bin/daemons/worker/usbip-worker" 2>/tmp/broker.log &
+bpid=$!
+wait_listening 127.0.0.1:3240
+$ctl export "$a"
+$ctl export "$bb"
+
+done_with_import() {
+	$attach detach --all
+	wait_detached
+	wait_for 10 sh -c "! $ctl status | grep -q '^$a'" || die "the session on $a lingers"
+}
+
+log "--- import over a unix socket"
+$attach connect unix:/run/flows/import.sock "$a"
+check_vhci_disk "$want_a"
+$ctl status | grep -qP "^$a\tunix\timport\t" || $ctl status | grep -qP "^$a\t.*\timport\t" || die "no import session in status"
+done_with_import
+
+log "--- import over an inherited connected fd (bash's /dev/tcp)"
+$attach connect fd:3 "$a" 3<>/dev/tcp/127.0.0.1/3240
+check_vhci_disk "$want_a"
+done_with_import
+
+for to in tcp:127.0.0.1:4030 vsock:1:4020 unix:/run/flows/attach.sock; do
+	log "--- export --to $to"
+	case $to in
+	vsock:*) listen_on=vsock:4020 ;;
+	*) listen_on=$to ;;
+	esac
+	$attach listen "$listen_on" 2>/tmp/listen.log &
+	lpid=$!
+	case $to in
+	tcp:*) wait_listening 127.0.0.1:4030 ;;
+	unix:*) wait_for 10 test -S /run/flows/attach.sock || die "no listener at $to" ;;
+	vsock:*) wait_for 10 sh -c "ss -l --vsock | grep -q 4020" || die "no vsock listener" ;;
+	esac
+	$ctl export "$a" --to "$to"
+	check_vhci_disk "$want_a"
+	$ctl status | grep -qP "^$a\t.*\texport\t" || die "status shows no export session for $to"
+	$ctl unexport "$a"
+	wait_detached
+	kill $lpid
+	wait $lpid 2>/dev/null || true
+	wait_for 10 sh -c "! $ctl status | grep -q '^$a'" || die "the session to $to lingers"
+	$ctl export "$a"
+done
+
+log "--- hostile clients on $bb beside a healthy import of $a"
+$attach connect tcp:127.0.0.1:3240 "$a"
+wait_for 30 vhci_disk || die "no disk"
+healthy=$($ctl status | awk -F'\t' -v b="$a" '$1 == b {print $4}')
+# The healthy client reads the whole disk over and over, each pass
+# checked, until the hostile ones are done.
+disk=$(vhci_disk)
+rm -f /tmp/stop /tmp/healthy.result
+(
+	n=0
+	until [ -e /tmp/stop ] && [ $n -gt 0 ]; do
+		got=$(dd if="$disk" bs=64k iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)
+		[ "$got" = "$want_a" ] || { echo "BAD pass $n" >/tmp/healthy.result; exit 1; }
+		n=$((n + 1))
+	done
+	echo "OK $n" >/tmp/healthy.result
+) &
+readpid=$!
+rows=0
+while read -r name field; do
+	before=$(grep -c "refused\|malformed" /tmp/broker.log || true)
+	$probe tcp:127.0.0.1:3240 "$bb" "hostile-$name" || die "hostile-$name"
+	wait_for 5 sh -c "[ \$(grep -c 'refused\|malformed' /tmp/broker.log) -gt $before ]" ||
+		die "hostile-$name: no refusal logged"
+	line=$(grep "refused\|malformed" /tmp/broker.log | tail -1)
+	case "$line" in
+	*": $field = "*) log "hostile-$name: $line" ;;
+	*) die "hostile-$name: expected field '$field' in: $line" ;;
+	esac
+	rows=$((rows + 1))
+done <<'ROWS'
+ep16 ep
+direction direction
+no-endpoint ep
+wrong-direction ep
+huge-length transfer_buffer_length
+devid devid
+duplicate-seqnum seqnum
+wlength wLength
+setup-direction bmRequestType
+set-address bRequest
+iso-packets-on-bulk number_of_packets
+too-many-packets number_of_packets
+unknown-command command
+longer-payload command
+reply-as-request command
+ROWS
+kill -0 $readpid 2>/dev/null || die "the healthy reader ended during the hostile sessions: $(cat /tmp/healthy.result)"
+touch /tmp/stop
+wait $readpid || die "the healthy session read differently beside the hostile ones: $(cat /tmp/healthy.result)"
+log "healthy reader: $(cat /tmp/healthy.result) full passes bit-exact"
+now=$($ctl status | awk -F'\t' -v b="$a" '$1 == b {print $4}')
+[ "$now" = "$healthy" ] || die "the healthy session's worker changed ($healthy -> $now)"
+kill -0 $bpid || die "the broker died"
+log "$rows hostile sessions refused; the healthy session read all of $a bit-exact"
+$probe tcp:127.0.0.1:3240 "$bb" inflight-64 || die "$bb is not served after the hostile sessions"
+done_with_import
+kill -TERM $bpid
+wait $bpid || die "the broker's exit status was not 0"
+log "PASS"
