@@ -53,6 +53,11 @@ static void child(int sync_fd, const char *path, char *const argv[],
 	for (size_t i = 0; i < nkeep; i++)
 		if (dup2(moved[i], (int)(3 + i)) < 0)
 			_exit(126);
+	/* The spawner's stdin and stdout are no business of the child's (a
+	 * test's log file, a terminal); stderr stays, it is the log. */
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0)
+		_exit(126);
 	syscall(SYS_close_range, 3 + nkeep, ~0u, 0);
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		_exit(126);

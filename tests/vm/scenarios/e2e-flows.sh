@@ -3,6 +3,9 @@
 # healthy session. Two gadgets: A (32 MiB) and B (8 MiB), on dummy_hcd's
 # two buses.
 #   import over a unix socket, and over an inherited connected fd;
+#   a live session's worker: uid 65534, no new privileges, seccomp, no
+#   capabilities, its own user, net, mount, pid and ipc namespaces, and
+#   no fd but its own;
 #   export --to an usbip-attach listener over tcp, vsock (vsock_loopback)
 #   and a unix socket;
 #   while A is imported and read end to end, every malformed request of
@@ -83,6 +86,25 @@ log "--- hostile clients on $bb beside a healthy import of $a"
 $attach connect tcp:127.0.0.1:3240 "$a"
 wait_for 30 vhci_disk || die "no disk"
 healthy=$($ctl status | awk -F'\t' -v b="$a" '$1 == b {print $4}')
+[ -n "$healthy" ] || die "no worker for the healthy session"
+
+log "--- the live session's worker: its confinement and its fds"
+st=/proc/$healthy/status
+grep -E '^(Uid|NoNewPrivs|Seccomp|CapEff|CapPrm|CapBnd):' $st
+grep -qP '^Uid:\t65534\t65534\t65534\t65534$' $st || die "the worker is not uid 65534"
+grep -qP '^NoNewPrivs:\t1$' $st || die "the worker may gain privileges"
+grep -qP '^Seccomp:\t2$' $st || die "the worker has no filter"
+grep -qP '^CapEff:\t0+$' $st || die "the worker has effective capabilities"
+for ns in user net mnt pid ipc; do
+	[ "$(readlink /proc/$healthy/ns/$ns)" != "$(readlink /proc/$bpid/ns/$ns)" ] ||
+		die "the worker shares the broker's $ns namespace"
+done
+ls -l /proc/$healthy/fd | tail -n +2 | awk '{ print $9, $10, $11 }' | tee /tmp/wfds
+# 0 and 1 are /dev/null, 2 is the broker's own log (its stderr); beyond
+# those only sockets, libusb's event and timer fds and the usbfs node.
+bad=$(awk '($1 <= 1 && $3 != "/dev/null") || ($1 > 2 && $3 !~ /^(socket:|anon_inode:|\/dev\/bus\/usb\/)/)' /tmp/wfds)
+[ -z "$bad" ] || die "the worker holds fds it should not: $bad"
+[ "$(wc -l </tmp/wfds)" -le 10 ] || die "the worker holds $(wc -l </tmp/wfds) fds"
 # The healthy client reads the whole disk over and over, each pass
 # checked, until the hostile ones are done.
 disk=$(vhci_disk)
