@@ -93,10 +93,26 @@ scenario_file() {
 
 # A scenario may ask for QEMU devices of its own in a line
 # "# qemu: ARGS" (@RESULTS@ stands for the results directory, which the
-# host reads afterwards). Scenarios that ask for the same run in one boot.
+# host reads afterwards; @MONITOR@ for a unix socket path for QEMU's
+# monitor). Scenarios that ask for the same run in one boot.
 qemu_extra() {
 	sed -n 's/^# qemu: //p' "$(scenario_file "$1")" | head -1 |
-		sed "s|@RESULTS@|$out/results|g"
+		sed "s|@RESULTS@|$out/results|g; s|@MONITOR@|$out/monitor.sock|g"
+}
+
+# NAME.host-during.sh beside a scenario runs on the host while its boot
+# runs, with the results directory (where the guest can leave it word)
+# and the monitor socket path: it does what only QEMU can, such as typing
+# on an emulated keyboard.
+start_host_halves() { # SCENARIO...
+	local s during
+	for s in "$@"; do
+		during=$(dirname "$(scenario_file "$s")")/$(basename "$s" .sh).host-during.sh
+		[ -f "$during" ] || continue
+		bash "$during" "$out/results" "$out/monitor.sock" \
+			>"$out/results/$(basename "$s" .sh).host-during.log" 2>&1 &
+		host_halves+=($!)
+	done
 }
 
 guest_init() {
@@ -134,9 +150,13 @@ for s in "$@"; do
 			done_list="$done_list$t "
 		fi
 	done
+	host_halves=()
+	start_host_halves "${group[@]}"
 	set +e
 	boot "$extra" "$init" "${group[@]}"
 	rc=$?
+	[ ${#host_halves[@]} -eq 0 ] || kill "${host_halves[@]}" 2>/dev/null
+	wait "${host_halves[@]}" 2>/dev/null
 	set -e
 	[ $rc -eq 0 ] || qemu_status=$rc
 done

@@ -1,0 +1,82 @@
+# qemu: -device qemu-xhci,id=xhci -device usb-kbd,bus=xhci.0 -monitor unix:@MONITOR@,server=on,wait=off
+# SPDX-License-Identifier: GPL-2.0-or-later
+# HID end to end: QEMU's usb-kbd exported by usbip-brokerd, imported by
+# usbip-attach into vhci_hcd, bound by usbhid there. Once the importing
+# side's evdev node is open, e2e-hid.host-during.sh types "usbip" and
+# Enter with the QEMU monitor's sendkey; the key presses must arrive as
+# input events of the vhci keyboard, in order.
+. "$USBIP_REPO/tests/vm/lib.sh"
+
+bin=$(build_dir)
+brokerd=$bin/daemons/brokerd/usbip-brokerd
+ctl="$bin/daemons/brokerctl/usbip-brokerctl --socket /run/hid/control.sock"
+attach=$bin/daemons/attach/usbip-attach
+rm -f "$USBIP_RESULTS/e2e-hid.ready"
+
+modprobe xhci_pci
+modprobe evdev
+modprobe usbhid
+modprobe hid_generic # no udev here to load it for the hid bus
+keyboard() { # QEMU's usb-kbd on the xhci bus (not its import)
+	local d
+	for d in /sys/bus/usb/devices/*; do
+		[ "$(cat "$d/idVendor" 2>/dev/null):$(cat "$d/idProduct" 2>/dev/null)" = 0627:0001 ] || continue
+		case "$(readlink -f "$d")" in *vhci_hcd*) continue ;; esac
+		echo "${d##*/}"
+		return 0
+	done
+	return 1
+}
+wait_for 20 keyboard || die "QEMU's usb-kbd did not enumerate"
+busid=$(keyboard)
+log "usb-kbd at $busid"
+modprobe vhci-hcd
+echo "allow id 0627:0001 from 127.0.0.1" >/tmp/hid-policy.conf
+$brokerd --listen tcp:127.0.0.1:3247 --control /run/hid/control.sock \
+	--policy /tmp/hid-policy.conf --worker "$bin/daemons/worker/usbip-worker" 2>/tmp/broker.log &
+bpid=$!
+trap 'echo "--- broker log"; cat /tmp/broker.log' EXIT
+wait_listening 127.0.0.1:3247
+$ctl export "$busid"
+$attach connect tcp:127.0.0.1:3247 "$busid"
+
+vhci_event() {
+	local e
+	for e in /sys/class/input/event*; do
+		case "$(readlink -f "$e/device")" in
+		*vhci_hcd*) echo "/dev/input/${e##*/}"; return 0 ;;
+		esac
+	done
+	return 1
+}
+wait_for 30 vhci_event || die "no input device behind vhci_hcd"
+dev=$(vhci_event)
+log "the imported keyboard is $dev ($(cat /sys/class/input/${dev##*/}/device/name))"
+
+# Key presses (EV_KEY, value 1) until six arrived or 120 s passed. The
+# ready file tells the host half to start typing.
+python3 - "$dev" "$USBIP_RESULTS/e2e-hid.ready" >/tmp/keys.txt <<'PY' || die "reading input events failed"
+import os, select, struct, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+open(sys.argv[2], "w").close()
+names = {22: "u", 31: "s", 48: "b", 23: "i", 25: "p", 28: "enter"}
+got, end = [], time.time() + 120
+while len(got) < 6 and time.time() < end:
+    if not select.select([fd], [], [], 1)[0]:
+        continue
+    data = os.read(fd, 24 * 64)
+    for off in range(0, len(data) - 23, 24):
+        _, _, typ, code, value = struct.unpack_from("llHHi", data, off)
+        if typ == 1 and value == 1:
+            got.append(names.get(code, str(code)))
+print(" ".join(got))
+PY
+keys=$(cat /tmp/keys.txt)
+log "key presses on the importing side: $keys"
+[ "$keys" = "u s b i p enter" ] || die "expected 'u s b i p enter', got '$keys'"
+$ctl status | grep -P "^$busid\t"
+$attach detach --all
+wait_for 10 sh -c "grep -q 'session ended' /tmp/broker.log" || die "the session did not end"
+kill -TERM $bpid
+wait $bpid || die "the broker's exit status was not 0"
+log "PASS"
