@@ -14,4 +14,5 @@ apt-get install -y -q --no-install-recommends \
 	tshark \
 	qemu-system-x86 linux-image-amd64 busybox-static kmod cpio gzip \
 	usbip iproute2 procps coreutils alsa-utils sox strace groff-base \
+	usbutils e2fsprogs util-linux passwd python3 \
 	systemd udev
