@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "log.h"
 #include "macros.h"
 #include "usb_sysfs.h"
 
@@ -319,6 +320,14 @@ void usbdev_give_back(const struct usbdev_info *info, int hub_fd)
 	fd = usbdev_open(info, msg, sizeof(msg));
 	if (fd < 0)
 		return; /* gone, or another device now: nothing to give back */
+	/* A session cut off mid-transfer leaves the device mid-protocol (a
+	 * mass-storage gadget waiting for the rest of a command): the host
+	 * driver's first request then times out and it resets after 20 s
+	 * or so. Reset it here, as usbip-host does after a broken link, so
+	 * the driver starts from a clean device. */
+	if (ioctl(fd, USBDEVFS_RESET, 0) < 0 && errno != ENODEV)
+		log_line("%s: reset before giving it back: %s",
+			 info->wire.device.busid, strerror(errno));
 	for (int i = 0; i < USBIP_MAX_INTERFACES; i++) {
 		struct usbdevfs_ioctl cmd = {.ifno = i,
 					     .ioctl_code = USBDEVFS_CONNECT};
