@@ -38,7 +38,7 @@ done
 shift $((OPTIND - 1))
 
 if [ $# -eq 0 ]; then
-	set -- $(cd "$here/scenarios" && ls *.sh | grep -v '\.host-check\.sh$' | sed 's/\.sh$//')
+	set -- $(cd "$here/scenarios" && ls *.sh | grep -v '\.host-\(check\|during\)\.sh$' | sed 's/\.sh$//')
 fi
 for s in "$@"; do
 	case $s in
