@@ -8,15 +8,14 @@
 #   (d) worker       usbip-worker alone (--device, no sandbox), usbip-attach
 # with O_DIRECT sequential reads of 1 MiB (MB/s) and 4 KiB (IOPS), each
 # path BENCH_ROUNDS times (3) in turn so that drift hits all alike, and the
-# worker's CPU seconds per GB moved. Prints every round and the mean ratio
+# server side's CPU seconds per GB moved (usbip-host's stub_rx and stub_tx
+# kernel threads; the worker process). Prints every round and the mean ratio
 # of each path against (b).   Run: tests/vm/run.sh bench/storage.sh
 . "$USBIP_REPO/tests/vm/lib.sh"
 
 bin=$(build_dir)
 worker=$bin/daemons/worker/usbip-worker
 attach=$bin/daemons/attach/usbip-attach
-brokerd=$bin/daemons/brokerd/usbip-brokerd
-ctl="$bin/daemons/brokerctl/usbip-brokerctl --socket /run/bench/control.sock"
 mib=${BENCH_MIB:-64}
 small=${BENCH_SMALL_IOS:-2048}
 rounds=${BENCH_ROUNDS:-3}
@@ -30,19 +29,22 @@ dd_seconds() {
 	dd "$@" iflag=direct of=/dev/null 2>&1 | sed -n 's/.* copied, \([0-9.e-]*\) s,.*/\1/p'
 }
 
-cpu_seconds() { # PID: user + system seconds so far
-	awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"
+cpu_seconds() { # PID...: their user + system seconds so far
+	local p
+	for p in "$@"; do cat "/proc/$p/stat"; done |
+		awk -v t="$(getconf CLK_TCK)" '{ sum += $14 + $15 } END { printf "%.2f", sum / t }'
 }
 
-# measure NAME DISK [PID]: one row "NAME MB/s IOPS CPU-SECONDS" (CPU of
-# PID over both reads, 0 without one).
+# measure NAME DISK [PID...]: one row "NAME MB/s IOPS CPU-SECONDS" (the
+# server side's CPU over both reads: the PIDs', 0 without any).
 measure() {
-	local s1 s4 c0=0 c1=0
-	[ -n "${3:-}" ] && c0=$(cpu_seconds "$3")
-	s1=$(dd_seconds if="$2" bs=1M count="$mib")
-	s4=$(dd_seconds if="$2" bs=4k count="$small")
-	[ -n "${3:-}" ] && c1=$(cpu_seconds "$3")
-	awk -v n="$1" -v m="$mib" -v s1="$s1" -v c="$small" -v s4="$s4" -v cpu="$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" \
+	local name=$1 disk=$2 s1 s4 c0=0 c1=0
+	shift 2
+	[ $# -gt 0 ] && c0=$(cpu_seconds "$@")
+	s1=$(dd_seconds if="$disk" bs=1M count="$mib")
+	s4=$(dd_seconds if="$disk" bs=4k count="$small")
+	[ $# -gt 0 ] && c1=$(cpu_seconds "$@")
+	awk -v n="$name" -v m="$mib" -v s1="$s1" -v c="$small" -v s4="$s4" -v cpu="$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" \
 		'BEGIN { printf "%s %.2f %.0f %.2f\n", n, m * 1.048576 / s1, c / s4, cpu }' | tee -a /tmp/bench.txt
 }
 
@@ -55,7 +57,8 @@ run_host() {
 	usbip bind -b 1-1
 	usbip attach -r 127.0.0.1 -b 1-1
 	wait_for 30 vhci_disk || die "usbip-host import failed"
-	measure usbip-host "$(vhci_disk)"
+	# usbip-host's server side: its two kernel threads for the device.
+	measure usbip-host "$(vhci_disk)" $(pgrep -x stub_rx) $(pgrep -x stub_tx)
 	usbip detach -p 0
 	wait_detached
 	usbip unbind -b 1-1
@@ -93,10 +96,7 @@ run_worker() {
 
 usbipd -D
 wait_listening 0.0.0.0:3240 2>/dev/null || wait_listening '\*:3240' 2>/dev/null || sleep 1
-echo "allow id 1d6b:0104 from 127.0.0.1" >/tmp/bench-policy.conf
-$brokerd --listen tcp:127.0.0.1:3241 --control /run/bench/control.sock \
-	--policy /tmp/bench-policy.conf --worker "$worker" 2>/tmp/broker.log &
-wait_listening 127.0.0.1:3241
+start_broker 3241 "allow id 1d6b:0104 from 127.0.0.1"
 
 : >/tmp/bench.txt
 for r in $(seq "$rounds"); do

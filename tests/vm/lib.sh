@@ -104,6 +104,18 @@ vhci_all_free() {
 
 no_vhci_disk() { ! vhci_disk >/dev/null; }
 
+# The busid of the first device that came in through vhci_hcd.
+vhci_busid() {
+	local d
+	for d in /sys/bus/usb/devices/*-*; do
+		case ${d##*/} in *:*) continue ;; esac
+		case "$(readlink -f "$d")" in
+		*/vhci_hcd.*) echo "${d##*/}"; return 0 ;;
+		esac
+	done
+	return 1
+}
+
 # usbip-host's view of BUSID: 1 available, 2 in use (SDEV_ST_*).
 stub_status() { cat "/sys/bus/usb/devices/$1/usbip_status" 2>/dev/null; }
 stub_available() { [ "$(stub_status "$1")" = 1 ]; }
@@ -158,6 +170,73 @@ guest_reset() {
 		rmdir "$g"/configs/*/strings/* "$g"/configs/* "$g"/functions/* \
 			"$g"/strings/* "$g" 2>/dev/null
 	done
+	# Logs and images of the last scenario: a log greps only its own
+	# scenario's lines, and 128 MiB images leave the guest's memory.
+	rm -rf /tmp/* /run/test-broker
 	sleep 0.5
 	return 0
+}
+
+# start_broker PORT POLICY [BROKERD-ARGS...]: usbip-brokerd listening on
+# tcp:127.0.0.1:PORT with the policy text POLICY, its control socket in
+# /run/test-broker, its log appended to /tmp/broker.log. Sets bpid and
+# ctl (the usbip-brokerctl command line for it).
+start_broker() {
+	local port=$1 policy=$2 bin
+	shift 2
+	bin=$(build_dir)
+	printf '%s\n' "$policy" >/tmp/broker-policy.conf
+	mkdir -p /run/test-broker
+	"$bin/daemons/brokerd/usbip-brokerd" --listen "tcp:127.0.0.1:$port" \
+		--control /run/test-broker/control.sock --policy /tmp/broker-policy.conf \
+		--rate 1000 --worker "$bin/daemons/worker/usbip-worker" "$@" 2>>/tmp/broker.log &
+	bpid=$!
+	ctl="$bin/daemons/brokerctl/usbip-brokerctl --socket /run/test-broker/control.sock"
+	wait_listening "127.0.0.1:$port"
+}
+
+# stop_broker: SIGTERM; it must end its sessions and exit 0.
+stop_broker() {
+	kill -TERM "$bpid"
+	wait "$bpid" || die "the broker's exit status was not 0"
+}
+
+# check_hostile ADDR BUSID LOG [PID]: usbip-probe sends each malformed
+# request of shared NOTES section 2 to BUSID at ADDR, one session each.
+# Each must be refused: the probe sees the connection closed without a
+# reply, and LOG gains a refusal naming the field below. PID, if given,
+# must survive every one. Sets hostile_count.
+check_hostile() {
+	local addr=$1 busid=$2 logf=$3 pid=${4:-} probe name field before line
+	probe=$(build_dir)/tests/usbip-probe
+	hostile_count=0
+	while read -r name field; do
+		before=$(grep -c "refused\|malformed" "$logf" || true)
+		$probe "$addr" "$busid" "hostile-$name" || die "hostile-$name"
+		wait_for 5 sh -c "[ \$(grep -c 'refused\|malformed' '$logf') -gt $before ]" ||
+			die "hostile-$name: no refusal logged"
+		line=$(grep "refused\|malformed" "$logf" | tail -1)
+		case "$line" in
+		*": $field = "*) log "hostile-$name: $line" ;;
+		*) die "hostile-$name: expected field '$field' in: $line" ;;
+		esac
+		[ -z "$pid" ] || kill -0 "$pid" 2>/dev/null || die "$pid died on hostile-$name"
+		hostile_count=$((hostile_count + 1))
+	done <<-'ROWS'
+	ep16 ep
+	direction direction
+	no-endpoint ep
+	wrong-direction ep
+	huge-length transfer_buffer_length
+	devid devid
+	duplicate-seqnum seqnum
+	wlength wLength
+	setup-direction bmRequestType
+	set-address bRequest
+	iso-packets-on-bulk number_of_packets
+	too-many-packets number_of_packets
+	unknown-command command
+	longer-payload command
+	reply-as-request command
+	ROWS
 }

@@ -150,7 +150,7 @@ wait_for 20 sh -c "$ctl list | grep -qP '^1-1\t.*\tyes\tauto:1$'" || die "a repl
 usbip attach -r 127.0.0.1 -b 1-1
 check_vhci_disk "$want"
 # The import matches the auto rule too; it must not be exported again.
-$ctl list | grep -P '^2-' | tee /tmp/vhci-list
+$ctl list | grep -P "^$(vhci_busid)\t" | tee /tmp/vhci-list
 grep -qP '\tno\tdeny:1$' /tmp/vhci-list || die "the vhci import is not listed as unexported and denied"
 usbip detach -p 0
 wait_detached

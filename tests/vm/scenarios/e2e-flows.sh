@@ -15,8 +15,6 @@
 . "$USBIP_REPO/tests/vm/lib.sh"
 
 bin=$(build_dir)
-brokerd=$bin/daemons/brokerd/usbip-brokerd
-ctl="$bin/daemons/brokerctl/usbip-brokerctl --socket /run/flows/control.sock"
 attach=$bin/daemons/attach/usbip-attach
 probe=$bin/tests/usbip-probe
 trap 'echo "--- broker log"; cat /tmp/broker.log; echo "--- listener log"; cat /tmp/listen.log 2>/dev/null || true' EXIT
@@ -28,16 +26,9 @@ bb=$GADGET_BUSID
 want_a=$(sha256sum </tmp/a.img | cut -d' ' -f1)
 modprobe vhci-hcd
 modprobe vsock_loopback
-cat >/tmp/policy.conf <<POLICY
-allow id 1d6b:0104 from 127.0.0.1 from unix to tcp:127.0.0.1:4030 to vsock:1:4020 to unix:/run/flows/attach.sock
-deny
-POLICY
 mkdir -p /run/flows
-$brokerd --listen tcp:127.0.0.1:3240 --listen unix:/run/flows/import.sock \
-	--control /run/flows/control.sock --policy /tmp/policy.conf --rate 1000 \
-	--worker "$bin/daemons/worker/usbip-worker" 2>/tmp/broker.log &
-bpid=$!
-wait_listening 127.0.0.1:3240
+start_broker 3240 "allow id 1d6b:0104 from 127.0.0.1 from unix to tcp:127.0.0.1:4030 to vsock:1:4020 to unix:/run/flows/attach.sock" \
+	--listen unix:/run/flows/import.sock
 $ctl export "$a"
 $ctl export "$bb"
 
@@ -119,35 +110,8 @@ rm -f /tmp/stop /tmp/healthy.result
 	echo "OK $n" >/tmp/healthy.result
 ) &
 readpid=$!
-rows=0
-while read -r name field; do
-	before=$(grep -c "refused\|malformed" /tmp/broker.log || true)
-	$probe tcp:127.0.0.1:3240 "$bb" "hostile-$name" || die "hostile-$name"
-	wait_for 5 sh -c "[ \$(grep -c 'refused\|malformed' /tmp/broker.log) -gt $before ]" ||
-		die "hostile-$name: no refusal logged"
-	line=$(grep "refused\|malformed" /tmp/broker.log | tail -1)
-	case "$line" in
-	*": $field = "*) log "hostile-$name: $line" ;;
-	*) die "hostile-$name: expected field '$field' in: $line" ;;
-	esac
-	rows=$((rows + 1))
-done <<'ROWS'
-ep16 ep
-direction direction
-no-endpoint ep
-wrong-direction ep
-huge-length transfer_buffer_length
-devid devid
-duplicate-seqnum seqnum
-wlength wLength
-setup-direction bmRequestType
-set-address bRequest
-iso-packets-on-bulk number_of_packets
-too-many-packets number_of_packets
-unknown-command command
-longer-payload command
-reply-as-request command
-ROWS
+check_hostile tcp:127.0.0.1:3240 "$bb" /tmp/broker.log "$bpid"
+rows=$hostile_count
 kill -0 $readpid 2>/dev/null || die "the healthy reader ended during the hostile sessions: $(cat /tmp/healthy.result)"
 touch /tmp/stop
 wait $readpid || die "the healthy session read differently beside the hostile ones: $(cat /tmp/healthy.result)"
@@ -158,6 +122,5 @@ kill -0 $bpid || die "the broker died"
 log "$rows hostile sessions refused; the healthy session read all of $a bit-exact"
 $probe tcp:127.0.0.1:3240 "$bb" inflight-64 || die "$bb is not served after the hostile sessions"
 done_with_import
-kill -TERM $bpid
-wait $bpid || die "the broker's exit status was not 0"
+stop_broker
 log "PASS"

@@ -8,8 +8,6 @@
 . "$USBIP_REPO/tests/vm/lib.sh"
 
 bin=$(build_dir)
-brokerd=$bin/daemons/brokerd/usbip-brokerd
-ctl="$bin/daemons/brokerctl/usbip-brokerctl --socket /run/hid/control.sock"
 attach=$bin/daemons/attach/usbip-attach
 rm -f "$USBIP_RESULTS/e2e-hid.ready"
 
@@ -31,12 +29,8 @@ wait_for 20 keyboard || die "QEMU's usb-kbd did not enumerate"
 busid=$(keyboard)
 log "usb-kbd at $busid"
 modprobe vhci-hcd
-echo "allow id 0627:0001 from 127.0.0.1" >/tmp/hid-policy.conf
-$brokerd --listen tcp:127.0.0.1:3247 --control /run/hid/control.sock \
-	--policy /tmp/hid-policy.conf --worker "$bin/daemons/worker/usbip-worker" 2>/tmp/broker.log &
-bpid=$!
+start_broker 3247 "allow id 0627:0001 from 127.0.0.1"
 trap 'echo "--- broker log"; cat /tmp/broker.log' EXIT
-wait_listening 127.0.0.1:3247
 $ctl export "$busid"
 $attach connect tcp:127.0.0.1:3247 "$busid"
 
@@ -77,6 +71,5 @@ log "key presses on the importing side: $keys"
 $ctl status | grep -P "^$busid\t"
 $attach detach --all
 wait_for 10 sh -c "grep -q 'session ended' /tmp/broker.log" || die "the session did not end"
-kill -TERM $bpid
-wait $bpid || die "the broker's exit status was not 0"
+stop_broker
 log "PASS"

@@ -9,8 +9,6 @@
 . "$USBIP_REPO/tests/vm/lib.sh"
 
 bin=$(build_dir)
-brokerd=$bin/daemons/brokerd/usbip-brokerd
-ctl="$bin/daemons/brokerctl/usbip-brokerctl --socket /run/iso/control.sock"
 attach=$bin/daemons/attach/usbip-attach
 command -v aplay >/dev/null && command -v sox >/dev/null || die "alsa-utils and sox are needed"
 
@@ -26,12 +24,8 @@ wait_for 20 speaker || die "QEMU's usb-audio did not enumerate"
 busid=$(speaker)
 log "usb-audio at $busid ($(cat /sys/bus/usb/devices/$busid/speed) Mb/s)"
 modprobe vhci-hcd
-echo "allow id 46f4:* from 127.0.0.1" >/tmp/iso-policy.conf
-$brokerd --listen tcp:127.0.0.1:3246 --control /run/iso/control.sock \
-	--policy /tmp/iso-policy.conf --worker "$bin/daemons/worker/usbip-worker" 2>/tmp/broker.log &
-bpid=$!
+start_broker 3246 "allow id 46f4:* from 127.0.0.1"
 trap 'echo "--- broker log"; cat /tmp/broker.log' EXIT
-wait_listening 127.0.0.1:3246
 $ctl export "$busid"
 $attach connect tcp:127.0.0.1:3246 "$busid"
 
@@ -57,6 +51,5 @@ urbs=$(awk -F'\t' '{ print $6 }' /tmp/status)
 [ "${urbs:-0}" -gt 1000 ] || die "the status shows ${urbs:-no} URBs for 10 s of audio"
 $attach detach --all
 wait_for 10 sh -c "grep -q 'session ended' /tmp/broker.log" || die "the session did not end"
-kill -TERM $bpid
-wait $bpid || die "the broker's exit status was not 0"
+stop_broker
 log "tone played through the broker's worker"

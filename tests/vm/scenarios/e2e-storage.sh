@@ -10,10 +10,7 @@
 # matches the image.
 . "$USBIP_REPO/tests/vm/lib.sh"
 
-bin=$(build_dir)
-brokerd=$bin/daemons/brokerd/usbip-brokerd
-ctl="$bin/daemons/brokerctl/usbip-brokerctl --socket /run/e2e/control.sock"
-attach=$bin/daemons/attach/usbip-attach
+attach=$(build_dir)/daemons/attach/usbip-attach
 trap 'echo "--- broker log"; cat /tmp/broker.log; tc qdisc del dev lo root 2>/dev/null || true' EXIT
 
 image=/tmp/e2e.img
@@ -21,18 +18,7 @@ make_storage_gadget "$image" 128
 b=$GADGET_BUSID
 modprobe vhci-hcd
 wait_for 10 test -e /sys/bus/usb/devices/$b:1.0/driver || die "usb-storage did not bind"
-cat >/tmp/policy.conf <<POLICY
-allow id 1d6b:0104 busid $b from 127.0.0.1
-deny
-POLICY
-
-start_broker() {
-	$brokerd --listen tcp:127.0.0.1:3240 --control /run/e2e/control.sock \
-		--policy /tmp/policy.conf --rate 1000 --worker "$bin/daemons/worker/usbip-worker" \
-		2>>/tmp/broker.log &
-	bpid=$!
-	wait_listening 127.0.0.1:3240
-}
+policy="allow id 1d6b:0104 busid $b from 127.0.0.1"
 import() {
 	$attach connect tcp:127.0.0.1:3240 "$b"
 	wait_for 30 vhci_disk || die "no disk behind vhci_hcd"
@@ -51,6 +37,14 @@ recovered() { # WHAT MIB
 	[ "$got" = "$want" ] || die "$1: the import reads differently afterwards"
 	log "$1: recovered, the first $2 MiB read back bit-exact"
 }
+# files_intact DISK WHERE: fsck finds DISK clean and its files are the
+# ones written.
+files_intact() {
+	fsck.ext4 -n -f "$1" >/tmp/fsck.log 2>&1 || { cat /tmp/fsck.log; die "fsck $2 is not clean"; }
+	mount -o ro "$1" /mnt/e2e
+	(cd /mnt/e2e && sha256sum -c --quiet /tmp/files.sha) || die "the files differ $2"
+	umount /mnt/e2e
+}
 # A read of the whole disk in the background, running before the fault.
 reading() {
 	dd if="$(vhci_disk)" of=/dev/null bs=1M iflag=direct 2>/dev/null &
@@ -63,7 +57,7 @@ read_ended() { # the read must end (with an error) instead of hanging
 	wait $ddpid 2>/dev/null || true
 }
 
-start_broker
+start_broker 3240 "$policy"
 $ctl export "$b"
 
 log "--- the full 128 MiB read"
@@ -88,21 +82,13 @@ wait_detached
 log "--- unexport: the device's own driver sees the same files"
 $ctl unexport "$b"
 wait_for 30 gadget_disk || die "usb-storage did not get the device back"
-local_disk=$(gadget_disk)
-fsck.ext4 -n -f "$local_disk" >/tmp/fsck.log 2>&1 || { cat /tmp/fsck.log; die "fsck on the device itself is not clean"; }
-mount -o ro "$local_disk" /mnt/e2e
-(cd /mnt/e2e && sha256sum -c --quiet /tmp/files.sha) || die "the files differ on the device itself"
-umount /mnt/e2e
+files_intact "$(gadget_disk)" "on the device itself"
 log "fsck clean and the 8 files match on the device"
 
 log "--- export again: the import sees them too"
 $ctl export "$b"
 import
-disk=$(vhci_disk)
-fsck.ext4 -n -f "$disk" >/tmp/fsck.log 2>&1 || { cat /tmp/fsck.log; die "fsck through the new import is not clean"; }
-mount -o ro "$disk" /mnt/e2e
-(cd /mnt/e2e && sha256sum -c --quiet /tmp/files.sha) || die "the files differ through the new import"
-umount /mnt/e2e
+files_intact "$(vhci_disk)" "through the new import"
 log "fsck clean and the 8 files match through the broker again"
 
 log "--- fault: the worker SIGKILLed mid-read"
@@ -126,7 +112,7 @@ wait_for 15 sh -c "! kill -0 $bpid 2>/dev/null" || die "the broker did not stop 
 wait $bpid || die "the broker's exit status was not 0"
 read_ended "broker restart"
 wait_for 30 gadget_disk || die "the stopped broker did not give the device back"
-start_broker
+start_broker 3240 "$policy"
 $ctl export "$b"
 recovered "broker restart" 16
 
@@ -156,6 +142,5 @@ $ctl export "$b"
 recovered "unplug" 16
 
 kill -0 $bpid || die "the broker died"
-kill -TERM $bpid
-wait $bpid || die "the broker's exit status was not 0"
+stop_broker
 log "PASS"
