@@ -869,7 +869,7 @@ static bool control_peer_allowed(int fd, const struct ucred *cred)
 static void control_connection(void)
 {
 	_cleanup_close_ int fd = accept4(b.control, NULL, NULL, SOCK_CLOEXEC);
-	struct ucred cred;
+	struct ucred cred = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
 	socklen_t len = sizeof(cred);
 	struct timeval tv = {.tv_sec = 1};
 	struct control_request req;
@@ -879,11 +879,6 @@ static void control_connection(void)
 
 	if (fd < 0)
 		return;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-	    !control_peer_allowed(fd, &cred)) {
-		log_line("control: refused uid %u gid %u", cred.uid, cred.gid);
-		return;
-	}
 	/* A local client that says nothing must not stall the broker. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -893,11 +888,21 @@ static void control_connection(void)
 	out = control_reply_new();
 	if (!out)
 		return;
-	if (control_parse((size_t)n == sizeof(text) ? NULL : text, (size_t)n,
-			  &req, msg, sizeof(msg)) < 0)
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    !control_peer_allowed(fd, &cred)) {
+		/* The request is read but not parsed; the refusal is said so
+		 * that the user learns why rather than "no reply". */
+		log_line("control: refused uid %u gid %u", cred.uid, cred.gid);
+		control_reply_error(out, b.control_gid_set
+						 ? "not allowed: root and the "
+						   "--control-group only"
+						 : "not allowed: root only");
+	} else if (control_parse((size_t)n == sizeof(text) ? NULL : text,
+				 (size_t)n, &req, msg, sizeof(msg)) < 0) {
 		control_reply_error(out, msg);
-	else
+	} else {
 		control_request(&req, out);
+	}
 	control_reply_send(out, fd);
 	control_reply_free(out);
 }
