@@ -190,7 +190,16 @@ int main(int argc, char **argv)
 	strcpy(sa.sun_path, socket_path);
 	_cleanup_close_ int fd =
 		socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	int r = fd < 0 ? -1 : connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	if (r < 0 && (errno == EACCES || errno == EPERM)) {
+		/* The broker runs; the socket's mode keeps this user out. */
+		fprintf(stderr,
+			PROGRAM ": %s: permission denied: root and members of "
+				"the broker's --control-group only\n",
+			socket_path);
+		return EXIT_REFUSED;
+	}
+	if (r < 0) {
 		fprintf(stderr,
 			PROGRAM ": %s: %s (is usbip-brokerd running?)\n",
 			socket_path, strerror(errno));
