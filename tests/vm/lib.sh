@@ -104,6 +104,18 @@ vhci_all_free() {
 
 no_vhci_disk() { ! vhci_disk >/dev/null; }
 
+# vhci_class_device GLOB: the first /sys/class entry matching GLOB (such
+# as /sys/class/input/event*) whose device came in through vhci_hcd.
+vhci_class_device() {
+	local e
+	for e in $1; do
+		case "$(readlink -f "$e/device")" in
+		*vhci_hcd*) echo "$e"; return 0 ;;
+		esac
+	done
+	return 1
+}
+
 # The busid of the first device that came in through vhci_hcd.
 vhci_busid() {
 	local d

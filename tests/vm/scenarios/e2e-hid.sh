@@ -34,17 +34,8 @@ trap 'echo "--- broker log"; cat /tmp/broker.log' EXIT
 $ctl export "$busid"
 $attach connect tcp:127.0.0.1:3247 "$busid"
 
-vhci_event() {
-	local e
-	for e in /sys/class/input/event*; do
-		case "$(readlink -f "$e/device")" in
-		*vhci_hcd*) echo "/dev/input/${e##*/}"; return 0 ;;
-		esac
-	done
-	return 1
-}
-wait_for 30 vhci_event || die "no input device behind vhci_hcd"
-dev=$(vhci_event)
+wait_for 30 vhci_class_device "/sys/class/input/event*" || die "no input device behind vhci_hcd"
+dev=/dev/input/$(basename "$(vhci_class_device "/sys/class/input/event*")")
 log "the imported keyboard is $dev ($(cat /sys/class/input/${dev##*/}/device/name))"
 
 # Key presses (EV_KEY, value 1) until six arrived or 120 s passed. The

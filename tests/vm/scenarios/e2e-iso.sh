@@ -31,17 +31,8 @@ $attach connect tcp:127.0.0.1:3246 "$busid"
 
 # snd-usb-audio only now: the local device's interfaces are the worker's.
 modprobe snd-usb-audio
-vhci_card() {
-	local c
-	for c in /sys/class/sound/card*; do
-		case "$(readlink -f "$c/device")" in
-		*vhci_hcd*) cat "$c/number"; return 0 ;;
-		esac
-	done
-	return 1
-}
-wait_for 30 vhci_card || die "no sound card behind vhci_hcd"
-card=$(vhci_card)
+wait_for 30 vhci_class_device "/sys/class/sound/card*" || die "no sound card behind vhci_hcd"
+card=$(cat "$(vhci_class_device "/sys/class/sound/card*")/number")
 log "card $card: $(cat /proc/asound/card$card/id)"
 sox -n -r 48000 -c 2 -b 16 /tmp/tone.wav synth 10 sine 440 sine 1000 vol 0.5
 aplay -q -D "plughw:$card,0" /tmp/tone.wav || die "aplay failed"
