@@ -116,6 +116,20 @@ vhci_class_device() {
 	return 1
 }
 
+# local_busid VID:PID: the busid of a device with these ids that did not
+# come in through vhci_hcd (the original, not its import).
+local_busid() {
+	local d
+	for d in /sys/bus/usb/devices/*-*; do
+		case ${d##*/} in *:*) continue ;; esac
+		[ "$(cat "$d/idVendor" 2>/dev/null):$(cat "$d/idProduct" 2>/dev/null)" = "$1" ] || continue
+		case "$(readlink -f "$d")" in *vhci_hcd*) continue ;; esac
+		echo "${d##*/}"
+		return 0
+	done
+	return 1
+}
+
 # The busid of the first device that came in through vhci_hcd.
 vhci_busid() {
 	local d

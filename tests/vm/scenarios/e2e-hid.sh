@@ -15,18 +15,8 @@ modprobe xhci_pci
 modprobe evdev
 modprobe usbhid
 modprobe hid_generic # no udev here to load it for the hid bus
-keyboard() { # QEMU's usb-kbd on the xhci bus (not its import)
-	local d
-	for d in /sys/bus/usb/devices/*; do
-		[ "$(cat "$d/idVendor" 2>/dev/null):$(cat "$d/idProduct" 2>/dev/null)" = 0627:0001 ] || continue
-		case "$(readlink -f "$d")" in *vhci_hcd*) continue ;; esac
-		echo "${d##*/}"
-		return 0
-	done
-	return 1
-}
-wait_for 20 keyboard || die "QEMU's usb-kbd did not enumerate"
-busid=$(keyboard)
+wait_for 20 local_busid 0627:0001 || die "QEMU's usb-kbd did not enumerate"
+busid=$(local_busid 0627:0001)
 log "usb-kbd at $busid"
 modprobe vhci-hcd
 start_broker 3247 "allow id 0627:0001 from 127.0.0.1"

@@ -13,15 +13,8 @@ attach=$bin/daemons/attach/usbip-attach
 command -v aplay >/dev/null && command -v sox >/dev/null || die "alsa-utils and sox are needed"
 
 modprobe xhci_pci
-speaker() {
-	local d
-	for d in /sys/bus/usb/devices/*; do
-		[ "$(cat "$d/idVendor" 2>/dev/null)" = 46f4 ] && { echo "${d##*/}"; return 0; }
-	done
-	return 1
-}
-wait_for 20 speaker || die "QEMU's usb-audio did not enumerate"
-busid=$(speaker)
+wait_for 20 local_busid 46f4:0002 || die "QEMU's usb-audio did not enumerate"
+busid=$(local_busid 46f4:0002)
 log "usb-audio at $busid ($(cat /sys/bus/usb/devices/$busid/speed) Mb/s)"
 modprobe vhci-hcd
 start_broker 3246 "allow id 46f4:* from 127.0.0.1"
