@@ -87,13 +87,8 @@ gadget_disk() {
 # sysfs: the name alone says nothing (sda is reused across drivers).
 vhci_disk() {
 	local b
-	for b in /sys/block/sd*; do
-		[ -e "$b" ] || continue
-		case "$(readlink -f "$b/device")" in
-		*vhci_hcd*) echo "/dev/${b##*/}"; return 0 ;;
-		esac
-	done
-	return 1
+	b=$(vhci_class_device "/sys/block/sd*") || return 1
+	echo "/dev/${b##*/}"
 }
 
 # Every vhci_hcd port free again (state 4 on every hs and ss line).
