@@ -20,6 +20,7 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "callers.h"
 #include "handshake.h"
 #include "log.h"
 #include "macros.h"
@@ -396,8 +397,36 @@ static int listen_fds_from_systemd(int *fds, size_t max)
 #endif
 }
 
+/* Before a byte of the caller's request is read: a refused caller never
+ * gets as far as naming a device. */
+static bool admit(const struct callers *callers, int fd)
+{
+	char who[TRANSPORT_ADDR_STR_MAX + 64];
+	int r = callers_admit(callers, fd, who, sizeof(who));
+
+	if (r == 0)
+		return true;
+	if (r == -EACCES)
+		log_line("%s: refused: %s", who,
+			 callers->named ? "not in --from"
+					: "not on this machine (no --from)");
+	else
+		log_line("%s: refused: no peer address", who);
+	return false;
+}
+
+static int check_listener(const struct callers *callers, int fd)
+{
+	char msg[512];
+
+	if (callers_check_listener(callers, fd, msg, sizeof(msg)) == 0)
+		return 0;
+	log_line("%s", msg);
+	return -EPERM;
+}
+
 static int cmd_listen(char **addresses, size_t naddr, char *const *allow,
-		      size_t nallow)
+		      size_t nallow, const struct callers *callers)
 {
 	struct vhci v;
 	int fds[MAX_LISTEN];
@@ -417,6 +446,9 @@ static int cmd_listen(char **addresses, size_t naddr, char *const *allow,
 			return EXIT_USAGE;
 		}
 		nfds = (size_t)n;
+		for (size_t i = 0; i < nfds; i++)
+			if (check_listener(callers, fds[i]) < 0)
+				return EXIT_USAGE;
 	}
 	for (size_t i = 0; i < naddr; i++) {
 		struct transport_addr a;
@@ -439,16 +471,25 @@ static int cmd_listen(char **addresses, size_t naddr, char *const *allow,
 					log_line("%s", msg);
 					return EXIT_FAIL;
 				}
-				serve_export(&v, fd, addresses[i], allow,
-					     nallow);
+				if (admit(callers, fd))
+					serve_export(&v, fd, addresses[i],
+						     allow, nallow);
 				close(fd);
 				continue;
+			}
+			if (check_listener(callers, fd) < 0) {
+				close(fd);
+				return EXIT_USAGE;
 			}
 		} else {
 			fd = transport_listen(&a, 16, msg, sizeof(msg));
 			if (fd < 0) {
 				log_line("%s", msg);
 				return EXIT_FAIL;
+			}
+			if (check_listener(callers, fd) < 0) {
+				close(fd);
+				return EXIT_USAGE;
 			}
 		}
 		log_line("listening on %s", addresses[i]);
@@ -485,7 +526,8 @@ static int cmd_listen(char **addresses, size_t naddr, char *const *allow,
 			/* One handshake at a time, each bounded by the
 			 * handshake timeout: a silent peer delays the next
 			 * caller by at most that. */
-			serve_export(&v, c, peer, allow, nallow);
+			if (admit(callers, c))
+				serve_export(&v, c, peer, allow, nallow);
 			close(c);
 		}
 	}
@@ -588,13 +630,23 @@ static void usage(FILE *f)
 		"                            --reconnect stay and attach "
 		"again\n"
 		"                            (with backoff) whenever it drops\n"
-		"  listen [ADDR...] [--allow PATTERN]...\n"
+		"  listen [ADDR...] [--from NET]... [--allow PATTERN]...\n"
 		"                            accept devices that dial in\n"
 		"                            (OP_REQ_EXPORT); without ADDR, "
 		"the\n"
-		"                            sockets systemd passed. PATTERN "
-		"is a\n"
-		"                            shell glob on the busid\n"
+		"                            sockets systemd passed. NET: who "
+		"may\n"
+		"                            call (IP[/BITS], vsock:CID, "
+		"vsock:*,\n"
+		"                            unix, any); without --from only "
+		"this\n"
+		"                            machine (127.0.0.0/8, ::1, unix, "
+		"vsock:1)\n"
+		"                            and a listener other machines "
+		"reach is\n"
+		"                            refused. PATTERN is a shell glob "
+		"on the\n"
+		"                            busid the caller announces\n"
 		"  port                      attached devices and their remote "
 		"ends\n"
 		"  detach PORT|--all         detach one port or every port\n"
@@ -619,6 +671,7 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{"reconnect", no_argument, NULL, 'r'},
 		{"allow", required_argument, NULL, 'a'},
+		{"from", required_argument, NULL, 'F'},
 		/* Spelled out, or getopt would read it as --allow. */
 		{"all", no_argument, NULL, 'A'},
 		{"fd", required_argument, NULL, 'f'},
@@ -629,7 +682,11 @@ int main(int argc, char **argv)
 	char fd_address[32] = "";
 	size_t nallow = 0, npos = 0;
 	bool reconnect = false, all = false;
+	struct callers callers;
+	char msg[256];
 	int c;
+
+	callers_init(&callers);
 
 	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1 ||
 	       optind < argc) {
@@ -659,6 +716,13 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			allow[nallow++] = optarg;
+			break;
+		case 'F':
+			if (callers_add(&callers, optarg, msg, sizeof(msg)) <
+			    0) {
+				log_line("--%s", msg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'f':
 			snprintf(fd_address, sizeof(fd_address), "fd:%s",
@@ -699,12 +763,17 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	const char *cmd = positional[0];
+	if (callers.named && strcmp(cmd, "listen")) {
+		log_line("--from is for listen");
+		return EXIT_USAGE;
+	}
 	if (!strcmp(cmd, "list") && npos == 2)
 		return cmd_list(positional[1]);
 	if (!strcmp(cmd, "connect") && npos == 3)
 		return cmd_connect(positional[1], positional[2], reconnect);
 	if (!strcmp(cmd, "listen"))
-		return cmd_listen(positional + 1, npos - 1, allow, nallow);
+		return cmd_listen(positional + 1, npos - 1, allow, nallow,
+				  &callers);
 	if (!strcmp(cmd, "port") && npos == 1)
 		return cmd_port();
 	if (!strcmp(cmd, "detach") && npos == 2 && !all)

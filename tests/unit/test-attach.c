@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* usbip-attach's parsers and handshakes: vhci_hcd status text, port
  * choice, busid checks, and every malformed handshake a peer can send. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <linux/vm_sockets.h>
+
+#include "callers.h"
 #include "check-main.h"
 #include "handshake.h"
 #include "vectors.h"
@@ -336,6 +342,286 @@ START_TEST(devlist_checked)
 }
 END_TEST
 
+static struct sockaddr_in in4(const char *text)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(9)};
+	ck_assert_int_eq(inet_pton(AF_INET, text, &a.sin_addr), 1);
+	return a;
+}
+
+static struct sockaddr_in6 in6(const char *text)
+{
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6,
+				 .sin6_port = htons(9)};
+	ck_assert_int_eq(inet_pton(AF_INET6, text, &a.sin6_addr), 1);
+	return a;
+}
+
+static struct sockaddr_vm vm(unsigned cid)
+{
+	return (struct sockaddr_vm){
+		.svm_family = AF_VSOCK, .svm_cid = cid, .svm_port = 9};
+}
+
+#define ALLOWS(c, a) callers_allow_address(c, (void *)&(a), sizeof(a))
+#define LOCAL(a) callers_local_address((void *)&(a), sizeof(a))
+
+/* Without --from: this machine's callers only. */
+START_TEST(callers_default_is_local)
+{
+	struct callers c;
+	struct sockaddr_in a4;
+	struct sockaddr_in6 a6;
+	struct sockaddr_vm v;
+	struct sockaddr_un u = {.sun_family = AF_UNIX};
+
+	callers_init(&c);
+	ck_assert(!c.named);
+	a4 = in4("127.0.0.1");
+	ck_assert(ALLOWS(&c, a4));
+	a4 = in4("127.200.0.9");
+	ck_assert(ALLOWS(&c, a4));
+	a6 = in6("::1");
+	ck_assert(ALLOWS(&c, a6));
+	a6 = in6("::ffff:127.0.0.1");
+	ck_assert(ALLOWS(&c, a6));
+	v = vm(1);
+	ck_assert(ALLOWS(&c, v));
+	ck_assert(ALLOWS(&c, u));
+
+	a4 = in4("10.0.0.1");
+	ck_assert(!ALLOWS(&c, a4));
+	a4 = in4("128.0.0.1");
+	ck_assert(!ALLOWS(&c, a4));
+	a6 = in6("::ffff:10.0.0.1");
+	ck_assert(!ALLOWS(&c, a6));
+	a6 = in6("2001:db8::1");
+	ck_assert(!ALLOWS(&c, a6));
+	a6 = in6("::2");
+	ck_assert(!ALLOWS(&c, a6));
+	v = vm(2);
+	ck_assert(!ALLOWS(&c, v));
+	v = vm(3);
+	ck_assert(!ALLOWS(&c, v));
+	/* A family the grammar cannot name is never let in. */
+	struct sockaddr_storage other = {.ss_family = AF_PACKET};
+	ck_assert(!ALLOWS(&c, other));
+	/* Nor an address shorter than its family says. */
+	a4 = in4("127.0.0.1");
+	ck_assert(!callers_allow_address(&c, (void *)&a4, 4));
+}
+END_TEST
+
+/* --from replaces the default and follows the broker's grammar. */
+START_TEST(callers_named)
+{
+	struct callers c;
+	struct sockaddr_in a4;
+	struct sockaddr_in6 a6;
+	struct sockaddr_vm v;
+	struct sockaddr_un u = {.sun_family = AF_UNIX};
+	char msg[256];
+
+	callers_init(&c);
+	ck_assert_int_eq(callers_add(&c, "127.0.0.2/32", msg, sizeof(msg)), 0);
+	ck_assert(c.named);
+	a4 = in4("127.0.0.2");
+	ck_assert(ALLOWS(&c, a4));
+	a6 = in6("::ffff:127.0.0.2"); /* a dual-stack listener's view */
+	ck_assert(ALLOWS(&c, a6));
+	a4 = in4("127.0.0.1");
+	ck_assert(!ALLOWS(&c, a4));
+	a6 = in6("::1");
+	ck_assert(!ALLOWS(&c, a6));
+	ck_assert(!ALLOWS(&c, u));
+	v = vm(1);
+	ck_assert(!ALLOWS(&c, v));
+
+	ck_assert_int_eq(callers_add(&c, "vsock:3", msg, sizeof(msg)), 0);
+	ck_assert_int_eq(callers_add(&c, "2001:db8::/32", msg, sizeof(msg)), 0);
+	v = vm(3);
+	ck_assert(ALLOWS(&c, v));
+	v = vm(4);
+	ck_assert(!ALLOWS(&c, v));
+	a6 = in6("2001:db8:ffff::1");
+	ck_assert(ALLOWS(&c, a6));
+	a6 = in6("2001:db9::1");
+	ck_assert(!ALLOWS(&c, a6));
+
+	callers_init(&c);
+	ck_assert_int_eq(callers_add(&c, "unix", msg, sizeof(msg)), 0);
+	ck_assert(ALLOWS(&c, u));
+	a4 = in4("127.0.0.1");
+	ck_assert(!ALLOWS(&c, a4));
+
+	callers_init(&c);
+	ck_assert_int_eq(callers_add(&c, "vsock:*", msg, sizeof(msg)), 0);
+	v = vm(77);
+	ck_assert(ALLOWS(&c, v));
+	ck_assert(!ALLOWS(&c, a4));
+
+	callers_init(&c);
+	ck_assert_int_eq(callers_add(&c, "any", msg, sizeof(msg)), 0);
+	a4 = in4("192.0.2.1");
+	ck_assert(ALLOWS(&c, a4));
+	ck_assert(ALLOWS(&c, v));
+	ck_assert(ALLOWS(&c, u));
+}
+END_TEST
+
+START_TEST(callers_bad_from)
+{
+	struct callers c;
+	char msg[256];
+	static const char *const bad[] = {
+		"",	  "10.0.0.1/8",	 "10.0.0.0/33", "localhost",
+		"vsock:", "vsock:-1",	 "vsock:x",	"vsock:4294967295",
+		"fd:3",	  "tcp:1.2.3.4", "1.2.3.4/",	"::1/129",
+	};
+
+	callers_init(&c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(callers_add(&c, bad[i], msg, sizeof(msg)) ==
+				      -EINVAL,
+			      "'%s' accepted", bad[i]);
+		ck_assert(!c.named); /* a refused --from changes nothing */
+	}
+	for (unsigned i = 0; i < CALLERS_MAX_NETS; i++)
+		ck_assert_int_eq(
+			callers_add(&c, "10.0.0.0/8", msg, sizeof(msg)), 0);
+	ck_assert_int_eq(callers_add(&c, "10.0.0.0/8", msg, sizeof(msg)),
+			 -E2BIG);
+}
+END_TEST
+
+START_TEST(callers_local_listeners)
+{
+	struct sockaddr_in a4;
+	struct sockaddr_in6 a6;
+	struct sockaddr_vm v;
+	struct sockaddr_un u = {.sun_family = AF_UNIX};
+
+	a4 = in4("127.0.0.1");
+	ck_assert(LOCAL(a4));
+	a4 = in4("127.1.2.3");
+	ck_assert(LOCAL(a4));
+	a4 = in4("0.0.0.0");
+	ck_assert(!LOCAL(a4));
+	a4 = in4("192.0.2.1");
+	ck_assert(!LOCAL(a4));
+	a6 = in6("::1");
+	ck_assert(LOCAL(a6));
+	a6 = in6("::ffff:127.0.0.1");
+	ck_assert(LOCAL(a6));
+	a6 = in6("::");
+	ck_assert(!LOCAL(a6));
+	a6 = in6("::ffff:0.0.0.0");
+	ck_assert(!LOCAL(a6));
+	v = vm(1);
+	ck_assert(LOCAL(v));
+	v = vm(VMADDR_CID_ANY);
+	ck_assert(!LOCAL(v));
+	v = vm(3);
+	ck_assert(!LOCAL(v));
+	ck_assert(LOCAL(u));
+}
+END_TEST
+
+/* A TCP listener on addr (port 0) and a client bound to from. */
+static void tcp_pair(const char *addr, const char *from, int *listener,
+		     int *client, int *server)
+{
+	struct sockaddr_in a = in4(addr), f = in4(from);
+	socklen_t len = sizeof(a);
+
+	a.sin_port = 0;
+	f.sin_port = 0;
+	*listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(*listener, 0);
+	ck_assert_int_eq(bind(*listener, (void *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(*listener, 4), 0);
+	ck_assert_int_eq(getsockname(*listener, (void *)&a, &len), 0);
+	*client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(*client, 0);
+	ck_assert_int_eq(bind(*client, (void *)&f, sizeof(f)), 0);
+	ck_assert_int_eq(connect(*client, (void *)&a, sizeof(a)), 0);
+	*server = accept4(*listener, NULL, NULL, SOCK_CLOEXEC);
+	ck_assert_int_ge(*server, 0);
+}
+
+/* Real sockets: the kernel's view of the peer decides. */
+START_TEST(callers_admit_sockets)
+{
+	struct callers c;
+	char msg[512], who[128];
+	int l, cl, sv, sp[2];
+
+	callers_init(&c);
+	tcp_pair("127.0.0.1", "127.0.0.1", &l, &cl, &sv);
+	ck_assert_int_eq(callers_check_listener(&c, l, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(callers_admit(&c, sv, who, sizeof(who)), 0);
+	ck_assert_msg(!strncmp(who, "tcp:127.0.0.1:", 14), "%s", who);
+
+	ck_assert_int_eq(callers_add(&c, "127.0.0.2/32", msg, sizeof(msg)), 0);
+	ck_assert_int_eq(callers_admit(&c, sv, who, sizeof(who)), -EACCES);
+	ck_assert_msg(!strncmp(who, "tcp:127.0.0.1:", 14), "%s", who);
+	/* Nothing was read: what the caller sent is still there. */
+	ck_assert_int_eq(write(cl, "x", 1), 1);
+	ck_assert_int_eq(recv(sv, msg, 1, MSG_PEEK), 1);
+	close(cl);
+	close(sv);
+	close(l);
+
+	tcp_pair("127.0.0.1", "127.0.0.2", &l, &cl, &sv);
+	ck_assert_int_eq(callers_admit(&c, sv, who, sizeof(who)), 0);
+	ck_assert_msg(!strncmp(who, "tcp:127.0.0.2:", 14), "%s", who);
+	close(cl);
+	close(sv);
+	close(l);
+
+	/* A unix peer is named by its process. */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp),
+			 0);
+	ck_assert_int_eq(callers_admit(&c, sp[0], who, sizeof(who)), -EACCES);
+	snprintf(msg, sizeof(msg), "unix (pid %d, uid %u)", (int)getpid(),
+		 (unsigned)getuid());
+	ck_assert_str_eq(who, msg);
+	callers_init(&c);
+	ck_assert_int_eq(callers_admit(&c, sp[0], who, sizeof(who)), 0);
+	close(sp[0]);
+	close(sp[1]);
+
+	/* Not a socket: no address, no entry. */
+	ck_assert_int_eq(pipe(sp), 0);
+	ck_assert_int_eq(callers_admit(&c, sp[0], who, sizeof(who)), -ENOTSOCK);
+	close(sp[0]);
+	close(sp[1]);
+}
+END_TEST
+
+/* A listener other machines can reach needs --from. */
+START_TEST(callers_listener_needs_from)
+{
+	struct callers c;
+	char msg[512];
+	int l, cl, sv;
+
+	callers_init(&c);
+	tcp_pair("0.0.0.0", "127.0.0.1", &l, &cl, &sv);
+	ck_assert_int_eq(callers_check_listener(&c, l, msg, sizeof(msg)),
+			 -EPERM);
+	ck_assert_msg(strstr(msg, "tcp:0.0.0.0:") && strstr(msg, "--from"),
+		      "%s", msg);
+	ck_assert_int_eq(callers_add(&c, "192.0.2.0/24", msg, sizeof(msg)), 0);
+	ck_assert_int_eq(callers_check_listener(&c, l, msg, sizeof(msg)), 0);
+	/* and then 127.0.0.1 is not in it */
+	ck_assert_int_eq(callers_admit(&c, sv, msg, sizeof(msg)), -EACCES);
+	close(cl);
+	close(sv);
+	close(l);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("attach");
@@ -353,5 +639,13 @@ int main(void)
 	tcase_add_test(hs, export_reply_bytes);
 	tcase_add_test(hs, devlist_checked);
 	suite_add_tcase(s, hs);
+	TCase *callers = tcase_create("callers");
+	tcase_add_test(callers, callers_default_is_local);
+	tcase_add_test(callers, callers_named);
+	tcase_add_test(callers, callers_bad_from);
+	tcase_add_test(callers, callers_local_listeners);
+	tcase_add_test(callers, callers_admit_sockets);
+	tcase_add_test(callers, callers_listener_needs_from);
+	suite_add_tcase(s, callers);
 	return run_suite(s);
 }
