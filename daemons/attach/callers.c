@@ -90,8 +90,11 @@ static void describe(int fd, const struct sockaddr_storage *ss, socklen_t sl,
 	} else if (sl >= sizeof(struct sockaddr_vm) &&
 		   ss->ss_family == AF_VSOCK) {
 		const struct sockaddr_vm *vm = (const void *)ss;
-		snprintf(who, who_len, "vsock:%u:%u", vm->svm_cid,
-			 vm->svm_port);
+		if (vm->svm_cid == VMADDR_CID_ANY) /* as listen spells it */
+			snprintf(who, who_len, "vsock:%u", vm->svm_port);
+		else
+			snprintf(who, who_len, "vsock:%u:%u", vm->svm_cid,
+				 vm->svm_port);
 	} else if (ss->ss_family == AF_UNIX) {
 		/* A unix peer has no address worth the name; who it is
 		 * is its process. */
