@@ -2,7 +2,9 @@
 # usbip-attach against the kernel's own server side: import from upstream
 # usbipd (tcp, and an inherited fd), interop with upstream usbip port and
 # detach, --reconnect after the server drops the link, and the
-# device-initiated flow over tcp, unix and vsock with usbip-host serving.
+# device-initiated flow over tcp, unix and vsock with usbip-host serving;
+# listen --from refuses a caller outside it before reading its request,
+# and a listener other machines could reach does not start without it.
 . "$USBIP_REPO/tests/vm/lib.sh"
 
 attach=$(build_dir)/daemons/attach/usbip-attach
@@ -61,7 +63,9 @@ cat /tmp/reconnect.log
 wait_for 20 stub_available 1-1 || die "usbip-host did not free 1-1"
 
 log "--- device-initiated export over tcp, unix and vsock"
-$attach listen tcp:127.0.0.1:4000 unix:/run/ua.sock vsock:4001 --allow '1-*' 2>/tmp/listen.log &
+# vsock:4001 is reachable from the host (CID 2): --from names who may call.
+$attach listen tcp:127.0.0.1:4000 unix:/run/ua.sock vsock:4001 --allow '1-*' \
+	--from 127.0.0.1 --from unix --from vsock:1 2>/tmp/listen.log &
 lpid=$!
 $attach listen tcp:127.0.0.1:4002 --allow '9-*' 2>/tmp/listen-deny.log &
 dpid=$!
@@ -79,6 +83,34 @@ for addr in tcp:127.0.0.1:4000 unix:/run/ua.sock vsock:1:4001; do
 	wait_detached
 	wait_for 20 stub_available 1-1 || die "usbip-host did not free 1-1"
 done
+
+log "--- listen --from: a caller outside it is refused before its request is read"
+$attach listen tcp:127.0.0.1:4003 --from 127.0.0.2/32 2>/tmp/listen-from.log &
+fpid=$!
+wait_listening 127.0.0.1:4003
+if $stub tcp:127.0.0.1:4003 1-1 2>/tmp/stub-refused.log; then die "a caller outside --from exported 1-1"; fi
+cat /tmp/stub-refused.log /tmp/listen-from.log
+! grep -q OP_REP /tmp/stub-refused.log || die "the refused caller got an OP_REP_EXPORT"
+grep -Eq '^usbip-attach: tcp:127\.0\.0\.1:[0-9]+: refused: not in --from$' /tmp/listen-from.log ||
+	die "the refusal is not logged with the caller's address"
+! grep -q 1-1 /tmp/listen-from.log || die "the listener read the refused caller's request"
+vhci_all_free || die "a refused caller got a vhci_hcd port"
+stub_available 1-1 || die "usbip-host no longer offers 1-1"
+log "from 127.0.0.2, inside --from"
+$stub tcp:127.0.0.1:4003 1-1 --source 127.0.0.2
+check_vhci_disk "$want"
+$stub tcp:127.0.0.1:4003 1-1 --unexport --source 127.0.0.2
+wait_detached
+wait_for 20 stub_available 1-1 || die "usbip-host did not free 1-1"
+kill -TERM $fpid
+wait $fpid || true
+for open in tcp:0.0.0.0:4004 tcp:4004 vsock:4004; do
+	rc=0
+	timeout 5 $attach listen $open 2>/tmp/listen-open.log || rc=$?
+	[ $rc = 2 ] || die "listen $open without --from: exit $rc, not a refusal to start"
+	grep -q -- "--from" /tmp/listen-open.log || die "listen $open: refusal does not say --from"
+done
+cat /tmp/listen-open.log
 
 if $stub tcp:127.0.0.1:4002 1-1; then die "--allow '9-*' let 1-1 in"; fi
 grep -q "not allowed" /tmp/listen-deny.log || die "refusal not logged"
