@@ -119,8 +119,9 @@ int callers_check_listener(const struct callers *c, int fd, char *msg,
 	char name[128];
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
-		snprintf(msg, msg_len, "fd %d: %s", fd, strerror(errno));
-		return -errno;
+		int e = errno;
+		snprintf(msg, msg_len, "fd %d: %s", fd, strerror(e));
+		return -e;
 	}
 	if (c->named || callers_local_address((struct sockaddr *)&ss, sl))
 		return 0;
