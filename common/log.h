@@ -2,9 +2,21 @@
 /*
  * One log line per event on stderr, prefixed with the program's name:
  * stderr goes to the journal under systemd and to the terminal otherwise.
+ *
+ * Log lines carry what peers send (busids, product strings, addresses),
+ * so every line is escaped here, where no caller can forget it: a control
+ * byte or a byte outside ASCII becomes \xNN and a backslash \\, and one
+ * call always makes exactly one line.
  */
 #pragma once
+
+#include <stddef.h>
 
 /* Sets the prefix; the program name by default. */
 void log_init(const char *program);
 __attribute__((format(printf, 1, 2))) void log_line(const char *fmt, ...);
+
+/* The escaping log_line applies: writes text, escaped and NUL-terminated,
+ * into out (out_len > 0), whole escapes only; returns how many bytes of
+ * text fitted. */
+size_t log_escape(const char *text, char *out, size_t out_len);
