@@ -11,7 +11,7 @@
 
 #include "macros.h"
 
-static long long now_ms(void)
+long long op_io_now_ms(void)
 {
 	struct timespec ts;
 
@@ -19,39 +19,58 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int op_io_read(int fd, int timeout_ms, struct usbip_op_message *m, char *msg,
-	       size_t msg_len)
+int op_io_wait(int fd, short events, const struct op_io_deadline *d)
+{
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = events};
+		long long left = d->at_ms - op_io_now_ms();
+		struct timespec ts;
+		int r;
+
+		if (d->stop && *d->stop)
+			return -EINTR;
+		if (left <= 0)
+			return -ETIMEDOUT;
+		ts.tv_sec = (time_t)(left / 1000);
+		ts.tv_nsec = (long)(left % 1000) * 1000000;
+		r = ppoll(&pfd, 1, &ts, d->wait_mask);
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		/* Readable or writable, or hung up: the read or write that
+		 * follows tells which. */
+		if (r > 0)
+			return 0;
+	}
+}
+
+int op_io_read_by(int fd, const struct op_io_deadline *d,
+		  struct usbip_op_message *m, char *msg, size_t msg_len)
 {
 	struct usbip_op_reader r;
 	struct usbip_fault fault = {0};
-	long long deadline = now_ms() + timeout_ms;
 	int ret;
 
 	usbip_op_reader_init(&r);
 	for (;;) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		uint8_t *dst;
 		size_t want;
-		long long left = deadline - now_ms();
 		ssize_t got;
 
-		if (left <= 0) {
-			snprintf(msg, msg_len,
-				 "peer did not answer within %d ms",
-				 timeout_ms);
-			ret = -ETIMEDOUT;
-			break;
-		}
-		ret = poll(&pfd, 1, (int)left);
-		if (ret < 0 && errno == EINTR)
-			continue;
+		/* Waiting first keeps the deadline on a blocking socket too:
+		 * the read then returns what is there. */
+		ret = op_io_wait(fd, POLLIN, d);
 		if (ret < 0) {
-			ret = -errno;
-			snprintf(msg, msg_len, "poll: %s", strerror(-ret));
+			if (ret == -ETIMEDOUT)
+				snprintf(msg, msg_len,
+					 "the deadline passed before the "
+					 "peer's message was complete");
+			else if (ret == -EINTR)
+				snprintf(msg, msg_len, "stopped");
+			else
+				snprintf(msg, msg_len, "poll: %s",
+					 strerror(-ret));
 			break;
 		}
-		if (ret == 0)
-			continue;
 		ret = usbip_op_reader_next(&r, &dst, &want);
 		if (ret < 0)
 			break;
@@ -83,20 +102,86 @@ int op_io_read(int fd, int timeout_ms, struct usbip_op_message *m, char *msg,
 	return ret;
 }
 
+/* The message as bytes, in a buffer sized first: a device list can be
+ * long. */
+static uint8_t *encode(const struct usbip_op_message *m, size_t *len,
+		       int *err)
+{
+	long n = usbip_op_encode(m, NULL, 0);
+	uint8_t *buf;
+
+	if (n < 0) {
+		*err = (int)n;
+		return NULL;
+	}
+	buf = malloc((size_t)n);
+	if (!buf) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	usbip_op_encode(m, buf, (size_t)n);
+	*len = (size_t)n;
+	return buf;
+}
+
+int op_io_send_by(int fd, const struct op_io_deadline *d,
+		  const struct usbip_op_message *m, char *msg, size_t msg_len)
+{
+	size_t len = 0, done = 0;
+	int r = 0;
+	_cleanup_free_ uint8_t *buf = encode(m, &len, &r);
+
+	if (!buf) {
+		snprintf(msg, msg_len, "encoding: %s", strerror(-r));
+		return r;
+	}
+	while (done < len) {
+		ssize_t w = write(fd, buf + done, len - done);
+		if (w >= 0) {
+			done += (size_t)w;
+			continue;
+		}
+		if (errno != EINTR && errno != EAGAIN) {
+			r = -errno;
+			snprintf(msg, msg_len, "%s", strerror(-r));
+			return r;
+		}
+		r = op_io_wait(fd, POLLOUT, d);
+		if (r < 0) {
+			snprintf(msg, msg_len, "%s",
+				 r == -ETIMEDOUT ? "the deadline passed "
+						   "before the peer read the "
+						   "answer"
+				 : r == -EINTR	 ? "stopped"
+						 : strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+int op_io_read(int fd, int timeout_ms, struct usbip_op_message *m, char *msg,
+	       size_t msg_len)
+{
+	struct op_io_deadline d = {.at_ms = op_io_now_ms() + timeout_ms};
+	int r = op_io_read_by(fd, &d, m, msg, msg_len);
+
+	if (r == -ETIMEDOUT)
+		snprintf(msg, msg_len, "peer did not answer within %d ms",
+			 timeout_ms);
+	return r;
+}
+
 int op_io_send(int fd, const struct usbip_op_message *m)
 {
-	long len = usbip_op_encode(m, NULL, 0);
-	size_t done = 0;
+	size_t len = 0, done = 0;
+	int r = 0;
+	_cleanup_free_ uint8_t *buf = encode(m, &len, &r);
 
-	if (len < 0)
-		return (int)len;
-	/* Sized first: a device list can be long. */
-	_cleanup_free_ uint8_t *buf = malloc((size_t)len);
 	if (!buf)
-		return -ENOMEM;
-	usbip_op_encode(m, buf, (size_t)len);
-	while (done < (size_t)len) {
-		ssize_t w = write(fd, buf + done, (size_t)len - done);
+		return r;
+	while (done < len) {
+		ssize_t w = write(fd, buf + done, len - done);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
