@@ -28,6 +28,28 @@
 #define DRAIN_TIMEOUT_MS 5000
 
 volatile sig_atomic_t session_stop;
+sigset_t session_wait_mask;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	session_stop = 1;
+}
+
+int session_stop_setup(void)
+{
+	/* No SA_RESTART: the wait it interrupts returns EINTR. */
+	struct sigaction term = {.sa_handler = on_stop};
+	sigset_t block;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	if (sigaction(SIGTERM, &term, NULL) < 0 ||
+	    sigprocmask(SIG_BLOCK, &block, &session_wait_mask) < 0)
+		return -errno;
+	sigdelset(&session_wait_mask, SIGTERM);
+	return 0;
+}
 
 struct urb {
 	struct urb *next; /* seqnum hash chain */
@@ -110,6 +132,14 @@ static void free_urb(struct urb *u)
 	bufpool_free(&u->s->pool, u->buf);
 	free(u->iso);
 	free(u);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
 /* USBIP_WORKER_TRACE=1 in the environment: one line per reply. */
@@ -527,6 +557,15 @@ static void release_buffer(void *pool, void *buf)
 	bufpool_free(pool, buf);
 }
 
+/* poll() that lets the stop signal in, and only here. */
+static int session_poll(struct pollfd *pfd, size_t n, int timeout_ms)
+{
+	struct timespec ts = {.tv_sec = timeout_ms / 1000,
+			      .tv_nsec = (long)(timeout_ms % 1000) * 1000000};
+
+	return ppoll(pfd, n, timeout_ms < 0 ? NULL : &ts, &session_wait_mask);
+}
+
 static int wait_and_dispatch(struct session *s, bool want_read, int max_ms)
 {
 	struct pollfd *pfd = s->pfd;
@@ -534,10 +573,14 @@ static int wait_and_dispatch(struct session *s, bool want_read, int max_ms)
 	int timeout = max_ms, r;
 
 	bool buffered = want_read && s->in_off < s->in_len;
+	/* A session ending for a refusal or a lost device, or stopped,
+	 * sends no more. */
+	bool sending = !s->end && !session_stop;
 
 	pfd[0].fd = s->client_gone ? -1 : s->client;
-	pfd[0].events = (short)((want_read ? POLLIN : 0) |
-				(!outq_empty(&s->out) ? POLLOUT : 0));
+	pfd[0].events =
+		(short)((want_read ? POLLIN : 0) |
+			(sending && !outq_empty(&s->out) ? POLLOUT : 0));
 	/* Requests already in the input buffer must not wait for the
 	 * socket to wake us. */
 	if (buffered)
@@ -549,7 +592,7 @@ static int wait_and_dispatch(struct session *s, bool want_read, int max_ms)
 		if (ms == 0)
 			device_ready = true;
 	}
-	r = poll(pfd, 1 + s->num_device_fds, timeout);
+	r = session_poll(pfd, 1 + s->num_device_fds, timeout);
 	if (r < 0 && errno != EINTR)
 		return -errno;
 	for (size_t i = 1; r > 0 && i <= s->num_device_fds; i++)
@@ -564,9 +607,8 @@ static int wait_and_dispatch(struct session *s, bool want_read, int max_ms)
 	if (pfd[0].revents & (POLLERR | POLLHUP) && !(pfd[0].revents & POLLIN))
 		s->client_gone = true;
 	/* Replies first: the completions just reaped are ready to go (also
-	 * when a timer, not an fd, brought them). A session ending for a
-	 * refusal or a lost device sends no more. */
-	if (!outq_empty(&s->out) && !s->end && !s->client_gone)
+	 * when a timer, not an fd, brought them). */
+	if (!outq_empty(&s->out) && sending && !s->client_gone)
 		flush_client(s);
 	if (r == 0 && !buffered)
 		return 0;
@@ -581,24 +623,17 @@ static int wait_and_dispatch(struct session *s, bool want_read, int max_ms)
  * so that no transfer outlives the buffers it points into. */
 static void drain(struct session *s)
 {
+	uint64_t until = now_ms() + DRAIN_TIMEOUT_MS;
+
 	for (size_t b = 0; b < SEQNUM_BUCKETS; b++)
 		for (struct urb *u = s->table[b]; u; u = u->next)
 			worker_device_cancel(s->dev, u->xfer);
-	for (int waited = 0;
-	     s->view.urbs_in_flight && waited < DRAIN_TIMEOUT_MS; waited += 50)
+	while (s->view.urbs_in_flight && now_ms() < until)
 		wait_and_dispatch(s, false, 50);
 	if (s->view.urbs_in_flight)
 		log_line("%s: %u URBs did not come back in %d "
 			 "ms",
 			 s->peer, s->view.urbs_in_flight, DRAIN_TIMEOUT_MS);
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
 int session_serve(struct worker_device *dev, int client, const char *peer,
@@ -651,12 +686,8 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 		}
 	}
 	drain(s);
-	/* A client that only half-closed still gets what completed; a
-	 * refused one gets nothing more. */
-	if (!s->client_gone && s->end == 0) {
-		fcntl(client, F_SETFL, fcntl(client, F_GETFL) & ~O_NONBLOCK);
-		flush_client(s);
-	}
+	/* A stopped session sends nothing more: a client that does not
+	 * read must not hold a worker the broker is ending. */
 	worker_device_release(dev);
 	usbip_urb_reader_clear(&s->reader);
 	outq_clear(&s->out);

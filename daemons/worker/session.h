@@ -23,21 +23,29 @@ struct session_stats {
 };
 
 /*
- * Serves URBs on client (a connected socket, made non-blocking here) until
- * the client leaves, the device goes, or a request is refused. Every URB
- * is cancelled and every interface released before it returns. Returns 0
- * for a client that left, -ENODEV for a device that went, -EBADMSG for a
- * refused request, another negative errno for a failure.
+ * The stop signal. session_stop_setup() installs the handler and blocks
+ * SIGTERM; every wait in the worker (ppoll with session_wait_mask) lets it
+ * through, so a stop cannot slip in between a check of session_stop and a
+ * wait that would then sleep through it. A stop ends a session as if the
+ * client had left, except that nothing more is sent to it.
  */
-/* Set from a SIGTERM handler: the session ends as if the client had left
- * (everything cancelled and released). */
 extern volatile sig_atomic_t session_stop;
+extern sigset_t session_wait_mask;
+int session_stop_setup(void);
 
 /* Called with the counters at most once a second while they change (for
  * the broker's status), and once at the end. */
 typedef void (*session_progress_fn)(const struct session_stats *stats,
 				    void *ctx);
 
+/*
+ * Serves URBs on client (a connected socket, made non-blocking here) until
+ * the client leaves, the device goes, a request is refused or a stop
+ * comes. Every URB is cancelled and every interface released before it
+ * returns. Returns 0 for a client that left (or a stop), -ENODEV for a
+ * device that went, -EBADMSG for a refused request, another negative errno
+ * for a failure.
+ */
 int session_serve(struct worker_device *dev, int client, const char *peer,
 		  const struct urb_limits *limits, struct session_stats *stats,
 		  session_progress_fn progress, void *progress_ctx);

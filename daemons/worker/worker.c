@@ -21,6 +21,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -46,6 +48,15 @@
 
 #define PROGRAM "usbip-worker"
 
+/* The whole handshake, every read and write of it and the broker's
+ * answers, ends by this deadline: a client that trickles its requests or
+ * does not read the answers cannot hold the session. */
+#define HANDSHAKE_TIMEOUT_MS OP_IO_TIMEOUT_MS
+/* Device lists one connection may ask for before its import. Upstream
+ * usbipd answers one and closes; a few cost nothing, endless ones are an
+ * attack. */
+#define HANDSHAKE_MAX_LISTS 4
+
 struct options {
 	const char *device;
 	int device_fd;
@@ -68,16 +79,34 @@ struct worker {
 	bool have_device;
 };
 
-/* One request to the broker and its answer, which must be of type want. */
-static int ask_broker(struct worker *w, uint32_t type, const void *payload,
-		      uint32_t length, uint32_t want, struct ipc_message *m,
-		      int *fd)
+/* A handshake's deadline, from now. */
+static struct op_io_deadline handshake_deadline(void)
+{
+	return (struct op_io_deadline){
+		.at_ms = op_io_now_ms() + HANDSHAKE_TIMEOUT_MS,
+		.wait_mask = &session_wait_mask,
+		.stop = &session_stop,
+	};
+}
+
+/* One request to the broker and its answer, which must be of type want,
+ * by the handshake's deadline. */
+static int ask_broker(struct worker *w, const struct op_io_deadline *d,
+		      uint32_t type, const void *payload, uint32_t length,
+		      uint32_t want, struct ipc_message *m, int *fd)
 {
 	char msg[256];
 	int r = ipc_send(w->o->broker_fd, type, payload, length, -1);
 
 	if (r < 0) {
 		log_line("broker channel: %s", strerror(-r));
+		return r;
+	}
+	r = op_io_wait(w->o->broker_fd, POLLIN, d);
+	if (r < 0) {
+		if (r != -EINTR)
+			log_line("broker channel: no answer: %s",
+				 strerror(-r));
 		return r;
 	}
 	r = ipc_recv(w->o->broker_fd, IPC_WORKER_SIDE, m, fd, msg, sizeof(msg));
@@ -99,8 +128,8 @@ static int ask_broker(struct worker *w, uint32_t type, const void *payload,
  * wrapped here, under the sandbox. Returns 0, the broker's refusal
  * (negative errno) or a channel failure (-EPROTO and the like).
  */
-static int device_from_broker(struct worker *w, const char *busid,
-			      bool *refused)
+static int device_from_broker(struct worker *w, const struct op_io_deadline *d,
+			      const char *busid, bool *refused)
 {
 	struct ipc_open_request req = {0};
 	struct ipc_message m;
@@ -109,8 +138,8 @@ static int device_from_broker(struct worker *w, const char *busid,
 
 	*refused = false;
 	snprintf(req.busid, sizeof(req.busid), "%s", busid);
-	r = ask_broker(w, IPC_OPEN_REQUEST, &req, sizeof(req), IPC_OPEN_ANSWER,
-		       &m, &fd);
+	r = ask_broker(w, d, IPC_OPEN_REQUEST, &req, sizeof(req),
+		       IPC_OPEN_ANSWER, &m, &fd);
 	if (r < 0)
 		return r;
 	if (m.u.open_answer.status) {
@@ -130,101 +159,173 @@ static int device_from_broker(struct worker *w, const char *busid,
 	return 0;
 }
 
-static int devlist_from_broker(struct worker *w, struct ipc_message *m)
+static int devlist_from_broker(struct worker *w, const struct op_io_deadline *d,
+			       struct ipc_message *m)
 {
 	int fd = -1;
 
-	return ask_broker(w, IPC_DEVLIST_REQUEST, NULL, 0, IPC_DEVLIST_ANSWER,
-			  m, &fd);
+	return ask_broker(w, d, IPC_DEVLIST_REQUEST, NULL, 0,
+			  IPC_DEVLIST_ANSWER, m, &fd);
 }
 
-/*
- * Import mode: the client speaks first. A device list is answered and the
- * connection stays for another request (upstream tools hang up after it);
- * an import of a device this session may have moves on to URBs. Returns 1
- * for "serve URBs now", 0 for "done with this connection", negative for a
- * refused peer.
- */
-static int answer_client(struct worker *w, int fd, const char *peer)
+/* Why a handshake did not get through, in one line. A stop or a peer
+ * that left ends it normally (0), a peer that broke the rules is refused
+ * (-EBADMSG); only the worker's own trouble stays a failure. */
+static int handshake_failed(const char *peer, const char *what, int r,
+			    const char *msg)
 {
-	struct usbip_op_message req, rep = {0};
+	switch (r) {
+	case -EINTR:
+		log_line("%s: stopped during the %s", peer, what);
+		return 0;
+	case -ECONNRESET:
+	case -EPIPE:
+		log_line("%s: left during the %s: %s", peer, what, msg);
+		return 0;
+	case -ETIMEDOUT:
+		log_line("%s: %s refused: not done within %d ms: %s", peer,
+			 what, HANDSHAKE_TIMEOUT_MS, msg);
+		return -EBADMSG;
+	case -ENOMEM:
+		log_line("%s: %s: %s", peer, what, msg);
+		return r;
+	}
+	log_line("%s: %s refused: %s", peer, what, msg);
+	return -EBADMSG;
+}
+
+/* Returns 0 for "answered", or what answer_client returns. */
+static int answer_devlist(struct worker *w, int fd, const char *peer,
+			  const struct op_io_deadline *d)
+{
+	struct usbip_op_message rep = {.header.code = USBIP_OP_REP_DEVLIST};
 	struct ipc_message list;
-	bool broker = w->o->broker_fd >= 0, refused = false;
+	char msg[256] = "";
+	int r;
+
+	if (w->o->broker_fd >= 0) {
+		r = devlist_from_broker(w, d, &list);
+		if (r == -EINTR)
+			return handshake_failed(peer, "handshake", r, msg);
+		if (r < 0)
+			return r;
+		rep.num_devices = list.u.devlist.count;
+		rep.devices = list.u.devlist.devices;
+	} else {
+		rep.num_devices = 1;
+		rep.devices = &w->dev.wire;
+	}
+	r = op_io_send_by(fd, d, &rep, msg, sizeof(msg));
+	if (r == 0)
+		return 0;
+	r = handshake_failed(peer, "handshake", r, msg);
+	/* A peer that left or a stop: done with the connection. */
+	return r == 0 ? 1 : r;
+}
+
+/* Returns 1 for "serve URBs now", 0 for "done with this connection",
+ * negative for a refused peer or a failure. */
+static int answer_import(struct worker *w, int fd, const char *peer,
+			 const struct op_io_deadline *d, const char *busid)
+{
+	struct usbip_op_message rep = {.header.code = USBIP_OP_REP_IMPORT};
+	bool refused = false;
 	char msg[256];
 	int r;
 
-	r = op_io_read(fd, OP_IO_TIMEOUT_MS, &req, msg, sizeof(msg));
-	if (r == -ECONNRESET)
-		return 0;
-	if (r < 0) {
-		log_line("%s: handshake refused: %s", peer, msg);
-		return r;
+	if (w->o->broker_fd >= 0 && !w->have_device) {
+		r = device_from_broker(w, d, busid, &refused);
+		if (r == -EINTR)
+			return handshake_failed(peer, "handshake", r, "-");
+		if (r < 0 && !refused) {
+			rep.header.status = USBIP_ST_NODEV;
+			op_io_send_by(fd, d, &rep, msg, sizeof(msg));
+			return r;
+		}
+	} else if (strcmp(busid, w->dev.wire.device.busid) != 0) {
+		refused = true;
 	}
-	switch (req.header.code) {
-	case USBIP_OP_REQ_DEVLIST:
-		rep.header.code = USBIP_OP_REP_DEVLIST;
-		if (broker) {
-			r = devlist_from_broker(w, &list);
+	if (refused) {
+		log_line("%s: asked for %s, which is not exported to it", peer,
+			 busid);
+		rep.header.status = USBIP_ST_NODEV;
+		op_io_send_by(fd, d, &rep, msg, sizeof(msg));
+		return 0;
+	}
+	rep.device = w->dev.wire.device;
+	r = op_io_send_by(fd, d, &rep, msg, sizeof(msg));
+	return r < 0 ? handshake_failed(peer, "handshake", r, msg) : 1;
+}
+
+/*
+ * Import mode: the client speaks first. A few device lists are answered
+ * on one connection (upstream tools hang up after one); an import of a
+ * device this session may have moves on to URBs. All of it by one
+ * deadline. Returns 1 for "serve URBs now", 0 for "done with this
+ * connection", negative for a refused peer or a failure.
+ */
+static int answer_client(struct worker *w, int fd, const char *peer)
+{
+	struct op_io_deadline d = handshake_deadline();
+	unsigned lists = 0;
+	char msg[256];
+	int r;
+
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+		return -errno;
+	for (;;) {
+		struct usbip_op_message req;
+
+		r = op_io_read_by(fd, &d, &req, msg, sizeof(msg));
+		if (r == -ECONNRESET)
+			return 0;
+		if (r < 0)
+			return handshake_failed(peer, "handshake", r, msg);
+		switch (req.header.code) {
+		case USBIP_OP_REQ_DEVLIST:
+			if (++lists > HANDSHAKE_MAX_LISTS) {
+				log_line("%s: handshake refused: more than %d "
+					 "device lists before an import",
+					 peer, HANDSHAKE_MAX_LISTS);
+				return -EBADMSG;
+			}
+			r = answer_devlist(w, fd, peer, &d);
 			if (r < 0)
 				return r;
-			rep.num_devices = list.u.devlist.count;
-			rep.devices = list.u.devlist.devices;
-		} else {
-			rep.num_devices = 1;
-			rep.devices = &w->dev.wire;
+			if (r > 0)
+				return 0;
+			continue;
+		case USBIP_OP_REQ_IMPORT:
+			return answer_import(w, fd, peer, &d, req.busid);
 		}
-		r = op_io_send(fd, &rep);
-		return r < 0 ? r : answer_client(w, fd, peer);
-	case USBIP_OP_REQ_IMPORT:
-		rep.header.code = USBIP_OP_REP_IMPORT;
-		if (broker && !w->have_device) {
-			r = device_from_broker(w, req.busid, &refused);
-			if (r < 0 && !refused) {
-				rep.header.status = USBIP_ST_NODEV;
-				op_io_send(fd, &rep);
-				return r;
-			}
-		} else if (strcmp(req.busid, w->dev.wire.device.busid) != 0) {
-			refused = true;
-		}
-		if (refused) {
-			log_line("%s: asked for %s, which is not exported "
-				 "to it",
-				 peer, req.busid);
-			rep.header.status = USBIP_ST_NODEV;
-			op_io_send(fd, &rep);
-			return 0;
-		}
-		rep.device = w->dev.wire.device;
-		r = op_io_send(fd, &rep);
-		return r < 0 ? r : 1;
+		log_line("%s: handshake refused: %s where a request belongs",
+			 peer, usbip_op_code_name(req.header.code));
+		usbip_op_message_clear(&req);
+		return -EBADMSG;
 	}
-	log_line("%s: handshake refused: %s where a request belongs", peer,
-		 usbip_op_code_name(req.header.code));
-	usbip_op_message_clear(&req);
-	return -EPROTO;
 }
 
 /* Export mode: we speak first, and serve once the importer agrees. */
-static int offer_export(struct worker_device *d, int fd, const char *peer)
+static int offer_export(struct worker_device *d, int fd, const char *peer,
+			const struct op_io_deadline *dl)
 {
 	struct usbip_op_message req = {.header.code = USBIP_OP_REQ_EXPORT}, rep;
 	char msg[256];
 	int r;
 
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+		return -errno;
 	req.device = d->wire.device;
-	r = op_io_send(fd, &req);
+	r = op_io_send_by(fd, dl, &req, msg, sizeof(msg));
 	if (r == 0)
-		r = op_io_read(fd, OP_IO_TIMEOUT_MS, &rep, msg, sizeof(msg));
-	if (r < 0) {
-		log_line("%s: export handshake failed: %s", peer,
-			 r == -EPIPE ? "closed" : msg);
-		return r;
-	}
+		r = op_io_read_by(fd, dl, &rep, msg, sizeof(msg));
+	if (r < 0)
+		return handshake_failed(peer, "export handshake", r, msg);
 	if (rep.header.code != USBIP_OP_REP_EXPORT || rep.header.status) {
 		log_line("%s: export refused: %s status %u", peer,
 			 usbip_op_code_name(rep.header.code),
 			 rep.header.status);
+		usbip_op_message_clear(&rep);
 		return -ECONNREFUSED;
 	}
 	return 1;
@@ -315,14 +416,18 @@ static int run(struct worker *w, struct endpoint *ep)
 		if (o->client) {
 			r = answer_client(w, fd, peer);
 		} else {
-			r = w->have_device
-				    ? 0
-				    : device_from_broker(w, o->busid, &refused);
-			if (r < 0)
+			struct op_io_deadline d = handshake_deadline();
+			r = w->have_device ? 0
+					   : device_from_broker(w, &d, o->busid,
+								&refused);
+			if (r == -EINTR)
+				r = handshake_failed(peer, "export handshake",
+						     r, "-");
+			else if (r < 0)
 				log_line("%s: the broker did not give %s: %s",
 					 peer, o->busid, strerror(-r));
 			else
-				r = offer_export(&w->dev, fd, peer);
+				r = offer_export(&w->dev, fd, peer, &d);
 		}
 		if (r == 1)
 			r = serve(w, fd, peer);
@@ -330,11 +435,21 @@ static int run(struct worker *w, struct endpoint *ep)
 	}
 
 	_cleanup_close_ int lfd = take_fd(&ep->listen_fd);
+	struct op_io_deadline forever = {.at_ms = LLONG_MAX,
+					 .wait_mask = &session_wait_mask,
+					 .stop = &session_stop};
+	if (fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK) < 0)
+		return EXIT_FAIL;
 	log_line("listening on %s for %s", ep->peer, w->dev.wire.device.busid);
-	for (;;) {
+	while (!session_stop) {
 		char peer[TRANSPORT_ADDR_STR_MAX];
+		r = op_io_wait(lfd, POLLIN, &forever);
+		if (r == -EINTR)
+			break;
 		_cleanup_close_ int fd =
-			transport_accept(lfd, peer, sizeof(peer));
+			r < 0 ? r : transport_accept(lfd, peer, sizeof(peer));
+		if (fd == -EAGAIN || fd == -ECONNABORTED)
+			continue;
 		if (fd < 0) {
 			log_line("accept: %s", strerror(-fd));
 			return EXIT_FAIL;
@@ -348,6 +463,8 @@ static int run(struct worker *w, struct endpoint *ep)
 				return EXIT_OK;
 		}
 	}
+	log_line("stopped");
+	return EXIT_OK;
 }
 
 static void usage(FILE *f)
@@ -472,12 +589,6 @@ static int sandbox(const struct options *o, char *msg, size_t len)
 	return 0;
 }
 
-static void on_sigterm(int sig)
-{
-	(void)sig;
-	session_stop = 1;
-}
-
 static int parse_fd(const char *text)
 {
 	char *end;
@@ -585,9 +696,12 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	/* The broker stops a session with SIGTERM. As the init of its own
 	 * pid namespace the worker would not even see it without a handler;
-	 * with one, the poll returns EINTR and the session winds down. */
-	struct sigaction term = {.sa_handler = on_sigterm};
-	sigaction(SIGTERM, &term, NULL);
+	 * with one, whatever wait it is in (handshake, session, final
+	 * flush) returns and the worker winds down. */
+	if (session_stop_setup() < 0) {
+		log_line("SIGTERM: %s", strerror(errno));
+		return EXIT_FAIL;
+	}
 
 	/* Before the sandbox: libusb_init needs what the empty root and the
 	 * filter take away. */
