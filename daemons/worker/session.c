@@ -80,6 +80,10 @@ struct session {
 	size_t in_len, in_off;
 	bool drained; /* the last read came up short: wait for poll */
 	bool client_gone;
+	/* Half-closed: no more requests; what is in flight may finish
+	 * until linger_until (ms, CLOCK_MONOTONIC). */
+	bool input_closed;
+	uint64_t linger_until;
 	int end;	       /* why the session ends, 0 while it runs */
 	struct pollfd pfd[16]; /* [0] the client, then the device's */
 	size_t num_device_fds;
@@ -468,7 +472,8 @@ static int handle_frame(struct session *s, const struct usbip_urb_frame *f)
 }
 
 /* The next bytes for the reader: from the input buffer, or from the
- * socket. Returns the count, 0 for "wait for poll", -1 at end of stream. */
+ * socket. Returns the count, 0 for "wait for poll", -1 at end of stream,
+ * -2 for a connection that failed. */
 static ssize_t next_bytes(struct session *s, uint8_t *dst, size_t want)
 {
 	ssize_t got;
@@ -495,7 +500,9 @@ static ssize_t next_bytes(struct session *s, uint8_t *dst, size_t want)
 		s->drained = true;
 		return 0;
 	}
-	if (got <= 0)
+	if (got < 0)
+		return -2;
+	if (got == 0)
 		return -1;
 	if ((size_t)got < len)
 		s->drained = true;
@@ -520,6 +527,14 @@ static int read_client(struct session *s)
 		got = next_bytes(s, dst, want);
 		if (got == 0)
 			return 0;
+		if (got == -1) {
+			/* A request cut short by the end is dropped: it
+			 * was never made. */
+			s->input_closed = true;
+			s->linger_until =
+				now_ms() + SESSION_HALF_CLOSE_LINGER_MS;
+			return 0;
+		}
 		if (got < 0) {
 			s->client_gone = true;
 			return 0;
@@ -619,6 +634,43 @@ static int wait_and_dispatch(struct session *s, bool want_read, int max_ms)
 	return 0;
 }
 
+/* After a half-close: true once every request is answered and sent, or
+ * the linger time is over; otherwise *wait shrinks to what is left. */
+static bool half_close_done(struct session *s, int *wait)
+{
+	uint64_t now = now_ms();
+
+	if (!s->view.urbs_in_flight && outq_empty(&s->out))
+		return true;
+	if (now >= s->linger_until)
+		return true;
+	if (*wait < 0 || s->linger_until - now < (uint64_t)*wait)
+		*wait = (int)(s->linger_until - now);
+	return false;
+}
+
+/* What is left for a client that half-closed, for as long as it reads
+ * within SESSION_FINAL_FLUSH_MS, or until a stop. */
+static void final_flush(struct session *s)
+{
+	uint64_t until = now_ms() + SESSION_FINAL_FLUSH_MS, now;
+
+	while (!outq_empty(&s->out) && !s->client_gone && !session_stop &&
+	       (now = now_ms()) < until) {
+		struct pollfd p = {.fd = s->client, .events = POLLOUT};
+		int r = session_poll(&p, 1, (int)(until - now));
+
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r > 0)
+			flush_client(s);
+	}
+	if (!outq_empty(&s->out) && !s->client_gone)
+		log_line("%s: half-closed and not reading; %zu bytes of "
+			 "replies dropped",
+			 s->peer, s->out.bytes);
+}
+
 /* Cancels everything in flight and waits (bounded) for it to come back,
  * so that no transfer outlives the buffers it points into. */
 static void drain(struct session *s)
@@ -674,8 +726,11 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 	while (!s->end && !s->client_gone && !session_stop) {
 		bool backlog = s->out.bytes > OUTPUT_HIGH_WATER;
 		/* Woken at least once a second while there is news. */
-		r = wait_and_dispatch(s, !backlog,
-				      stats->urbs != reported_urbs ? 1000 : -1);
+		int wait = stats->urbs != reported_urbs ? 1000 : -1;
+
+		if (s->input_closed && half_close_done(s, &wait))
+			break;
+		r = wait_and_dispatch(s, !backlog && !s->input_closed, wait);
 		if (r < 0 && !s->end)
 			s->end = r;
 		if (progress && stats->urbs != reported_urbs &&
@@ -685,9 +740,18 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 			next_report = now_ms() + 1000;
 		}
 	}
+	if (s->input_closed && s->view.urbs_in_flight && !s->end &&
+	    !s->client_gone && !session_stop)
+		log_line("%s: half-closed; cancelling %u URBs still pending "
+			 "after %d ms",
+			 s->peer, s->view.urbs_in_flight,
+			 SESSION_HALF_CLOSE_LINGER_MS);
 	drain(s);
-	/* A stopped session sends nothing more: a client that does not
-	 * read must not hold a worker the broker is ending. */
+	/* A client that half-closed gets the rest, the cancelled URBs'
+	 * replies included, within a bound; a refused, vanished or stopped
+	 * one gets nothing more. */
+	if (s->input_closed && !s->client_gone && s->end == 0 && !session_stop)
+		final_flush(s);
 	worker_device_release(dev);
 	usbip_urb_reader_clear(&s->reader);
 	outq_clear(&s->out);

@@ -39,6 +39,22 @@ typedef void (*session_progress_fn)(const struct session_stats *stats,
 				    void *ctx);
 
 /*
+ * A client that half-closes (end of stream, the socket still writable)
+ * has made its last request: nothing more is read, the URBs in flight get
+ * SESSION_HALF_CLOSE_LINGER_MS to complete and their replies to leave;
+ * then what is still pending is cancelled, its replies (status
+ * -ECONNRESET) get SESSION_FINAL_FLUSH_MS more, and the session ends. So
+ * every request gets its one reply while the client reads, and a client
+ * that stops reading cannot keep the worker. vhci_hcd never half-closes,
+ * but over TCP its detach (shutdown, close) looks the same until a write
+ * fails: with interrupt URBs pending, it ends the session after the
+ * linger time, hence a short one. Over a unix socket a close is a hangup
+ * and ends the session at once.
+ */
+#define SESSION_HALF_CLOSE_LINGER_MS 1000
+#define SESSION_FINAL_FLUSH_MS 1000
+
+/*
  * Serves URBs on client (a connected socket, made non-blocking here) until
  * the client leaves, the device goes, a request is refused or a stop
  * comes. Every URB is cancelled and every interface released before it
