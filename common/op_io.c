@@ -104,8 +104,7 @@ int op_io_read_by(int fd, const struct op_io_deadline *d,
 
 /* The message as bytes, in a buffer sized first: a device list can be
  * long. */
-static uint8_t *encode(const struct usbip_op_message *m, size_t *len,
-		       int *err)
+static uint8_t *encode(const struct usbip_op_message *m, size_t *len, int *err)
 {
 	long n = usbip_op_encode(m, NULL, 0);
 	uint8_t *buf;

@@ -105,8 +105,7 @@ static int ask_broker(struct worker *w, const struct op_io_deadline *d,
 	r = op_io_wait(w->o->broker_fd, POLLIN, d);
 	if (r < 0) {
 		if (r != -EINTR)
-			log_line("broker channel: no answer: %s",
-				 strerror(-r));
+			log_line("broker channel: no answer: %s", strerror(-r));
 		return r;
 	}
 	r = ipc_recv(w->o->broker_fd, IPC_WORKER_SIDE, m, fd, msg, sizeof(msg));

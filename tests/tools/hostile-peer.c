@@ -453,8 +453,8 @@ static void backlog(int fd, const char *busid, unsigned long n)
 		if (send_some(fd, b, sizeof(b), 300) != sizeof(b))
 			break;
 	}
-	printf("hostile-peer: %lu bulk INs of %u bytes sent, none read\n",
-	       sent, BULK_LEN);
+	printf("hostile-peer: %lu bulk INs of %u bytes sent, none read\n", sent,
+	       BULK_LEN);
 }
 
 /* Every request this tool makes is IN. */
@@ -545,7 +545,7 @@ static bool attack(int fd)
 		devlist_noread(fd, n);
 	else if (!strcmp(a, "trickle"))
 		trickle(fd, now_ms() + (child > 0 ? opt.exit_within_ms
-						 : opt.hold_ms));
+						  : opt.hold_ms));
 	else if (!strcmp(a, "stall"))
 		stall(fd);
 	else if (!strncmp(a, "busid:", 6))
@@ -694,8 +694,8 @@ static int run_connected(const char *addr)
 			       i + 1, now_ms() - t0);
 		if (opt.expect_close_ms >= 0 &&
 		    (closed_at[i] < 0 || closed_at[i] > opt.expect_close_ms))
-			fail("connection %d was not closed within %d ms",
-			     i + 1, opt.expect_close_ms);
+			fail("connection %d was not closed within %d ms", i + 1,
+			     opt.expect_close_ms);
 		close(fds[i]);
 	}
 	printf("hostile-peer: %s: done\n", opt.attack);
@@ -710,8 +710,9 @@ static int number(const char *text, int min, int max)
 	errno = 0;
 	v = strtol(text, &end, 10);
 	if (errno || end == text || *end || v < min || v > max) {
-		fprintf(stderr, "hostile-peer: %s: not a number from %d to "
-				"%d\n",
+		fprintf(stderr,
+			"hostile-peer: %s: not a number from %d to "
+			"%d\n",
 			text, min, max);
 		exit(2);
 	}
