@@ -62,10 +62,14 @@ static void child(int sync_fd, const char *path, char *const argv[],
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		_exit(126);
 	/* A parent that takes signals through a signalfd blocks them; the
-	 * mask would survive exec and leave the child deaf to SIGTERM. */
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	 * mask would survive exec and leave the child deaf. All but SIGTERM
+	 * are unblocked. The child is its pid namespace's init: a SIGTERM
+	 * that came before the program installs its handler would be
+	 * dropped, a blocked one waits for it (the worker lets it in). */
+	sigset_t stop_only;
+	sigemptyset(&stop_only);
+	sigaddset(&stop_only, SIGTERM);
+	sigprocmask(SIG_SETMASK, &stop_only, NULL);
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
@@ -78,15 +82,22 @@ pid_t ns_spawn(const char *path, char *const argv[], const int *keep_fds,
 {
 	int sync[2], r;
 	char map[64];
+	sigset_t stop_only, old;
 	pid_t pid;
 
 	if (nkeep > MAX_KEEP)
 		return -E2BIG;
 	if (pipe2(sync, O_CLOEXEC) < 0)
 		return -errno;
-	/* A fork with new namespaces: no CLONE_VM, so plain fork rules. */
+	/* A fork with new namespaces: no CLONE_VM, so plain fork rules. The
+	 * child is born with SIGTERM blocked (see child()). */
+	sigemptyset(&stop_only);
+	sigaddset(&stop_only, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop_only, &old);
 	pid = (pid_t)syscall(SYS_clone, NS_FLAGS | SIGCHLD, NULL, NULL, NULL,
 			     NULL);
+	if (pid != 0)
+		sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {
 		r = -errno;
 		snprintf(msg, msg_len, "clone into new namespaces: %s",

@@ -16,8 +16,10 @@
  * Starts path with argv in fresh namespaces as outside uid/gid. keep_fds
  * are renumbered 3, 4, ... in the child, 0 and 1 are /dev/null, 2 stays
  * (the spawner's log), and every other fd is closed. The child dies with
- * the spawner. Returns the child's pid (as
- * the spawner sees it) or a negative errno with msg set.
+ * the spawner. It starts with SIGTERM blocked, so that a stop sent before
+ * it has a handler is not lost: it must unblock SIGTERM itself. Returns
+ * the child's pid (as the spawner sees it) or a negative errno with msg
+ * set.
  */
 pid_t ns_spawn(const char *path, char *const argv[], const int *keep_fds,
 	       size_t nkeep, uid_t uid, gid_t gid, char *msg, size_t msg_len);

@@ -41,6 +41,9 @@
  *   --expect-close-within MS   fail unless the server closed every
  *                          connection within MS of the attack (ADDR only)
  *   --sndbuf BYTES         SO_SNDBUF of the worker's end (--spawn)
+ *   --namespaces           start the worker as the broker does, in fresh
+ *                          namespaces as uid 65534 (--spawn; root; exits
+ *                          77 where that cannot be done)
  *   --term-after MS        SIGTERM the worker MS after the attack (--spawn)
  *   --exit-within MS       fail (and kill it) unless the worker exits within
  *                          MS of the attack, or of the SIGTERM (--spawn;
@@ -71,6 +74,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "namespace.h"
 #include "op_io.h"
 #include "transport.h"
 #include "wire.h"
@@ -96,6 +100,7 @@ struct options {
 	const char *expect_log[MAX_EXPECT];
 	int num_expect_log;
 	int expect_cancelled;
+	bool namespaces;
 };
 
 static struct options opt = {
@@ -147,14 +152,31 @@ static int spawn(char **argv)
 	if (opt.sndbuf > 0 && setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF,
 					 &opt.sndbuf, sizeof(opt.sndbuf)) < 0)
 		fail("SO_SNDBUF: %s", strerror(errno));
-	child = fork();
-	if (child < 0)
-		fail("fork: %s", strerror(errno));
-	if (child == 0) {
-		dup2(sv[1], 3);
+	if (opt.namespaces) {
+		/* As the broker starts workers; the child keeps our fd 2. */
+		char msg[256];
+		int saved = dup(2);
+
 		dup2(logp[1], 2);
-		execv(argv[0], argv);
-		_exit(127);
+		child = ns_spawn(argv[0], argv, &sv[1], 1, 65534, 65534, msg,
+				 sizeof(msg));
+		dup2(saved, 2);
+		close(saved);
+		if (child < 0) {
+			printf("hostile-peer: SKIP: no namespaces here: %s\n",
+			       msg);
+			exit(77);
+		}
+	} else {
+		child = fork();
+		if (child < 0)
+			fail("fork: %s", strerror(errno));
+		if (child == 0) {
+			dup2(sv[1], 3);
+			dup2(logp[1], 2);
+			execv(argv[0], argv);
+			_exit(127);
+		}
 	}
 	close(sv[1]);
 	close(logp[1]);
@@ -744,6 +766,7 @@ int main(int argc, char **argv)
 		{"expect-status", required_argument, NULL, 's'},
 		{"expect-log", required_argument, NULL, 'l'},
 		{"expect-cancelled", required_argument, NULL, 'k'},
+		{"namespaces", no_argument, NULL, 'N'},
 		{0},
 	};
 	bool spawned = false;
@@ -785,6 +808,9 @@ int main(int argc, char **argv)
 			break;
 		case 'k':
 			opt.expect_cancelled = number(optarg, 0, 1 << 20);
+			break;
+		case 'N':
+			opt.namespaces = true;
 			break;
 		default:
 			usage();
