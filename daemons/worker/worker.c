@@ -358,7 +358,10 @@ static int serve(struct worker *w, int fd, const char *peer)
 	log_line("%s: session ended (%s): %llu URBs, %llu bytes in, %llu bytes "
 		 "out, %llu errors; buffers: %llu in usbfs memory, %llu on the "
 		 "heap",
-		 peer, r == 0 ? "client left" : strerror(-r),
+		 peer,
+		 r != 0		? strerror(-r)
+		 : session_stop ? "stopped"
+				: "client left",
 		 (unsigned long long)stats.urbs,
 		 (unsigned long long)stats.bytes_in,
 		 (unsigned long long)stats.bytes_out,
