@@ -10,7 +10,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
 	gcc clang libclang-rt-14-dev meson ninja-build pkg-config \
-	check libusb-1.0-0-dev libudev-dev libseccomp-dev libcap-ng-dev libsystemd-dev \
+	check libusb-1.0-0-dev libudev-dev libseccomp-dev libcap-ng-dev libsystemd-dev libgnutls28-dev \
 	tshark \
 	qemu-system-x86 linux-image-amd64 busybox-static kmod cpio gzip \
 	usbip iproute2 procps coreutils alsa-utils sox strace groff-base \

@@ -21,7 +21,7 @@ stages=("$@")
 fuzz_seconds=${FUZZ_SECONDS:-60}
 passed=0 failed=0 failures=()
 
-features=(-Dlibusb=enabled -Dudev=enabled -Dseccomp=enabled -Dcapng=enabled -Dsystemd=enabled)
+features=(-Dlibusb=enabled -Dudev=enabled -Dseccomp=enabled -Dcapng=enabled -Dsystemd=enabled -Dgnutls=enabled)
 
 configure() { # DIR [meson args...]
 	local dir=$1
