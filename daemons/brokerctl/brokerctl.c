@@ -9,6 +9,8 @@
  *   usbip-brokerctl export 1-2 [--to vsock:3:5000]
  *   usbip-brokerctl unexport 1-2
  *   usbip-brokerctl reload
+ *   usbip-brokerctl keygen [--out DIR]   (local: no broker involved)
+ *   usbip-brokerctl pin FILE
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,11 +19,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "control.h"
 #include "macros.h"
+#ifdef HAVE_GNUTLS
+#include "tls_key.h"
+#endif
 
 #define PROGRAM "usbip-brokerctl"
 
@@ -93,6 +99,80 @@ static void print_rows(char *rows, const char *const *fields,
 		puts("]");
 }
 
+/* The identity commands work on files only: no broker is asked. */
+#ifdef HAVE_GNUTLS
+#define TLS_KEY_FILE_NAME TLS_KEY_FILE
+#define TLS_PUB_FILE_NAME TLS_PUB_FILE
+#define KEY_DEFAULT_DIR TLS_KEY_DEFAULT_DIR
+
+static int keygen(const char *dir)
+{
+	struct tls_key *key = NULL;
+	struct tls_pin pin;
+	char msg[512], text[TLS_PIN_TEXT_SIZE];
+
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, PROGRAM ": %s: %s\n", dir, strerror(errno));
+		return EXIT_FAIL;
+	}
+	int r = tls_key_generate(&key);
+	if (r == 0)
+		r = tls_key_pin(key, &pin);
+	if (r < 0) {
+		fprintf(stderr, PROGRAM ": cannot generate a key: %s\n",
+			strerror(-r));
+		tls_key_free(key);
+		return EXIT_FAIL;
+	}
+	r = tls_key_write(key, dir, msg, sizeof(msg));
+	tls_key_free(key);
+	if (r < 0) {
+		fprintf(stderr, PROGRAM ": %s\n", msg);
+		return EXIT_FAIL;
+	}
+	tls_pin_format(&pin, text);
+	fprintf(stderr,
+		PROGRAM ": wrote %s/" TLS_KEY_FILE
+			" (0600) and %s/" TLS_PUB_FILE
+			"; the pin peers need:\n",
+		dir, dir);
+	puts(text);
+	return EXIT_OK;
+}
+
+static int print_pin(const char *path)
+{
+	struct tls_pin pin;
+	char msg[512], text[TLS_PIN_TEXT_SIZE];
+
+	if (tls_pin_of_file(path, &pin, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, PROGRAM ": %s\n", msg);
+		return EXIT_FAIL;
+	}
+	tls_pin_format(&pin, text);
+	puts(text);
+	return EXIT_OK;
+}
+#else
+#define TLS_KEY_FILE_NAME "identity.key"
+#define TLS_PUB_FILE_NAME "identity.pub"
+#define KEY_DEFAULT_DIR "/etc/usbip-broker"
+
+static int keygen(const char *dir)
+{
+	(void)dir;
+	fprintf(stderr, PROGRAM ": built without GnuTLS: no keygen\n");
+	return EXIT_FAIL;
+}
+
+static int print_pin(const char *path)
+{
+	(void)path;
+	fprintf(stderr, PROGRAM ": built without GnuTLS: no pin\n");
+	return EXIT_FAIL;
+}
+#endif
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -124,12 +204,22 @@ static void usage(FILE *f)
 		"the "
 		"old\n"
 		"                                policy stays)\n"
+		"  keygen [--out DIR]            a new Ed25519 identity: "
+		"DIR/" TLS_KEY_FILE_NAME "\n"
+		"                                (mode 0600) and "
+		"DIR/" TLS_PUB_FILE_NAME ", never\n"
+		"                                over an existing key; prints "
+		"its pin\n"
+		"                                (DIR: %s)\n"
+		"  pin FILE                      the pin (SHA256:...) of a key "
+		"file\n"
 		"\n"
 		"  --socket PATH   the broker's control socket (default %s)\n"
 		"\n"
-		"Exit status: 0 done, 1 the broker refused, 2 usage, 3 no "
-		"broker.\n",
-		CONTROL_DEFAULT_PATH);
+		"Exit status: 0 done, 1 the broker refused (keygen, pin: "
+		"failed),\n"
+		"2 usage, 3 no broker.\n",
+		KEY_DEFAULT_DIR, CONTROL_DEFAULT_PATH);
 }
 
 int main(int argc, char **argv)
@@ -138,10 +228,12 @@ int main(int argc, char **argv)
 		{"socket", required_argument, NULL, 's'},
 		{"to", required_argument, NULL, 't'},
 		{"json", no_argument, NULL, 'j'},
+		{"out", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	const char *socket_path = CONTROL_DEFAULT_PATH, *to = NULL;
+	const char *out_dir = NULL;
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	static char reply[CONTROL_REPLY_MAX + 1];
 	char request[CONTROL_REQUEST_MAX + 1];
@@ -160,6 +252,9 @@ int main(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'o':
+			out_dir = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -170,6 +265,14 @@ int main(int argc, char **argv)
 	}
 	int args = argc - optind;
 	const char *verb = args > 0 ? argv[optind] : "";
+	if (!strcmp(verb, "keygen") && args == 1 && !to && !json)
+		return keygen(out_dir ? out_dir : KEY_DEFAULT_DIR);
+	if (!strcmp(verb, "pin") && args == 2 && !to && !json && !out_dir)
+		return print_pin(argv[optind + 1]);
+	if (out_dir) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
 	bool listing = !strcmp(verb, "list") || !strcmp(verb, "status");
 	bool bare = !strcmp(verb, "reload");
 	bool with_busid = !strcmp(verb, "export") || !strcmp(verb, "unexport");
