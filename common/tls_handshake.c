@@ -133,7 +133,6 @@ static int ext_sign(gnutls_privkey_t key, gnutls_sign_algorithm_t algo,
 		    const gnutls_datum_t *data, gnutls_datum_t *signature)
 {
 	struct tls_session *s = userdata;
-	const struct tls_identity *me = s->cfg->me;
 	uint8_t sig[TLS_SIGNATURE_MAX];
 	size_t sig_len = 0;
 
@@ -143,11 +142,12 @@ static int ext_sign(gnutls_privkey_t key, gnutls_sign_algorithm_t algo,
 		return GNUTLS_E_UNSUPPORTED_SIGNATURE_ALGORITHM;
 	/* One CertificateVerify per handshake: anything more is a bug or
 	 * an attempt to use the signer as an oracle. */
-	if (s->signatures) {
+	if (s->signatures || !s->cfg) {
 		s->second_signature = true;
 		return GNUTLS_E_PK_SIGN_FAILED;
 	}
 	s->signatures++;
+	const struct tls_identity *me = s->cfg->me;
 	int r = me->sign(me->sign_ctx, s->cfg->role, data->data, data->size,
 			 sig, sizeof(sig), &sig_len);
 	if (r < 0 || sig_len == 0 || sig_len > sizeof(sig)) {
