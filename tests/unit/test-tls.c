@@ -615,6 +615,16 @@ START_TEST(test_handshake_pinned)
 		      "%s", line);
 	/* The socket is as the caller gave it: blocking. */
 	ck_assert_int_eq(fcntl(p.server.fd, F_GETFL) & O_NONBLOCK, 0);
+	/* Nothing follows the handshake on the wire (no session ticket, no
+	 * KeyUpdate): kTLS would choke on any record but data. */
+	usleep(100 * 1000);
+	uint8_t byte;
+	ck_assert_int_eq(recv(p.client.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT),
+			 -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_int_eq(recv(p.server.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT),
+			 -1);
+	ck_assert_int_eq(errno, EAGAIN);
 	ktls_or_missing_module(&p);
 	pinned_pair_free(&p);
 }
@@ -991,6 +1001,26 @@ START_TEST(test_drained_after_handshake)
 	ck_assert_int_eq(
 		tls_session_drained(p.client.session, msg, sizeof(msg)),
 		0); /* "def" is still in the socket */
+
+	/* Half a record taken by the library (it waits for the rest): the
+	 * kernel would start in the middle of it. */
+	static const uint8_t half[] = {0x17, 0x03, 0x03, 0x00, 0x40,
+				       1,    2,	   3,	 4,    5};
+	uint8_t record[64];
+	/* "def" as it is on the wire: header, data, content type, tag. */
+	ck_assert_int_eq(recv(p.client.fd, record, sizeof(record), 0),
+			 5 + 3 + 1 + 16);
+	ck_assert_int_eq(send(p.server.fd, half, sizeof(half), 0),
+			 (ssize_t)sizeof(half));
+	usleep(50 * 1000);
+	ck_assert_int_eq(fcntl(p.client.fd, F_SETFL, O_NONBLOCK), 0);
+	ck_assert_int_eq(gnutls_record_recv(client, record, sizeof(record)),
+			 GNUTLS_E_AGAIN);
+	ck_assert_int_eq(gnutls_record_check_pending(client), 0);
+	ck_assert_int_eq(
+		tls_session_drained(p.client.session, msg, sizeof(msg)),
+		-EPROTO);
+	assert_one_line(msg, "before the kernel took over");
 	pinned_pair_free(&p);
 }
 END_TEST
