@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
@@ -32,6 +33,7 @@ struct tls_session {
 	gnutls_pubkey_t own_pub; /* checks the signer's answer */
 	const struct tls_config *cfg;
 	int fd;
+	bool use_read_write;
 	/* The pull function: what it saw and whether it may read. */
 	uint8_t first_bytes[8];
 	size_t first_len;
@@ -77,7 +79,8 @@ static ssize_t pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 		gnutls_transport_set_errno(s->gnutls, EAGAIN);
 		return -1;
 	}
-	ssize_t n = recv(s->fd, buf, len, 0);
+	ssize_t n = s->use_read_write ? read(s->fd, buf, len)
+				      : recv(s->fd, buf, len, 0);
 	if (n < 0) {
 		gnutls_transport_set_errno(s->gnutls, errno);
 		return -1;
@@ -93,7 +96,8 @@ static ssize_t pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 static ssize_t push(gnutls_transport_ptr_t ptr, const void *buf, size_t len)
 {
 	struct tls_session *s = ptr;
-	ssize_t n = send(s->fd, buf, len, MSG_NOSIGNAL);
+	ssize_t n = s->use_read_write ? write(s->fd, buf, len)
+				      : send(s->fd, buf, len, MSG_NOSIGNAL);
 
 	if (n < 0)
 		gnutls_transport_set_errno(s->gnutls, errno);
@@ -540,6 +544,7 @@ int tls_handshake(int fd, const struct tls_config *cfg,
 	}
 	s->cfg = cfg;
 	s->fd = fd;
+	s->use_read_write = cfg->use_read_write;
 	r = session_setup(s, msg, msg_len);
 	if (r == -ENOMEM)
 		set_msg(msg, msg_len, "out of memory");

@@ -61,6 +61,10 @@ struct tls_config {
 	const struct tls_pins *allowed; /* the peer's key must be one */
 	int timeout_ms;			/* for the whole handshake, > 0 */
 	unsigned suites;		/* enum tls_suite mask; 0: all */
+	/* read()/write() on the socket instead of recv()/send() with
+	 * MSG_NOSIGNAL: for a caller that ignores SIGPIPE and whose seccomp
+	 * allowlist has read and write only (the worker's). */
+	bool use_read_write;
 };
 
 /* What was negotiated, for the log line and for the caller's limits. */

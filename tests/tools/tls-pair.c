@@ -9,6 +9,7 @@
  *   tls-pair [--bytes N] [--cipher aes128|aes256|chacha20]
  *            [--mode ktls|userspace|plain] [--tamper OFFSET]
  *            [--server-key FILE] [--client-key FILE] [--server-delay MS]
+ *            [--worker-filter]
  *
  *   --bytes N        bytes each way (default 32 MiB; suffixes K and M)
  *   --cipher C       the only suite offered (default: all, AES-128-GCM
@@ -27,6 +28,12 @@
  *                    the server waits this long between its handshake and
  *                    kTLS, so the client's first records are already
  *                    queued in the socket when the kernel takes over
+ *   --worker-filter  the server end loads usbip-worker's seccomp
+ *                    allowlist (seccomp/worker-filter.c) before its
+ *                    handshake and kTLS, as the worker will, and uses
+ *                    read()/write() for the handshake (use_read_write);
+ *                    a syscall the filter lacks kills it (SIGSYS; the
+ *                    audit line in dmesg names the syscall)
  *
  * Prints per end the negotiated parameters (version, cipher, group,
  * signature scheme, the peer's pin, signatures made) and MB/s each way.
@@ -50,6 +57,9 @@
 
 #include <gnutls/gnutls.h>
 
+#ifdef HAVE_WORKER_FILTER
+#include "worker-filter.h"
+#endif
 #include "tls_handshake.h"
 #include "tls_key.h"
 #include "tls_ktls.h"
@@ -65,6 +75,7 @@ static unsigned suites;
 static enum mode mode = MODE_KTLS;
 static long long tamper_at = -1;
 static unsigned server_delay_ms;
+static bool worker_filter;
 
 struct end {
 	const char *name;
@@ -233,7 +244,7 @@ static void pin(struct end *e, const struct end *peer)
 	e->pins.count = 1;
 }
 
-static void handshake(struct end *e)
+static int handshake(struct end *e)
 {
 	struct tls_config cfg = {
 		.role = e->role,
@@ -241,6 +252,7 @@ static void handshake(struct end *e)
 		.allowed = &e->pins,
 		.timeout_ms = HANDSHAKE_MS,
 		.suites = suites,
+		.use_read_write = e->role == TLS_ROLE_SERVER && worker_filter,
 	};
 	struct tls_result res;
 	char msg[512], line[256];
@@ -249,7 +261,7 @@ static void handshake(struct end *e)
 	if (tls_handshake(e->fd, &cfg, &e->session, &res, msg, sizeof(msg)) <
 	    0) {
 		fprintf(stderr, PROGRAM ": %s: %s\n", e->name, msg);
-		exit(1);
+		return -1;
 	}
 	tls_result_format(&res, line, sizeof(line));
 	printf("%s: %s signatures %u (%.0f ms)\n", e->name, line,
@@ -262,11 +274,11 @@ static void handshake(struct end *e)
 	if (mode == MODE_KTLS) {
 		if (tls_ktls_install(e->fd, e->session, msg, sizeof(msg)) < 0) {
 			fprintf(stderr, PROGRAM ": %s: %s\n", e->name, msg);
-			exit(1);
+			return -1;
 		}
 		printf("%s: kTLS installed (TX and RX)\n", e->name);
 	}
-	fflush(stdout);
+	return 0;
 }
 
 static int listener(uint16_t *port)
@@ -375,7 +387,8 @@ static void usage(void)
 		"usage: " PROGRAM " [--bytes N] [--cipher aes128|aes256|"
 		"chacha20] [--mode ktls|userspace|plain]\n"
 		"       [--tamper OFFSET] [--server-key FILE] "
-		"[--client-key FILE] [--server-delay MS]\n");
+		"[--client-key FILE] [--server-delay MS]\n"
+		"       [--worker-filter]\n");
 	exit(2);
 }
 
@@ -389,6 +402,7 @@ int main(int argc, char **argv)
 		{"server-key", required_argument, NULL, 's'},
 		{"client-key", required_argument, NULL, 'k'},
 		{"server-delay", required_argument, NULL, 'd'},
+		{"worker-filter", no_argument, NULL, 'w'},
 		{0},
 	};
 	const char *server_key = NULL, *client_key = NULL;
@@ -432,6 +446,13 @@ int main(int argc, char **argv)
 		case 'd':
 			server_delay_ms = (unsigned)parse_size(optarg);
 			break;
+		case 'w':
+#ifndef HAVE_WORKER_FILTER
+			fprintf(stderr, PROGRAM ": built without libseccomp\n");
+			return 2;
+#endif
+			worker_filter = true;
+			break;
 		default:
 			usage();
 		}
@@ -469,8 +490,21 @@ int main(int argc, char **argv)
 		if (server.fd < 0)
 			die("accept");
 		set_timeouts(server.fd);
-		if (mode != MODE_PLAIN)
-			handshake(&server);
+#ifdef HAVE_WORKER_FILTER
+		if (worker_filter) {
+			/* The worker ignores SIGPIPE and runs no threads. */
+			int r = worker_seccomp_load(-1);
+			if (r < 0) {
+				fprintf(stderr, PROGRAM ": seccomp: %s\n",
+					strerror(-r));
+				_exit(1);
+			}
+			printf("server: the worker's seccomp filter is "
+			       "loaded\n");
+		}
+#endif
+		if (mode != MODE_PLAIN && handshake(&server) < 0)
+			_exit(1);
 		int r = recv_pattern(&server, 0);
 		if (tamper_at >= 0) {
 			if (r == -1 && errno == EBADMSG) {
@@ -484,8 +518,8 @@ int main(int argc, char **argv)
 			_exit(1);
 		}
 		/* Both ends still open: the kernel counts two of each. */
-		if (r == 0 && mode == MODE_KTLS)
-			print_tls_stat();
+		if (r == 0 && mode == MODE_KTLS && !worker_filter)
+			print_tls_stat(); /* openat: not in the filter */
 		if (r < 0 || send_pattern(&server, 1) < 0)
 			_exit(1);
 		_exit(0);
@@ -493,9 +527,9 @@ int main(int argc, char **argv)
 	close(l);
 	client.fd = dial(port);
 	set_timeouts(client.fd);
-	if (mode != MODE_PLAIN)
-		handshake(&client);
-	int failed = send_pattern(&client, 0) < 0 && tamper_at < 0;
+	int failed = mode != MODE_PLAIN && handshake(&client) < 0;
+	if (!failed)
+		failed = send_pattern(&client, 0) < 0 && tamper_at < 0;
 	if (!failed && tamper_at < 0)
 		failed = recv_pattern(&client, 1) < 0;
 	close(client.fd);
@@ -504,6 +538,13 @@ int main(int argc, char **argv)
 	if (waitpid(server_pid, &status, 0) < 0 || !WIFEXITED(status) ||
 	    WEXITSTATUS(status))
 		failed = 1;
+	if (WIFSIGNALED(status))
+		fprintf(stderr, PROGRAM ": server: killed by signal %d%s\n",
+			WTERMSIG(status),
+			WTERMSIG(status) == SIGSYS
+				? " (SIGSYS: a syscall outside the seccomp "
+				  "filter; dmesg has its number)"
+				: "");
 	if (relay_pid > 0) {
 		kill(relay_pid, SIGTERM);
 		waitpid(relay_pid, NULL, 0);

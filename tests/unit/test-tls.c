@@ -630,6 +630,25 @@ START_TEST(test_handshake_pinned)
 }
 END_TEST
 
+/* read()/write() for the worker's seccomp filter: the same handshake. */
+START_TEST(test_handshake_read_write)
+{
+	struct pinned_pair p;
+
+	pinned_pair_init(&p);
+	p.server.cfg.use_read_write = true;
+	p.client.cfg.use_read_write = true;
+	run_pair(&p.server, &p.client);
+	ck_assert_msg(p.server.rc == 0, "server: %s", p.server.msg);
+	ck_assert_msg(p.client.rc == 0, "client: %s", p.client.msg);
+	ck_assert_uint_eq(p.server.sign_calls, 1);
+	assert_peer_is(&p.server, &p.client);
+	assert_peer_is(&p.client, &p.server);
+	ktls_or_missing_module(&p);
+	pinned_pair_free(&p);
+}
+END_TEST
+
 static const struct {
 	unsigned suites;
 	const char *name;
@@ -1050,6 +1069,7 @@ int main(void)
 
 	tcase_set_timeout(ktls, 30);
 	tcase_add_test(ktls, test_handshake_pinned);
+	tcase_add_test(ktls, test_handshake_read_write);
 	tcase_add_loop_test(ktls, test_handshake_each_suite, 0,
 			    sizeof(suite_rows) / sizeof(suite_rows[0]));
 	suite_add_tcase(s, ktls);

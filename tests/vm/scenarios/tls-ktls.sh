@@ -3,9 +3,10 @@
 # keygen, a pinned TLS 1.3 handshake (common/tls_handshake.c) and the
 # record layer handed to the kernel (kTLS): 32 MiB each way bit-exact
 # through plain read()/write() with AES-128-GCM, ChaCha20-Poly1305 too,
-# data queued before the kernel took over, and a byte flipped on the wire
-# refused with EBADMSG. Also the unit tests, whose kTLS branch needs
-# tls.ko, and a comparison with GnuTLS's userspace records and no TLS.
+# data queued before the kernel took over, the server end under the
+# worker's seccomp filter, and a byte flipped on the wire refused with
+# EBADMSG. Also the unit tests, whose kTLS branch needs tls.ko, and a
+# comparison with GnuTLS's userspace records and no TLS.
 . "$USBIP_REPO/tests/vm/lib.sh"
 
 bin=$(build_dir)
@@ -55,6 +56,13 @@ echo "$out" | grep -q "CHACHA20-POLY1305" || die "not ChaCha20"
 # was queued before TLS_RX must decrypt (the handshake read nothing more).
 out=$("$pair" --bytes 2M --server-delay 500 2>&1) || { echo "$out"; die "data queued before kTLS was lost"; }
 log "2 MiB queued before the server's kTLS came through"
+
+# The server end as the worker will be: its seccomp allowlist loaded
+# before the handshake (read/write transport), kTLS and plain USB/IP-like
+# traffic after it.
+out=$("$pair" --bytes 2M --worker-filter 2>&1) || { echo "$out"; dmesg | grep type=1326 | tail -3; die "the handshake or kTLS needs a syscall the worker's filter lacks"; }
+echo "$out" | grep -q "the worker's seccomp filter is loaded" || die "the filter was not loaded"
+log "handshake and kTLS under the worker's seccomp filter"
 
 errors0=$(stat_of TlsDecryptError)
 out=$("$pair" --bytes 2M --tamper 1M 2>&1) || { echo "$out"; die "a flipped byte was not refused"; }
