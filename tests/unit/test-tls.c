@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -861,6 +862,106 @@ START_TEST(test_keyless_client_refused)
 }
 END_TEST
 
+/* The shape of the broker's part: the key lives in another process,
+ * which answers one request per datagram with tls_key_sign's checks. */
+static void signer_process(int sock, struct tls_key *key)
+{
+	uint8_t req[512], sig[TLS_SIGNATURE_MAX + 4];
+	ssize_t n;
+
+	while ((n = recv(sock, req, sizeof(req), 0)) > 0) {
+		size_t len = 0;
+		int32_t r = tls_key_sign(key, TLS_ROLE_SERVER, req, (size_t)n,
+					 sig + 4, TLS_SIGNATURE_MAX, &len);
+		memcpy(sig, &r, 4);
+		if (send(sock, sig, 4 + (r ? 0 : len), 0) < 0)
+			break;
+	}
+	_exit(0);
+}
+
+struct remote_signer {
+	int sock;
+	unsigned requests;
+};
+
+static int remote_sign(void *ctx, enum tls_role role, const uint8_t *tbs,
+		       size_t tbs_len, uint8_t *sig, size_t cap,
+		       size_t *sig_len)
+{
+	struct remote_signer *rs = ctx;
+	uint8_t answer[TLS_SIGNATURE_MAX + 4];
+	int32_t r;
+
+	(void)role;
+	rs->requests++;
+	if (send(rs->sock, tbs, tbs_len, 0) != (ssize_t)tbs_len)
+		return -EIO;
+	ssize_t n = recv(rs->sock, answer, sizeof(answer), 0);
+	if (n < 4)
+		return -EIO;
+	memcpy(&r, answer, 4);
+	if (r < 0)
+		return r;
+	if ((size_t)n - 4 > cap)
+		return -ENOSPC;
+	memcpy(sig, answer + 4, (size_t)n - 4);
+	*sig_len = (size_t)n - 4;
+	return 0;
+}
+
+START_TEST(test_signer_in_another_process)
+{
+	struct pinned_pair p;
+	struct remote_signer rs = {0};
+	int sv[2];
+
+	pinned_pair_init(&p);
+	ck_assert_int_eq(
+		socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(sv[0]);
+		signer_process(sv[1], p.server.key);
+	}
+	close(sv[1]);
+	/* From here the server end has no private key at all. */
+	tls_key_free(p.server.key);
+	p.server.key = NULL;
+	rs.sock = sv[0];
+	p.server.id.sign = remote_sign;
+	p.server.id.sign_ctx = &rs;
+	run_pair(&p.server, &p.client);
+	ck_assert_msg(p.server.rc == 0, "server: %s", p.server.msg);
+	ck_assert_msg(p.client.rc == 0, "client: %s", p.client.msg);
+	ck_assert_uint_eq(rs.requests, 1);
+	ck_assert_uint_eq(p.server.res.signatures, 1);
+	/* The client saw the key the other process holds. */
+	struct tls_pin pin;
+	ck_assert_int_eq(
+		tls_pin_of_spki(p.server.id.spki, p.server.id.spki_len, &pin),
+		0);
+	ck_assert(tls_pin_equal(&p.client.res.peer, &pin));
+
+	/* The same signer asked for a client CertificateVerify, or for
+	 * anything else, refuses. */
+	uint8_t tbs[256], sig[TLS_SIGNATURE_MAX];
+	size_t len = certificate_verify(TLS_ROLE_CLIENT, tbs, 32), sig_len;
+	ck_assert_int_eq(remote_sign(&rs, TLS_ROLE_SERVER, tbs, len, sig,
+				     sizeof(sig), &sig_len),
+			 -EINVAL);
+	ck_assert_int_eq(remote_sign(&rs, TLS_ROLE_SERVER,
+				     (const uint8_t *)"a USB/IP request", 16,
+				     sig, sizeof(sig), &sig_len),
+			 -EINVAL);
+	close(sv[0]);
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	pinned_pair_free(&p);
+}
+END_TEST
+
 START_TEST(test_signer_fails)
 {
 	struct pinned_pair p;
@@ -1081,6 +1182,7 @@ int main(void)
 	tcase_add_test(hs, test_plain_usbip_server);
 	tcase_add_test(hs, test_tls12_client_refused);
 	tcase_add_test(hs, test_keyless_client_refused);
+	tcase_add_test(hs, test_signer_in_another_process);
 	tcase_add_test(hs, test_signer_fails);
 	tcase_add_test(hs, test_signer_with_another_key);
 	tcase_add_test(hs, test_stalled_client);
