@@ -23,6 +23,10 @@
 /* A TLS record header's first byte for a handshake message. */
 #define TLS_CONTENT_HANDSHAKE 0x16
 #define TLS_RECORD_HEADER_LEN 5
+#define TLS_HANDSHAKE_MESSAGE_MAX 16384
+/* What one handshake may read from the peer. Ours takes about 1 KiB;
+ * GnuTLS would buffer a partial message of any announced length. */
+#define TLS_HANDSHAKE_READ_MAX (32 * 1024)
 /* RFC 8446 5.5: 2^24.5 full-size records per AES-GCM key. */
 #define AES_GCM_RECORD_LIMIT 23726566ULL
 
@@ -37,6 +41,9 @@ struct tls_session {
 	/* The pull function: what it saw and whether it may read. */
 	uint8_t first_bytes[8];
 	size_t first_len;
+	bool in_handshake; /* count reads against the cap */
+	size_t handshake_read;
+	bool handshake_too_long;
 	bool drained_probe;	    /* read nothing, answer EAGAIN */
 	size_t probe_first_request; /* the length asked for first */
 	/* Outcomes the callbacks record for the error message. */
@@ -79,12 +86,23 @@ static ssize_t pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 		gnutls_transport_set_errno(s->gnutls, EAGAIN);
 		return -1;
 	}
+	if (s->in_handshake) {
+		if (s->handshake_read >= TLS_HANDSHAKE_READ_MAX) {
+			s->handshake_too_long = true;
+			gnutls_transport_set_errno(s->gnutls, EMSGSIZE);
+			return -1;
+		}
+		if (len > TLS_HANDSHAKE_READ_MAX - s->handshake_read)
+			len = TLS_HANDSHAKE_READ_MAX - s->handshake_read;
+	}
 	ssize_t n = s->use_read_write ? read(s->fd, buf, len)
 				      : recv(s->fd, buf, len, 0);
 	if (n < 0) {
 		gnutls_transport_set_errno(s->gnutls, errno);
 		return -1;
 	}
+	if (s->in_handshake)
+		s->handshake_read += (size_t)n;
 	size_t keep = sizeof(s->first_bytes) - s->first_len;
 	if (keep > (size_t)n)
 		keep = (size_t)n;
@@ -281,6 +299,11 @@ static int session_setup(struct tls_session *s, char *msg, size_t msg_len)
 	if (gnutls_init(&s->gnutls, flags) < 0)
 		return -ENOMEM;
 	gnutls_session_set_ptr(s->gnutls, s);
+	/* Our peers' messages are a few hundred bytes (raw keys, no
+	 * certificate chains): no reason to buffer GnuTLS's default 128 KiB
+	 * of a hostile one. */
+	gnutls_handshake_set_max_packet_length(s->gnutls,
+					       TLS_HANDSHAKE_MESSAGE_MAX);
 	if (priority_string(cfg->suites ? cfg->suites : TLS_SUITES_ALL,
 			    priority, sizeof(priority)) < 0 ||
 	    gnutls_priority_set_direct(s->gnutls, priority, &err_pos) < 0) {
@@ -324,6 +347,12 @@ static int handshake_error(struct tls_session *s, int gr, int sys_errno,
 				: "signing the handshake failed: %s",
 			strerror(-s->sign_error));
 		return s->sign_error;
+	}
+	if (s->handshake_too_long) {
+		set_msg(msg, msg_len,
+			"the peer sent more than %d KiB of handshake",
+			TLS_HANDSHAKE_READ_MAX / 1024);
+		return -EMSGSIZE;
 	}
 	if (s->peer_refused) {
 		tls_pin_format(&s->peer, pin);
@@ -548,8 +577,11 @@ int tls_handshake(int fd, const struct tls_config *cfg,
 	r = session_setup(s, msg, msg_len);
 	if (r == -ENOMEM)
 		set_msg(msg, msg_len, "out of memory");
-	if (r == 0)
+	if (r == 0) {
+		s->in_handshake = true;
 		r = run_handshake(s, fd, cfg->timeout_ms, msg, msg_len);
+		s->in_handshake = false;
+	}
 	if (r == 0)
 		r = check_outcome(s, msg, msg_len);
 	if (r == 0 && result)

@@ -88,8 +88,9 @@ struct tls_session;
  * session holds the traffic keys for tls_ktls_install), or a negative
  * errno and one line in msg: -ETIMEDOUT (deadline), -EACCES (the peer's
  * key is not pinned, or it has none), -EPROTO (not TLS 1.3 with what
- * we accept, plain USB/IP, a refusal by the peer), -ECONNRESET (the peer
- * went away), the signer's own error, or the socket's.
+ * we accept, plain USB/IP, a refusal by the peer), -EMSGSIZE (more than
+ * 32 KiB of handshake from the peer), -ECONNRESET (the peer went away),
+ * the signer's own error, or the socket's.
  */
 int tls_handshake(int fd, const struct tls_config *cfg,
 		  struct tls_session **out, struct tls_result *result,

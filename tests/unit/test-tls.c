@@ -1052,6 +1052,37 @@ START_TEST(test_trickling_client)
 }
 END_TEST
 
+/* A ClientHello that announces 64 KiB and keeps coming: refused once
+ * 32 KiB are read, not buffered until the deadline. */
+START_TEST(test_oversized_client_hello)
+{
+	struct side server;
+	int client_fd;
+	struct timespec t0, t1;
+	static const uint8_t head[] = {0x16, 0x03, 0x01, 0x40, 0x00,
+				       0x01, 0x01, 0x00, 0x00};
+	static uint8_t filler[16384 - 4];
+
+	side_init(&server, TLS_ROLE_SERVER);
+	tcp_pair(&client_fd, &server.fd);
+	static const uint8_t next[] = {0x16, 0x03, 0x01, 0x40, 0x00};
+	write_all(client_fd, head, sizeof(head));
+	write_all(client_fd, filler, sizeof(filler));
+	write_all(client_fd, next, sizeof(next));
+	write_all(client_fd, filler, sizeof(filler));
+	write_all(client_fd, next, sizeof(next));
+	write_all(client_fd, filler, sizeof(filler));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	handshake_thread(&server);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_eq(server.rc, -EMSGSIZE);
+	assert_one_line(server.msg, "more than 32 KiB of handshake");
+	ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 2);
+	close(client_fd);
+	side_free(&server);
+}
+END_TEST
+
 START_TEST(test_bad_arguments)
 {
 	struct side s;
@@ -1188,6 +1219,7 @@ int main(void)
 	tcase_add_test(hs, test_stalled_client);
 	tcase_add_test(hs, test_stalled_server);
 	tcase_add_test(hs, test_trickling_client);
+	tcase_add_test(hs, test_oversized_client_hello);
 	tcase_add_test(hs, test_bad_arguments);
 	tcase_add_test(hs, test_drained_after_handshake);
 	suite_add_tcase(s, hs);
