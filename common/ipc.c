@@ -18,7 +18,6 @@ long ipc_payload_size(uint32_t type)
 {
 	switch (type) {
 	case IPC_DEVLIST_REQUEST:
-	case IPC_RESET_REQUEST:
 		return 0;
 	case IPC_OPEN_REQUEST:
 		return sizeof(struct ipc_open_request);
@@ -28,8 +27,6 @@ long ipc_payload_size(uint32_t type)
 		return sizeof(struct ipc_devlist_answer);
 	case IPC_OPEN_ANSWER:
 		return sizeof(struct ipc_open_answer);
-	case IPC_RESET_ANSWER:
-		return sizeof(struct ipc_status);
 	}
 	return -1;
 }

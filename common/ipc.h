@@ -20,21 +20,16 @@
 enum ipc_type {
 	/* worker -> broker */
 	IPC_DEVLIST_REQUEST = 1, /* no payload */
-	IPC_OPEN_REQUEST,	 /* struct ipc_open_request */
-	IPC_RESET_REQUEST,	 /* no payload: reset the session's device */
-	IPC_STATS,		 /* struct ipc_stats, no answer */
+	IPC_OPEN_REQUEST = 2,	 /* struct ipc_open_request */
+	/* 3 was a device reset request that nothing sent: unknown now. */
+	IPC_STATS = 4, /* struct ipc_stats, no answer */
 	/* broker -> worker */
 	IPC_DEVLIST_ANSWER = 0x81, /* struct ipc_devlist_answer */
-	IPC_OPEN_ANSWER,	   /* struct ipc_open_answer + the usbfs fd */
-	IPC_RESET_ANSWER,	   /* struct ipc_status */
+	IPC_OPEN_ANSWER = 0x82,	   /* struct ipc_open_answer + the usbfs fd */
 };
 
 struct ipc_open_request {
 	char busid[USBIP_BUSID_LEN]; /* NUL-terminated */
-};
-
-struct ipc_status {
-	int32_t status; /* 0 or a negative errno */
 };
 
 struct ipc_devlist_answer {
@@ -59,7 +54,6 @@ struct ipc_message {
 	uint32_t length; /* of the payload */
 	union {
 		struct ipc_open_request open_request;
-		struct ipc_status status;
 		struct ipc_devlist_answer devlist;
 		struct ipc_open_answer open_answer;
 		struct ipc_stats stats;

@@ -12,6 +12,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <libudev.h>
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -29,6 +31,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/sockios.h>
 #ifdef HAVE_LIBSYSTEMD
 #include <systemd/sd-daemon.h>
 #endif
@@ -48,7 +51,11 @@
 #define MAX_LISTEN 8
 #define MAX_EXPORTED 32
 #define DEFAULT_MAX_SESSIONS 16
-#define DRAIN_TIMEOUT_S 5
+#define DEFAULT_MAX_PER_PEER 4
+#define DEFAULT_IMPORT_TIMEOUT_S 30
+/* The one bound on a worker told to stop: SIGTERM, then SIGKILL this
+ * much later, by the 1 s timer (unexport, drain, timeouts alike). */
+#define TERM_GRACE_S 3
 #define BACKOFF_MAX_S 60
 #define WORKER_UID 65534
 #define DIAL_TIMEOUT_S 30
@@ -74,6 +81,18 @@ enum tag {
 
 struct exported;
 
+/* Where a session is in its one walk: it may list devices and ask for
+ * one (once); refused, it may say nothing more; granted, it only reports
+ * counters. */
+enum session_phase {
+	PHASE_ASKING = 1 << 0,
+	PHASE_REFUSED = 1 << 1,
+	PHASE_GRANTED = 1 << 2,
+};
+
+/* Worker -> broker message kinds the dispatch table counts. */
+enum { IPC_RULE_DEVLIST, IPC_RULE_OPEN, IPC_RULE_STATS, IPC_RULES };
+
 struct session {
 	bool used;
 	pid_t pid;
@@ -85,6 +104,11 @@ struct session {
 	struct exported *dev;		   /* the device it holds, if any */
 	time_t started;
 	struct ipc_stats stats;
+	enum session_phase phase;
+	unsigned asked[IPC_RULES];  /* messages taken, per rule */
+	time_t stats_second;	    /* the second stats_in_second counts */
+	unsigned stats_in_second;
+	time_t kill_at; /* told to stop: SIGKILL due then; 0 while not */
 };
 
 struct exported {
@@ -105,6 +129,8 @@ static struct {
 	gid_t control_gid;
 	bool control_gid_set;
 	unsigned max_sessions;
+	unsigned max_per_peer;
+	unsigned import_timeout_s;
 	int epoll;
 	int control;
 	int listen[MAX_LISTEN];
@@ -127,7 +153,6 @@ static struct {
 	struct session *sessions;
 	struct exported devices[MAX_EXPORTED];
 	bool draining;
-	time_t drain_deadline;
 } b = {.control = -1, .signal_fd = -1, .timer_fd = -1};
 
 static void notify_status(void)
@@ -261,6 +286,94 @@ static bool visible_to(const struct session *s, const struct exported *d)
 }
 /* ---- sessions ---------------------------------------------------------- */
 
+/*
+ * A worker is untrusted: the broker's end of its channel never blocks
+ * (O_NONBLOCK), every message it sends must be one its session has
+ * earned, and a worker told to stop is killed if it does not.
+ */
+
+#define DEVLISTS_MAX 16	  /* device lists one session may ask for */
+#define STATS_PER_SECOND 4 /* the worker reports once a second */
+
+/* What a worker may send, in which phases, and how many times in all
+ * (0: no count); anything else kills it. The one that is answered may
+ * only come once the last answer has been read. OpenSSH's monitor keeps
+ * such a table (mon_dispatch, MON_ONCE). */
+static const struct ipc_rule {
+	uint32_t type;
+	const char *name;
+	unsigned phases;
+	unsigned max;
+	bool answered;
+} ipc_rules[IPC_RULES] = {
+	[IPC_RULE_DEVLIST] = {IPC_DEVLIST_REQUEST, "a device list request",
+			      PHASE_ASKING, DEVLISTS_MAX, true},
+	[IPC_RULE_OPEN] = {IPC_OPEN_REQUEST, "an open request", PHASE_ASKING, 1,
+			   true},
+	[IPC_RULE_STATS] = {IPC_STATS, "counters", PHASE_GRANTED, 0, false},
+};
+
+static unsigned sessions_of(const struct policy_peer *who)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < b.max_sessions; i++)
+		n += b.sessions[i].used && !b.sessions[i].outgoing &&
+		     !memcmp(&b.sessions[i].who, who, sizeof(*who));
+	return n;
+}
+
+/* SIGTERM now, SIGKILL after TERM_GRACE_S unless it is gone by then
+ * (sessions_tick). why, if given, is logged. */
+static void session_stop(struct session *s, const char *why)
+{
+	if (s->kill_at)
+		return;
+	if (why)
+		log_line("%s: worker %d %s; stopping it", s->peer, (int)s->pid,
+			 why);
+	kill(s->pid, SIGTERM);
+	s->kill_at = time(NULL) + TERM_GRACE_S;
+}
+
+/* A worker that broke the rules: no second chance, no grace. Its device
+ * goes back when it is reaped, like any session's. */
+static void session_kill(struct session *s, const char *why)
+{
+	log_line("%s: worker %d %s; killing it", s->peer, (int)s->pid, why);
+	if (s->ipc >= 0)
+		close(s->ipc); /* epoll forgets a closed fd */
+	s->ipc = -1;
+	kill(s->pid, SIGKILL);
+	s->kill_at = time(NULL);
+}
+
+/* Once a second: kill what did not stop in time, stop what sat too long
+ * without a device. */
+static void sessions_tick(void)
+{
+	time_t now = time(NULL);
+	char why[64];
+
+	for (size_t i = 0; i < b.max_sessions; i++) {
+		struct session *s = &b.sessions[i];
+		if (!s->used)
+			continue;
+		if (s->kill_at && now >= s->kill_at) {
+			log_line("%s: worker %d did not stop within %d s; "
+				 "killing it",
+				 s->peer, (int)s->pid, TERM_GRACE_S);
+			kill(s->pid, SIGKILL);
+			s->kill_at = now + TERM_GRACE_S; /* reaped by then */
+		} else if (!s->kill_at && s->phase != PHASE_GRANTED &&
+			   now - s->started >= (time_t)b.import_timeout_s) {
+			snprintf(why, sizeof(why), "has no device after %u s",
+				 b.import_timeout_s);
+			session_stop(s, why);
+		}
+	}
+}
+
 static struct session *spawn_worker(int conn, const char *peer,
 				    const char *busid,
 				    const struct policy_peer *who)
@@ -279,6 +392,14 @@ static struct session *spawn_worker(int conn, const char *peer,
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
 		log_line("socketpair: %s", strerror(errno));
+		return NULL;
+	}
+	/* The broker's end only: a worker that does not read fills its
+	 * queue, and the broker must see that rather than wait. */
+	if (fcntl(pair[0], F_SETFL, O_NONBLOCK) < 0) {
+		log_line("socketpair: %s", strerror(errno));
+		close(pair[0]);
+		close(pair[1]);
 		return NULL;
 	}
 	char *argv[16];
@@ -310,6 +431,7 @@ static struct session *spawn_worker(int conn, const char *peer,
 	s->pid = pid;
 	s->ipc = pair[0];
 	s->outgoing = busid != NULL;
+	s->phase = PHASE_ASKING;
 	if (who)
 		s->who = *who;
 	snprintf(s->peer, sizeof(s->peer), "%s", peer);
@@ -416,30 +538,107 @@ static void devlist_for_session(const struct session *s,
 			a->devices[a->count++] = b.devices[i].info.wire;
 }
 
+/* NULL when the session has earned message m; else what it did wrong. */
+static const char *session_breach(struct session *s,
+				  const struct ipc_message *m, char *why,
+				  size_t why_len)
+{
+	const struct ipc_rule *rule = NULL;
+	int unread = 0;
+
+	for (size_t i = 0; i < IPC_RULES && !rule; i++)
+		if (ipc_rules[i].type == m->type)
+			rule = &ipc_rules[i];
+	if (!rule) {
+		snprintf(why, why_len, "sent type 0x%x", m->type);
+		return why;
+	}
+	if (!(rule->phases & s->phase)) {
+		snprintf(why, why_len, "sent %s %s", rule->name,
+			 s->phase == PHASE_GRANTED ? "after its grant"
+			 : s->phase == PHASE_REFUSED
+				 ? "after its refusal"
+				 : "before its grant");
+		return why;
+	}
+	if (rule->max && s->asked[rule - ipc_rules] >= rule->max) {
+		snprintf(why, why_len, "sent %s more than %u times",
+			 rule->name, rule->max);
+		return why;
+	}
+	s->asked[rule - ipc_rules]++;
+	/* The queue holds the last answer until the worker reads it. */
+	if (rule->answered &&
+	    (ioctl(s->ipc, SIOCOUTQ, &unread) < 0 || unread > 0)) {
+		snprintf(why, why_len,
+			 "sent %s before reading the last answer", rule->name);
+		return why;
+	}
+	if (m->type == IPC_STATS) {
+		time_t now = time(NULL);
+		if (now != s->stats_second) {
+			s->stats_second = now;
+			s->stats_in_second = 0;
+		}
+		if (++s->stats_in_second > STATS_PER_SECOND) {
+			snprintf(why, why_len,
+				 "sent counters more than %d times a second",
+				 STATS_PER_SECOND);
+			return why;
+		}
+	}
+	return NULL;
+}
+
+/* An answer the worker must be ready for: if it would block, the worker
+ * is not reading, which a worker that has earned its answer never does. */
+static void session_answer(struct session *s, uint32_t type,
+			   const void *payload, uint32_t length, int fd)
+{
+	char why[96];
+	int r = ipc_send(s->ipc, type, payload, length, fd);
+
+	if (r == -EAGAIN) {
+		session_kill(s, "does not read its answers");
+	} else if (r < 0) {
+		snprintf(why, sizeof(why), "broke the channel (%s)",
+			 strerror(-r));
+		session_kill(s, why);
+	}
+}
+
 static void session_message(struct session *s)
 {
 	struct ipc_message m;
-	char msg[256];
+	char msg[256], why[320];
 	int fd, r;
 
 	r = ipc_recv(s->ipc, IPC_BROKER_SIDE, &m, &fd, msg, sizeof(msg));
-	if (r < 0) {
-		if (r != -ECONNRESET)
-			log_line("%s: worker %d broke the channel (%s); "
-				 "killing it",
-				 s->peer, (int)s->pid, msg);
-		/* Closed here; the session ends when the worker is reaped. */
+	if (r == -EAGAIN)
+		return;
+	if (r == -ECONNRESET) {
+		/* A worker without its channel can only be on its way out:
+		 * it gets the grace to finish, no more. */
 		close(s->ipc);
 		s->ipc = -1;
-		if (r != -ECONNRESET)
-			kill(s->pid, SIGKILL);
+		if (!s->kill_at)
+			s->kill_at = time(NULL) + TERM_GRACE_S;
+		return;
+	}
+	if (r < 0) {
+		snprintf(why, sizeof(why), "broke the channel (%s)", msg);
+		session_kill(s, why);
+		return;
+	}
+	if (session_breach(s, &m, msg, sizeof(msg))) {
+		session_kill(s, msg);
 		return;
 	}
 	switch (m.type) {
 	case IPC_DEVLIST_REQUEST: {
 		struct ipc_devlist_answer a;
 		devlist_for_session(s, &a);
-		ipc_send(s->ipc, IPC_DEVLIST_ANSWER, &a, sizeof(a), -1);
+		session_answer(s, IPC_DEVLIST_ANSWER, &a, sizeof(a), -1);
 		break;
 	}
 	case IPC_OPEN_REQUEST: {
@@ -448,16 +647,10 @@ static void session_message(struct session *s)
 		log_line("%s: worker %d asked for %s: %s", s->peer, (int)s->pid,
 			 m.u.open_request.busid,
 			 a.status ? strerror(-a.status) : "given");
-		ipc_send(s->ipc, IPC_OPEN_ANSWER, &a, sizeof(a), fd);
+		s->phase = a.status ? PHASE_REFUSED : PHASE_GRANTED;
+		session_answer(s, IPC_OPEN_ANSWER, &a, sizeof(a), fd);
 		if (fd >= 0)
 			close(fd);
-		break;
-	}
-	case IPC_RESET_REQUEST: {
-		/* The dropped fd resets a device whose interfaces are all
-		 * the session's; nothing is left for the broker to do. */
-		struct ipc_status st = {.status = -EOPNOTSUPP};
-		ipc_send(s->ipc, IPC_RESET_ANSWER, &st, sizeof(st), -1);
 		break;
 	}
 	case IPC_STATS:
@@ -592,14 +785,17 @@ static void forget_device(struct exported *d, bool give_back)
 
 	if (!s || !give_back) {
 		if (s) {
-			kill(s->pid, SIGTERM);
+			session_stop(s, NULL);
 			s->dev = NULL;
 		}
 		release_device(d, give_back);
 		return;
 	}
+	/* Given back when the worker is reaped, which session_stop bounds
+	 * however it ends: a worker stuck writing to a client that stopped
+	 * reading ignores SIGTERM and is killed. */
 	d->leaving = true;
-	kill(s->pid, SIGTERM);
+	session_stop(s, NULL);
 }
 
 /*
@@ -909,10 +1105,21 @@ static void control_connection(void)
 
 /* ---- setup and loop ---------------------------------------------------- */
 
+static void make_parent_dir(const char *path)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0755);
+	}
+}
+
 static int open_control(const char *path, char *msg, size_t msg_len)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	char dir[sizeof(sa.sun_path)];
 	int fd;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -920,12 +1127,7 @@ static int open_control(const char *path, char *msg, size_t msg_len)
 		return -ENAMETOOLONG;
 	}
 	strcpy(sa.sun_path, path);
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		mkdir(dir, 0755);
-	}
+	make_parent_dir(path);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -1000,6 +1202,11 @@ static void accept_client(size_t i)
 			 b.rate);
 		return;
 	}
+	if (sessions_of(&who) >= b.max_per_peer) {
+		log_line("%s: refused: %u sessions from it already", peer,
+			 b.max_per_peer);
+		return;
+	}
 	spawn_worker(conn, peer, NULL, &who);
 }
 
@@ -1008,9 +1215,8 @@ static void begin_drain(void)
 	if (b.draining)
 		return;
 	b.draining = true;
-	b.drain_deadline = time(NULL) + DRAIN_TIMEOUT_S;
 	log_line("stopping: ending %s sessions within %d s", "all",
-		 DRAIN_TIMEOUT_S);
+		 TERM_GRACE_S);
 #ifdef HAVE_LIBSYSTEMD
 	sd_notify(0, "STOPPING=1");
 #endif
@@ -1019,21 +1225,16 @@ static void begin_drain(void)
 	b.num_listen = 0;
 	for (size_t i = 0; i < b.max_sessions; i++)
 		if (b.sessions[i].used)
-			kill(b.sessions[i].pid, SIGTERM);
+			session_stop(&b.sessions[i], NULL);
 }
 
+/* Every session over: sessions_tick kills what does not stop. */
 static bool drained(void)
 {
 	bool any = false;
 
 	for (size_t i = 0; i < b.max_sessions; i++)
 		any |= b.sessions[i].used;
-	if (any && time(NULL) >= b.drain_deadline) {
-		for (size_t i = 0; i < b.max_sessions; i++)
-			if (b.sessions[i].used)
-				kill(b.sessions[i].pid, SIGKILL);
-		b.drain_deadline = time(NULL) + DRAIN_TIMEOUT_S;
-	}
 	return !any;
 }
 
@@ -1163,6 +1364,7 @@ static int loop(void)
 				if (read(b.timer_fd, &ticks, sizeof(ticks)) < 0)
 					break;
 				retry_exports();
+				sessions_tick();
 				break;
 			}
 			}
@@ -1222,6 +1424,12 @@ static void usage(FILE *f)
 		"  --policy FILE        the device policy (default %s)\n"
 		"  --rate N             connections per peer and minute "
 		"(default %d)\n"
+		"  --max-per-peer N     at most N sessions from one peer "
+		"address\n"
+		"                       (default %d)\n"
+		"  --import-timeout S   end a session that has no device after "
+		"S seconds\n"
+		"                       (default %d)\n"
 		"  --export BUSID       export BUSID at start (repeatable)\n"
 		"  --query-policy BUSID print the policy's verdict on BUSID "
 		"for udev\n"
@@ -1230,7 +1438,8 @@ static void usage(FILE *f)
 		"\n"
 		"Exit status: 0 stopped by SIGTERM, 1 failure, 2 usage.\n",
 		CONTROL_DEFAULT_PATH, USBIP_WORKER_PATH, DEFAULT_MAX_SESSIONS,
-		DEFAULT_POLICY, DEFAULT_RATE);
+		DEFAULT_POLICY, DEFAULT_RATE, DEFAULT_MAX_PER_PEER,
+		DEFAULT_IMPORT_TIMEOUT_S);
 }
 
 int main(int argc, char **argv)
@@ -1245,6 +1454,8 @@ int main(int argc, char **argv)
 		{"policy", required_argument, NULL, 'P'},
 		{"from", required_argument, NULL, 'f'},
 		{"rate", required_argument, NULL, 'r'},
+		{"max-per-peer", required_argument, NULL, 'p'},
+		{"import-timeout", required_argument, NULL, 'T'},
 		{"query-policy", required_argument, NULL, 'Q'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -1261,6 +1472,8 @@ int main(int argc, char **argv)
 	b.max_sessions = DEFAULT_MAX_SESSIONS;
 	b.policy_path = DEFAULT_POLICY;
 	b.rate = DEFAULT_RATE;
+	b.max_per_peer = DEFAULT_MAX_PER_PEER;
+	b.import_timeout_s = DEFAULT_IMPORT_TIMEOUT_S;
 	bool policy_given = false;
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
@@ -1335,6 +1548,26 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			b.rate = (unsigned)v;
+			break;
+		}
+		case 'p': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > 1024) {
+				log_line("--max-per-peer: 1 to 1024");
+				return EXIT_USAGE;
+			}
+			b.max_per_peer = (unsigned)v;
+			break;
+		}
+		case 'T': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > 3600) {
+				log_line("--import-timeout: 1 to 3600 s");
+				return EXIT_USAGE;
+			}
+			b.import_timeout_s = (unsigned)v;
 			break;
 		}
 		case 'Q':
