@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -131,6 +132,7 @@ static struct {
 	unsigned max_sessions;
 	unsigned max_per_peer;
 	unsigned import_timeout_s;
+	int lock;
 	int epoll;
 	int control;
 	int listen[MAX_LISTEN];
@@ -153,7 +155,7 @@ static struct {
 	struct session *sessions;
 	struct exported devices[MAX_EXPORTED];
 	bool draining;
-} b = {.control = -1, .signal_fd = -1, .timer_fd = -1};
+} b = {.control = -1, .lock = -1, .signal_fd = -1, .timer_fd = -1};
 
 static void notify_status(void)
 {
@@ -1117,6 +1119,53 @@ static void make_parent_dir(const char *path)
 	}
 }
 
+/*
+ * One broker per control socket: a second one would unlink the first
+ * one's socket and both would run, each with devices the other does not
+ * know. The lock goes with its holder, however it ends. Returns the
+ * lock's fd, held until exit.
+ */
+static int take_lock(const char *control_path, char *msg, size_t msg_len)
+{
+	char path[PATH_MAX], holder[16] = "";
+	int fd, e;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s.lock", control_path) >=
+	    sizeof(path)) {
+		snprintf(msg, msg_len, "%.120s: path too long", control_path);
+		return -ENAMETOOLONG;
+	}
+	make_parent_dir(path);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		e = errno;
+		snprintf(msg, msg_len, "%.120s: %s", path, strerror(e));
+		return -e;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		e = errno;
+		ssize_t n = pread(fd, holder, sizeof(holder) - 1, 0);
+		holder[n > 0 ? n : 0] = '\0';
+		holder[strspn(holder, "0123456789")] = '\0';
+		if (e == EWOULDBLOCK)
+			snprintf(msg, msg_len,
+				 "another " PROGRAM " (pid %s) is running with "
+				 "this control socket (it holds %.120s)",
+				 holder[0] ? holder : "unknown", path);
+		else
+			snprintf(msg, msg_len, "%.120s: %s", path, strerror(e));
+		close(fd);
+		return e == EWOULDBLOCK ? -EBUSY : -e;
+	}
+	if (ftruncate(fd, 0) < 0 || dprintf(fd, "%d\n", (int)getpid()) < 0) {
+		e = errno;
+		snprintf(msg, msg_len, "%.120s: %s", path, strerror(e));
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
 static int open_control(const char *path, char *msg, size_t msg_len)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -1278,6 +1327,11 @@ static int setup(char **listen_addrs, size_t num_listen)
 	b.signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	watch(b.signal_fd, TAG(TAG_SIGNAL, 0));
 
+	b.lock = take_lock(b.control_path, msg, sizeof(msg));
+	if (b.lock < 0) {
+		log_line("not starting: %s", msg);
+		return b.lock;
+	}
 	b.control = open_control(b.control_path, msg, sizeof(msg));
 	if (b.control < 0) {
 		log_line("control socket: %s", msg);
