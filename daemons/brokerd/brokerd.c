@@ -1176,6 +1176,50 @@ static int take_lock(const char *control_path, char *msg, size_t msg_len)
 	return fd;
 }
 
+/*
+ * The worker runs as WORKER_UID in its own user namespace: if that uid
+ * cannot execute it, every session dies at exec (127), and nobody learns
+ * it until a client comes. A child takes that uid to ask the kernel.
+ */
+static int check_worker(const char *path, char *msg, size_t msg_len)
+{
+	struct stat st;
+	int status;
+	pid_t pid;
+
+	if (stat(path, &st) < 0) {
+		int e = errno;
+		snprintf(msg, msg_len, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(msg, msg_len, "%s: not a regular file", path);
+		return -EINVAL;
+	}
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		snprintf(msg, msg_len, "fork: %s", strerror(e));
+		return -e;
+	}
+	if (pid == 0) {
+		/* Not root (a test run): judged as this uid, then. */
+		if (setresgid(WORKER_UID, WORKER_UID, WORKER_UID) == 0)
+			(void)!setresuid(WORKER_UID, WORKER_UID, WORKER_UID);
+		_exit(access(path, X_OK) == 0 ? 0 : errno & 0xff);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		int e = WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
+		snprintf(msg, msg_len, "%s: uid %d cannot run it: %s", path,
+			 WORKER_UID, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
 static int open_control(const char *path, char *msg, size_t msg_len)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -1664,6 +1708,10 @@ int main(int argc, char **argv)
 		return query_policy(query);
 	if (num_listen == 0)
 		listen_addrs[num_listen++] = DEFAULT_LISTEN;
+	if (check_worker(b.worker, msg, sizeof(msg)) < 0) {
+		log_line("--worker %s", msg);
+		return EXIT_FAIL;
+	}
 	if (setup(listen_addrs, num_listen) < 0)
 		return EXIT_FAIL;
 	for (size_t i = 0; i < num_exports; i++)
