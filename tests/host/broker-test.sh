@@ -1,0 +1,231 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The real usbip-brokerd on the host, no USB device needed: a temporary
+# control socket, a loopback listener, and (for worker-*) the fake worker
+# of tests/tools/fake-worker.c in the real worker's place.
+#
+#   broker-test.sh BUILD_DIR TEST
+#
+# Tests:
+#   worker-SCENARIO   a client asks the fake worker for SCENARIO; the
+#                     worker must be killed (unless SCENARIO is legit or
+#                     exit), the broker must answer list and status within
+#                     2 s throughout, and its fd count must come back
+#   max-per-peer      a fifth session from one address is refused
+#   import-timeout    a worker without a device is stopped, then killed
+#   list-without-usb  list on a host without /sys/bus/usb/devices
+#   second-instance   a second broker on the same control socket refuses
+#   missing-worker    a worker uid 65534 cannot run stops the start
+#
+# Needs root (workers start in user namespaces); exits 77 (skip) without.
+set -uo pipefail
+
+build=$(realpath "$1")
+test=$2
+brokerd=$build/daemons/brokerd/usbip-brokerd
+brokerctl=$build/daemons/brokerctl/usbip-brokerctl
+fake=$build/tests/fake-worker
+
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: needs root: the broker starts workers in user namespaces"
+	exit 77
+fi
+
+dir=$(mktemp -d /tmp/broker-test.XXXXXX)
+chmod 755 "$dir"
+log=$dir/broker.log
+: >"$log"
+ctl="$brokerctl --socket $dir/control.sock"
+bpid=
+clients=()
+
+cleanup() {
+	for fd in "${clients[@]}"; do exec {fd}>&-; done
+	[ -n "$bpid" ] && kill -KILL "$bpid" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*"
+	echo "--- broker log"
+	cat "$log"
+	exit 1
+}
+
+# wait_for SECONDS COMMAND...: until COMMAND succeeds, polling.
+wait_for() {
+	local end=$((SECONDS * 10 + $1 * 10)) t
+	shift
+	while ! "$@"; do
+		t=$((SECONDS * 10))
+		[ "$t" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
+# start_broker [ARGS...]: on a free loopback port; sets bpid and port.
+start_broker() {
+	printf 'deny\n' >"$dir/policy.conf"
+	for _ in 1 2 3 4 5; do
+		port=$((20000 + RANDOM % 20000))
+		"$brokerd" --listen "tcp:127.0.0.1:$port" \
+			--control "$dir/control.sock" --policy "$dir/policy.conf" \
+			--rate 1000 --worker "$fake" "$@" 2>>"$log" &
+		bpid=$!
+		if wait_for 5 grep -q "ready:" "$log"; then
+			return 0
+		fi
+		kill -0 "$bpid" 2>/dev/null && fail "broker not ready in 5 s"
+		wait "$bpid"
+		bpid=
+		grep -q "Address already in use" "$log" || fail "broker did not start"
+	done
+	fail "no free port"
+}
+
+# connect SCENARIO: a client that asks for SCENARIO and stays connected.
+connect() {
+	local fd
+	exec {fd}<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
+	printf '%s\n' "$1" >&"$fd"
+	clients+=("$fd")
+}
+
+# The control socket answers, and quickly.
+responsive() {
+	timeout 2 $ctl list >/dev/null || fail "list not answered within 2 s"
+	timeout 2 $ctl status >/dev/null || fail "status not answered within 2 s"
+}
+
+sessions() { timeout 2 $ctl status | grep -c import; }
+no_sessions() { [ "$(sessions)" = 0 ]; }
+fds() { ls "/proc/$bpid/fd" | wc -l; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$bpid/status"; }
+
+# stop_broker: SIGTERM; exit 0 within the drain bound (3 s, and a tick).
+stop_broker() {
+	kill -TERM "$bpid"
+	local t=$SECONDS
+	wait_for 6 sh -c "! kill -0 $bpid 2>/dev/null" ||
+		fail "broker still running 6 s after SIGTERM"
+	wait "$bpid" || fail "broker exit status $?"
+	bpid=
+	echo "stopped in $((SECONDS - t)) s"
+}
+
+case $test in
+worker-*)
+	scenario=${test#worker-}
+	# One that asks nothing wrong but never moves on is ended by the
+	# bound on a session without a device.
+	case $scenario in
+	never-read) start_broker --import-timeout 2 ;;
+	*) start_broker ;;
+	esac
+	responsive
+	fds0=$(fds) rss0=$(rss_kib)
+	connect "$scenario"
+	wait_for 5 grep -q "fake-worker: scenario $scenario" "$log" ||
+		fail "the fake worker did not start"
+	case $scenario in
+	legit | exit) ;;
+	*)
+		# Killed on the spot, or (a worker that closed its channel
+		# or never asked) stopped, then killed 3 s later.
+		wait_for 8 grep -q "killed by signal 9" "$log" ||
+			fail "the worker was not killed"
+		;;
+	esac
+	responsive
+	wait_for 8 no_sessions || fail "the session did not end"
+	responsive
+	# The broker's own fds: the control connection of the last request
+	# may still be closing, so allow for it.
+	wait_for 3 sh -c "[ \$(ls /proc/$bpid/fd | wc -l) -le $fds0 ]" ||
+		fail "fds grew from $fds0 to $(fds)"
+	echo "broker fds $fds0 -> $(fds), RSS $rss0 -> $(rss_kib) KiB"
+	grep "fake-worker\|killing\|stopping\|signal" "$log"
+	kill -HUP "$bpid"
+	wait_for 3 grep -q "policy .*: 1 rules" "$log" || fail "SIGHUP not handled"
+	stop_broker
+	;;
+max-per-peer)
+	start_broker
+	for _ in 1 2 3 4 5 6; do connect idle; done
+	wait_for 5 grep -q "refused: 4 sessions from it already" "$log" ||
+		fail "no refusal logged"
+	[ "$(sessions)" = 4 ] || fail "$(sessions) sessions from one peer"
+	responsive
+	stop_broker
+	;;
+import-timeout)
+	start_broker --import-timeout 2
+	connect idle
+	wait_for 5 grep -q "has no device after 2 s; stopping it" "$log" ||
+		fail "not stopped"
+	wait_for 5 grep -q "did not stop within 3 s; killing it" "$log" ||
+		fail "not killed"
+	wait_for 3 no_sessions || fail "the session did not end"
+	stop_broker
+	;;
+list-without-usb)
+	# Where this host has USB, the broker gets a view without it.
+	if [ -d /sys/bus/usb ]; then
+		exec unshare -m sh -c \
+			"mount --make-rprivate / && mount -t tmpfs none /sys/bus/usb &&
+			 exec '$0' '$1' list-without-usb-inner"
+	fi
+	;&
+list-without-usb-inner)
+	start_broker
+	out=$(timeout 3 $ctl list) || fail "list failed"
+	[ "$(printf '%s\n' "$out" | grep -vc '^busid')" = 0 ] ||
+		fail "list printed '$out'"
+	kill -0 "$bpid" 2>/dev/null || fail "the broker died"
+	responsive
+	stop_broker
+	;;
+second-instance)
+	start_broker
+	first=$bpid
+	"$brokerd" --listen "tcp:127.0.0.1:$((port + 1))" \
+		--control "$dir/control.sock" --policy "$dir/policy.conf" \
+		--worker "$fake" 2>"$dir/second.log" &
+	second=$!
+	wait_for 3 sh -c "! kill -0 $second 2>/dev/null" || {
+		kill -KILL "$second"
+		fail "the second broker runs"
+	}
+	wait "$second" && fail "the second broker exited 0"
+	grep -q "another usbip-brokerd (pid $first) is running" "$dir/second.log" ||
+		fail "no clear refusal: $(cat "$dir/second.log")"
+	[ -S "$dir/control.sock" ] || fail "the control socket is gone"
+	responsive
+	stop_broker
+	;;
+missing-worker)
+	printf 'deny\n' >"$dir/policy.conf"
+	printf '#!/bin/sh\n' >"$dir/root-only"
+	chmod 700 "$dir/root-only"
+	printf '#!/bin/sh\n' >"$dir/not-executable"
+	chmod 644 "$dir/not-executable"
+	for w in "$dir/absent" "$dir/not-executable" "$dir/root-only" "$dir"; do
+		timeout 5 "$brokerd" --listen "tcp:127.0.0.1:0" \
+			--control "$dir/control.sock" --worker "$w" \
+			--policy "$dir/policy.conf" 2>"$dir/start.log"
+		rc=$?
+		[ "$rc" = 1 ] || fail "--worker $w: exit status $rc, not 1"
+		grep -q -- "--worker $w" "$dir/start.log" ||
+			fail "--worker $w: no message: $(cat "$dir/start.log")"
+		cat "$dir/start.log"
+	done
+	;;
+*)
+	echo "unknown test $test"
+	exit 2
+	;;
+esac
+echo "PASS: $test"

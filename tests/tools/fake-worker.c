@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Test tool: a compromised usbip-worker. usbip-brokerd starts it in the
+ * real worker's place (--worker PATH), with the real worker's argv and
+ * fds; it speaks common/ipc to the broker and misbehaves as scripted.
+ * It ignores SIGTERM, so whatever ends it is the broker's SIGKILL.
+ *
+ *   fake-worker --broker-fd N (--client|--export-to) fd:M [--scenario S]
+ *               [anything usbip-worker takes, ignored]
+ *
+ * Without --scenario, the scenario is the first line the client sends
+ * (up to 63 bytes, within 5 s): a test connects to the broker, writes
+ * "flood\n", and keeps the connection open. Scenarios:
+ *
+ *   idle               says nothing, reads nothing, never exits
+ *   legit              one device list, read, then exits 0 (a control)
+ *   flood              device list requests as fast as the channel takes
+ *                      them, never reading an answer
+ *   never-read         one device list request, then nothing, unread
+ *   two-outstanding    a second request before reading the first answer
+ *   devlist-loop       device list, answer, again, forever
+ *   open-twice         an open request, its answer, another open request
+ *   out-of-order       an open request, its answer, then a device list
+ *   stats-before-grant counters before any device was granted
+ *   stats-flood        counters as fast as the channel takes them
+ *   fd                 a device list request carrying a descriptor
+ *   oversize           a 64 KiB datagram
+ *   wrong-side         a broker -> worker message (an open answer)
+ *   reset              type 3, the deleted reset request
+ *   close-early        closes its channel, then never exits
+ *   exit               exits 0 at once
+ *
+ * It logs what it did on stderr (the broker's stderr), prefixed
+ * "fake-worker:".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ipc.h"
+
+#define HEADER_LEN offsetof(struct ipc_message, u)
+
+static int broker = -1;
+
+static void say(const char *what, const char *arg)
+{
+	fprintf(stderr, "fake-worker: %s %s\n", what, arg);
+}
+
+static void forever(void)
+{
+	for (;;)
+		pause();
+}
+
+static int fd_arg(const char *s)
+{
+	if (!strncmp(s, "fd:", 3))
+		s += 3;
+	return atoi(s);
+}
+
+/* The first line the client sent, without its newline. */
+static void read_scenario(int client, char *out, size_t len)
+{
+	size_t n = 0;
+	struct pollfd p = {.fd = client, .events = POLLIN};
+
+	while (n + 1 < len && poll(&p, 1, 5000) == 1) {
+		char c;
+		if (read(client, &c, 1) != 1 || c == '\n')
+			break;
+		/* It goes to a log: only what a scenario name holds. */
+		out[n++] = (c >= 'a' && c <= 'z') || c == '-' ? c : '?';
+	}
+	out[n] = '\0';
+}
+
+static void request(uint32_t type, const void *payload, uint32_t len)
+{
+	int r = ipc_send(broker, type, payload, len, -1);
+	if (r < 0) {
+		say("send:", strerror(-r));
+		forever(); /* the broker is to kill us, not we to leave */
+	}
+}
+
+static void answer(void)
+{
+	struct ipc_message m;
+	char msg[256];
+	int fd, r = ipc_recv(broker, IPC_WORKER_SIDE, &m, &fd, msg,
+			     sizeof(msg));
+
+	if (r < 0) {
+		say("recv:", msg);
+		forever();
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+static void raw(const void *data, size_t len, int fd)
+{
+	int r = ipc_send_datagram(broker, data, len, fd);
+	if (r < 0)
+		say("send:", strerror(-r));
+}
+
+int main(int argc, char **argv)
+{
+	const char *scenario = NULL;
+	char line[64];
+	int client = -1;
+	struct ipc_open_request open = {.busid = "1-1"};
+	struct ipc_stats stats = {0};
+	struct ipc_message m = {0};
+
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	for (int i = 1; i + 1 < argc; i++) {
+		if (!strcmp(argv[i], "--broker-fd"))
+			broker = fd_arg(argv[++i]);
+		else if (!strcmp(argv[i], "--client") ||
+			 !strcmp(argv[i], "--export-to"))
+			client = fd_arg(argv[++i]);
+		else if (!strcmp(argv[i], "--scenario"))
+			scenario = argv[++i];
+	}
+	if (broker < 0 || (client < 0 && !scenario)) {
+		fprintf(stderr, "usage: fake-worker --broker-fd N --client "
+				"fd:M [--scenario NAME]\n");
+		return 2;
+	}
+	if (!scenario) {
+		read_scenario(client, line, sizeof(line));
+		scenario = line;
+	}
+	say("scenario", scenario);
+
+	if (!strcmp(scenario, "idle")) {
+		forever();
+	} else if (!strcmp(scenario, "legit")) {
+		request(IPC_DEVLIST_REQUEST, NULL, 0);
+		answer();
+		return 0;
+	} else if (!strcmp(scenario, "flood")) {
+		for (unsigned long n = 0;; n++) {
+			int r = ipc_send(broker, IPC_DEVLIST_REQUEST, NULL, 0,
+					 -1);
+			if (r < 0) {
+				fprintf(stderr,
+					"fake-worker: flood stopped after %lu: "
+					"%s\n",
+					n, strerror(-r));
+				forever();
+			}
+		}
+	} else if (!strcmp(scenario, "never-read")) {
+		request(IPC_DEVLIST_REQUEST, NULL, 0);
+		forever();
+	} else if (!strcmp(scenario, "two-outstanding")) {
+		request(IPC_DEVLIST_REQUEST, NULL, 0);
+		usleep(200000); /* the broker has answered by now */
+		request(IPC_DEVLIST_REQUEST, NULL, 0);
+		forever();
+	} else if (!strcmp(scenario, "devlist-loop")) {
+		for (;;) {
+			request(IPC_DEVLIST_REQUEST, NULL, 0);
+			answer();
+		}
+	} else if (!strcmp(scenario, "open-twice")) {
+		request(IPC_OPEN_REQUEST, &open, sizeof(open));
+		answer();
+		request(IPC_OPEN_REQUEST, &open, sizeof(open));
+		forever();
+	} else if (!strcmp(scenario, "out-of-order")) {
+		request(IPC_OPEN_REQUEST, &open, sizeof(open));
+		answer();
+		request(IPC_DEVLIST_REQUEST, NULL, 0);
+		forever();
+	} else if (!strcmp(scenario, "stats-before-grant")) {
+		request(IPC_STATS, &stats, sizeof(stats));
+		forever();
+	} else if (!strcmp(scenario, "stats-flood")) {
+		for (;;)
+			request(IPC_STATS, &stats, sizeof(stats));
+	} else if (!strcmp(scenario, "fd")) {
+		m.type = IPC_DEVLIST_REQUEST;
+		raw(&m, HEADER_LEN, STDERR_FILENO);
+		forever();
+	} else if (!strcmp(scenario, "oversize")) {
+		static char big[65536];
+		raw(big, sizeof(big), -1);
+		forever();
+	} else if (!strcmp(scenario, "wrong-side")) {
+		m.type = IPC_OPEN_ANSWER;
+		m.length = sizeof(struct ipc_open_answer);
+		m.u.open_answer.status = -1;
+		raw(&m, HEADER_LEN + m.length, -1);
+		forever();
+	} else if (!strcmp(scenario, "reset")) {
+		m.type = 3;
+		raw(&m, HEADER_LEN, -1);
+		forever();
+	} else if (!strcmp(scenario, "close-early")) {
+		close(broker);
+		forever();
+	} else if (!strcmp(scenario, "exit")) {
+		return 0;
+	}
+	say("unknown scenario", scenario);
+	return 2;
+}
