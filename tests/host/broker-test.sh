@@ -130,6 +130,9 @@ worker-*)
 	connect "$scenario"
 	wait_for 5 grep -q "fake-worker: scenario $scenario" "$log" ||
 		fail "the fake worker did not start"
+	# Whatever the worker does, the broker goes on answering.
+	sleep 0.5
+	responsive
 	case $scenario in
 	legit | exit) ;;
 	*)
@@ -213,7 +216,7 @@ missing-worker)
 	printf '#!/bin/sh\n' >"$dir/not-executable"
 	chmod 644 "$dir/not-executable"
 	for w in "$dir/absent" "$dir/not-executable" "$dir/root-only" "$dir"; do
-		timeout 5 "$brokerd" --listen "tcp:127.0.0.1:0" \
+		timeout 5 "$brokerd" --listen "tcp:127.0.0.1:$((20000 + RANDOM % 20000))" \
 			--control "$dir/control.sock" --worker "$w" \
 			--policy "$dir/policy.conf" 2>"$dir/start.log"
 		rc=$?
