@@ -23,6 +23,8 @@
  *   out-of-order       an open request, its answer, then a device list
  *   stats-before-grant counters before any device was granted
  *   stats-flood        counters as fast as the channel takes them
+ *   granted-stats-flood  lists devices, asks for the first one, and once
+ *                      it has it sends counters as fast as it can
  *   fd                 a device list request carrying a descriptor
  *   oversize           a 64 KiB datagram
  *   wrong-side         a broker -> worker message (an open answer)
@@ -89,6 +91,20 @@ static void request(uint32_t type, const void *payload, uint32_t len)
 		say("send:", strerror(-r));
 		forever(); /* the broker is to kill us, not we to leave */
 	}
+}
+
+static void answer_into(struct ipc_message *m)
+{
+	char msg[256];
+	int fd, r = ipc_recv(broker, IPC_WORKER_SIDE, m, &fd, msg,
+			     sizeof(msg));
+
+	if (r < 0) {
+		say("recv:", msg);
+		forever();
+	}
+	if (fd >= 0)
+		close(fd);
 }
 
 static void answer(void)
@@ -189,6 +205,25 @@ int main(int argc, char **argv)
 		request(IPC_STATS, &stats, sizeof(stats));
 		forever();
 	} else if (!strcmp(scenario, "stats-flood")) {
+		for (;;)
+			request(IPC_STATS, &stats, sizeof(stats));
+	} else if (!strcmp(scenario, "granted-stats-flood")) {
+		request(IPC_DEVLIST_REQUEST, NULL, 0);
+		answer_into(&m);
+		if (m.u.devlist.count == 0) {
+			say("no device to ask for", "");
+			forever();
+		}
+		memcpy(open.busid, m.u.devlist.devices[0].device.busid,
+		       sizeof(open.busid));
+		open.busid[sizeof(open.busid) - 1] = '\0';
+		request(IPC_OPEN_REQUEST, &open, sizeof(open));
+		answer_into(&m);
+		if (m.u.open_answer.status) {
+			say("open refused:", strerror(-m.u.open_answer.status));
+			forever();
+		}
+		say("granted", open.busid);
 		for (;;)
 			request(IPC_STATS, &stats, sizeof(stats));
 	} else if (!strcmp(scenario, "fd")) {

@@ -2,7 +2,9 @@
 # Unexport while the client has stopped reading: the worker is stuck
 # writing replies nobody reads and may not end on SIGTERM. The broker must
 # still give the device back within its bound (SIGTERM, SIGKILL 3 s later)
-# so that usb-storage has it again and it can be exported again.
+# so that usb-storage has it again and it can be exported again. And a
+# worker that has its device and floods the broker with counters is
+# killed, its device free for the next session.
 . "$USBIP_REPO/tests/vm/lib.sh"
 
 bin=$(build_dir)
@@ -35,6 +37,20 @@ $ctl export "$busid" || die "export again"
 $ctl list | grep -qP "^$busid\t.*\tyes\t" || die "not exported again"
 $ctl unexport "$busid"
 kill "$cpid"
+stop_broker
+
+log "--- a granted worker that floods counters: killed, the device kept"
+: >/tmp/broker.log
+start_broker 3261 "allow id 1d6b:0104 from 127.0.0.1" --worker "$bin/tests/fake-worker"
+$ctl export "$busid" || die "export for the fake worker"
+exec 5<>/dev/tcp/127.0.0.1/3261
+echo granted-stats-flood >&5
+wait_for 10 grep -q "fake-worker: granted $busid" /tmp/broker.log || die "the fake worker got no device"
+wait_for 10 grep -q "sent counters more than 4 times a second; killing it" /tmp/broker.log ||
+	die "the counter flood was not stopped"
+wait_for 10 grep -q "killed by signal 9" /tmp/broker.log || die "the fake worker was not killed"
+wait_for 5 sh -c "$ctl list | grep -qP '^$busid\t.*\tyes\t'" || die "$busid did not come back to the exported pool"
+exec 5>&-
 stop_broker
 trap - EXIT
 log "PASS"
