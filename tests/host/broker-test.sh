@@ -42,7 +42,13 @@ clients=()
 
 cleanup() {
 	for fd in "${clients[@]}"; do exec {fd}>&-; done
-	[ -n "$bpid" ] && kill -KILL "$bpid" 2>/dev/null
+	if [ -n "$bpid" ]; then
+		# A failed test: its workers ignore SIGTERM and outlive it.
+		for w in $(cat /proc/"$bpid"/task/*/children 2>/dev/null); do
+			kill -KILL "$w" 2>/dev/null
+		done
+		kill -KILL "$bpid" 2>/dev/null
+	fi
 	wait 2>/dev/null
 	rm -rf "$dir"
 }
