@@ -12,6 +12,10 @@
 #                     worker must be killed (unless SCENARIO is legit or
 #                     exit), the broker must answer list and status within
 #                     2 s throughout, and its fd count must come back
+#   hostile-soak [N]  N rounds (default 50) of four hostile workers at
+#                     once (flood, stats-flood, two-outstanding,
+#                     oversize): every one killed, status answered
+#                     within 2 s each round, fds back, RSS within 1 MiB
 #   max-per-peer      a fifth session from one address is refused
 #   import-timeout    a worker without a device is stopped, then killed
 #   list-without-usb  list on a host without /sys/bus/usb/devices
@@ -159,6 +163,30 @@ worker-*)
 	grep "fake-worker\|killing\|stopping\|signal" "$log"
 	kill -HUP "$bpid"
 	wait_for 3 grep -q "policy .*: 1 rules" "$log" || fail "SIGHUP not handled"
+	stop_broker
+	;;
+hostile-soak)
+	rounds=${3:-50}
+	start_broker --max-per-peer 16
+	fds0=$(fds) rss0=$(rss_kib)
+	for _ in $(seq "$rounds"); do
+		for s in flood stats-flood two-outstanding oversize; do
+			connect "$s"
+		done
+		timeout 2 $ctl status >/dev/null || fail "status not answered within 2 s"
+		sleep 0.05
+		for fd in "${clients[@]}"; do exec {fd}>&-; done
+		clients=()
+	done
+	wait_for 8 no_sessions || fail "sessions left"
+	killed=$(grep -c "killed by signal 9" "$log")
+	[ "$killed" = $((rounds * 4)) ] || fail "$killed of $((rounds * 4)) workers killed"
+	wait_for 3 sh -c "[ \$(ls /proc/$bpid/fd | wc -l) -le $fds0 ]" ||
+		fail "fds grew from $fds0 to $(fds)"
+	rss1=$(rss_kib)
+	echo "$((rounds * 4)) hostile workers killed: broker fds $fds0 -> $(fds), RSS $rss0 -> $rss1 KiB"
+	[ $((rss1 - rss0)) -lt 1024 ] || fail "RSS grew by $((rss1 - rss0)) KiB"
+	responsive
 	stop_broker
 	;;
 max-per-peer)
