@@ -166,6 +166,119 @@ static int parse_net(const struct cursor *c, const char *s,
 	return 0;
 }
 
+static int hex_digit(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch = (char)tolower((unsigned char)ch);
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* CC, CC:SS or CC:SS:PP in hex; * for a subclass or protocol (parts left
+ * out are *). A protocol under any subclass means nothing: refused. */
+static int parse_interface_type(const struct cursor *c, const char *s,
+				struct policy_interface_type *t)
+{
+	int16_t part[3] = {-1, -1, -1};
+	const char *p = s;
+	size_t n = 0;
+
+	for (;;) {
+		if (n == 3)
+			goto bad;
+		if (p[0] == '*' && n > 0 && (p[1] == ':' || !p[1])) {
+			p++;
+		} else if (hex_digit(p[0]) >= 0 && hex_digit(p[1]) >= 0 &&
+			   (p[2] == ':' || !p[2])) {
+			part[n] = (int16_t)(hex_digit(p[0]) << 4 | hex_digit(p[1]));
+			p += 2;
+		} else {
+			goto bad;
+		}
+		n++;
+		if (!*p)
+			break;
+		if (!*++p)
+			goto bad; /* a colon at the end */
+	}
+	if (part[1] < 0 && part[2] >= 0)
+		return refuse(c, "interface '%s': a protocol needs a subclass",
+			      s);
+	t->cls = (uint8_t)part[0];
+	t->subclass = part[1];
+	t->protocol = part[2];
+	return 0;
+bad:
+	return refuse(c,
+		      "interface '%s': want CC[:SS[:PP]] in hex, * for a "
+		      "subclass or protocol",
+		      s);
+}
+
+/*
+ * with-interface TYPE, or with-interface [OPERATOR] { TYPE... } as in
+ * usbguard (no operator: equals). tok holds the words after the keyword;
+ * returns how many it took, or -EINVAL.
+ */
+static int parse_interface_set(const struct cursor *c, char **tok, size_t n,
+			       struct policy_rule *r)
+{
+	static const struct {
+		const char *name;
+		enum policy_set_op op;
+	} ops[] = {
+		{"one-of", POLICY_ONE_OF},	 {"all-of", POLICY_ALL_OF},
+		{"none-of", POLICY_NONE_OF},	 {"match-all", POLICY_MATCH_ALL},
+		{"equals", POLICY_EQUALS},
+	};
+	struct policy_interface_set *set = &r->with[r->num_with];
+	const char *op_name = NULL;
+	size_t k = 0;
+
+	if (r->num_with == POLICY_MAX_INTERFACE_SETS)
+		return refuse(c, "more than %d with-interface",
+			      POLICY_MAX_INTERFACE_SETS);
+	memset(set, 0, sizeof(*set));
+	set->op = POLICY_EQUALS;
+	for (size_t i = 0; n > 0 && i < ARRAY_SIZE(ops); i++)
+		if (!strcmp(tok[0], ops[i].name)) {
+			set->op = ops[i].op;
+			op_name = ops[i].name;
+			k = 1;
+		}
+	if (k == n)
+		return refuse(c, "with-interface%s%s without a value",
+			      op_name ? " " : "", op_name ? op_name : "");
+	if (strcmp(tok[k], "{")) {
+		if (op_name || strchr(tok[k], '{') || strchr(tok[k], '}'))
+			return refuse(c,
+				      "with-interface: want TYPE or "
+				      "[OPERATOR] { TYPE... }, braces "
+				      "standing alone");
+		/* One type: the device has such an interface. */
+		if (parse_interface_type(c, tok[k], &set->types[0]) < 0)
+			return -EINVAL;
+		set->op = POLICY_ONE_OF;
+		set->num_types = 1;
+		r->num_with++;
+		return 1;
+	}
+	for (k++; k < n && strcmp(tok[k], "}"); k++) {
+		if (set->num_types == POLICY_MAX_INTERFACE_TYPES)
+			return refuse(c, "more than %d interface types in { }",
+				      POLICY_MAX_INTERFACE_TYPES);
+		if (parse_interface_type(c, tok[k],
+					 &set->types[set->num_types++]) < 0)
+			return -EINVAL;
+	}
+	if (k == n)
+		return refuse(c, "with-interface: '{' without '}'");
+	if (set->num_types == 0)
+		return refuse(c, "with-interface: an empty { }");
+	r->num_with++;
+	return (int)(k + 1);
+}
+
 /* One rule from its tokens (tok[0] is allow or deny). */
 static int parse_rule(const struct cursor *c, char **tok, size_t n,
 		      struct policy_rule *r)
@@ -190,6 +303,14 @@ static int parse_rule(const struct cursor *c, char **tok, size_t n,
 			if (!r->allow)
 				return refuse(c, "auto in a deny rule");
 			r->autoexport = true;
+			continue;
+		}
+		if (!strcmp(key, "with-interface")) {
+			int used = parse_interface_set(c, tok + i + 1,
+						       n - i - 1, r);
+			if (used < 0)
+				return -EINVAL;
+			i += (size_t)used;
 			continue;
 		}
 		if (!has_value)
@@ -348,32 +469,92 @@ void policy_clear(struct policy *p)
 	p->num_rules = 0;
 }
 
-static bool rule_matches(const struct policy_rule *r,
-			 const struct policy_device *d)
+static bool type_matches(const struct policy_interface_type *t,
+			 const struct policy_interface *i)
+{
+	return t->cls == i->cls &&
+	       (t->subclass < 0 || t->subclass == i->subclass) &&
+	       (t->protocol < 0 || t->protocol == i->protocol);
+}
+
+/* The device has at least one interface (the caller checks). */
+static bool set_holds(const struct policy_interface_set *set,
+		      const struct policy_device *d)
+{
+	bool some = false, every_type = true, every_interface = true;
+
+	for (size_t t = 0; t < set->num_types; t++) {
+		bool found = false;
+		for (size_t i = 0; i < d->num_interfaces; i++)
+			found |= type_matches(&set->types[t], &d->interfaces[i]);
+		some |= found;
+		every_type &= found;
+	}
+	for (size_t i = 0; i < d->num_interfaces; i++) {
+		bool found = false;
+		for (size_t t = 0; t < set->num_types; t++)
+			found |= type_matches(&set->types[t], &d->interfaces[i]);
+		every_interface &= found;
+	}
+	switch (set->op) {
+	case POLICY_ONE_OF:
+		return some;
+	case POLICY_ALL_OF:
+		return every_type;
+	case POLICY_NONE_OF:
+		return !some;
+	case POLICY_MATCH_ALL:
+		return every_interface;
+	case POLICY_EQUALS:
+		return every_interface && every_type;
+	}
+	return false;
+}
+
+enum match { MATCH_NO, MATCH_YES, MATCH_UNKNOWN };
+
+static enum match rule_matches(const struct policy_rule *r,
+			       const struct policy_device *d)
 {
 	if ((!r->vid_any && r->vid != d->vid) ||
 	    (!r->pid_any && r->pid != d->pid))
-		return false;
+		return MATCH_NO;
 	if (r->serial[0] && (!d->serial || strcmp(r->serial, d->serial)))
-		return false;
+		return MATCH_NO;
 	if (r->busid[0] && fnmatch(r->busid, d->busid, 0) != 0)
-		return false;
-	if (r->device_class >= 0 && r->device_class != d->device_class) {
+		return MATCH_NO;
+	bool class_by_device =
+		r->device_class < 0 || r->device_class == d->device_class;
+	if (class_by_device && r->num_with == 0)
+		return MATCH_YES;
+	/* The rest is about interfaces, which a device without a
+	 * configuration does not have yet. */
+	if (d->num_interfaces == 0)
+		return MATCH_UNKNOWN;
+	if (!class_by_device) {
 		bool any = false;
 		for (size_t i = 0; i < d->num_interfaces; i++)
-			any |= d->interface_classes[i] == r->device_class;
+			any |= d->interfaces[i].cls == r->device_class;
 		if (!any)
-			return false;
+			return MATCH_NO;
 	}
-	return true;
+	for (size_t s = 0; s < r->num_with; s++)
+		if (!set_holds(&r->with[s], d))
+			return MATCH_NO;
+	return MATCH_YES;
 }
 
 const struct policy_rule *policy_match(const struct policy *p,
 				       const struct policy_device *d)
 {
-	for (size_t i = 0; i < p->num_rules; i++)
-		if (rule_matches(&p->rules[i], d))
-			return &p->rules[i];
+	for (size_t i = 0; i < p->num_rules; i++) {
+		const struct policy_rule *r = &p->rules[i];
+		enum match m = rule_matches(r, d);
+		/* Unknown: no allow on a guess, and a deny holds until the
+		 * device is configured and checked again. */
+		if (m == MATCH_YES || (m == MATCH_UNKNOWN && !r->allow))
+			return r;
+	}
 	return NULL;
 }
 

@@ -26,6 +26,8 @@
 #define POLICY_MAX_NETS 16
 #define POLICY_MAX_DESTINATIONS 4
 #define POLICY_SERIAL_MAX 128
+#define POLICY_MAX_INTERFACE_SETS 4  /* with-interface conditions a rule */
+#define POLICY_MAX_INTERFACE_TYPES 16 /* types in one */
 
 enum policy_net_kind {
 	POLICY_NET_ANY,	  /* any importer */
@@ -42,6 +44,28 @@ struct policy_net {
 	uint32_t cid;	  /* TRANSPORT_VSOCK_CID_ANY for vsock:* */
 };
 
+/* An interface type CC:SS:PP; -1 in subclass or protocol for any. */
+struct policy_interface_type {
+	uint8_t cls;
+	int16_t subclass, protocol;
+};
+
+/* usbguard's set operators, applied to the types of the device's
+ * interfaces (the configuration it has now). */
+enum policy_set_op {
+	POLICY_ONE_OF,	  /* some interface matches some type */
+	POLICY_ALL_OF,	  /* each type is matched by some interface */
+	POLICY_NONE_OF,	  /* no interface matches any type */
+	POLICY_MATCH_ALL, /* each interface matches some type */
+	POLICY_EQUALS,	  /* match-all and all-of */
+};
+
+struct policy_interface_set {
+	enum policy_set_op op;
+	struct policy_interface_type types[POLICY_MAX_INTERFACE_TYPES];
+	size_t num_types;
+};
+
 struct policy_rule {
 	bool allow;
 	unsigned line;
@@ -51,6 +75,8 @@ struct policy_rule {
 	char serial[POLICY_SERIAL_MAX]; /* "" any */
 	int device_class;		/* device or any interface class; -1 */
 	char busid[USBIP_BUSID_LEN];	/* a glob (fnmatch); "" any */
+	struct policy_interface_set with[POLICY_MAX_INTERFACE_SETS];
+	size_t num_with; /* every one must hold */
 	/* What it allows. */
 	struct policy_net from[POLICY_MAX_NETS];
 	size_t num_from;
@@ -64,12 +90,23 @@ struct policy {
 	size_t num_rules;
 };
 
-/* What a rule is matched against: sysfs's view of a device. */
+struct policy_interface {
+	uint8_t cls, subclass, protocol;
+};
+
+/*
+ * What a rule is matched against: sysfs's view of a device. A device
+ * with no interfaces has no configuration yet (or is between two): what
+ * it will be is unknown. A condition on interfaces (class, with-interface)
+ * then never lets an allow rule match, and always lets a deny rule match,
+ * so that nothing is let through on a guess; the caller checks again once
+ * the device has its interfaces.
+ */
 struct policy_device {
 	uint16_t vid, pid;
 	const char *serial; /* NULL or "" when the device has none */
 	uint8_t device_class;
-	const uint8_t *interface_classes;
+	const struct policy_interface *interfaces;
 	size_t num_interfaces;
 	const char *busid;
 };

@@ -234,19 +234,25 @@ static void schedule_redial(struct exported *d)
 static const struct policy_rule *rule_for(const struct usbdev_info *info)
 {
 	const struct usbip_device_info *w = &info->wire.device;
-	uint8_t classes[USBIP_MAX_INTERFACES];
+	struct policy_interface interfaces[USBIP_MAX_INTERFACES];
 	struct policy_device d = {
 		.vid = w->id_vendor,
 		.pid = w->id_product,
 		.serial = info->serial,
 		.device_class = w->device_class,
-		.interface_classes = classes,
+		.interfaces = interfaces,
 		.num_interfaces = w->num_interfaces,
 		.busid = w->busid,
 	};
 
-	for (size_t i = 0; i < w->num_interfaces; i++)
-		classes[i] = info->wire.interfaces[i].interface_class;
+	for (size_t i = 0; i < w->num_interfaces; i++) {
+		const struct usbip_interface_info *in =
+			&info->wire.interfaces[i];
+		interfaces[i] = (struct policy_interface){
+			.cls = in->interface_class,
+			.subclass = in->interface_subclass,
+			.protocol = in->interface_protocol};
+	}
 	return policy_match(&b.policy, &d);
 }
 

@@ -148,6 +148,10 @@ int main(int argc, char **argv)
 		"allow id 1d6b:* serial \"0001\" class 08 busid \"1-1.*\" "
 		"from 10.0.0.0/8 from 2001:db8::/32 from vsock:3 from vsock:* "
 		"from unix to vsock:3:3240 to tcp:[::1]:4000 auto\n"
+		"allow with-interface match-all { 08:*:* 03:01 } "
+		"with-interface 08:06:50 with-interface none-of { e0 }\n"
+		"deny with-interface all-of { 08 03:*:* } "
+		"with-interface one-of { 02 } with-interface equals { ff }\n"
 		"deny class 09\n"
 		"deny\n";
 	put("policy", "rules", (const uint8_t *)policy, sizeof(policy) - 1,

@@ -26,13 +26,14 @@ static void teardown(void)
 	policy_clear(&p);
 }
 
-static const uint8_t storage_classes[] = {0x08};
+#define BULK_ONLY_SCSI {0x08, 0x06, 0x50}
+#define BOOT_KEYBOARD {0x03, 0x01, 0x01}
 static const struct policy_device storage = {
 	.vid = 0x1d6b,
 	.pid = 0x0104,
 	.serial = "0001",
 	.device_class = 0,
-	.interface_classes = storage_classes,
+	.interfaces = (const struct policy_interface[]){BULK_ONLY_SCSI},
 	.num_interfaces = 1,
 	.busid = "1-1.2",
 };
@@ -41,9 +42,29 @@ static const struct policy_device keyboard = {
 	.pid = 0x0001,
 	.serial = NULL,
 	.device_class = 0,
-	.interface_classes = (const uint8_t[]){0x03},
+	.interfaces = (const struct policy_interface[]){BOOT_KEYBOARD},
 	.num_interfaces = 1,
 	.busid = "2-1",
+};
+/* A stick that is a disk and, behind it, a keyboard that types. */
+static const struct policy_device disk_and_keyboard = {
+	.vid = 0x1d6b,
+	.pid = 0x0104,
+	.serial = "0001",
+	.device_class = 0,
+	.interfaces = (const struct policy_interface[]){BULK_ONLY_SCSI,
+							 BOOT_KEYBOARD},
+	.num_interfaces = 2,
+	.busid = "1-1.2",
+};
+/* The same stick as the kernel first shows it: not configured yet. */
+static const struct policy_device unconfigured = {
+	.vid = 0x1d6b,
+	.pid = 0x0104,
+	.serial = "0001",
+	.device_class = 0,
+	.num_interfaces = 0,
+	.busid = "1-1.2",
 };
 
 static struct policy_peer ip4(const char *text)
@@ -169,6 +190,122 @@ START_TEST(destinations)
 }
 END_TEST
 
+/* usbguard's operators on the interfaces the device has now. */
+START_TEST(interface_sets)
+{
+	static const struct {
+		const char *set;
+		bool storage, keyboard, both;
+	} cases[] = {
+		{"08:*:*", true, false, true},
+		{"08:06:50", true, false, true},
+		{"08:06", true, false, true},
+		{"08:05:*", false, false, false},
+		{"one-of { 08 03 }", true, true, true},
+		{"all-of { 08 }", true, false, true},
+		{"all-of { 08 03:01:01 }", false, false, true},
+		{"none-of { 03 }", true, false, false},
+		{"match-all { 08:*:* }", true, false, false},
+		{"match-all { 08 03:01:* }", true, true, true},
+		{"match-all { 08 03:00:* }", true, false, false},
+		{"equals { 08:*:* }", true, false, false},
+		{"{ 08:*:* }", true, false, false}, /* equals, as in usbguard */
+		{"equals { 08 03 }", false, false, true},
+		{"equals { 08 03 08:06:50 }", false, false, true},
+	};
+	char text[128];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		snprintf(text, sizeof(text), "allow with-interface %s\n",
+			 cases[i].set);
+		load(text);
+		ck_assert_msg(policy_allows(policy_match(&p, &storage)) ==
+				      cases[i].storage,
+			      "%s on storage", cases[i].set);
+		ck_assert_msg(policy_allows(policy_match(&p, &keyboard)) ==
+				      cases[i].keyboard,
+			      "%s on keyboard", cases[i].set);
+		ck_assert_msg(policy_allows(policy_match(
+				      &p, &disk_and_keyboard)) == cases[i].both,
+			      "%s on storage+keyboard", cases[i].set);
+	}
+	/* Two conditions in one rule: both must hold. */
+	load("allow with-interface one-of { 08 } with-interface none-of { 03 "
+	     "}\n");
+	ck_assert(policy_allows(policy_match(&p, &storage)));
+	ck_assert(!policy_allows(policy_match(&p, &disk_and_keyboard)));
+}
+END_TEST
+
+/*
+ * The documented "mass storage to the VM" rule: `class 08` matches a
+ * device with any one storage interface, so it let a disk with a
+ * keyboard behind it out; the example now says every interface is
+ * storage. This is policy/README.md's example, word for word.
+ */
+START_TEST(storage_example_refuses_composite)
+{
+	load("# A YubiKey for the admin network only.\n"
+	     "allow id 1050:0407 serial \"12345678\" from 10.1.0.0/16\n"
+	     "# Mass storage (and nothing else) on the front ports, to the VM "
+	     "with CID 3, at once.\n"
+	     "allow with-interface match-all { 08:*:* } busid \"1-1.*\" to "
+	     "vsock:3:3240 auto\n"
+	     "# Never hubs, never anything else.\n"
+	     "deny class 09\n"
+	     "deny\n");
+	const struct policy_rule *r = policy_match(&p, &storage);
+	ck_assert(policy_allows(r) && r->autoexport);
+	ck_assert_uint_eq(r->line, 4);
+	r = policy_match(&p, &disk_and_keyboard);
+	ck_assert(!policy_allows(r));
+	ck_assert_uint_eq(r->line, 7);
+	/* The old form still means what it meant: any one interface. */
+	load("allow class 08\n");
+	ck_assert(policy_allows(policy_match(&p, &disk_and_keyboard)));
+}
+END_TEST
+
+/*
+ * Before its configuration a device has no interfaces: an interface
+ * condition can neither allow it (it would be a guess) nor fail to deny
+ * it (a deny on keyboards would be slipped past by a keyboard that
+ * configures itself late). Once configured it is judged on what it is.
+ */
+START_TEST(unconfigured_device)
+{
+	static const char *const allows[] = {
+		"allow class 08\n",
+		"allow with-interface 08\n",
+		"allow with-interface none-of { 03 }\n",
+		"allow with-interface match-all { 08 }\n",
+		"allow with-interface equals { 08 }\n",
+		"allow id 1d6b:0104 with-interface none-of { 03 }\n",
+	};
+	for (size_t i = 0; i < sizeof(allows) / sizeof(*allows); i++) {
+		load(allows[i]);
+		ck_assert_msg(!policy_match(&p, &unconfigured), "%s",
+			      allows[i]);
+		ck_assert_msg(policy_allows(policy_match(&p, &storage)), "%s",
+			      allows[i]);
+	}
+	load("deny class 03\n"
+	     "deny with-interface all-of { 08 03 }\n"
+	     "allow id 1d6b:0104 from any\n");
+	const struct policy_rule *r = policy_match(&p, &unconfigured);
+	ck_assert(r && !r->allow);
+	ck_assert_uint_eq(r->line, 1);
+	ck_assert_uint_eq(policy_match(&p, &storage)->line, 3);
+	ck_assert_uint_eq(policy_match(&p, &disk_and_keyboard)->line, 1);
+	/* A deny that does not match on what is known stays out of it. */
+	load("deny id 1209:* class 03\nallow id 1d6b:0104\n");
+	ck_assert(policy_allows(policy_match(&p, &unconfigured)));
+	/* A class the device itself carries needs no interfaces. */
+	load("allow class 00\n");
+	ck_assert(policy_allows(policy_match(&p, &unconfigured)));
+}
+END_TEST
+
 START_TEST(refusals)
 {
 	static const struct {
@@ -193,6 +330,26 @@ START_TEST(refusals)
 		{"allow serial \"a\"b\n", "right after a quote"},
 		{"allow busid 1-1 colour red\n", "unknown word 'colour'"},
 		{"allow\x01\n", "control byte 0x01"},
+		{"allow with-interface\n", "with-interface without a value"},
+		{"allow with-interface all-of\n", "all-of without a value"},
+		{"allow with-interface all-of 08\n", "braces standing alone"},
+		{"allow with-interface {08}\n", "braces standing alone"},
+		{"allow with-interface { 08\n", "'{' without '}'"},
+		{"allow with-interface { }\n", "an empty { }"},
+		{"allow with-interface 8\n", "interface '8'"},
+		{"allow with-interface *:*:*\n", "interface '*:*:*'"},
+		{"allow with-interface 08:\n", "interface '08:'"},
+		{"allow with-interface 08:06:50:01\n", "interface"},
+		{"allow with-interface 0g\n", "interface '0g'"},
+		{"allow with-interface 08:*:50\n", "protocol needs a subclass"},
+		{"allow with-interface some-of { 08 }\n",
+		 "interface 'some-of'"},
+		{"allow with-interface 08 with-interface 08 with-interface 08 "
+		 "with-interface 08 with-interface 08\n",
+		 "more than 4 with-interface"},
+		{"allow with-interface { 01 02 03 04 05 06 07 08 09 0a 0b 0c "
+		 "0d 0e 0f 10 11 }\n",
+		 "more than 16 interface types"},
 	};
 	char msg[256];
 
@@ -244,6 +401,9 @@ int main(void)
 	tcase_add_test(tc, matching);
 	tcase_add_test(tc, peers);
 	tcase_add_test(tc, destinations);
+	tcase_add_test(tc, interface_sets);
+	tcase_add_test(tc, storage_example_refuses_composite);
+	tcase_add_test(tc, unconfigured_device);
 	tcase_add_test(tc, refusals);
 	tcase_add_test(tc, limits);
 	suite_add_tcase(s, tc);
