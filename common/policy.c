@@ -190,7 +190,8 @@ static int parse_interface_type(const struct cursor *c, const char *s,
 			p++;
 		} else if (hex_digit(p[0]) >= 0 && hex_digit(p[1]) >= 0 &&
 			   (p[2] == ':' || !p[2])) {
-			part[n] = (int16_t)(hex_digit(p[0]) << 4 | hex_digit(p[1]));
+			part[n] = (int16_t)(hex_digit(p[0]) << 4 |
+					    hex_digit(p[1]));
 			p += 2;
 		} else {
 			goto bad;
@@ -227,8 +228,8 @@ static int parse_interface_set(const struct cursor *c, char **tok, size_t n,
 		const char *name;
 		enum policy_set_op op;
 	} ops[] = {
-		{"one-of", POLICY_ONE_OF},	 {"all-of", POLICY_ALL_OF},
-		{"none-of", POLICY_NONE_OF},	 {"match-all", POLICY_MATCH_ALL},
+		{"one-of", POLICY_ONE_OF},   {"all-of", POLICY_ALL_OF},
+		{"none-of", POLICY_NONE_OF}, {"match-all", POLICY_MATCH_ALL},
 		{"equals", POLICY_EQUALS},
 	};
 	struct policy_interface_set *set = &r->with[r->num_with];
@@ -251,10 +252,9 @@ static int parse_interface_set(const struct cursor *c, char **tok, size_t n,
 			      op_name ? " " : "", op_name ? op_name : "");
 	if (strcmp(tok[k], "{")) {
 		if (op_name || strchr(tok[k], '{') || strchr(tok[k], '}'))
-			return refuse(c,
-				      "with-interface: want TYPE or "
-				      "[OPERATOR] { TYPE... }, braces "
-				      "standing alone");
+			return refuse(c, "with-interface: want TYPE or "
+					 "[OPERATOR] { TYPE... }, braces "
+					 "standing alone");
 		/* One type: the device has such an interface. */
 		if (parse_interface_type(c, tok[k], &set->types[0]) < 0)
 			return -EINVAL;
@@ -486,14 +486,16 @@ static bool set_holds(const struct policy_interface_set *set,
 	for (size_t t = 0; t < set->num_types; t++) {
 		bool found = false;
 		for (size_t i = 0; i < d->num_interfaces; i++)
-			found |= type_matches(&set->types[t], &d->interfaces[i]);
+			found |=
+				type_matches(&set->types[t], &d->interfaces[i]);
 		some |= found;
 		every_type &= found;
 	}
 	for (size_t i = 0; i < d->num_interfaces; i++) {
 		bool found = false;
 		for (size_t t = 0; t < set->num_types; t++)
-			found |= type_matches(&set->types[t], &d->interfaces[i]);
+			found |=
+				type_matches(&set->types[t], &d->interfaces[i]);
 		every_interface &= found;
 	}
 	switch (set->op) {

@@ -26,7 +26,7 @@
 #define POLICY_MAX_NETS 16
 #define POLICY_MAX_DESTINATIONS 4
 #define POLICY_SERIAL_MAX 128
-#define POLICY_MAX_INTERFACE_SETS 4  /* with-interface conditions a rule */
+#define POLICY_MAX_INTERFACE_SETS 4   /* with-interface conditions a rule */
 #define POLICY_MAX_INTERFACE_TYPES 16 /* types in one */
 
 enum policy_net_kind {

@@ -26,8 +26,14 @@ static void teardown(void)
 	policy_clear(&p);
 }
 
-#define BULK_ONLY_SCSI {0x08, 0x06, 0x50}
-#define BOOT_KEYBOARD {0x03, 0x01, 0x01}
+#define BULK_ONLY_SCSI           \
+	{                        \
+		0x08, 0x06, 0x50 \
+	}
+#define BOOT_KEYBOARD            \
+	{                        \
+		0x03, 0x01, 0x01 \
+	}
 static const struct policy_device storage = {
 	.vid = 0x1d6b,
 	.pid = 0x0104,
@@ -53,7 +59,7 @@ static const struct policy_device disk_and_keyboard = {
 	.serial = "0001",
 	.device_class = 0,
 	.interfaces = (const struct policy_interface[]){BULK_ONLY_SCSI,
-							 BOOT_KEYBOARD},
+							BOOT_KEYBOARD},
 	.num_interfaces = 2,
 	.busid = "1-1.2",
 };
