@@ -218,6 +218,8 @@ static struct exported *find_exported(const char *busid)
 }
 
 static void release_device(struct exported *d, bool give_back);
+static const struct policy_rule *reevaluate(struct exported *d,
+					    const char *when);
 
 static void schedule_redial(struct exported *d)
 {
@@ -273,15 +275,24 @@ static struct grant_session grant_session_of(const struct session *s)
 {
 	return (struct grant_session){.outgoing = s->outgoing,
 				      .bound_busid = s->bound_busid,
+				      .destination = s->peer,
 				      .who = &s->who,
 				      .holds_device = s->dev != NULL};
+}
+
+/* The rule that lets the device out now, or NULL. */
+static const struct policy_rule *allowing_rule(const struct usbdev_info *info)
+{
+	const struct policy_rule *rule = rule_for(info);
+
+	return strcmp(verdict_of(info, rule), "deny") ? rule : NULL;
 }
 
 static struct grant_device grant_device_of(const struct exported *d)
 {
 	return (struct grant_device){.busid = d->info.wire.device.busid,
 				     .in_session = d->session != NULL,
-				     .rule = rule_for(&d->info)};
+				     .rule = allowing_rule(&d->info)};
 }
 
 /* Import sessions see and get only what the policy lets their peer have. */
@@ -511,6 +522,9 @@ static int open_for_session(struct session *s, const char *busid,
 	struct grant_device gd;
 
 	*fd = -1;
+	/* The device as it is now, under the policy as it is now. */
+	if (d && !reevaluate(d, "asked for"))
+		d = NULL;
 	if (d)
 		gd = grant_device_of(d);
 	r = grant_open(&gs, busid, d ? &gd : NULL);
@@ -540,6 +554,10 @@ static void devlist_for_session(const struct session *s,
 				struct ipc_devlist_answer *a)
 {
 	memset(a, 0, sizeof(*a));
+	for (size_t i = 0; i < MAX_EXPORTED; i++)
+		if (b.devices[i].used && !b.devices[i].session &&
+		    !b.devices[i].leaving)
+			reevaluate(&b.devices[i], "listed");
 	for (size_t i = 0; i < MAX_EXPORTED && a->count < IPC_MAX_DEVICES; i++)
 		if (b.devices[i].used && !b.devices[i].session &&
 		    !b.devices[i].leaving && visible_to(s, &b.devices[i]))
@@ -682,8 +700,12 @@ static int export_device(const char *busid, const char *to, char *msg,
 		/* A destination for a device that is exported already. */
 		char formatted[TRANSPORT_ADDR_STR_MAX];
 		transport_format(&a, formatted, sizeof(formatted));
-		if (!policy_destination_allowed(rule_for(&d->info),
-						formatted)) {
+		const struct policy_rule *now = reevaluate(d, "export");
+		if (!now) {
+			snprintf(msg, msg_len, "policy denies %s now", busid);
+			return -EPERM;
+		}
+		if (!policy_destination_allowed(now, formatted)) {
 			snprintf(msg, msg_len,
 				 "policy does not let %s go to %.100s", busid,
 				 formatted);
@@ -757,9 +779,20 @@ static int export_device(const char *busid, const char *to, char *msg,
 	slot->hub_fd = usbdev_take(&slot->info, fd, msg, msg_len);
 	if (slot->hub_fd < 0)
 		return slot->hub_fd;
-	slot->used = true;
 	if (to)
 		transport_format(&a, slot->export_to, sizeof(slot->export_to));
+	/* Taken, the device was read again: it may have got its
+	 * configuration (and its interfaces) after the first look. */
+	rule = rule_for(&slot->info);
+	if (!allowing_rule(&slot->info) ||
+	    (to && !policy_destination_allowed(rule, slot->export_to))) {
+		usbdev_give_back(&slot->info, slot->hub_fd);
+		snprintf(msg, msg_len,
+			 "policy denies %s as it is configured now (%.100s:%u)",
+			 busid, b.policy_path, rule ? rule->line : 0);
+		return -EPERM;
+	}
+	slot->used = true;
 	slot->retry_at = time(NULL);
 	log_line("exported %s (%04x:%04x %s)%s%s", busid,
 		 slot->info.wire.device.id_vendor,
@@ -804,6 +837,56 @@ static void forget_device(struct exported *d, bool give_back)
 	 * reading ignores SIGTERM and is killed. */
 	d->leaving = true;
 	session_stop(s, NULL);
+}
+
+/* Ends a live session: the session ends when its worker is reaped. */
+static void stop_session(struct session *s, const char *why)
+{
+	log_line("%s: ending the session of worker %d: %s", s->peer,
+		 (int)s->pid, why);
+	kill(s->pid, SIGTERM);
+}
+
+/*
+ * The policy again, on the device as sysfs describes it now: it may have
+ * been configured (or reconfigured) since it was exported, and the policy
+ * may have been reloaded. A device the policy denies now, or whose --to
+ * destination its rule no longer names, is unexported: its session ends
+ * and it goes back to its drivers. An importer the rule no longer names
+ * loses its session. Returns the rule that lets the device out, or NULL
+ * when it is unexported.
+ */
+static const struct policy_rule *reevaluate(struct exported *d,
+					    const char *when)
+{
+	struct usbip_device_info *w = &d->info.wire.device;
+	struct usbdev_info now;
+	const struct policy_rule *rule = NULL;
+	char msg[256] = "gone";
+	const char *why = "the device is gone or another one";
+
+	if (usbdev_read_info(w->busid, &now, msg, sizeof(msg)) == 0 &&
+	    now.wire.device.busnum == w->busnum &&
+	    now.wire.device.devnum == w->devnum) {
+		d->info = now;
+		rule = allowing_rule(&d->info);
+		why = "the policy denies it now";
+		if (rule && d->export_to[0] &&
+		    !policy_destination_allowed(rule, d->export_to)) {
+			why = "its rule no longer names the destination";
+			rule = NULL;
+		}
+	}
+	if (!rule) {
+		/* forget_device ends the session, if there is one. */
+		log_line("%s (%s): %s; unexporting it", w->busid, when, why);
+		forget_device(d, true);
+		return NULL;
+	}
+	if (d->session && !d->session->outgoing &&
+	    !policy_peer_allowed(rule, &d->session->who))
+		stop_session(d->session, "its rule no longer names the peer");
+	return rule;
 }
 
 /*
@@ -862,6 +945,11 @@ static void dial_done(struct exported *d)
 			schedule_redial(d);
 		return;
 	}
+	/* The policy may have changed, or the device, while it dialled. */
+	if (!reevaluate(d, "dialled")) {
+		close(conn);
+		return;
+	}
 	if (!spawn_worker(conn, d->export_to, d->info.wire.device.busid, NULL))
 		schedule_redial(d);
 	close(conn);
@@ -875,7 +963,8 @@ static void retry_exports(void)
 		struct exported *d = &b.devices[i];
 
 		if (d->used && !d->leaving && d->export_to[0] && !d->session &&
-		    d->dial < 0 && d->retry_at <= now)
+		    d->dial < 0 && d->retry_at <= now &&
+		    reevaluate(d, "redial"))
 			start_dial(d, i);
 	}
 }
@@ -912,8 +1001,9 @@ static void auto_export_present(void)
 		free(names);
 }
 
-/* The new policy or the old one: never none. Live sessions stay; a
- * device the new policy denies is refused from the next request on. */
+/* The new policy or the old one: never none. Every exported device is
+ * judged again: what the new policy denies is unexported and its live
+ * session ends. */
 static int reload_policy(char *msg, size_t msg_len)
 {
 	int r = policy_load(b.policy_path, &b.policy, msg, msg_len);
@@ -924,6 +1014,9 @@ static int reload_policy(char *msg, size_t msg_len)
 	}
 	log_line("policy %s: %zu rules", b.policy_path, b.policy.num_rules);
 	snprintf(msg, msg_len, "%zu rules", b.policy.num_rules);
+	for (size_t i = 0; i < MAX_EXPORTED; i++)
+		if (b.devices[i].used && !b.devices[i].leaving)
+			reevaluate(&b.devices[i], "reload");
 	auto_export_present();
 	return 0;
 }
@@ -931,18 +1024,38 @@ static int reload_policy(char *msg, size_t msg_len)
 static void udev_event(void)
 {
 	struct udev_device *dev = udev_monitor_receive_device(b.monitor);
-	const char *action, *name;
+	const char *action, *name, *devtype;
 
 	if (!dev)
 		return;
 	action = udev_device_get_action(dev);
 	name = udev_device_get_sysname(dev);
-	if (action && name && !strcmp(action, "remove")) {
+	devtype = udev_device_get_devtype(dev);
+	if (!action || !name || !devtype) {
+		udev_device_unref(dev);
+		return;
+	}
+	if (!strcmp(devtype, "usb_interface")) {
+		/* An interface added: its device has a configuration now,
+		 * its first, or another one its importer chose. */
+		char busid[USBIP_BUSID_LEN];
+		snprintf(busid, sizeof(busid), "%.*s", (int)strcspn(name, ":"),
+			 name);
+		struct exported *d = find_exported(busid);
+		if (d && !strcmp(action, "add"))
+			reevaluate(d, "configured");
+	} else if (!strcmp(action, "remove")) {
 		struct exported *d = find_exported(name);
 		if (d)
 			forget_device(d, false);
-	} else if (action && name && !strcmp(action, "add")) {
-		auto_export(name);
+	} else if (!strcmp(action, "add") || !strcmp(action, "bind")) {
+		/* bind: configured; a device judged before that is judged
+		 * again on its interfaces. */
+		struct exported *d = find_exported(name);
+		if (d)
+			reevaluate(d, "configured");
+		else
+			auto_export(name);
 	}
 	udev_device_unref(dev);
 }
@@ -1424,6 +1537,8 @@ static int setup(char **listen_addrs, size_t num_listen)
 	if (b.monitor &&
 	    udev_monitor_filter_add_match_subsystem_devtype(
 		    b.monitor, "usb", "usb_device") == 0 &&
+	    udev_monitor_filter_add_match_subsystem_devtype(
+		    b.monitor, "usb", "usb_interface") == 0 &&
 	    udev_monitor_enable_receiving(b.monitor) == 0)
 		watch(udev_monitor_get_fd(b.monitor), TAG(TAG_UDEV, 0));
 	else

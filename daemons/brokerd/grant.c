@@ -7,7 +7,8 @@
 bool grant_visible(const struct grant_session *s, const struct grant_device *d)
 {
 	if (s->outgoing)
-		return !strcmp(d->busid, s->bound_busid);
+		return !strcmp(d->busid, s->bound_busid) && s->destination &&
+		       policy_destination_allowed(d->rule, s->destination);
 	return s->who && policy_peer_allowed(d->rule, s->who);
 }
 

@@ -14,18 +14,24 @@
 struct grant_session {
 	bool outgoing;		       /* export flow: started for one device */
 	const char *bound_busid;       /* export flow: that device */
+	const char *destination;       /* export flow: where it was dialled */
 	const struct policy_peer *who; /* import flow: the importer */
 	bool holds_device;	       /* it has had its one device already */
 };
 
+/* rule is the policy's verdict on the device as it is now (read again
+ * for each question: a device may have been configured since it was
+ * exported, or the policy reloaded); NULL when denied. */
 struct grant_device {
 	const char *busid;
-	bool in_session;		/* another session has it */
-	const struct policy_rule *rule; /* the policy's verdict now */
+	bool in_session; /* another session has it */
+	const struct policy_rule *rule;
 };
 
 /* In the device list the session's peer sees (exported devices only are
- * ever passed in). */
+ * ever passed in): for an importer, a device whose rule names its network;
+ * for the export flow, its own device while the rule still names the
+ * destination it dialled. */
 bool grant_visible(const struct grant_session *s, const struct grant_device *d);
 
 /*

@@ -71,16 +71,78 @@ END_TEST
 
 START_TEST(export_flow)
 {
-	struct grant_device one = {.busid = "1-1", .rule = NULL},
-			    two = {.busid = "1-2", .rule = NULL};
-	struct grant_session s = {.outgoing = true, .bound_busid = "1-1"};
+	const struct policy_rule *allowed =
+		rule("allow id 0001:0002 to tcp:127.0.0.1:4010\n");
+	struct grant_device one = {.busid = "1-1", .rule = allowed},
+			    two = {.busid = "1-2", .rule = allowed};
+	struct grant_session s = {.outgoing = true,
+				  .bound_busid = "1-1",
+				  .destination = "tcp:127.0.0.1:4010"};
 
-	/* The export flow's device was checked when it was exported; the
-	 * worker may have that one and no other. */
+	/* The worker may have its own device and no other. */
 	ck_assert(grant_visible(&s, &one));
 	ck_assert(!grant_visible(&s, &two));
 	ck_assert_int_eq(grant_open(&s, "1-1", &one), 0);
 	ck_assert_int_eq(grant_open(&s, "1-2", &two), -EPERM);
+}
+END_TEST
+
+/*
+ * The export flow's device was checked when it was exported, but the
+ * policy and the device can change between then and the worker's
+ * request (a reload, a redial, a device that configured itself late):
+ * each grant is judged on the verdict now.
+ */
+START_TEST(export_flow_judged_again)
+{
+	struct grant_session s = {.outgoing = true,
+				  .bound_busid = "1-1",
+				  .destination = "tcp:127.0.0.1:4010"};
+	struct grant_device d = {.busid = "1-1"};
+
+	/* Denied now (reloaded, or configured into what a rule denies). */
+	d.rule = rule("deny\n");
+	ck_assert(!grant_visible(&s, &d));
+	ck_assert_int_eq(grant_open(&s, "1-1", &d), -ENODEV);
+	d.rule = NULL;
+	ck_assert_int_eq(grant_open(&s, "1-1", &d), -ENODEV);
+	/* Allowed, but the rule no longer names where the session went. */
+	d.rule = rule("allow id 0001:0002 to tcp:127.0.0.1:4011 from any\n");
+	ck_assert(!grant_visible(&s, &d));
+	ck_assert_int_eq(grant_open(&s, "1-1", &d), -ENODEV);
+	/* A session that says nothing of where it went gets nothing. */
+	d.rule = rule("allow to tcp:127.0.0.1:4010\n");
+	s.destination = NULL;
+	ck_assert_int_eq(grant_open(&s, "1-1", &d), -ENODEV);
+	s.destination = "tcp:127.0.0.1:4010";
+	ck_assert_int_eq(grant_open(&s, "1-1", &d), 0);
+}
+END_TEST
+
+/* An importer's grant on a device judged before its configuration and
+ * again after: a keyboard that configures itself late is refused. */
+START_TEST(import_flow_judged_on_configuration)
+{
+	static const char text[] = "deny class 03\n"
+				   "allow id 0001:0002 from 127.0.0.1\n";
+	static const struct policy_interface keyboard[] = {{3, 1, 1}};
+	static const struct policy_device before = {
+		.vid = 1, .pid = 2, .busid = "1-1"};
+	static const struct policy_device after = {.vid = 1,
+						   .pid = 2,
+						   .busid = "1-1",
+						   .interfaces = keyboard,
+						   .num_interfaces = 1};
+	char msg[256];
+	struct grant_session s = {.who = &local};
+	struct grant_device d = {.busid = "1-1"};
+
+	ck_assert_int_eq(
+		policy_parse(text, strlen(text), "t", &p, msg, sizeof(msg)), 0);
+	d.rule = policy_match(&p, &before);
+	ck_assert_int_eq(grant_open(&s, "1-1", &d), -ENODEV);
+	d.rule = policy_match(&p, &after);
+	ck_assert_int_eq(grant_open(&s, "1-1", &d), -ENODEV);
 }
 END_TEST
 
@@ -93,6 +155,8 @@ int main(void)
 	tcase_add_test(tc, import_flow);
 	tcase_add_test(tc, denied_device);
 	tcase_add_test(tc, export_flow);
+	tcase_add_test(tc, export_flow_judged_again);
+	tcase_add_test(tc, import_flow_judged_on_configuration);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
