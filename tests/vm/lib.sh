@@ -261,3 +261,41 @@ check_hostile() {
 	reply-as-request command
 	ROWS
 }
+
+# make_composite_gadget IMAGE MIB N: like make_storage_gadget, but one
+# configuration holds a mass-storage interface and, behind it, a boot
+# keyboard (hid): the stick that is a disk and types. Same ids
+# (1d6b:0104), serial c0mp; sets GADGET_BUSID.
+make_composite_gadget() {
+	local image=$1 mib=$2 n=$3
+	local g=/sys/kernel/config/usb_gadget/composite$n
+	modprobe usb-storage
+	modprobe dummy_hcd num=2
+	modprobe libcomposite
+	modprobe usb_f_mass_storage
+	modprobe usb_f_hid
+	mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config
+	dd if=/dev/urandom of="$image" bs=1M count="$mib" status=none
+	mkdir -p $g/strings/0x409 $g/configs/c.1/strings/0x409 \
+		$g/functions/mass_storage.0 $g/functions/hid.0
+	echo 0x1d6b >$g/idVendor
+	echo 0x0104 >$g/idProduct
+	echo usbip-broker >$g/strings/0x409/manufacturer
+	echo "disk and keyboard" >$g/strings/0x409/product
+	echo c0mp >$g/strings/0x409/serialnumber
+	echo both >$g/configs/c.1/strings/0x409/configuration
+	echo "$image" >$g/functions/mass_storage.0/lun.0/file
+	echo 1 >$g/functions/hid.0/protocol
+	echo 1 >$g/functions/hid.0/subclass
+	echo 8 >$g/functions/hid.0/report_length
+	# A boot keyboard's report descriptor (HID 1.11, appendix E.6).
+	printf '\x05\x01\x09\x06\xa1\x01\x05\x07\x19\xe0\x29\xe7\x15\x00\x25\x01\x75\x01\x95\x08\x81\x02\x95\x01\x75\x08\x81\x03\x95\x05\x75\x01\x05\x08\x19\x01\x29\x05\x91\x02\x95\x01\x75\x03\x91\x03\x95\x06\x75\x08\x15\x00\x25\x65\x05\x07\x19\x00\x29\x65\x81\x00\xc0' \
+		>$g/functions/hid.0/report_desc
+	ln -s $g/functions/mass_storage.0 $g/configs/c.1/
+	ln -s $g/functions/hid.0 $g/configs/c.1/
+	echo "dummy_udc.$n" >$g/UDC
+	wait_for 20 gadget_busid "$n" || die "the composite gadget did not enumerate on dummy_hcd.$n"
+	GADGET_BUSID=$(gadget_busid "$n")
+	wait_for 10 test -e "/sys/bus/usb/devices/$GADGET_BUSID:1.1" || die "the composite gadget has no second interface"
+	log "composite gadget $GADGET_BUSID: interfaces $(cat /sys/bus/usb/devices/$GADGET_BUSID:1.*/bInterfaceClass | tr '\n' ' ')"
+}
