@@ -262,13 +262,18 @@ check_hostile() {
 	ROWS
 }
 
-# make_composite_gadget IMAGE MIB N: like make_storage_gadget, but one
-# configuration holds a mass-storage interface and, behind it, a boot
-# keyboard (hid): the stick that is a disk and types. Same ids
-# (1d6b:0104), serial c0mp; sets GADGET_BUSID.
+# make_composite_gadget IMAGE MIB N [LAYOUT]: like make_storage_gadget,
+# but with a boot keyboard (hid) besides the mass-storage function. LAYOUT
+# "one" (default): both in configuration 1, the stick that is a disk and
+# types. "two": storage in configuration 1 (the one the host picks), the
+# keyboard alone in configuration 2, for a device that becomes another
+# once it is reconfigured. Same ids (1d6b:0104), serial c0mp (one) or
+# c0n2 (two); sets GADGET_BUSID.
 make_composite_gadget() {
-	local image=$1 mib=$2 n=$3
-	local g=/sys/kernel/config/usb_gadget/composite$n
+	local image=$1 mib=$2 n=$3 layout=${4:-one}
+	local g=/sys/kernel/config/usb_gadget/composite$n-$layout
+	local hid_config=c.1 serial=c0mp
+	[ "$layout" = one ] || { hid_config=c.2; serial=c0n2; }
 	modprobe usb-storage
 	modprobe dummy_hcd num=2
 	modprobe libcomposite
@@ -277,13 +282,15 @@ make_composite_gadget() {
 	mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config
 	dd if=/dev/urandom of="$image" bs=1M count="$mib" status=none
 	mkdir -p $g/strings/0x409 $g/configs/c.1/strings/0x409 \
+		$g/configs/$hid_config/strings/0x409 \
 		$g/functions/mass_storage.0 $g/functions/hid.0
 	echo 0x1d6b >$g/idVendor
 	echo 0x0104 >$g/idProduct
 	echo usbip-broker >$g/strings/0x409/manufacturer
 	echo "disk and keyboard" >$g/strings/0x409/product
-	echo c0mp >$g/strings/0x409/serialnumber
-	echo both >$g/configs/c.1/strings/0x409/configuration
+	echo $serial >$g/strings/0x409/serialnumber
+	echo storage >$g/configs/c.1/strings/0x409/configuration
+	echo keyboard >$g/configs/$hid_config/strings/0x409/configuration
 	echo "$image" >$g/functions/mass_storage.0/lun.0/file
 	echo 1 >$g/functions/hid.0/protocol
 	echo 1 >$g/functions/hid.0/subclass
@@ -292,10 +299,14 @@ make_composite_gadget() {
 	printf '\x05\x01\x09\x06\xa1\x01\x05\x07\x19\xe0\x29\xe7\x15\x00\x25\x01\x75\x01\x95\x08\x81\x02\x95\x01\x75\x08\x81\x03\x95\x05\x75\x01\x05\x08\x19\x01\x29\x05\x91\x02\x95\x01\x75\x03\x91\x03\x95\x06\x75\x08\x15\x00\x25\x65\x05\x07\x19\x00\x29\x65\x81\x00\xc0' \
 		>$g/functions/hid.0/report_desc
 	ln -s $g/functions/mass_storage.0 $g/configs/c.1/
-	ln -s $g/functions/hid.0 $g/configs/c.1/
+	ln -s $g/functions/hid.0 $g/configs/$hid_config/
 	echo "dummy_udc.$n" >$g/UDC
 	wait_for 20 gadget_busid "$n" || die "the composite gadget did not enumerate on dummy_hcd.$n"
 	GADGET_BUSID=$(gadget_busid "$n")
-	wait_for 10 test -e "/sys/bus/usb/devices/$GADGET_BUSID:1.1" || die "the composite gadget has no second interface"
-	log "composite gadget $GADGET_BUSID: interfaces $(cat /sys/bus/usb/devices/$GADGET_BUSID:1.*/bInterfaceClass | tr '\n' ' ')"
+	wait_for 10 test -e "/sys/bus/usb/devices/$GADGET_BUSID:1.0" || die "the composite gadget has no interface"
+	if [ "$layout" = one ]; then
+		wait_for 10 test -e "/sys/bus/usb/devices/$GADGET_BUSID:1.1" ||
+			die "the composite gadget has no second interface"
+	fi
+	log "composite gadget $GADGET_BUSID ($layout): configuration $(cat /sys/bus/usb/devices/$GADGET_BUSID/bConfigurationValue), interfaces $(cat /sys/bus/usb/devices/$GADGET_BUSID:1.*/bInterfaceClass | tr '\n' ' ')"
 }

@@ -7,16 +7,22 @@
 #   gives the device back to usb-storage;
 #   a reload whose rule no longer names an --to destination ends the
 #   live export session and gives the device back, and one that drops
-#   the destination of an export that is redialling stops the redials.
+#   the destination of an export that is redialling stops the redials;
+#   a device without its configuration yet is denied by a deny on
+#   keyboards that a later allow would have let pass, and judged on its
+#   interfaces once configured;
+#   a device that takes another configuration while exported (storage
+#   in the first, a keyboard in the second) is judged again on its new
+#   interfaces and unexported.
 . "$USBIP_REPO/tests/vm/lib.sh"
 
 bin=$(build_dir)
 attach=$bin/daemons/attach/usbip-attach
 trap 'echo "--- broker log"; cat /tmp/broker.log' EXIT
 
-make_storage_gadget /tmp/a.img 8 0
+make_storage_gadget /tmp/a.img 1 0
 a=$GADGET_BUSID
-make_composite_gadget /tmp/c.img 8 1
+make_composite_gadget /tmp/c.img 1 1
 c=$GADGET_BUSID
 want=$(sha256sum </tmp/a.img | cut -d' ' -f1)
 modprobe vhci-hcd
@@ -37,6 +43,23 @@ set +e
 $ctl export "$c" 2>/tmp/export.err; rc=$?
 set -e
 [ $rc -eq 1 ] && grep -q "policy denies" /tmp/export.err || die "export of the composite: exit $rc, $(cat /tmp/export.err)"
+
+log "--- a device without its configuration yet: no rule on interfaces decides"
+policy 'deny with-interface one-of { 03:*:* }
+allow id 1d6b:0104 from 127.0.0.1
+deny'
+echo 0 >/sys/bus/usb/devices/$c/bConfigurationValue
+wait_for 10 sh -c "! test -e /sys/bus/usb/devices/$c:1.0" || die "$c kept its interfaces"
+$ctl list | grep -qP "^$c\t.*\tdeny:1$" || die "an unconfigured keyboard slipped past the deny on keyboards"
+set +e
+$ctl export "$c" 2>/dev/null; rc=$?
+set -e
+[ $rc -eq 1 ] || die "export of an unconfigured keyboard: exit $rc, want 1"
+echo 1 >/sys/bus/usb/devices/$c/bConfigurationValue
+wait_for 10 test -e /sys/bus/usb/devices/$c:1.1 || die "$c did not take its configuration again"
+$ctl list | grep -qP "^$c\t.*\tdeny:1$" || die "the configured keyboard is not denied by line 1"
+$ctl list | grep -qP "^$a\t.*\tallow:2$" || die "the storage gadget is not allowed by line 2"
+policy "$storage_only"
 $ctl export "$a"
 
 log "--- a reload that denies a device ends its live session"
@@ -63,7 +86,7 @@ deny'
 wait_detached
 wait_for 10 given_back || die "$a was not given back after its destination was dropped"
 started=$(grep -c "session started, worker [0-9]* exporting $a" /tmp/broker.log)
-sleep 4 # the listener still listens: a redial would have come back by now
+sleep 3 # the listener still listens: a redial would have come back by now
 [ "$(grep -c "session started, worker [0-9]* exporting $a" /tmp/broker.log)" -eq "$started" ] ||
 	die "the broker dialled a destination the policy no longer names"
 kill $lpid
@@ -79,9 +102,25 @@ policy 'allow with-interface match-all { 08:*:* } from 127.0.0.1 to tcp:127.0.0.
 deny'
 wait_for 10 given_back || die "$a was not given back after its destination was dropped"
 before=$(failures)
-sleep 5 # backoff 1, 2, 4 s: another attempt would fall in here
+sleep 4 # backoff 1 then 2 s: the third attempt falls in here
 [ "$(failures)" -eq "$before" ] || die "the broker kept redialling a dropped destination"
 grep -q "its rule no longer names the destination; unexporting it" /tmp/broker.log || die "no log of the dropped destination"
+
+log "--- a device that takes another configuration while exported"
+echo "" >/sys/kernel/config/usb_gadget/composite1-one/UDC
+composite_gone() { ! gadget_busid 1; }
+wait_for 10 composite_gone || die "the composite gadget did not go away"
+make_composite_gadget /tmp/t.img 1 1 two
+t=$GADGET_BUSID
+policy "$storage_only"
+$ctl list | grep -qP "^$t\t.*\tallow:1$" || die "$t in its storage configuration is not allowed by line 1"
+$ctl export "$t"
+# What an importer's SET_CONFIGURATION does to it, done here directly:
+# the keyboard configuration is what the policy refuses.
+echo 2 >/sys/bus/usb/devices/$t/bConfigurationValue
+wait_for 10 grep -q "$t (configured): the policy denies it now; unexporting it" /tmp/broker.log ||
+	die "the broker did not judge $t again in its new configuration"
+wait_for 10 sh -c "$ctl list | grep -qP '^$t\t.*\tno\tdeny:2$'" || die "$t, now a keyboard, is still exported"
 
 stop_broker
 log "the policy holds after the first check"
