@@ -32,7 +32,8 @@ storage_only='allow with-interface match-all { 08:*:* } from 127.0.0.1 to tcp:12
 deny'
 start_broker 3240 "$storage_only"
 policy() { printf '%s\n' "$1" >/tmp/broker-policy.conf && $ctl reload; }
-given_back() { test -e "/sys/bus/usb/devices/$a:1.0/driver"; }
+# usb-storage's again, not usbfs's (a worker's claim is a driver too).
+given_back() { readlink "/sys/bus/usb/devices/$a:1.0/driver" | grep -q '/usb-storage$'; }
 not_exported() { $ctl list | grep -qP "^$a\t.*\tno\t"; }
 
 log "--- nothing but storage: the disk goes, the disk with a keyboard does not"
