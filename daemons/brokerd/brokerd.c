@@ -839,14 +839,6 @@ static void forget_device(struct exported *d, bool give_back)
 	session_stop(s, NULL);
 }
 
-/* Ends a live session: the session ends when its worker is reaped. */
-static void stop_session(struct session *s, const char *why)
-{
-	log_line("%s: ending the session of worker %d: %s", s->peer,
-		 (int)s->pid, why);
-	kill(s->pid, SIGTERM);
-}
-
 /*
  * The policy again, on the device as sysfs describes it now: it may have
  * been configured (or reconfigured) since it was exported, and the policy
@@ -885,7 +877,7 @@ static const struct policy_rule *reevaluate(struct exported *d,
 	}
 	if (d->session && !d->session->outgoing &&
 	    !policy_peer_allowed(rule, &d->session->who))
-		stop_session(d->session, "its rule no longer names the peer");
+		session_stop(d->session, "is serving a peer its rule no longer names");
 	return rule;
 }
 
