@@ -19,8 +19,11 @@ echo "$list" | grep -q "1-1: " || die "1-1 not in the remote list"
 log "attaching"
 usbip attach -r 127.0.0.1 -b 1-1
 log "attached"
-usbip port
+# usbip port fails ("open vhci_driver") while a port is in use but its
+# device is not in sysfs yet: a window right after the attach that a
+# loaded machine makes wide.
 wait_for 30 vhci_disk || die "no disk appeared behind vhci_hcd"
+wait_for 10 usbip port || die "usbip port fails with the device attached"
 disk=$(vhci_disk)
 log "imported disk: $disk ($(cat /sys/block/${disk#/dev/}/size) sectors)"
 usbip port
