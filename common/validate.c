@@ -119,6 +119,26 @@ static uint32_t mask_flags(uint32_t flags, uint8_t type, bool dir_in)
 	return flags & allowed;
 }
 
+/*
+ * The standard requests the server carries out itself (or never passes
+ * on) are recognised by type and bRequest alone: a request that only
+ * looks like SET_CONFIGURATION to the device (direction bit set, another
+ * recipient) would otherwise reach it raw and change its state behind the
+ * host's back. Each must then have exactly the shape the kernel stub acts
+ * on; any other shape is refused, naming the field that differs.
+ */
+static enum urb_verdict check_shape(const uint8_t *setup, uint8_t want_rt,
+				    struct usbip_fault *fault)
+{
+	if (setup[0] != want_rt)
+		return reject(fault, URB_REJECT_REQUEST, "bmRequestType",
+			      setup[0]);
+	if (setup_word(setup, 6) != 0)
+		return reject(fault, URB_REJECT_REQUEST, "wLength",
+			      setup_word(setup, 6));
+	return URB_ACCEPT;
+}
+
 static enum urb_verdict classify_control(const struct urb_session *s,
 					 const uint8_t *setup,
 					 struct urb_plan *plan,
@@ -127,13 +147,14 @@ static enum urb_verdict classify_control(const struct urb_session *s,
 	uint8_t rt = setup[0], req = setup[1];
 	uint16_t value = setup_word(setup, 2), index = setup_word(setup, 4);
 	const struct usb_config_model *c;
+	enum urb_verdict v;
 
 	if (rt == RT_PORT && req == REQ_SET_FEATURE &&
 	    value == FEATURE_PORT_RESET) {
 		plan->action = URB_ACTION_RESET_DEVICE;
 		return URB_ACCEPT;
 	}
-	if ((rt & RT_TYPE_MASK) != RT_TYPE_STANDARD || (rt & RT_DIR_IN))
+	if ((rt & RT_TYPE_MASK) != RT_TYPE_STANDARD)
 		return URB_ACCEPT;
 
 	switch (req) {
@@ -141,18 +162,23 @@ static enum urb_verdict classify_control(const struct urb_session *s,
 		/* The server's host controller owns addressing. */
 		return reject(fault, URB_REJECT_REQUEST, "bRequest", req);
 	case REQ_SET_CONFIGURATION:
-		if ((rt & RT_RECIP_MASK) != RT_RECIP_DEVICE)
-			return URB_ACCEPT;
-		if ((value & 0xff) != 0 &&
-		    !usb_model_config(s->model, (uint8_t)value))
+		v = check_shape(setup, RT_RECIP_DEVICE, fault);
+		if (v != URB_ACCEPT)
+			return v;
+		if (index != 0)
+			return reject(fault, URB_REJECT_REQUEST, "wIndex",
+				      index);
+		if (value > 0xff ||
+		    (value != 0 && !usb_model_config(s->model, (uint8_t)value)))
 			return reject(fault, URB_REJECT_REQUEST,
 				      "bConfigurationValue", value);
 		plan->action = URB_ACTION_SET_CONFIGURATION;
 		plan->value = (uint8_t)value;
 		return URB_ACCEPT;
 	case REQ_SET_INTERFACE:
-		if ((rt & RT_RECIP_MASK) != RT_RECIP_INTERFACE)
-			return URB_ACCEPT;
+		v = check_shape(setup, RT_RECIP_INTERFACE, fault);
+		if (v != URB_ACCEPT)
+			return v;
 		c = usb_model_config(s->model, s->configuration);
 		if (!c)
 			return reject(fault, URB_REJECT_NOT_CONFIGURED,
@@ -167,9 +193,19 @@ static enum urb_verdict classify_control(const struct urb_session *s,
 		plan->value = (uint8_t)value;
 		return URB_ACCEPT;
 	case REQ_CLEAR_FEATURE:
-		if ((rt & RT_RECIP_MASK) != RT_RECIP_ENDPOINT ||
-		    value != FEATURE_ENDPOINT_HALT)
-			return URB_ACCEPT;
+		/* To the device (remote wakeup) or an interface (function
+		 * suspend) it changes nothing the host tracks and passes
+		 * on; to an endpoint it is a halt the host must clear
+		 * itself, or its data toggles go wrong. */
+		if ((rt & RT_RECIP_MASK) == RT_RECIP_DEVICE ||
+		    (rt & RT_RECIP_MASK) == RT_RECIP_INTERFACE)
+			return check_shape(setup, rt & RT_RECIP_MASK, fault);
+		v = check_shape(setup, RT_RECIP_ENDPOINT, fault);
+		if (v != URB_ACCEPT)
+			return v;
+		if (value != FEATURE_ENDPOINT_HALT)
+			return reject(fault, URB_REJECT_REQUEST, "wValue",
+				      value);
 		if (index > 0xff || ((index & 0x7f) != 0 &&
 				     !current_endpoint(s, (uint8_t)index)))
 			return reject(fault, URB_REJECT_NO_ENDPOINT, "wIndex",
@@ -196,6 +232,12 @@ static enum urb_verdict check_iso(const struct urb_session *s,
 	if (f->num_iso != np)
 		return reject(fault, URB_REJECT_PACKETS, "iso descriptors",
 			      f->num_iso);
+	/* The transfer is the sum of the packets (that is what gets
+	 * allocated and moved), so packets that overlap would hold far more
+	 * than transfer_buffer_length, which the in-flight cap counts. As the
+	 * kernel stub, each packet starts at or after the end of the one
+	 * before it, and they all fit in the buffer. */
+	uint64_t sum = 0, prev_end = 0;
 	for (size_t i = 0; i < f->num_iso; i++) {
 		const struct usbip_iso_desc *d = &f->iso[i];
 		uint64_t end = (uint64_t)d->offset + d->length;
@@ -206,7 +248,15 @@ static enum urb_verdict check_iso(const struct urb_session *s,
 		if (d->length > ep->max_bytes_per_interval)
 			return reject(fault, URB_REJECT_ISO_DESCRIPTOR,
 				      "iso length", d->length);
+		if (d->offset < prev_end)
+			return reject(fault, URB_REJECT_ISO_DESCRIPTOR,
+				      "iso offset (overlap)", d->offset);
+		prev_end = end;
+		sum += d->length;
 	}
+	if (sum > tbl)
+		return reject(fault, URB_REJECT_ISO_DESCRIPTOR,
+			      "iso length sum", sum);
 	return URB_ACCEPT;
 }
 

@@ -232,7 +232,10 @@ static void script_rate(unsigned depth, unsigned count)
 
 struct hostile {
 	const char *name;
-	void (*send)(void);
+	void (*send)(void); /* NULL: the control request in setup */
+	const char *field;  /* named in the worker's log, if not NULL */
+	uint8_t setup[8];
+	uint32_t dir; /* of the USB/IP header, for a zero-length setup */
 };
 
 static void h_ep16(void)
@@ -338,32 +341,116 @@ static void h_reply_as_request(void)
 	send_all(b, sizeof(b));
 }
 
+/* Issue 12 item 5: 1024 iso packets all at offset 0 of a 192-byte
+ * buffer; the worker would hold their 196 KiB sum. Needs audio-loopback. */
+static void h_iso_overlap(void)
+{
+	enum { NP = USBIP_MAX_ISO_PACKETS, PACKET = 192 };
+	static const uint8_t alt1[8] = {0x01, 0x0b, 1, 0, 1, 0, 0, 0};
+	struct usbip_urb_header h = {.command = USBIP_CMD_SUBMIT,
+				     .seqnum = 2,
+				     .devid = devid,
+				     .direction = USBIP_DIR_OUT,
+				     .ep = 1};
+	static uint8_t b[USBIP_URB_HEADER_LEN + PACKET +
+			 NP * USBIP_ISO_DESC_LEN];
+	const struct usbip_urb_frame *f;
+
+	submit(1, USBIP_DIR_OUT, 0, 0, alt1);
+	if (next_reply(&f, TIMEOUT_MS) < 0 || f->header.u.ret_submit.status)
+		fail("SET_INTERFACE alt 1 on the audio loopback");
+	h.u.submit.transfer_flags = 0x0002; /* URB_ISO_ASAP */
+	h.u.submit.transfer_buffer_length = PACKET;
+	h.u.submit.number_of_packets = NP;
+	usbip_urb_header_pack(&h, b);
+	for (uint32_t i = 0; i < NP; i++) {
+		struct usbip_iso_desc d = {.offset = 0, .length = PACKET};
+		usbip_iso_desc_pack(&d, b + USBIP_URB_HEADER_LEN + PACKET +
+						i * USBIP_ISO_DESC_LEN);
+	}
+	send_all(b, sizeof(b));
+}
+
 static const struct hostile hostile[] = {
-	{"ep16", h_ep16},
-	{"direction", h_direction},
-	{"no-endpoint", h_no_endpoint},
-	{"wrong-direction", h_wrong_direction},
-	{"huge-length", h_huge},
-	{"devid", h_devid},
-	{"duplicate-seqnum", h_duplicate_seqnum},
-	{"wlength", h_wlength},
-	{"setup-direction", h_setup_direction},
-	{"set-address", h_set_address},
-	{"iso-packets-on-bulk", h_iso_packets_on_bulk},
-	{"too-many-packets", h_too_many_packets},
-	{"unknown-command", h_unknown_command},
-	{"longer-payload", h_longer_payload},
-	{"reply-as-request", h_reply_as_request},
+	{"iso-overlap", h_iso_overlap, "iso offset (overlap)", {0}, 0},
+	/* Issue 12 item 8: the standard requests the server carries out
+	 * itself, in every shape but the one it acts on. Each would reach
+	 * the device raw. */
+	{"std-set-address-in", NULL, "bRequest", {0x80, 5, 9, 0, 0, 0, 0, 0},
+	 USBIP_DIR_OUT},
+	{"std-set-address-endpoint", NULL, "bRequest",
+	 {0x02, 5, 9, 0, 0, 0, 0, 0}, USBIP_DIR_OUT},
+	{"std-set-configuration-in", NULL, "bmRequestType",
+	 {0x80, 9, 1, 0, 0, 0, 0, 0}, USBIP_DIR_OUT},
+	{"std-set-configuration-in-header-in", NULL, "bmRequestType",
+	 {0x80, 9, 1, 0, 0, 0, 0, 0}, USBIP_DIR_IN},
+	{"std-set-configuration-interface", NULL, "bmRequestType",
+	 {0x01, 9, 1, 0, 0, 0, 0, 0}, USBIP_DIR_OUT},
+	{"std-set-configuration-endpoint", NULL, "bmRequestType",
+	 {0x02, 9, 1, 0, 0, 0, 0, 0}, USBIP_DIR_OUT},
+	{"std-set-configuration-other", NULL, "bmRequestType",
+	 {0x03, 9, 1, 0, 0, 0, 0, 0}, USBIP_DIR_OUT},
+	{"std-set-configuration-wlength", NULL, "wLength",
+	 {0x00, 9, 1, 0, 0, 0, 2, 0}, USBIP_DIR_OUT},
+	{"std-set-interface-in", NULL, "bmRequestType",
+	 {0x81, 0x0b, 0, 0, 0, 0, 0, 0}, USBIP_DIR_OUT},
+	{"std-set-interface-device", NULL, "bmRequestType",
+	 {0x00, 0x0b, 0, 0, 0, 0, 0, 0}, USBIP_DIR_OUT},
+	{"std-set-interface-endpoint", NULL, "bmRequestType",
+	 {0x02, 0x0b, 0, 0, 0, 0, 0, 0}, USBIP_DIR_OUT},
+	{"std-set-interface-other", NULL, "bmRequestType",
+	 {0x03, 0x0b, 0, 0, 0, 0, 0, 0}, USBIP_DIR_OUT},
+	{"std-set-interface-wlength", NULL, "wLength",
+	 {0x01, 0x0b, 0, 0, 0, 0, 2, 0}, USBIP_DIR_OUT},
+	{"std-clear-halt-in", NULL, "bmRequestType",
+	 {0x82, 1, 0, 0, 0x81, 0, 0, 0}, USBIP_DIR_OUT},
+	{"std-clear-halt-other", NULL, "bmRequestType",
+	 {0x03, 1, 0, 0, 0x81, 0, 0, 0}, USBIP_DIR_OUT},
+	{"std-clear-halt-wlength", NULL, "wLength",
+	 {0x02, 1, 0, 0, 0x81, 0, 2, 0}, USBIP_DIR_OUT},
+	{"std-clear-feature-device-in", NULL, "bmRequestType",
+	 {0x80, 1, 1, 0, 0, 0, 0, 0}, USBIP_DIR_OUT},
+	{"std-clear-feature-interface-in", NULL, "bmRequestType",
+	 {0x81, 1, 0, 0, 0, 0, 0, 0}, USBIP_DIR_OUT},
+
+	{"ep16", h_ep16, NULL, {0}, 0},
+	{"direction", h_direction, NULL, {0}, 0},
+	{"no-endpoint", h_no_endpoint, NULL, {0}, 0},
+	{"wrong-direction", h_wrong_direction, NULL, {0}, 0},
+	{"huge-length", h_huge, NULL, {0}, 0},
+	{"devid", h_devid, NULL, {0}, 0},
+	{"duplicate-seqnum", h_duplicate_seqnum, NULL, {0}, 0},
+	{"wlength", h_wlength, NULL, {0}, 0},
+	{"setup-direction", h_setup_direction, NULL, {0}, 0},
+	{"set-address", h_set_address, NULL, {0}, 0},
+	{"iso-packets-on-bulk", h_iso_packets_on_bulk, NULL, {0}, 0},
+	{"too-many-packets", h_too_many_packets, NULL, {0}, 0},
+	{"unknown-command", h_unknown_command, NULL, {0}, 0},
+	{"longer-payload", h_longer_payload, NULL, {0}, 0},
+	{"reply-as-request", h_reply_as_request, NULL, {0}, 0},
 };
+
+static const char *expected_field;
 
 static void script_hostile(const char *name)
 {
 	const struct usbip_urb_frame *f;
 
 	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
-		if (strcmp(name, hostile[i].name))
+		const struct hostile *h = &hostile[i];
+		if (strcmp(name, h->name))
 			continue;
-		hostile[i].send();
+		if (h->send) {
+			h->send();
+		} else {
+			static const uint8_t zeros[65536];
+			uint16_t len = (uint16_t)(h->setup[6] |
+						  h->setup[7] << 8);
+			submit(1, h->dir, 0, len, h->setup);
+			if (h->dir == USBIP_DIR_OUT && len)
+				send_all(zeros, len);
+		}
+		expected_field = h->field;
 		int r = next_reply(&f, TIMEOUT_MS);
 		if (r == 0)
 			fail("the worker answered a malformed request");
@@ -775,6 +862,17 @@ int main(int argc, char **argv)
 		if (!strncmp(script, "hostile-", 8) &&
 		    !strstr(log, "closing the session"))
 			fail("the worker did not log why it closed");
+		if (expected_field) {
+			char named[96];
+			snprintf(named, sizeof(named), ": %s = ",
+				 expected_field);
+			if (!strstr(log, named)) {
+				fprintf(stderr, "usbip-probe: expected \"%s\""
+						" in the log\n",
+					named);
+				fail("the refusal did not name the field");
+			}
+		}
 	}
 	printf("usbip-probe: %s: as expected\n", script);
 	return 0;

@@ -302,6 +302,37 @@ START_TEST(iso_descriptor_bounds)
 }
 END_TEST
 
+/* Issue 12 item 5: packets that overlap make the worker allocate their
+ * sum, far above the transfer_buffer_length the in-flight cap counts. */
+START_TEST(iso_packets_must_not_overlap)
+{
+	struct urb_plan p;
+	struct usbip_urb_frame f = iso_out(USBIP_MAX_ISO_PACKETS, 192);
+
+	for (uint32_t i = 0; i < USBIP_MAX_ISO_PACKETS; i++)
+		iso[i] = (struct usbip_iso_desc){.offset = 0, .length = 192};
+	ck_assert_int_eq(check(&f, &p, "iso offset (overlap)"),
+			 URB_REJECT_ISO_DESCRIPTOR);
+	/* One byte of overlap is enough. */
+	f = iso_out(2, 384);
+	iso[0] = (struct usbip_iso_desc){.offset = 0, .length = 192};
+	iso[1] = (struct usbip_iso_desc){.offset = 191, .length = 192};
+	ck_assert_int_eq(check(&f, &p, "iso offset (overlap)"),
+			 URB_REJECT_ISO_DESCRIPTOR);
+	/* Out of order is overlap's twin: the sum is no longer the span. */
+	iso[0] = (struct usbip_iso_desc){.offset = 192, .length = 192};
+	iso[1] = (struct usbip_iso_desc){.offset = 0, .length = 192};
+	ck_assert_int_eq(check(&f, &p, "iso offset (overlap)"),
+			 URB_REJECT_ISO_DESCRIPTOR);
+	/* Gaps and empty packets are fine: vhci pads, audio skips. */
+	f = iso_out(3, 384);
+	iso[0] = (struct usbip_iso_desc){.offset = 0, .length = 100};
+	iso[1] = (struct usbip_iso_desc){.offset = 100, .length = 0};
+	iso[2] = (struct usbip_iso_desc){.offset = 192, .length = 192};
+	ck_assert_int_eq(check(&f, &p, NULL), URB_ACCEPT);
+}
+END_TEST
+
 START_TEST(devid_and_seqnum)
 {
 	struct urb_plan p;
@@ -429,10 +460,90 @@ START_TEST(special_requests)
 	ck_assert_int_eq(check(&f, &p, NULL), URB_ACCEPT);
 	ck_assert_int_eq(p.action, URB_ACTION_RESET_DEVICE);
 
+	/* GET_INTERFACE and GET_CONFIGURATION (reads) pass on. */
+	f = control(USBIP_DIR_IN, "\x81\x0a\x00\x00\x01\x00\x01\x00", 1);
+	ck_assert_int_eq(check(&f, &p, NULL), URB_ACCEPT);
+	ck_assert_int_eq(p.action, URB_ACTION_TRANSFER);
+	f = control(USBIP_DIR_IN, "\x80\x08\x00\x00\x00\x00\x01\x00", 1);
+	ck_assert_int_eq(check(&f, &p, NULL), URB_ACCEPT);
+	ck_assert_int_eq(p.action, URB_ACTION_TRANSFER);
+	/* CLEAR_FEATURE(DEVICE_REMOTE_WAKEUP) changes nothing we track. */
+	f = control(USBIP_DIR_OUT, "\x00\x01\x01\x00\x00\x00\x00\x00", 0);
+	ck_assert_int_eq(check(&f, &p, NULL), URB_ACCEPT);
+	ck_assert_int_eq(p.action, URB_ACTION_TRANSFER);
+
 	/* A class request that happens to use bRequest 9 is not ours. */
 	f = control(USBIP_DIR_OUT, "\x21\x09\x00\x02\x00\x00\x00\x00", 0);
 	ck_assert_int_eq(check(&f, &p, NULL), URB_ACCEPT);
 	ck_assert_int_eq(p.action, URB_ACTION_TRANSFER);
+}
+END_TEST
+
+/* Issue 12 item 8: the intercepted standard requests in every other
+ * shape (direction bit, recipient, wLength) reached the device raw. */
+struct odd_shape {
+	const char *setup;
+	uint32_t dir, length;
+	const char *field;
+};
+
+static const struct odd_shape odd_shapes[] = {
+	/* SET_ADDRESS: never, whatever the shape */
+	{"\x80\x05\x07\x00\x00\x00\x00\x00", USBIP_DIR_OUT, 0, "bRequest"},
+	{"\x02\x05\x07\x00\x00\x00\x00\x00", USBIP_DIR_OUT, 0, "bRequest"},
+	{"\x00\x05\x07\x00\x00\x00\x02\x00", USBIP_DIR_OUT, 2, "bRequest"},
+	/* SET_CONFIGURATION: direction bit, each other recipient, data */
+	{"\x80\x09\x02\x00\x00\x00\x00\x00", USBIP_DIR_OUT, 0,
+	 "bmRequestType"},
+	{"\x80\x09\x02\x00\x00\x00\x00\x00", USBIP_DIR_IN, 0,
+	 "bmRequestType"},
+	{"\x01\x09\x02\x00\x00\x00\x00\x00", USBIP_DIR_OUT, 0,
+	 "bmRequestType"},
+	{"\x02\x09\x02\x00\x00\x00\x00\x00", USBIP_DIR_OUT, 0,
+	 "bmRequestType"},
+	{"\x03\x09\x02\x00\x00\x00\x00\x00", USBIP_DIR_OUT, 0,
+	 "bmRequestType"},
+	{"\x1f\x09\x02\x00\x00\x00\x00\x00", USBIP_DIR_OUT, 0,
+	 "bmRequestType"},
+	{"\x00\x09\x02\x00\x00\x00\x04\x00", USBIP_DIR_OUT, 4, "wLength"},
+	{"\x80\x09\x02\x00\x00\x00\x04\x00", USBIP_DIR_IN, 4,
+	 "bmRequestType"},
+	{"\x00\x09\x02\x00\x01\x00\x00\x00", USBIP_DIR_OUT, 0, "wIndex"},
+	{"\x00\x09\x02\x01\x00\x00\x00\x00", USBIP_DIR_OUT, 0,
+	 "bConfigurationValue"},
+	/* SET_INTERFACE */
+	{"\x81\x0b\x01\x00\x01\x00\x00\x00", USBIP_DIR_OUT, 0,
+	 "bmRequestType"},
+	{"\x00\x0b\x01\x00\x01\x00\x00\x00", USBIP_DIR_OUT, 0,
+	 "bmRequestType"},
+	{"\x02\x0b\x01\x00\x01\x00\x00\x00", USBIP_DIR_OUT, 0,
+	 "bmRequestType"},
+	{"\x03\x0b\x01\x00\x01\x00\x00\x00", USBIP_DIR_OUT, 0,
+	 "bmRequestType"},
+	{"\x01\x0b\x01\x00\x01\x00\x02\x00", USBIP_DIR_OUT, 2, "wLength"},
+	/* CLEAR_FEATURE */
+	{"\x82\x01\x00\x00\x83\x00\x00\x00", USBIP_DIR_OUT, 0,
+	 "bmRequestType"},
+	{"\x82\x01\x00\x00\x83\x00\x00\x00", USBIP_DIR_IN, 0,
+	 "bmRequestType"},
+	{"\x80\x01\x01\x00\x00\x00\x00\x00", USBIP_DIR_OUT, 0,
+	 "bmRequestType"},
+	{"\x81\x01\x00\x00\x00\x00\x00\x00", USBIP_DIR_OUT, 0,
+	 "bmRequestType"},
+	{"\x03\x01\x00\x00\x83\x00\x00\x00", USBIP_DIR_OUT, 0,
+	 "bmRequestType"},
+	{"\x02\x01\x00\x00\x83\x00\x02\x00", USBIP_DIR_OUT, 2, "wLength"},
+	{"\x00\x01\x01\x00\x00\x00\x02\x00", USBIP_DIR_OUT, 2, "wLength"},
+	{"\x02\x01\x05\x00\x83\x00\x00\x00", USBIP_DIR_OUT, 0, "wValue"},
+};
+
+START_TEST(special_requests_in_other_shapes)
+{
+	const struct odd_shape *o = &odd_shapes[_i];
+	struct urb_plan p;
+	struct usbip_urb_frame f = control(o->dir, o->setup, o->length);
+
+	ck_assert_int_eq(check(&f, &p, o->field), URB_REJECT_REQUEST);
 }
 END_TEST
 
@@ -474,6 +585,9 @@ int main(void)
 	tcase_add_test(audio, iso_descriptor_bounds);
 	tcase_add_test(audio, iso_flags_are_masked);
 	tcase_add_test(audio, special_requests);
+	tcase_add_loop_test(audio, special_requests_in_other_shapes, 0,
+			    (int)(sizeof(odd_shapes) / sizeof(odd_shapes[0])));
+	tcase_add_test(audio, iso_packets_must_not_overlap);
 	suite_add_tcase(s, audio);
 
 	return run_suite(s);
