@@ -280,16 +280,20 @@ out:
 }
 
 /* The data of a standard or class request the device answers; -EPIPE is
- * a stall, as real devices answer what they do not know. */
+ * a stall, as real devices answer what they do not know. data holds
+ * exactly wLength bytes (the session allocates no more): every answer is
+ * built elsewhere and cut to wLength, as a device's data stage is. */
 static int control(struct sim *sim, const uint8_t *setup, uint8_t *data,
 		   size_t *actual)
 {
 	uint8_t type = setup[0], request = setup[1];
 	uint16_t value = (uint16_t)(setup[2] | setup[3] << 8);
 	uint16_t length = (uint16_t)(setup[6] | setup[7] << 8);
+	uint8_t answer[2 + 2 * 64];
 	const uint8_t *src = NULL;
 	size_t n = 0;
 
+	*actual = 0;
 	switch (type << 8 | request) {
 	case 0x8006: /* GET_DESCRIPTOR, device */
 		if (value >> 8 == 1)
@@ -298,9 +302,11 @@ static int control(struct sim *sim, const uint8_t *setup, uint8_t *data,
 			src = sim->descriptors + 18,
 			n = sim->descriptors_len - 18;
 		else if (value >> 8 == 3) {
-			*actual = string_descriptor(sim, (uint8_t)value, data,
-						    length);
-			return *actual ? 0 : -EPIPE;
+			n = string_descriptor(sim, (uint8_t)value, answer,
+					      sizeof(answer));
+			if (!n)
+				return -EPIPE;
+			src = answer;
 		}
 		break;
 	case 0x8106: /* GET_DESCRIPTOR, interface: HID class */
@@ -317,12 +323,11 @@ static int control(struct sim *sim, const uint8_t *setup, uint8_t *data,
 	case 0x8000: /* GET_STATUS */
 	case 0x8100:
 	case 0x8200:
-		data[0] = data[1] = 0;
-		n = 2;
-		goto copied;
+		answer[0] = answer[1] = 0;
+		src = answer, n = 2;
+		break;
 	case 0x0001: /* CLEAR_FEATURE, SET_FEATURE (remote wakeup) */
 	case 0x0003:
-		*actual = 0;
 		return 0;
 	}
 	if (sim->kind == SIM_KEYBOARD) {
@@ -333,24 +338,22 @@ static int control(struct sim *sim, const uint8_t *setup, uint8_t *data,
 			return 0;
 		case 0x210a: /* SET_IDLE */
 			sim->idle = (uint8_t)(value >> 8);
-			*actual = 0;
 			return 0;
 		case 0x210b: /* SET_PROTOCOL */
 			sim->protocol = (uint8_t)value;
-			*actual = 0;
 			return 0;
 		case 0xa101: /* GET_REPORT: nothing pressed */
-			memset(data, 0, KEYBOARD_REPORT_LEN);
-			n = KEYBOARD_REPORT_LEN;
-			goto copied;
+			memset(answer, 0, KEYBOARD_REPORT_LEN);
+			src = answer, n = KEYBOARD_REPORT_LEN;
+			break;
 		case 0xa102: /* GET_IDLE */
-			data[0] = sim->idle;
-			n = 1;
-			goto copied;
+			answer[0] = sim->idle;
+			src = answer, n = 1;
+			break;
 		case 0xa103: /* GET_PROTOCOL */
-			data[0] = sim->protocol;
-			n = 1;
-			goto copied;
+			answer[0] = sim->protocol;
+			src = answer, n = 1;
+			break;
 		}
 	}
 	if (sim->kind == SIM_AUDIO_LOOPBACK) {
@@ -365,11 +368,10 @@ static int control(struct sim *sim, const uint8_t *setup, uint8_t *data,
 			return 0;
 		}
 		if (type == 0xa2 && request == 0x81 && value == 0x0100) {
-			data[0] = (uint8_t)sim->rate;
-			data[1] = (uint8_t)(sim->rate >> 8);
-			data[2] = (uint8_t)(sim->rate >> 16);
-			n = 3;
-			goto copied;
+			answer[0] = (uint8_t)sim->rate;
+			answer[1] = (uint8_t)(sim->rate >> 8);
+			answer[2] = (uint8_t)(sim->rate >> 16);
+			src = answer, n = 3;
 		}
 	}
 	if (!src)
@@ -377,9 +379,6 @@ static int control(struct sim *sim, const uint8_t *setup, uint8_t *data,
 	n = n < length ? n : length;
 	memcpy(data, src, n);
 	*actual = n;
-	return 0;
-copied:
-	*actual = n < length ? n : length;
 	return 0;
 }
 

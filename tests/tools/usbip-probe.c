@@ -21,6 +21,8 @@
  *   enumerate         device, configuration and string descriptors read
  *                     and parsed like a host would
  *   type:TEXT         the keyboard's interrupt reports decode to TEXT
+ *   short-control     every answer asked with wLength 0 and 1: none
+ *                     longer than asked (run it under ASan)
  *   iso-loopback      1 s of audio played (iso OUT) comes back (iso IN)
  *                     bit-exact
  *   bulk-DEPTH-MIB    benchmark: MIB MiB in and out of the source/sink in
@@ -525,6 +527,54 @@ static void script_enumerate(void)
 	usb_model_clear(&m);
 }
 
+/* Issue 12 item 10: every request a simulated device answers, asked with
+ * a wLength shorter than the answer (0 and 1). The answer must be cut to
+ * wLength; under ASan a write past it kills the worker. */
+static void script_short_control(void)
+{
+	static const uint8_t asks[][8] = {
+		{0x80, 0x00, 0, 0, 0, 0}, /* GET_STATUS device */
+		{0x81, 0x00, 0, 0, 0, 0}, /* interface */
+		{0x82, 0x00, 0, 0, 0x81, 0}, /* endpoint */
+		{0x80, 0x06, 0, 1, 0, 0}, /* device descriptor */
+		{0x80, 0x06, 0, 2, 0, 0}, /* configuration */
+		{0x80, 0x06, 0, 3, 0, 0}, /* string 0 */
+		{0x80, 0x06, 2, 3, 0x09, 0x04}, /* product string */
+		{0x81, 0x06, 0, 0x22, 0, 0}, /* HID report descriptor */
+		{0x81, 0x06, 0, 0x21, 0, 0}, /* HID descriptor */
+		{0xa1, 0x01, 0, 1, 0, 0}, /* GET_REPORT */
+		{0xa1, 0x02, 0, 0, 0, 0}, /* GET_IDLE */
+		{0xa1, 0x03, 0, 0, 0, 0}, /* GET_PROTOCOL */
+		{0xa2, 0x81, 0, 1, 0x82, 0}, /* GET_CUR sampling frequency */
+	};
+	uint32_t seqnum = 1;
+
+	for (size_t i = 0; i < sizeof(asks) / sizeof(asks[0]); i++) {
+		for (uint8_t len = 0; len < 2; len++) {
+			const struct usbip_urb_frame *f;
+			uint8_t setup[8];
+
+			memcpy(setup, asks[i], 8);
+			setup[6] = len;
+			submit(seqnum, USBIP_DIR_IN, 0, len, setup);
+			if (next_reply(&f, TIMEOUT_MS) < 0 ||
+			    f->header.seqnum != seqnum)
+				fail("no reply to a short control request "
+				     "(did the worker crash?)");
+			int32_t status = f->header.u.ret_submit.status;
+			if (status != 0 && status != -EPIPE)
+				fail("a short control request failed");
+			if (f->header.u.ret_submit.actual_length > len ||
+			    f->data_len > len)
+				fail("an answer longer than wLength");
+			seqnum++;
+		}
+	}
+	printf("usbip-probe: %u short control requests answered within "
+	       "wLength\n",
+	       seqnum - 1);
+}
+
 /* Boot keyboard usages back to ASCII: the inverse of the simulator's. */
 static char ascii_of(uint8_t code, bool shift)
 {
@@ -842,6 +892,8 @@ int main(int argc, char **argv)
 		script_enumerate();
 	else if (!strncmp(script, "type:", 5))
 		script_type(script + 5);
+	else if (!strcmp(script, "short-control"))
+		script_short_control();
 	else if (!strcmp(script, "iso-loopback"))
 		script_iso_loopback();
 	else if (spawned && !strcmp(script, "sandboxed"))
