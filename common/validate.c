@@ -51,14 +51,53 @@ const char *urb_verdict_name(enum urb_verdict v)
 void urb_limits_default(struct urb_limits *l)
 {
 	/* Generous for real class drivers (usb-storage moves at most a few
-	 * hundred KiB per URB, audio a few KiB), tight enough that one client
-	 * cannot exhaust the host's 16 MiB usbfs quota on its own. */
+	 * hundred KiB per URB, audio a few KiB). What the host's usbfs quota
+	 * allows is smaller still: urb_limits_for_budget() narrows these. */
 	l->max_bulk_length = 4u << 20;
 	l->max_interrupt_length = 64u << 10;
 	l->max_iso_length = 4u << 20;
 	l->max_iso_packets = USBIP_MAX_ISO_PACKETS;
 	l->max_urbs_in_flight = 1024;
 	l->max_bytes_in_flight = 16u << 20;
+	l->usbfs_share = URB_USBFS_SHARE_DEFAULT;
+}
+
+static enum urb_verdict reject(struct usbip_fault *fault, enum urb_verdict v,
+			       const char *field, uint64_t value);
+
+void urb_limits_for_budget(struct urb_limits *l, uint64_t bytes)
+{
+	uint64_t longest = bytes > URB_USBFS_OVERHEAD
+				   ? bytes - URB_USBFS_OVERHEAD
+				   : 0;
+
+	l->max_bytes_in_flight = bytes;
+	if (l->max_bulk_length > longest)
+		l->max_bulk_length = (uint32_t)longest;
+	if (l->max_interrupt_length > longest)
+		l->max_interrupt_length = (uint32_t)longest;
+	if (l->max_iso_length > longest)
+		l->max_iso_length = (uint32_t)longest;
+}
+
+uint64_t urb_plan_charge(const struct urb_plan *plan)
+{
+	return (uint64_t)plan->length + URB_USBFS_OVERHEAD +
+	       (uint64_t)plan->num_iso * URB_USBFS_ISO_PACKET;
+}
+
+/* Refuses a transfer that would take the session past its share of the
+ * usbfs quota. */
+static enum urb_verdict check_budget(const struct urb_session *s,
+				     const struct urb_plan *plan,
+				     struct usbip_fault *fault)
+{
+	uint64_t after = s->bytes_in_flight + urb_plan_charge(plan);
+
+	if (after > s->limits->max_bytes_in_flight)
+		return reject(fault, URB_REJECT_BUSY, "bytes in flight",
+			      after);
+	return URB_ACCEPT;
 }
 
 static enum urb_verdict reject(struct usbip_fault *fault, enum urb_verdict v,
@@ -309,7 +348,11 @@ static enum urb_verdict validate_submit(const struct urb_session *s,
 				      setup[0]);
 		plan->transfer_flags = mask_flags(h->u.submit.transfer_flags,
 						  USB_TYPE_CONTROL, dir_in);
-		return classify_control(s, setup, plan, fault);
+		enum urb_verdict v = classify_control(s, setup, plan, fault);
+		if (v != URB_ACCEPT || plan->action != URB_ACTION_TRANSFER)
+			return v;
+		/* Up to 64 KiB each: they count like any other. */
+		return check_budget(s, plan, fault);
 	}
 
 	if (s->configuration == 0)
@@ -337,18 +380,17 @@ static enum urb_verdict validate_submit(const struct urb_session *s,
 	if (tbl > cap)
 		return reject(fault, URB_REJECT_LENGTH,
 			      "transfer_buffer_length", tbl);
-	if (s->bytes_in_flight + tbl > s->limits->max_bytes_in_flight)
-		return reject(fault, URB_REJECT_BUSY, "bytes in flight",
-			      s->bytes_in_flight + tbl);
 
 	if (ep->type == USB_TYPE_ISOCHRONOUS) {
+		enum urb_verdict v = check_iso(s, f, ep, fault);
+		if (v != URB_ACCEPT)
+			return v;
 		plan->num_iso = np;
-		return check_iso(s, f, ep, fault);
-	}
-	if (np != 0 && np != USBIP_NO_ISO_PACKETS)
+	} else if (np != 0 && np != USBIP_NO_ISO_PACKETS) {
 		return reject(fault, URB_REJECT_PACKETS, "number_of_packets",
 			      np);
-	return URB_ACCEPT;
+	}
+	return check_budget(s, plan, fault);
 }
 
 enum urb_verdict urb_validate(const struct urb_session *s,

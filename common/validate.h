@@ -28,9 +28,32 @@ struct urb_limits {
 	uint32_t max_iso_packets; /* at most USBIP_MAX_ISO_PACKETS */
 	uint32_t max_urbs_in_flight;
 	uint64_t max_bytes_in_flight;
+	/* The session's share of the host's usbfs quota, mapped buffers and
+	 * URBs together; the session sizes both from it. 0: none given. */
+	uint64_t usbfs_share;
 };
 
+/* Without a share from the broker: half the kernel's default quota
+ * (16 MiB), the other half left to every other usbfs user. */
+#define URB_USBFS_SHARE_DEFAULT (8u << 20)
+
 void urb_limits_default(struct urb_limits *l);
+
+/*
+ * What usbfs charges against its host-wide quota (usbfs_memory_mb) for one
+ * URB beyond its buffer: the kernel's struct async and struct urb, and an
+ * iso packet descriptor per packet (devio.c, proc_do_submiturb). Rounded
+ * up, so that a session at its cap is never above its share.
+ */
+#define URB_USBFS_OVERHEAD 512u
+#define URB_USBFS_ISO_PACKET 16u
+
+/*
+ * Caps for a session whose URBs may hold `bytes` of the usbfs quota (its
+ * share of what the host has, less its mapped buffer pool): bytes in
+ * flight at most that, and no single transfer longer than fits in it.
+ */
+void urb_limits_for_budget(struct urb_limits *l, uint64_t bytes);
 
 /* What the validator needs to know of the session. Read only. */
 struct urb_session {
@@ -41,7 +64,7 @@ struct urb_session {
 	/* Current alternate setting, indexed by bInterfaceNumber. */
 	uint8_t alt_setting[256];
 	uint32_t urbs_in_flight;
-	uint64_t bytes_in_flight;
+	uint64_t bytes_in_flight; /* the sum of urb_plan_charge() */
 	/* Whether a seqnum is still awaiting its reply. */
 	bool (*seqnum_in_flight)(const void *opaque, uint32_t seqnum);
 	const void *opaque;
@@ -89,6 +112,10 @@ enum urb_verdict {
 };
 
 const char *urb_verdict_name(enum urb_verdict v);
+
+/* What an accepted transfer counts against max_bytes_in_flight: its
+ * buffer (the packets' sum for iso) and usbfs's own share. */
+uint64_t urb_plan_charge(const struct urb_plan *plan);
 
 /*
  * Validates one request. On URB_ACCEPT *plan says what to do; otherwise

@@ -47,6 +47,7 @@
 #include "transport.h"
 #include "usb_sysfs.h"
 #include "usbdev.h"
+#include "usbfs_quota.h"
 
 #define PROGRAM "usbip-brokerd"
 #define MAX_LISTEN 8
@@ -156,6 +157,8 @@ static struct {
 	struct exported devices[MAX_EXPORTED];
 	bool draining;
 } b = {.control = -1, .lock = -1, .signal_fd = -1, .timer_fd = -1};
+/* "--usbfs-share=KIB", every worker's share of the usbfs quota. */
+static char usbfs_share[48];
 
 static void notify_status(void)
 {
@@ -435,6 +438,7 @@ static struct session *spawn_worker(int conn, const char *peer,
 	argv[n++] = "--peer";
 	argv[n++] = (char *)peer;
 	argv[n++] = "--empty-root";
+	argv[n++] = usbfs_share;
 	argv[n] = NULL;
 	int keep[2] = {pair[1], conn};
 	pid_t pid = ns_spawn(b.worker, argv, keep, 2, WORKER_UID, WORKER_UID,
@@ -1617,6 +1621,38 @@ static int query_policy(const char *busid)
 	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
+/* --usbfs-memory-mb, 0 when not given. */
+static unsigned long usbfs_memory_mb;
+
+/* The host's usbfs quota, raised if asked, split among the sessions:
+ * every worker is told its share (it cannot read sysfs itself). */
+static int usbfs_share_init(void)
+{
+	unsigned long mb = USBFS_MEMORY_MB_DEFAULT;
+	int r = usbfs_memory_mb ? usbfs_quota_raise(USBFS_MEMORY_MB_PATH,
+						    usbfs_memory_mb, &mb)
+				: usbfs_quota_read(USBFS_MEMORY_MB_PATH, &mb);
+
+	if (r < 0) {
+		log_line("%s: %s; assuming %u MiB", USBFS_MEMORY_MB_PATH,
+			 strerror(-r), USBFS_MEMORY_MB_DEFAULT);
+		mb = USBFS_MEMORY_MB_DEFAULT;
+	}
+	uint64_t kib = usbfs_session_share_kib(mb, b.max_sessions);
+	if (kib < 64) {
+		log_line("a usbfs quota of %lu MiB leaves %llu KiB to each of "
+			 "%u sessions: raise it (--usbfs-memory-mb) or lower "
+			 "--max-sessions",
+			 mb, (unsigned long long)kib, b.max_sessions);
+		return -EINVAL;
+	}
+	snprintf(usbfs_share, sizeof(usbfs_share), "--usbfs-share=%llu",
+		 (unsigned long long)kib);
+	log_line("usbfs quota %lu MiB%s: %llu KiB for each of %u sessions", mb,
+		 mb ? "" : " (off)", (unsigned long long)kib, b.max_sessions);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -1652,6 +1688,10 @@ static void usage(FILE *f)
 		"S seconds\n"
 		"                       (default %d)\n"
 		"  --export BUSID       export BUSID at start (repeatable)\n"
+		"  --usbfs-memory-mb MB raise the host's usbfs quota to MB "
+		"at start;\n"
+		"                       each session gets 1/(max-sessions + 1) "
+		"of it\n"
 		"  --query-policy BUSID print the policy's verdict on BUSID "
 		"for udev\n"
 		"                       (USBIP_BROKER_POLICY=deny|allow|auto) "
@@ -1678,6 +1718,7 @@ int main(int argc, char **argv)
 		{"max-per-peer", required_argument, NULL, 'p'},
 		{"import-timeout", required_argument, NULL, 'T'},
 		{"query-policy", required_argument, NULL, 'Q'},
+		{"usbfs-memory-mb", required_argument, NULL, 'M'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -1794,6 +1835,16 @@ int main(int argc, char **argv)
 		case 'Q':
 			query = optarg;
 			break;
+		case 'M': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > (1ul << 20)) {
+				log_line("--usbfs-memory-mb: 1 to 1048576");
+				return EXIT_USAGE;
+			}
+			usbfs_memory_mb = v;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -1819,6 +1870,8 @@ int main(int argc, char **argv)
 	}
 	if (query)
 		return query_policy(query);
+	if (usbfs_share_init() < 0)
+		return EXIT_USAGE;
 	if (num_listen == 0)
 		listen_addrs[num_listen++] = DEFAULT_LISTEN;
 	if (check_worker(b.worker, msg, sizeof(msg)) < 0) {

@@ -4,17 +4,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SMALL_BYTES ((size_t)BUFPOOL_SMALL * BUFPOOL_SMALL_SLOTS)
-#define LARGE_BYTES ((size_t)BUFPOOL_LARGE * BUFPOOL_LARGE_SLOTS)
-
-void bufpool_init(struct bufpool *p, libusb_device_handle *handle)
+/* Half for large slots (bulk and iso), the rest small (control,
+ * interrupt, short bulk), each up to its fixed count. */
+void bufpool_init(struct bufpool *p, libusb_device_handle *handle,
+		  size_t max_bytes)
 {
+	size_t large = max_bytes / 2 / BUFPOOL_LARGE, small;
+
 	memset(p, 0, sizeof(*p));
 	p->handle = handle;
-	p->size = SMALL_BYTES + LARGE_BYTES;
-	/* Counted against usbfs_memory_mb; without it (or without usbfs:
-	 * a simulated device), malloc only. */
-	p->base = handle ? libusb_dev_mem_alloc(handle, p->size) : NULL;
+	if (large > BUFPOOL_LARGE_SLOTS)
+		large = BUFPOOL_LARGE_SLOTS;
+	small = (max_bytes - large * BUFPOOL_LARGE) / BUFPOOL_SMALL;
+	if (small > BUFPOOL_SMALL_SLOTS)
+		small = BUFPOOL_SMALL_SLOTS;
+	p->small_bytes = small * BUFPOOL_SMALL;
+	p->size = p->small_bytes + large * BUFPOOL_LARGE;
+	/* Slots past the counts are marked taken for good. */
+	for (size_t i = small; i < BUFPOOL_SMALL_SLOTS; i++)
+		p->small_used[i / 64] |= 1ull << (i % 64);
+	for (size_t i = large; i < BUFPOOL_LARGE_SLOTS; i++)
+		p->large_used |= 1u << i;
+	/* Without a mapping (or without usbfs: a simulated device), malloc
+	 * only. */
+	p->base = handle && p->size ? libusb_dev_mem_alloc(handle, p->size)
+				    : NULL;
 	if (!p->base)
 		p->size = 0;
 }
@@ -44,7 +58,7 @@ void *bufpool_alloc(struct bufpool *p, size_t len)
 		unsigned slot = (unsigned)__builtin_ctz(~p->large_used);
 		p->large_used |= 1u << slot;
 		p->pooled++;
-		return p->base + SMALL_BYTES + (size_t)slot * BUFPOOL_LARGE;
+		return p->base + p->small_bytes + (size_t)slot * BUFPOOL_LARGE;
 	}
 	p->fallback++;
 	return malloc(len ? len : 1);
@@ -61,11 +75,11 @@ void bufpool_free(struct bufpool *p, void *buf)
 		return;
 	}
 	size_t off = (size_t)(b - p->base);
-	if (off < SMALL_BYTES) {
+	if (off < p->small_bytes) {
 		size_t slot = off / BUFPOOL_SMALL;
 		p->small_used[slot / 64] &= ~(1ull << (slot % 64));
 	} else {
-		size_t slot = (off - SMALL_BYTES) / BUFPOOL_LARGE;
+		size_t slot = (off - p->small_bytes) / BUFPOOL_LARGE;
 		p->large_used &= ~(1u << slot);
 	}
 }

@@ -115,7 +115,7 @@ static void track(struct session *s, struct urb *u)
 	u->next = *b;
 	*b = u;
 	s->view.urbs_in_flight++;
-	s->view.bytes_in_flight += u->plan.length;
+	s->view.bytes_in_flight += urb_plan_charge(&u->plan);
 }
 
 static void untrack(struct session *s, struct urb *u)
@@ -126,7 +126,7 @@ static void untrack(struct session *s, struct urb *u)
 			break;
 		}
 	s->view.urbs_in_flight--;
-	s->view.bytes_in_flight -= u->plan.length;
+	s->view.bytes_in_flight -= urb_plan_charge(&u->plan);
 }
 
 static void free_urb(struct urb *u)
@@ -703,6 +703,22 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 	s->peer = peer;
 	s->stats = stats;
 	s->limits = *limits;
+	if (fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK) < 0)
+		return -errno;
+	/* A quarter of the share is mapped for buffers, the rest (and the
+	 * quarter again, for buffers that come from the heap) is what URBs
+	 * may hold: the session never holds more than its share. */
+	bufpool_init(&s->pool, dev->handle, limits->usbfs_share / 4);
+	if (limits->usbfs_share)
+		urb_limits_for_budget(&s->limits,
+				      limits->usbfs_share - s->pool.size);
+	if (dev->handle)
+		log_line("%s: usbfs share %llu KiB: %zu KiB mapped, %llu KiB "
+			 "in flight",
+			 peer, (unsigned long long)limits->usbfs_share >> 10,
+			 s->pool.size >> 10,
+			 (unsigned long long)s->limits.max_bytes_in_flight >>
+				 10);
 	s->view.model = &dev->model;
 	s->view.limits = &s->limits;
 	s->view.devid = dev->wire.device.busnum << 16 | dev->wire.device.devnum;
@@ -710,15 +726,13 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 	s->view.seqnum_in_flight = seqnum_in_flight;
 	s->view.opaque = s;
 	usbip_urb_reader_init(&s->reader, USBIP_ROLE_SERVER,
-			      limits->max_bulk_length > limits->max_iso_length
-				      ? limits->max_bulk_length
-				      : limits->max_iso_length,
+			      s->limits.max_bulk_length >
+					      s->limits.max_iso_length
+				      ? s->limits.max_bulk_length
+				      : s->limits.max_iso_length,
 			      NULL, NULL);
-	if (fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK) < 0)
-		return -errno;
 	s->num_device_fds = s->dev->ops->pollfds(s->dev, s->pfd + 1,
 						 ARRAY_SIZE(s->pfd) - 1);
-	bufpool_init(&s->pool, dev->handle);
 	s->out.release = release_buffer;
 	s->out.release_ctx = &s->pool;
 	worker_device_claim(dev);

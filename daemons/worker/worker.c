@@ -70,6 +70,7 @@ struct options {
 	bool once;
 	bool no_sandbox;
 	bool empty_root;
+	uint64_t usbfs_share; /* bytes; 0: URB_USBFS_SHARE_DEFAULT */
 };
 
 struct worker {
@@ -351,6 +352,8 @@ static int serve(struct worker *w, int fd, const char *peer)
 	int r;
 
 	urb_limits_default(&limits);
+	if (w->o->usbfs_share)
+		limits.usbfs_share = w->o->usbfs_share;
 	log_line("%s: serving %s (%04x:%04x)", peer, d->wire.device.busid,
 		 d->wire.device.id_vendor, d->wire.device.id_product);
 	r = session_serve(d, fd, peer, &limits, &stats,
@@ -508,6 +511,10 @@ static void usage(FILE *f)
 		"  --empty-root       in fresh namespaces (the broker starts\n"
 		"                     workers so): swap / for an empty tmpfs\n"
 		"  --no-sandbox       debugging only: skip the sandbox\n"
+		"  --usbfs-share KIB  of the host's usbfs quota, what this "
+		"session\n"
+		"                     may hold (the broker's share; default "
+		"8192)\n"
 		"\n"
 		"Exit status: 0 session ended normally, 1 failure, 2 usage.\n");
 }
@@ -619,6 +626,7 @@ int main(int argc, char **argv)
 		{"once", no_argument, NULL, '1'},
 		{"no-sandbox", no_argument, NULL, 'n'},
 		{"empty-root", no_argument, NULL, 'E'},
+		{"usbfs-share", required_argument, NULL, 'U'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -673,6 +681,18 @@ int main(int argc, char **argv)
 		case 'E':
 			o.empty_root = true;
 			break;
+		case 'U': {
+			char *end;
+			errno = 0;
+			unsigned long long kib = strtoull(optarg, &end, 10);
+			/* 64 KiB to 1 TiB: below, not even one URB fits. */
+			if (errno || *end || kib < 64 || kib > (1ull << 30)) {
+				usage(stderr);
+				return EXIT_USAGE;
+			}
+			o.usbfs_share = kib << 10;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;

@@ -119,17 +119,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				assert(p.num_iso == f->num_iso);
 				assert(p.num_iso >= 1 &&
 				       p.num_iso <= USBIP_MAX_ISO_PACKETS);
-				for (size_t i = 0; i < f->num_iso; i++)
-					assert((uint64_t)f->iso[i].offset +
-						       f->iso[i].length <=
-					       p.length);
+				uint64_t prev_end = 0;
+				for (size_t i = 0; i < f->num_iso; i++) {
+					uint64_t end =
+						(uint64_t)f->iso[i].offset +
+						f->iso[i].length;
+					/* In order, apart: what is allocated
+					 * (the sum) fits in the length. */
+					assert(f->iso[i].offset >= prev_end);
+					assert(end <= p.length);
+					prev_end = end;
+				}
 			}
-			assert(t.bytes + p.length <=
+			assert(t.bytes + urb_plan_charge(&p) <=
 			       limits.max_bytes_in_flight);
 			if (t.count < MAX_TRACKED) {
 				t.seqnums[t.count] = f->header.seqnum;
-				t.lengths[t.count++] = p.length;
-				t.bytes += p.length;
+				t.lengths[t.count++] = urb_plan_charge(&p);
+				t.bytes += urb_plan_charge(&p);
 			}
 			s.urbs_in_flight = (uint32_t)t.count;
 			s.bytes_in_flight = t.bytes;

@@ -15,6 +15,11 @@
  *                     worker must close the connection without replying
  *   rate-DEPTH-COUNT  benchmark: COUNT GET_DESCRIPTORs with DEPTH in
  *                     flight; prints URBs per second
+ *   hold-BYTES-SECONDS  bulk INs on ep 1 that never complete, as many as
+ *                     BYTES of in-flight budget take (each URB counted as
+ *                     the worker counts it, URB_USBFS_OVERHEAD included),
+ *                     held SECONDS: any reply (a usbfs -ENOMEM, a refusal)
+ *                     fails. Prints "holding" once all are in.
  *
  * and for the simulated devices (daemons/worker/simdev.h):
  *
@@ -55,6 +60,7 @@
 #include "op_io.h"
 #include "transport.h"
 #include "usb_model.h"
+#include "validate.h"
 #include "wire.h"
 
 #define TIMEOUT_MS 5000
@@ -230,6 +236,41 @@ static void script_rate(unsigned depth, unsigned count)
 	double t = now_s() - t0;
 	printf("usbip-probe: depth %u: %u URBs in %.3f s = %.0f URBs/s\n",
 	       depth, count, t, count / t);
+}
+
+/* Fills BYTES of the worker's in-flight budget with bulk INs that no
+ * command will ever answer (mass storage) and holds them: the usbfs quota
+ * must have room for all of them. */
+static void script_hold(unsigned long long bytes, unsigned seconds)
+{
+	const uint64_t urb = 65536, charge = urb + URB_USBFS_OVERHEAD;
+	const struct usbip_urb_frame *f = NULL;
+	uint32_t seqnum = 1;
+	uint64_t held = 0;
+
+	while (bytes - held >= charge) {
+		if (seqnum >= MAX_SEQ)
+			fail("hold: more than 255 URBs; use a smaller BYTES");
+		submit(seqnum++, USBIP_DIR_IN, 1, (uint32_t)urb, NULL);
+		held += charge;
+	}
+	if (bytes - held > URB_USBFS_OVERHEAD) {
+		uint64_t rest = bytes - held - URB_USBFS_OVERHEAD;
+		submit(seqnum++, USBIP_DIR_IN, 1, (uint32_t)rest, NULL);
+		held += rest + URB_USBFS_OVERHEAD;
+	}
+	if (next_reply(&f, 1000) != -ETIMEDOUT) {
+		fprintf(stderr, "usbip-probe: seqnum %u status %d\n",
+			f ? f->header.seqnum : 0,
+			f ? f->header.u.ret_submit.status : 0);
+		fail("hold: a reply or a closed session while filling");
+	}
+	printf("usbip-probe: holding %llu bytes in %u URBs\n",
+	       (unsigned long long)held, seqnum - 1);
+	fflush(stdout);
+	f = NULL;
+	if (next_reply(&f, (int)seconds * 1000) != -ETIMEDOUT)
+		fail("hold: a reply or a closed session while holding");
 }
 
 struct hostile {
@@ -880,6 +921,7 @@ int main(int argc, char **argv)
 			      NULL);
 
 	unsigned depth, count;
+	unsigned long long hold_bytes;
 	if (!strcmp(script, "unlink-pending"))
 		script_unlink_pending();
 	else if (!strcmp(script, "unlink-completed"))
@@ -898,6 +940,8 @@ int main(int argc, char **argv)
 		script_iso_loopback();
 	else if (spawned && !strcmp(script, "sandboxed"))
 		check_sandboxed();
+	else if (sscanf(script, "hold-%llu-%u", &hold_bytes, &count) == 2)
+		script_hold(hold_bytes, count);
 	else if (sscanf(script, "rate-%u-%u", &depth, &count) == 2)
 		script_rate(depth, count);
 	else if (sscanf(script, "bulk-%u-%u", &depth, &count) == 2)

@@ -178,10 +178,18 @@ START_TEST(length_caps_and_in_flight_budget)
 	f = submit(1, USBIP_DIR_IN, 1, limits.max_bulk_length);
 	ck_assert_int_eq(check(&f, &p, NULL), URB_ACCEPT);
 
-	session.bytes_in_flight = limits.max_bytes_in_flight - 100;
+	/* Each URB also costs usbfs its own bookkeeping. */
+	session.bytes_in_flight =
+		limits.max_bytes_in_flight - 100 - URB_USBFS_OVERHEAD;
 	f = submit(1, USBIP_DIR_IN, 1, 101);
 	ck_assert_int_eq(check(&f, &p, "bytes in flight"), URB_REJECT_BUSY);
 	f = submit(1, USBIP_DIR_IN, 1, 100);
+	ck_assert_int_eq(check(&f, &p, NULL), URB_ACCEPT);
+	ck_assert_uint_eq(urb_plan_charge(&p), 100 + URB_USBFS_OVERHEAD);
+	/* Control transfers count too (up to 64 KiB each). */
+	f = control(USBIP_DIR_IN, "\xc0\x01\x00\x00\x00\x00\x65\x00", 101);
+	ck_assert_int_eq(check(&f, &p, "bytes in flight"), URB_REJECT_BUSY);
+	f = control(USBIP_DIR_IN, "\xc0\x01\x00\x00\x00\x00\x64\x00", 100);
 	ck_assert_int_eq(check(&f, &p, NULL), URB_ACCEPT);
 
 	session.bytes_in_flight = 0;
@@ -199,6 +207,42 @@ START_TEST(length_caps_and_in_flight_budget)
 	limits.max_bulk_length = 1024;
 	f = submit(1, USBIP_DIR_IN, 1, 1025);
 	ck_assert_int_eq(check(&f, &p, NULL), URB_REJECT_LENGTH);
+}
+END_TEST
+
+/* Issue 12 item 6: caps sized from a session's share of the usbfs
+ * quota, not the host's whole default quota. */
+START_TEST(limits_follow_the_budget)
+{
+	struct urb_plan p;
+	struct usbip_urb_frame f;
+
+	urb_limits_for_budget(&limits, 1u << 20);
+	ck_assert_uint_eq(limits.max_bytes_in_flight, 1u << 20);
+	/* One transfer alone always fits in the budget. */
+	ck_assert_uint_eq(limits.max_bulk_length,
+			  (1u << 20) - URB_USBFS_OVERHEAD);
+	ck_assert_uint_le(limits.max_iso_length,
+			  (1u << 20) - URB_USBFS_OVERHEAD);
+	f = submit(1, USBIP_DIR_IN, 1, limits.max_bulk_length);
+	ck_assert_int_eq(check(&f, &p, NULL), URB_ACCEPT);
+	f = submit(1, USBIP_DIR_IN, 1, limits.max_bulk_length + 1);
+	ck_assert_int_eq(check(&f, &p, "transfer_buffer_length"),
+			 URB_REJECT_LENGTH);
+	/* Sixteen 64 KiB URBs do not fit in 1 MiB with usbfs's share. */
+	for (uint32_t i = 0; i < 15; i++) {
+		f = submit(1, USBIP_DIR_IN, 1, 65536);
+		ck_assert_int_eq(check(&f, &p, NULL), URB_ACCEPT);
+		session.bytes_in_flight += urb_plan_charge(&p);
+	}
+	f = submit(1, USBIP_DIR_IN, 1, 65536);
+	ck_assert_int_eq(check(&f, &p, "bytes in flight"), URB_REJECT_BUSY);
+	/* A generous budget leaves the defaults alone. */
+	urb_limits_default(&limits);
+	struct urb_limits before = limits;
+	urb_limits_for_budget(&limits, 1ull << 30);
+	ck_assert_uint_eq(limits.max_bulk_length, before.max_bulk_length);
+	ck_assert_uint_eq(limits.max_iso_length, before.max_iso_length);
 }
 END_TEST
 
@@ -571,6 +615,7 @@ int main(void)
 	tcase_add_test(storage, endpoint_range_and_existence);
 	tcase_add_test(storage, direction_must_be_in_or_out);
 	tcase_add_test(storage, length_caps_and_in_flight_budget);
+	tcase_add_test(storage, limits_follow_the_budget);
 	tcase_add_test(storage, payload_must_match);
 	tcase_add_test(storage, devid_and_seqnum);
 	tcase_add_test(storage, control_setup_consistency);
