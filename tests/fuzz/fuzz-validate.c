@@ -30,7 +30,7 @@ static const uint8_t fallback[] = {
 
 struct tracker {
 	uint32_t seqnums[MAX_TRACKED];
-	uint32_t lengths[MAX_TRACKED];
+	uint64_t lengths[MAX_TRACKED]; /* urb_plan_charge() */
 	size_t count;
 	uint64_t bytes;
 };
