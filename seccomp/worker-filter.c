@@ -58,7 +58,7 @@ static const unsigned long usbfs_requests[] = {
 	USBDEVFS_DISCARDURB,	   /* cancelling (unlink, teardown) */
 	USBDEVFS_REAPURB,	   /* completions */
 	USBDEVFS_REAPURBNDELAY,	   /* completions */
-	USBDEVFS_CONTROL,	   /* control transfers above 4096 bytes */
+	USBDEVFS_CONTROL,	   /* libusb: GET_CONFIGURATION on wrapping */
 	USBDEVFS_CLAIMINTERFACE,   /* claiming the current configuration */
 	USBDEVFS_RELEASEINTERFACE, /* releasing it on set config and exit */
 	USBDEVFS_SETINTERFACE,	   /* SET_INTERFACE from the client */

@@ -11,12 +11,10 @@
 
 #include "log.h"
 #include "macros.h"
+#include "usbfs_io.h"
 
 /* Enough for the device descriptor and eight full configurations. */
 #define RAW_DESCRIPTORS_MAX (8 * 65536 + 18)
-/* libusb refuses control data stages above this (linux_usbfs.c). */
-#define LIBUSB_CONTROL_MAX 4096
-#define SYNC_CONTROL_TIMEOUT_MS 5000
 
 int errno_from_libusb(int e)
 {
@@ -180,6 +178,8 @@ int worker_device_open(struct worker_device *d, libusb_context *ctx, int fd,
 	r = libusb_wrap_sys_device(ctx, (intptr_t)fd, &d->handle);
 	if (r == 0)
 		r = libusb_get_configuration(d->handle, &config);
+	if (r == 0 && usbfs_io_new(fd, &d->io) < 0)
+		r = LIBUSB_ERROR_NO_MEM;
 	if (r < 0) {
 		snprintf(msg, msg_len, "libusb: %s", libusb_strerror(r));
 		worker_device_close(d);
@@ -243,6 +243,8 @@ static void usbfs_release(struct worker_device *d)
 
 static void usbfs_close(struct worker_device *d)
 {
+	usbfs_io_free(d->io);
+	d->io = NULL;
 	if (d->handle)
 		libusb_close(d->handle);
 	if (d->fd >= 0)
@@ -284,77 +286,40 @@ static int usbfs_reset(struct worker_device *d)
 	return r == LIBUSB_ERROR_NOT_FOUND ? -ENODEV : errno_from_libusb(r);
 }
 
-/* Control transfers above libusb's 4096-byte limit (firmware loaders use
- * up to 65535) go through usbfs directly, synchronously: they are rare, and
- * the fd is ours. */
-static int control_sync(struct worker_device *d, struct libusb_transfer *x)
-{
-	const uint8_t *setup = x->buffer;
-	struct usbdevfs_ctrltransfer ct = {
-		.bRequestType = setup[0],
-		.bRequest = setup[1],
-		.wValue = (uint16_t)(setup[2] | setup[3] << 8),
-		.wIndex = (uint16_t)(setup[4] | setup[5] << 8),
-		.wLength = (uint16_t)(setup[6] | setup[7] << 8),
-		.timeout = SYNC_CONTROL_TIMEOUT_MS,
-		.data = x->buffer + LIBUSB_CONTROL_SETUP_SIZE,
-	};
-	int r = ioctl(d->fd, USBDEVFS_CONTROL, &ct);
-
-	if (r < 0 && errno == ENODEV)
-		return LIBUSB_ERROR_NO_DEVICE;
-	x->actual_length = r < 0 ? 0 : r;
-	x->status = r >= 0		 ? LIBUSB_TRANSFER_COMPLETED
-		    : errno == EPIPE	 ? LIBUSB_TRANSFER_STALL
-		    : errno == ETIMEDOUT ? LIBUSB_TRANSFER_TIMED_OUT
-					 : LIBUSB_TRANSFER_ERROR;
-	x->callback(x);
-	return 0;
-}
-
+/* Transfers go to usbfs directly (usbfs_io.h says why), control
+ * transfers of any length the wire carries included. */
 static int usbfs_submit(struct worker_device *d, struct libusb_transfer *x)
 {
-	if (x->type == LIBUSB_TRANSFER_TYPE_CONTROL &&
-	    x->length > (int)LIBUSB_CONTROL_SETUP_SIZE + LIBUSB_CONTROL_MAX)
-		return control_sync(d, x);
-	return libusb_submit_transfer(x);
+	return usbfs_io_submit(d->io, x);
 }
 
 static int usbfs_cancel(struct worker_device *d, struct libusb_transfer *x)
 {
-	(void)d;
-	return libusb_cancel_transfer(x);
+	return usbfs_io_cancel(d->io, x);
 }
 
+/* usbfs raises POLLOUT while completions wait to be reaped (and POLLHUP
+ * once the device is gone). */
 static size_t usbfs_pollfds(struct worker_device *d, struct pollfd *pfd,
 			    size_t max)
 {
-	const struct libusb_pollfd **lfds = libusb_get_pollfds(d->ctx);
-	size_t n = 0;
-
-	for (size_t i = 0; lfds && lfds[i] && n < max; i++) {
-		pfd[n].fd = lfds[i]->fd;
-		pfd[n].events = lfds[i]->events;
-		n++;
-	}
-	libusb_free_pollfds(lfds);
-	return n;
+	if (max == 0)
+		return 0;
+	pfd[0].fd = d->fd;
+	pfd[0].events = POLLOUT;
+	return 1;
 }
 
+/* No transfer has a timeout: nothing is due without the fd waking. */
 static int usbfs_timeout_ms(struct worker_device *d)
 {
-	struct timeval tv;
-
-	if (libusb_get_next_timeout(d->ctx, &tv) != 1)
-		return -1;
-	return (int)(tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000);
+	(void)d;
+	return -1;
 }
 
 static void usbfs_handle_events(struct worker_device *d)
 {
-	struct timeval zero = {0, 0};
-
-	libusb_handle_events_timeout_completed(d->ctx, &zero, NULL);
+	usbfs_io_reap(d->io);
 }
 
 static const struct worker_device_ops usbfs_ops = {

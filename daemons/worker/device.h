@@ -2,9 +2,10 @@
 /*
  * The one USB device a worker serves, its descriptors parsed into the
  * validator's model, and its description for the wire. Two backends sit
- * behind it: a usbfs fd wrapped by libusb (no device discovery: the worker
- * sees nothing but this fd), and the simulated devices of simdev.h, which
- * exist for tests and demos on machines without USB hardware.
+ * behind it: a usbfs fd (wrapped by libusb, with no device discovery: the
+ * worker sees nothing but this fd; its transfers go through usbfs_io.h),
+ * and the simulated devices of simdev.h, which exist for tests and demos
+ * on machines without USB hardware.
  *
  * Transfers are libusb_transfer structures either way: the session fills
  * them, a backend completes them by setting status and lengths and calling
@@ -20,6 +21,7 @@
 #include "wire.h"
 
 struct worker_device;
+struct usbfs_io;
 
 struct worker_device_ops {
 	int (*submit)(struct worker_device *d, struct libusb_transfer *x);
@@ -45,6 +47,7 @@ struct worker_device {
 	int fd;
 	libusb_context *ctx;
 	libusb_device_handle *handle; /* NULL for a simulated device */
+	struct usbfs_io *io;	      /* the usbfs fd's transfers */
 	void *sim;		      /* the simulated device's state */
 	struct usb_device_model model;
 	struct usbip_devlist_entry wire; /* device and interfaces */

@@ -33,6 +33,8 @@
 #define ZERO_OUT_ENDPOINT 0x02
 #define ZERO_IN_ENDPOINT 0x81
 #define ZERO_PATTERN_MOD 63
+#define ZERO_REQUEST_PATTERN 0x5c /* as usbtest's control read */
+#define ZERO_REQUEST_SINK 0x5b	  /* and control write */
 
 /* HID 1.11 appendix B.1: the boot keyboard's report descriptor. */
 static const uint8_t keyboard_report_descriptor[] = {
@@ -279,6 +281,22 @@ out:
 	return n;
 }
 
+static void fill_pattern(uint8_t *p, size_t n)
+{
+	size_t done = n < ZERO_PATTERN_MOD ? n : ZERO_PATTERN_MOD;
+
+	for (size_t i = 0; i < done; i++)
+		p[i] = (uint8_t)i;
+	/* The pattern repeats every 63 bytes: double what is there. */
+	while (done < n) {
+		size_t chunk = done - done % ZERO_PATTERN_MOD;
+		if (chunk > n - done)
+			chunk = n - done;
+		memcpy(p + done, p, chunk);
+		done += chunk;
+	}
+}
+
 /* The data of a standard or class request the device answers; -EPIPE is
  * a stall, as real devices answer what they do not know. data holds
  * exactly wLength bytes (the session allocates no more): every answer is
@@ -356,6 +374,20 @@ static int control(struct sim *sim, const uint8_t *setup, uint8_t *data,
 			break;
 		}
 	}
+	if (sim->kind == SIM_ZERO) {
+		/* Vendor requests with data stages as long as USB allows
+		 * (firmware loaders use them): the source's pattern back, or
+		 * any data taken. */
+		if (type == 0xc0 && request == ZERO_REQUEST_PATTERN) {
+			fill_pattern(data, length);
+			*actual = length;
+			return 0;
+		}
+		if (type == 0x40 && request == ZERO_REQUEST_SINK) {
+			*actual = length;
+			return 0;
+		}
+	}
 	if (sim->kind == SIM_AUDIO_LOOPBACK) {
 		/* The endpoints' sampling frequency control (UAC1 5.2.3.2);
 		 * one rate is all there is. */
@@ -407,22 +439,6 @@ static size_t fifo_get(struct sim *sim, uint8_t *p, size_t max)
 	sim->fifo_head = (sim->fifo_head + n) % AUDIO_FIFO_BYTES;
 	sim->fifo_len -= n;
 	return n;
-}
-
-static void fill_pattern(uint8_t *p, size_t n)
-{
-	size_t done = n < ZERO_PATTERN_MOD ? n : ZERO_PATTERN_MOD;
-
-	for (size_t i = 0; i < done; i++)
-		p[i] = (uint8_t)i;
-	/* The pattern repeats every 63 bytes: double what is there. */
-	while (done < n) {
-		size_t chunk = done - done % ZERO_PATTERN_MOD;
-		if (chunk > n - done)
-			chunk = n - done;
-		memcpy(p + done, p, chunk);
-		done += chunk;
-	}
 }
 
 /* Iso packets move at the bus's pace: one per frame, one URB after the

@@ -26,6 +26,9 @@
  *   enumerate         device, configuration and string descriptors read
  *                     and parsed like a host would
  *   type:TEXT         the keyboard's interrupt reports decode to TEXT
+ *   control-64k       vendor control IN (0xc0 0x5c: the pattern i % 63)
+ *                     and OUT (0x40 0x5b) of 4097 to 65535 bytes, 8 in
+ *                     flight with a GET_DESCRIPTOR: all answered in full
  *   short-control     every answer asked with wLength 0 and 1: none
  *                     longer than asked (run it under ASan)
  *   iso-loopback      1 s of audio played (iso OUT) comes back (iso IN)
@@ -616,6 +619,64 @@ static void script_short_control(void)
 	       seqnum - 1);
 }
 
+/* Issue 12 item 9: vendor control transfers with the longest data stages
+ * USB has, IN (the source's pattern, i % 63) and OUT, answered in full;
+ * 8 of them in flight at once, and a GET_DESCRIPTOR among them still
+ * answered (nothing blocks the session). The simulated zero device
+ * answers them, and so does a real device it serves through vhci_hcd. */
+static void script_control_64k(void)
+{
+	static uint8_t data[65535];
+	const struct usbip_urb_frame *f;
+	const uint16_t sizes[] = {4097, 8192, 65535, 65535};
+	unsigned answered = 0;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint16_t len = sizes[i];
+		uint8_t in[8] = {0xc0, 0x5c, 0, 0, 0, 0, (uint8_t)len,
+				 (uint8_t)(len >> 8)};
+		uint8_t out[8] = {0x40, 0x5b, 0, 0, 0, 0, (uint8_t)len,
+				  (uint8_t)(len >> 8)};
+		submit((uint32_t)(10 + 2 * i), USBIP_DIR_IN, 0, len, in);
+		submit((uint32_t)(11 + 2 * i), USBIP_DIR_OUT, 0, len, out);
+		send_all(data, len);
+	}
+	submit(30, USBIP_DIR_IN, 0, 18, get_device_descriptor);
+	while (answered < 9) {
+		if (next_reply(&f, TIMEOUT_MS) < 0)
+			fail("no reply to a long control transfer");
+		uint32_t seq = f->header.seqnum;
+		int32_t status = f->header.u.ret_submit.status;
+		uint32_t actual = f->header.u.ret_submit.actual_length;
+		if (seq == 30) {
+			if (status || f->data_len != 18)
+				fail("GET_DESCRIPTOR among long control transfers");
+		} else if (seq >= 10 && seq < 18) {
+			uint16_t want = sizes[(seq - 10) / 2];
+			if (status || actual != want) {
+				fprintf(stderr,
+					"usbip-probe: seqnum %u: status %d "
+					"actual %u, want %u\n",
+					seq, status, actual, want);
+				fail("a long control transfer failed");
+			}
+			if (seq % 2 == 0) {
+				if (f->data_len != want)
+					fail("long control IN: data length");
+				for (uint32_t k = 0; k < want; k++)
+					if (f->data[k] != k % 63)
+						fail("long control IN: the "
+						     "pattern");
+			}
+		} else {
+			fail("a reply nobody asked for");
+		}
+		answered++;
+	}
+	printf("usbip-probe: control transfers of 4097 to 65535 bytes, IN and "
+	       "OUT, answered in full\n");
+}
+
 /* Boot keyboard usages back to ASCII: the inverse of the simulator's. */
 static char ascii_of(uint8_t code, bool shift)
 {
@@ -934,6 +995,8 @@ int main(int argc, char **argv)
 		script_enumerate();
 	else if (!strncmp(script, "type:", 5))
 		script_type(script + 5);
+	else if (!strcmp(script, "control-64k"))
+		script_control_64k();
 	else if (!strcmp(script, "short-control"))
 		script_short_control();
 	else if (!strcmp(script, "iso-loopback"))
