@@ -60,8 +60,7 @@ int usbfs_quota_raise(const char *path, unsigned long want_mb,
 	return usbfs_quota_read(path, mb);
 }
 
-uint64_t usbfs_session_share_kib(unsigned long quota_mb,
-				 unsigned max_sessions)
+uint64_t usbfs_session_share_kib(unsigned long quota_mb, unsigned max_sessions)
 {
 	if (quota_mb == 0)
 		return USBFS_SHARE_UNLIMITED_KIB;

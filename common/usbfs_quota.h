@@ -31,5 +31,4 @@ int usbfs_quota_raise(const char *path, unsigned long want_mb,
  * max_sessions: all of them at their share still leave one share free,
  * for the host's other usbfs users.
  */
-uint64_t usbfs_session_share_kib(unsigned long quota_mb,
-				 unsigned max_sessions);
+uint64_t usbfs_session_share_kib(unsigned long quota_mb, unsigned max_sessions);

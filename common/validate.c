@@ -67,9 +67,8 @@ static enum urb_verdict reject(struct usbip_fault *fault, enum urb_verdict v,
 
 void urb_limits_for_budget(struct urb_limits *l, uint64_t bytes)
 {
-	uint64_t longest = bytes > URB_USBFS_OVERHEAD
-				   ? bytes - URB_USBFS_OVERHEAD
-				   : 0;
+	uint64_t longest =
+		bytes > URB_USBFS_OVERHEAD ? bytes - URB_USBFS_OVERHEAD : 0;
 
 	l->max_bytes_in_flight = bytes;
 	if (l->max_bulk_length > longest)
@@ -95,8 +94,7 @@ static enum urb_verdict check_budget(const struct urb_session *s,
 	uint64_t after = s->bytes_in_flight + urb_plan_charge(plan);
 
 	if (after > s->limits->max_bytes_in_flight)
-		return reject(fault, URB_REJECT_BUSY, "bytes in flight",
-			      after);
+		return reject(fault, URB_REJECT_BUSY, "bytes in flight", after);
 	return URB_ACCEPT;
 }
 

@@ -24,7 +24,7 @@ struct bufpool {
 	libusb_device_handle *handle;
 	uint8_t *base; /* NULL: every buffer comes from malloc */
 	size_t size;
-	size_t small_bytes;    /* the small slots come first */
+	size_t small_bytes; /* the small slots come first */
 	uint64_t small_used[BUFPOOL_SMALL_SLOTS / 64]; /* 1: taken or absent */
 	uint32_t large_used;			       /* likewise */
 	uint64_t pooled, fallback; /* allocation counts, for the log */

@@ -125,8 +125,8 @@ static enum libusb_transfer_status transfer_status_of(int status)
 static struct piece *new_piece(struct flight *f, unsigned char type,
 			       unsigned char endpoint, unsigned num_packets)
 {
-	struct piece *p =
-		calloc(1, sizeof(*p) + num_packets * sizeof(p->urb.iso_frame_desc[0]));
+	size_t descs = num_packets * sizeof(struct usbdevfs_iso_packet_desc);
+	struct piece *p = calloc(1, sizeof(*p) + descs);
 
 	if (!p)
 		return NULL;
@@ -229,7 +229,8 @@ int usbfs_io_submit(struct usbfs_io *io, struct libusb_transfer *x)
 	}
 	x->actual_length = 0;
 	for (unsigned i = 0; i < f->num_pieces; i++) {
-		if (ioctl(io->fd, USBDEVFS_SUBMITURB, &f->pieces[i]->urb) == 0) {
+		struct usbdevfs_urb *u = &f->pieces[i]->urb;
+		if (ioctl(io->fd, USBDEVFS_SUBMITURB, u) == 0) {
 			f->pieces_left++;
 			continue;
 		}
@@ -260,10 +261,11 @@ int usbfs_io_cancel(struct usbfs_io *io, struct libusb_transfer *x)
 		return LIBUSB_ERROR_NOT_FOUND;
 	f->cancelled = true;
 	for (unsigned i = 0; i < f->num_pieces; i++) {
+		struct usbdevfs_urb *u = &f->pieces[i]->urb;
 		if (f->pieces[i]->reaped)
 			continue;
 		/* EINVAL: it completed already and waits to be reaped. */
-		if (ioctl(io->fd, USBDEVFS_DISCARDURB, &f->pieces[i]->urb) < 0 &&
+		if (ioctl(io->fd, USBDEVFS_DISCARDURB, u) < 0 &&
 		    errno == ENODEV)
 			return LIBUSB_ERROR_NO_DEVICE;
 	}
@@ -293,9 +295,10 @@ static void landed(struct usbfs_io *io, struct piece *p)
 
 	p->reaped = true;
 	if (u->type == USBDEVFS_URB_TYPE_ISO) {
+		struct libusb_iso_packet_descriptor *descs =
+			&x->iso_packet_desc[p->first_packet];
 		for (int k = 0; k < u->number_of_packets; k++) {
-			struct libusb_iso_packet_descriptor *d =
-				&x->iso_packet_desc[p->first_packet + (unsigned)k];
+			struct libusb_iso_packet_descriptor *d = &descs[k];
 			d->actual_length = u->iso_frame_desc[k].actual_length;
 			/* A negative errno in an unsigned field. */
 			d->status = transfer_status_of(

@@ -398,8 +398,8 @@ static void h_iso_overlap(void)
 				     .devid = devid,
 				     .direction = USBIP_DIR_OUT,
 				     .ep = 1};
-	static uint8_t b[USBIP_URB_HEADER_LEN + PACKET +
-			 NP * USBIP_ISO_DESC_LEN];
+	static uint8_t
+		b[USBIP_URB_HEADER_LEN + PACKET + NP * USBIP_ISO_DESC_LEN];
 	const struct usbip_urb_frame *f;
 
 	submit(1, USBIP_DIR_OUT, 0, 0, alt1);
@@ -417,6 +417,7 @@ static void h_iso_overlap(void)
 	send_all(b, sizeof(b));
 }
 
+/* clang-format off */
 static const struct hostile hostile[] = {
 	{"iso-overlap", h_iso_overlap, "iso offset (overlap)", {0}, 0},
 	/* Issue 12 item 8: the standard requests the server carries out
@@ -475,6 +476,7 @@ static const struct hostile hostile[] = {
 	{"longer-payload", h_longer_payload, NULL, {0}, 0},
 	{"reply-as-request", h_reply_as_request, NULL, {0}, 0},
 };
+/* clang-format on */
 
 static const char *expected_field;
 
@@ -490,8 +492,8 @@ static void script_hostile(const char *name)
 			h->send();
 		} else {
 			static const uint8_t zeros[65536];
-			uint16_t len = (uint16_t)(h->setup[6] |
-						  h->setup[7] << 8);
+			uint16_t len =
+				(uint16_t)(h->setup[6] | h->setup[7] << 8);
 			submit(1, h->dir, 0, len, h->setup);
 			if (h->dir == USBIP_DIR_OUT && len)
 				send_all(zeros, len);
@@ -577,19 +579,19 @@ static void script_enumerate(void)
 static void script_short_control(void)
 {
 	static const uint8_t asks[][8] = {
-		{0x80, 0x00, 0, 0, 0, 0}, /* GET_STATUS device */
-		{0x81, 0x00, 0, 0, 0, 0}, /* interface */
-		{0x82, 0x00, 0, 0, 0x81, 0}, /* endpoint */
-		{0x80, 0x06, 0, 1, 0, 0}, /* device descriptor */
-		{0x80, 0x06, 0, 2, 0, 0}, /* configuration */
-		{0x80, 0x06, 0, 3, 0, 0}, /* string 0 */
+		{0x80, 0x00, 0, 0, 0, 0},	/* GET_STATUS device */
+		{0x81, 0x00, 0, 0, 0, 0},	/* interface */
+		{0x82, 0x00, 0, 0, 0x81, 0},	/* endpoint */
+		{0x80, 0x06, 0, 1, 0, 0},	/* device descriptor */
+		{0x80, 0x06, 0, 2, 0, 0},	/* configuration */
+		{0x80, 0x06, 0, 3, 0, 0},	/* string 0 */
 		{0x80, 0x06, 2, 3, 0x09, 0x04}, /* product string */
-		{0x81, 0x06, 0, 0x22, 0, 0}, /* HID report descriptor */
-		{0x81, 0x06, 0, 0x21, 0, 0}, /* HID descriptor */
-		{0xa1, 0x01, 0, 1, 0, 0}, /* GET_REPORT */
-		{0xa1, 0x02, 0, 0, 0, 0}, /* GET_IDLE */
-		{0xa1, 0x03, 0, 0, 0, 0}, /* GET_PROTOCOL */
-		{0xa2, 0x81, 0, 1, 0x82, 0}, /* GET_CUR sampling frequency */
+		{0x81, 0x06, 0, 0x22, 0, 0},	/* HID report descriptor */
+		{0x81, 0x06, 0, 0x21, 0, 0},	/* HID descriptor */
+		{0xa1, 0x01, 0, 1, 0, 0},	/* GET_REPORT */
+		{0xa1, 0x02, 0, 0, 0, 0},	/* GET_IDLE */
+		{0xa1, 0x03, 0, 0, 0, 0},	/* GET_PROTOCOL */
+		{0xa2, 0x81, 0, 1, 0x82, 0},	/* GET_CUR sampling frequency */
 	};
 	uint32_t seqnum = 1;
 
@@ -633,9 +635,21 @@ static void script_control_64k(void)
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		uint16_t len = sizes[i];
-		uint8_t in[8] = {0xc0, 0x5c, 0, 0, 0, 0, (uint8_t)len,
+		uint8_t in[8] = {0xc0,
+				 0x5c,
+				 0,
+				 0,
+				 0,
+				 0,
+				 (uint8_t)len,
 				 (uint8_t)(len >> 8)};
-		uint8_t out[8] = {0x40, 0x5b, 0, 0, 0, 0, (uint8_t)len,
+		uint8_t out[8] = {0x40,
+				  0x5b,
+				  0,
+				  0,
+				  0,
+				  0,
+				  (uint8_t)len,
 				  (uint8_t)(len >> 8)};
 		submit((uint32_t)(10 + 2 * i), USBIP_DIR_IN, 0, len, in);
 		submit((uint32_t)(11 + 2 * i), USBIP_DIR_OUT, 0, len, out);
@@ -650,7 +664,8 @@ static void script_control_64k(void)
 		uint32_t actual = f->header.u.ret_submit.actual_length;
 		if (seq == 30) {
 			if (status || f->data_len != 18)
-				fail("GET_DESCRIPTOR among long control transfers");
+				fail("GET_DESCRIPTOR among long control "
+				     "transfers");
 		} else if (seq >= 10 && seq < 18) {
 			uint16_t want = sizes[(seq - 10) / 2];
 			if (status || actual != want) {
@@ -1023,11 +1038,12 @@ int main(int argc, char **argv)
 			fail("the worker did not log why it closed");
 		if (expected_field) {
 			char named[96];
-			snprintf(named, sizeof(named), ": %s = ",
-				 expected_field);
+			snprintf(named, sizeof(named),
+				 ": %s = ", expected_field);
 			if (!strstr(log, named)) {
-				fprintf(stderr, "usbip-probe: expected \"%s\""
-						" in the log\n",
+				fprintf(stderr,
+					"usbip-probe: expected \"%s\""
+					" in the log\n",
 					named);
 				fail("the refusal did not name the field");
 			}

@@ -53,8 +53,7 @@ START_TEST(reads_the_parameter)
 	ck_assert_int_eq(usbfs_quota_read(path, &mb), -EBADMSG);
 	put("99999999999999999999999\n");
 	ck_assert_int_eq(usbfs_quota_read(path, &mb), -EBADMSG);
-	ck_assert_int_eq(usbfs_quota_read("/nonexistent/usbfs", &mb),
-			 -ENOENT);
+	ck_assert_int_eq(usbfs_quota_read("/nonexistent/usbfs", &mb), -ENOENT);
 }
 END_TEST
 
