@@ -34,14 +34,23 @@
  *
  * It logs what it did on stderr (the broker's stderr), prefixed
  * "fake-worker:".
+ *
+ * With FAKE_WORKER_REAL=PATH in its environment (the broker's, which
+ * workers inherit) it is a compromised worker only for the clients that
+ * ask for one: a client whose first byte is USB/IP's (0x01, the version's
+ * high byte) gets PATH, the real worker, exec'd with the same argv, and
+ * so does every export-flow session. One broker then serves healthy and
+ * hostile sessions side by side, as the adversarial stage needs.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "ipc.h"
@@ -82,6 +91,22 @@ static void read_scenario(int client, char *out, size_t len)
 		out[n++] = (c >= 'a' && c <= 'z') || c == '-' ? c : '?';
 	}
 	out[n] = '\0';
+}
+
+/* Whether this session is a real one (see the top): peeks, within 5 s,
+ * at the client's first byte without taking it. */
+static bool real_worker_wanted(char **argv, int client)
+{
+	struct pollfd p = {.fd = client, .events = POLLIN};
+	unsigned char first;
+
+	if (!getenv("FAKE_WORKER_REAL"))
+		return false;
+	for (char **a = argv; *a; a++)
+		if (!strcmp(*a, "--export-to"))
+			return true;
+	return poll(&p, 1, 5000) == 1 &&
+	       recv(client, &first, 1, MSG_PEEK) == 1 && first == 0x01;
 }
 
 static void request(uint32_t type, const void *payload, uint32_t len)
@@ -153,6 +178,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: fake-worker --broker-fd N --client "
 				"fd:M [--scenario NAME]\n");
 		return 2;
+	}
+	if (!scenario && real_worker_wanted(argv, client)) {
+		/* As the broker would have started it. */
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		execv(getenv("FAKE_WORKER_REAL"), argv);
+		say("exec:", strerror(errno));
+		return 127;
 	}
 	if (!scenario) {
 		read_scenario(client, line, sizeof(line));
