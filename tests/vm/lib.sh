@@ -222,15 +222,15 @@ stop_broker() {
 	wait "$bpid" || die "the broker's exit status was not 0"
 }
 
-# check_hostile ADDR BUSID LOG [PID]: usbip-probe sends each malformed
-# request of shared NOTES section 2 to BUSID at ADDR, one session each.
+# check_refused ADDR BUSID LOG PID: usbip-probe sends each malformed
+# request named on stdin ("ROW FIELD" lines: the probe's hostile-ROW and
+# the field its refusal must name) to BUSID at ADDR, one session each.
 # Each must be refused: the probe sees the connection closed without a
-# reply, and LOG gains a refusal naming the field below. PID, if given,
-# must survive every one. Sets hostile_count.
-check_hostile() {
-	local addr=$1 busid=$2 logf=$3 pid=${4:-} probe name field before line
+# reply, and LOG gains a refusal naming FIELD. PID, unless empty, must
+# survive every one. Adds to hostile_count.
+check_refused() {
+	local addr=$1 busid=$2 logf=$3 pid=$4 probe name field before line
 	probe=$(build_dir)/tests/usbip-probe
-	hostile_count=0
 	while read -r name field; do
 		before=$(grep -c "refused\|malformed" "$logf" || true)
 		$probe "$addr" "$busid" "hostile-$name" || die "hostile-$name"
@@ -243,7 +243,15 @@ check_hostile() {
 		esac
 		[ -z "$pid" ] || kill -0 "$pid" 2>/dev/null || die "$pid died on hostile-$name"
 		hostile_count=$((hostile_count + 1))
-	done <<-'ROWS'
+	done
+}
+
+# check_hostile ADDR BUSID LOG [PID]: check_refused with every malformed
+# request of shared NOTES section 2, on a mass-storage gadget (bulk IN
+# ep 1, OUT ep 2). Sets hostile_count.
+check_hostile() {
+	hostile_count=0
+	check_refused "$1" "$2" "$3" "${4:-}" <<-'ROWS'
 	ep16 ep
 	direction direction
 	no-endpoint ep
@@ -259,6 +267,34 @@ check_hostile() {
 	unknown-command command
 	longer-payload command
 	reply-as-request command
+	ROWS
+}
+
+# check_standard_requests ADDR BUSID LOG [PID]: check_refused with the
+# standard requests the server carries out itself (SET_ADDRESS,
+# SET_CONFIGURATION, SET_INTERFACE, CLEAR_FEATURE) in every shape but the
+# one it acts on: each would reach the device raw. Sets hostile_count.
+check_standard_requests() {
+	hostile_count=0
+	check_refused "$1" "$2" "$3" "${4:-}" <<-'ROWS'
+	std-set-address-in bRequest
+	std-set-address-endpoint bRequest
+	std-set-configuration-in bmRequestType
+	std-set-configuration-in-header-in bmRequestType
+	std-set-configuration-interface bmRequestType
+	std-set-configuration-endpoint bmRequestType
+	std-set-configuration-other bmRequestType
+	std-set-configuration-wlength wLength
+	std-set-interface-in bmRequestType
+	std-set-interface-device bmRequestType
+	std-set-interface-endpoint bmRequestType
+	std-set-interface-other bmRequestType
+	std-set-interface-wlength wLength
+	std-clear-halt-in bmRequestType
+	std-clear-halt-other bmRequestType
+	std-clear-halt-wlength wLength
+	std-clear-feature-device-in bmRequestType
+	std-clear-feature-interface-in bmRequestType
 	ROWS
 }
 
