@@ -11,13 +11,16 @@
 #   asan    the same tests built with ASan and UBSan         -> build-asan/
 #   fuzz    clang + libFuzzer, each target FUZZ_SECONDS (60) -> build-fuzz/
 #   vm      the guest scenarios on a real kernel under QEMU  (build/vm/)
+#   adversarial  every attacker tool at once against one live broker
+#           while a healthy session reads bit-exact (tests/vm/adversarial.sh)
+#                                                            (build/vm-adversarial/)
 #
 # Ends with one line "N passed, N failed" counting the stages.
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(build unit asan fuzz vm)
+[ ${#stages[@]} -gt 0 ] || stages=(build unit asan fuzz vm adversarial)
 fuzz_seconds=${FUZZ_SECONDS:-60}
 passed=0 failed=0 failures=()
 
@@ -61,10 +64,15 @@ stage_vm() {
 	ninja -C build && tests/vm/run.sh -o build/vm
 }
 
+stage_adversarial() {
+	[ -f build/build.ninja ] || stage_build || return 1
+	ninja -C build && tests/vm/run.sh -o build/vm-adversarial tests/vm/adversarial.sh
+}
+
 for s in "${stages[@]}"; do
 	case $s in
-	build | unit | asan | fuzz | vm) ;;
-	*) echo "unknown stage '$s' (build unit asan fuzz vm)" >&2; exit 2 ;;
+	build | unit | asan | fuzz | vm | adversarial) ;;
+	*) echo "unknown stage '$s' (build unit asan fuzz vm adversarial)" >&2; exit 2 ;;
 	esac
 	echo "=== stage $s"
 	t0=$(date +%s)
