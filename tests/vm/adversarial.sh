@@ -50,7 +50,8 @@ worker_max_rss=0
 sample_workers() {
 	local p r
 	for p in $(pgrep -f 'usbip-worker|fake-worker'); do
-		r=$(awk '/^VmRSS/ {print $2}' /proc/$p/status 2>/dev/null)
+		# A worker may be gone between pgrep and the read.
+		r=$(awk '/^VmRSS/ {print $2}' /proc/$p/status 2>/dev/null || true)
 		[ -n "$r" ] && [ "$r" -gt "$worker_max_rss" ] && worker_max_rss=$r
 	done
 	return 0
