@@ -157,12 +157,9 @@ static int parse_path(const char *scheme, const char *path,
 	return 0;
 }
 
-int transport_parse(const char *text, struct transport_addr *a, char *msg,
-		    size_t msg_len)
+static int parse_plain(const char *text, struct transport_addr *a, char *msg,
+		       size_t msg_len)
 {
-	memset(a, 0, sizeof(*a));
-	a->fd = -1;
-
 	if (!strncmp(text, "tcp:", 4)) {
 		a->kind = TRANSPORT_TCP;
 		return parse_tcp(text + 4, a, msg, msg_len);
@@ -217,11 +214,53 @@ int transport_parse(const char *text, struct transport_addr *a, char *msg,
 	}
 	return say(-EINVAL, msg, msg_len,
 		   "'%s': unknown transport; expected tcp:, vsock:, unix:, "
-		   "fd: or fc-vsock:",
+		   "fd: or fc-vsock:, each optionally after tls:",
 		   text);
 }
 
-void transport_format(const struct transport_addr *a, char *buf, size_t len)
+static bool has_tls_prefix(const char *text)
+{
+	return !strncmp(text, TRANSPORT_TLS_PREFIX,
+			sizeof(TRANSPORT_TLS_PREFIX) - 1);
+}
+
+static int parse(const char *text, bool tls_allowed, struct transport_addr *a,
+		 char *msg, size_t msg_len)
+{
+	memset(a, 0, sizeof(*a));
+	a->fd = -1;
+
+	if (has_tls_prefix(text)) {
+		const char *inner = text + sizeof(TRANSPORT_TLS_PREFIX) - 1;
+		if (!tls_allowed)
+			return say(-EPROTONOSUPPORT, msg, msg_len,
+				   "'%.*s': this program does not speak TLS "
+				   "on this address",
+				   TRANSPORT_ADDR_STR_MAX, text);
+		/* One layer: tls:tls:... would promise what nobody runs. */
+		if (has_tls_prefix(inner))
+			return say(-EINVAL, msg, msg_len,
+				   "'%.*s': tls: is written once",
+				   TRANSPORT_ADDR_STR_MAX, text);
+		a->tls = true;
+		return parse_plain(inner, a, msg, msg_len);
+	}
+	return parse_plain(text, a, msg, msg_len);
+}
+
+int transport_parse(const char *text, struct transport_addr *a, char *msg,
+		    size_t msg_len)
+{
+	return parse(text, false, a, msg, msg_len);
+}
+
+int transport_parse_tls(const char *text, struct transport_addr *a, char *msg,
+			size_t msg_len)
+{
+	return parse(text, true, a, msg, msg_len);
+}
+
+static void format_plain(const struct transport_addr *a, char *buf, size_t len)
 {
 	switch (a->kind) {
 	case TRANSPORT_TCP:
@@ -250,6 +289,20 @@ void transport_format(const struct transport_addr *a, char *buf, size_t len)
 		return;
 	}
 	snprintf(buf, len, "?");
+}
+
+void transport_format(const struct transport_addr *a, char *buf, size_t len)
+{
+	size_t prefix = a->tls ? sizeof(TRANSPORT_TLS_PREFIX) - 1 : 0;
+
+	if (!len)
+		return;
+	if (prefix >= len) {
+		buf[0] = '\0';
+		return;
+	}
+	memcpy(buf, TRANSPORT_TLS_PREFIX, prefix);
+	format_plain(a, buf + prefix, len - prefix);
 }
 
 int transport_tune(int fd)

@@ -14,6 +14,15 @@
  *                     opens the unix socket PATH and asks "CONNECT PORT";
  *                     listen binds PATH_PORT, where Firecracker forwards
  *                     guest connections to PORT.
+ *   tls:ADDR          any of the above with TLS 1.3 on top, for instance
+ *                     tls:tcp:HOST:PORT, tls:vsock:CID:PORT,
+ *                     tls:unix:PATH, tls:fd:N (docs/tls.md). Only a flag
+ *                     here: connect and listen make the plain socket and
+ *                     the program runs the handshake on it, so this file
+ *                     never links GnuTLS. Parsed only by
+ *                     transport_parse_tls(): a program that cannot speak
+ *                     TLS on an address refuses it rather than speak
+ *                     plain USB/IP where TLS was asked for.
  *
  * Every socket is O_CLOEXEC. Connected TCP sockets get TCP_NODELAY (URB
  * headers are small and latency bound) and keepalive (a vanished peer must
@@ -47,13 +56,22 @@ struct transport_addr {
 	char path[TRANSPORT_PATH_MAX]; /* unix, fc-vsock; no '@' for abstract */
 	bool abstract;		       /* unix:@NAME */
 	int fd;			       /* fd:N */
+	bool tls;		       /* tls:ADDR: the program runs TLS */
 };
+
+#define TRANSPORT_TLS_PREFIX "tls:"
 
 /* Longest text form of an address, for messages. */
 #define TRANSPORT_ADDR_STR_MAX (TRANSPORT_HOST_MAX + TRANSPORT_PATH_MAX + 32)
 
+/* A plain address; a tls: one is refused (-EPROTONOSUPPORT) with a
+ * message saying so. */
 int transport_parse(const char *text, struct transport_addr *a, char *msg,
 		    size_t msg_len);
+/* A plain or a tls: address (a->tls says which), for programs that run
+ * the TLS handshake themselves. */
+int transport_parse_tls(const char *text, struct transport_addr *a, char *msg,
+			size_t msg_len);
 void transport_format(const struct transport_addr *a, char *buf, size_t len);
 
 /* A connected socket, or a negative errno. */

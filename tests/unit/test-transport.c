@@ -64,6 +64,99 @@ START_TEST(parse_valid)
 }
 END_TEST
 
+static void assert_parses_tls(const char *text, const char *canonical,
+			      bool tls)
+{
+	struct transport_addr a, b;
+	char msg[256] = "", out[TRANSPORT_ADDR_STR_MAX];
+
+	ck_assert_msg(transport_parse_tls(text, &a, msg, sizeof(msg)) == 0,
+		      "%s: %s", text, msg);
+	ck_assert_int_eq(a.tls, tls);
+	transport_format(&a, out, sizeof(out));
+	ck_assert_str_eq(out, canonical);
+	ck_assert_int_eq(transport_parse_tls(out, &b, msg, sizeof(msg)), 0);
+	ck_assert(b.tls == a.tls && b.kind == a.kind && b.port == a.port &&
+		  b.cid == a.cid && b.fd == a.fd && b.abstract == a.abstract &&
+		  !strcmp(b.host, a.host) && !strcmp(b.path, a.path));
+}
+
+static void assert_tls_refused(const char *text, int err, const char *words)
+{
+	struct transport_addr a;
+	char msg[256] = "";
+
+	ck_assert_int_eq(transport_parse_tls(text, &a, msg, sizeof(msg)), err);
+	ck_assert_msg(strstr(msg, words), "'%s' -> '%s' lacks '%s'", text, msg,
+		      words);
+}
+
+/* Every stream transport has a TLS form, and it round-trips. */
+START_TEST(parse_tls)
+{
+	struct transport_addr a;
+
+	assert_parses_tls("tls:tcp:127.0.0.1:3240", "tls:tcp:127.0.0.1:3240",
+			  true);
+	assert_parses_tls("tls:tcp:3240", "tls:tcp:3240", true);
+	assert_parses_tls("tls:tcp:[::1]:3240", "tls:tcp:[::1]:3240", true);
+	assert_parses_tls("tls:vsock:3:5000", "tls:vsock:3:5000", true);
+	assert_parses_tls("tls:vsock:5000", "tls:vsock:5000", true);
+	assert_parses_tls("tls:unix:/run/u.sock", "tls:unix:/run/u.sock", true);
+	assert_parses_tls("tls:unix:@u", "tls:unix:@u", true);
+	assert_parses_tls("tls:fd:3", "tls:fd:3", true);
+	assert_parses_tls("tls:fc-vsock:/run/v.sock:52",
+			  "tls:fc-vsock:/run/v.sock:52", true);
+	/* The plain forms through the same parser: unchanged, no flag. */
+	assert_parses_tls("tcp:127.0.0.1:3240", "tcp:127.0.0.1:3240", false);
+	assert_parses_tls("unix:@u", "unix:@u", false);
+	ck_assert_int_eq(transport_parse_tls("tls:fd:7", &a, NULL, 0), 0);
+	ck_assert_int_eq(a.kind, TRANSPORT_FD);
+	ck_assert_int_eq(a.fd, 7);
+
+	/* Hostile and malformed forms. */
+	assert_tls_refused("tls:", -EINVAL, "unknown transport");
+	assert_tls_refused("tls:tls:tcp:1", -EINVAL, "tls: is written once");
+	assert_tls_refused("tls:tls:", -EINVAL, "tls: is written once");
+	assert_tls_refused("TLS:tcp:1", -EINVAL, "unknown transport");
+	assert_tls_refused("tls :tcp:1", -EINVAL, "unknown transport");
+	assert_tls_refused("tlstcp:1", -EINVAL, "unknown transport");
+	assert_tls_refused("tls:udp:1", -EINVAL, "unknown transport");
+	assert_tls_refused("tls:tcp:0", -EINVAL, "not a number from 1");
+	assert_tls_refused("tls:unix:", -EINVAL, "empty path");
+	assert_tls_refused("tls:fd:-1", -EINVAL, "not a file descriptor");
+	assert_tls_refused("tls:vsock:x:1", -EINVAL, "CID 'x'");
+
+	/* The format never overruns a short buffer. */
+	char tiny[6];
+	ck_assert_int_eq(transport_parse_tls("tls:tcp:1", &a, NULL, 0), 0);
+	transport_format(&a, tiny, sizeof(tiny));
+	ck_assert_str_eq(tiny, "tls:t");
+	transport_format(&a, tiny, 3);
+	ck_assert_str_eq(tiny, "");
+}
+END_TEST
+
+/* A program that does not run TLS on an address must not take a tls:
+ * one and then speak plain USB/IP on it. */
+START_TEST(parse_tls_refused_by_plain_parser)
+{
+	char long_text[1200];
+
+	assert_refused("tls:tcp:127.0.0.1:3240", -EPROTONOSUPPORT,
+		       "does not speak TLS");
+	assert_refused("tls:fd:3", -EPROTONOSUPPORT, "does not speak TLS");
+	memset(long_text, 'x', sizeof(long_text) - 1);
+	memcpy(long_text, "tls:", 4);
+	long_text[sizeof(long_text) - 1] = '\0';
+	struct transport_addr a;
+	char msg[128];
+	ck_assert_int_eq(transport_parse(long_text, &a, msg, sizeof(msg)),
+			 -EPROTONOSUPPORT);
+	ck_assert_uint_lt(strlen(msg), sizeof(msg));
+}
+END_TEST
+
 START_TEST(parse_invalid)
 {
 	char long_path[200];
@@ -405,6 +498,8 @@ int main(void)
 
 	tcase_add_test(parse, parse_valid);
 	tcase_add_test(parse, parse_invalid);
+	tcase_add_test(parse, parse_tls);
+	tcase_add_test(parse, parse_tls_refused_by_plain_parser);
 	suite_add_tcase(s, parse);
 	tcase_add_test(sockets, tcp_ipv4);
 	tcase_add_test(sockets, tcp_any_dual_stack);
