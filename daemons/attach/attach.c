@@ -25,6 +25,9 @@
 #include "log.h"
 #include "macros.h"
 #include "op_io.h"
+#ifdef HAVE_GNUTLS
+#include "tls_client.h"
+#endif
 #include "transport.h"
 #include "vhci.h"
 #include "wire.h"
@@ -34,9 +37,18 @@
 #define MAX_ALLOW 32
 #define ATTACH_RETRIES 8
 #define RECONNECT_MAX_S 60
+#define ATTACH_KEY_DEFAULT_TEXT "/etc/usbip-broker/identity.key"
 
 static volatile sig_atomic_t stop_requested;
 static int handshake_timeout_ms = OP_IO_TIMEOUT_MS;
+
+#ifdef HAVE_GNUTLS
+/* For tls: addresses: our key and the peers we accept. */
+static struct attach_tls tls_cfg = {.key_path = ATTACH_TLS_DEFAULT_KEY};
+/* Our own pin, once a handshake has told us, for the refusal hint. */
+static char our_pin[TLS_PIN_TEXT_SIZE];
+#endif
+static bool tls_options_given;
 
 static void on_stop(int sig)
 {
@@ -56,8 +68,13 @@ static const char *speed_name(uint32_t speed)
 static void split_peer(const char *peer, char *host, size_t host_len,
 		       char *service, size_t service_len)
 {
-	const char *colon = strrchr(peer, ':');
+	const char *colon;
 
+	/* The record is upstream's: host and port, whatever the layer. */
+	if (!strncmp(peer, TRANSPORT_TLS_PREFIX,
+		     sizeof(TRANSPORT_TLS_PREFIX) - 1))
+		peer += sizeof(TRANSPORT_TLS_PREFIX) - 1;
+	colon = strrchr(peer, ':');
 	if (!strncmp(peer, "tcp:", 4) && colon && colon > peer + 4) {
 		size_t n = (size_t)(colon - peer - 4);
 		const char *h = peer + 4;
@@ -132,19 +149,68 @@ static int attach_socket(const struct vhci *v, int sockfd,
 	return r;
 }
 
+/*
+ * The TLS client handshake on a connected socket, kTLS installed both
+ * ways before this returns 0: everything after it, the USB/IP handshake
+ * included, is encrypted by the kernel.
+ */
+static int secure(int fd, const char *who)
+{
+#ifdef HAVE_GNUTLS
+	struct tls_pin peer, ours;
+	char msg[320];
+	int r = attach_tls_client(fd, &tls_cfg, &peer, &ours, msg,
+				  sizeof(msg));
+
+	if (r < 0) {
+		log_line("%s: TLS refused: %s", who, msg);
+		return r;
+	}
+	tls_pin_format(&ours, our_pin);
+	log_line("%s: %s", who, msg);
+	return 0;
+#else
+	(void)fd;
+	log_line("%s: this usbip-attach was built without TLS (GnuTLS)", who);
+	return -EPROTONOSUPPORT;
+#endif
+}
+
+/* A USB/IP handshake that failed after TLS: TLS 1.3 lets the client
+ * finish before the server judged its key, so a refused client learns
+ * it here (docs/tls.md, "What is left", 4). */
+static void log_handshake_failure(const char *address, bool tls,
+				  const char *msg)
+{
+#ifdef HAVE_GNUTLS
+	if (tls) {
+		log_line("%s: %s (over TLS: the server may not have pinned "
+			 "our key %s)",
+			 address, msg, our_pin);
+		return;
+	}
+#endif
+	(void)tls;
+	log_line("%s: %s", address, msg);
+}
+
 static int connect_to(const char *text, struct transport_addr *a)
 {
 	char msg[256];
-	int r = transport_parse(text, a, msg, sizeof(msg));
+	int r = transport_parse_tls(text, a, msg, sizeof(msg));
 
 	if (r < 0) {
 		log_line("%s", msg);
 		return r;
 	}
-	r = transport_connect(a, msg, sizeof(msg));
-	if (r < 0)
+	_cleanup_close_ int fd = transport_connect(a, msg, sizeof(msg));
+	if (fd < 0) {
 		log_line("%s", msg);
-	return r;
+		return fd;
+	}
+	if (a->tls && (r = secure(fd, text)) < 0)
+		return r;
+	return take_fd(&fd);
 }
 
 static int cmd_list(const char *address)
@@ -160,7 +226,7 @@ static int cmd_list(const char *address)
 	r = handshake_devlist(fd, handshake_timeout_ms, &reply, msg,
 			      sizeof(msg));
 	if (r < 0) {
-		log_line("%s: %s", address, msg);
+		log_handshake_failure(address, a.tls, msg);
 		return EXIT_FAIL;
 	}
 	printf("%u device%s exported by %s\n", reply.num_devices,
@@ -200,7 +266,7 @@ static int import_once(const struct vhci *v, const char *address,
 	r = handshake_import(fd, busid, handshake_timeout_ms, &d, msg,
 			     sizeof(msg));
 	if (r < 0) {
-		log_line("%s: %s", address, msg);
+		log_handshake_failure(address, a.tls, msg);
 		return r;
 	}
 	transport_format(&a, peer, sizeof(peer));
@@ -425,11 +491,21 @@ static int check_listener(const struct callers *callers, int fd)
 	return -EPERM;
 }
 
+/* A caller let in by --from: TLS first where the listener says tls:. */
+static void serve_caller(const struct vhci *v, int fd, bool tls,
+			 const char *peer, char *const *allow, size_t nallow)
+{
+	if (tls && secure(fd, peer) < 0)
+		return;
+	serve_export(v, fd, peer, allow, nallow);
+}
+
 static int cmd_listen(char **addresses, size_t naddr, char *const *allow,
 		      size_t nallow, const struct callers *callers)
 {
 	struct vhci v;
 	int fds[MAX_LISTEN];
+	bool tls[MAX_LISTEN] = {false};
 	size_t nfds = 0;
 	char msg[256];
 
@@ -457,7 +533,8 @@ static int cmd_listen(char **addresses, size_t naddr, char *const *allow,
 			log_line("at most %d listening addresses", MAX_LISTEN);
 			return EXIT_USAGE;
 		}
-		if (transport_parse(addresses[i], &a, msg, sizeof(msg)) < 0) {
+		if (transport_parse_tls(addresses[i], &a, msg, sizeof(msg)) <
+		    0) {
 			log_line("%s", msg);
 			return EXIT_USAGE;
 		}
@@ -472,8 +549,9 @@ static int cmd_listen(char **addresses, size_t naddr, char *const *allow,
 					return EXIT_FAIL;
 				}
 				if (admit(callers, fd))
-					serve_export(&v, fd, addresses[i],
-						     allow, nallow);
+					serve_caller(&v, fd, a.tls,
+						     addresses[i], allow,
+						     nallow);
 				close(fd);
 				continue;
 			}
@@ -493,6 +571,7 @@ static int cmd_listen(char **addresses, size_t naddr, char *const *allow,
 			}
 		}
 		log_line("listening on %s", addresses[i]);
+		tls[nfds] = a.tls;
 		fds[nfds++] = fd;
 	}
 	if (nfds == 0)
@@ -527,7 +606,8 @@ static int cmd_listen(char **addresses, size_t naddr, char *const *allow,
 			 * handshake timeout: a silent peer delays the next
 			 * caller by at most that. */
 			if (admit(callers, c))
-				serve_export(&v, c, peer, allow, nallow);
+				serve_caller(&v, c, tls[i], peer, allow,
+					     nallow);
 			close(c);
 		}
 	}
@@ -616,6 +696,59 @@ static int cmd_detach(const char *which)
 	return EXIT_OK;
 }
 
+/*
+ * Before anything connects: a tls: address needs pins (never trust on
+ * first use), a transport the kernel's TLS runs on, and tls.ko; TLS
+ * options without a tls: address would suggest a protection that is not
+ * there. 0, or an exit status.
+ */
+static int tls_preflight(char *const *addresses, size_t n)
+{
+	struct transport_addr a;
+	size_t ntls = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (transport_parse_tls(addresses[i], &a, NULL, 0) < 0 ||
+		    !a.tls)
+			continue; /* the command reports a bad address */
+		ntls++;
+		if (a.kind != TRANSPORT_TCP && a.kind != TRANSPORT_FD) {
+			log_line("%s: vhci_hcd reads through the kernel's "
+				 "TLS, which runs on TCP only: use "
+				 "tls:tcp: or tls:fd: with a TCP socket",
+				 addresses[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (ntls == 0) {
+		if (tls_options_given) {
+			log_line("--key, --peer and --peers are for tls: "
+				 "addresses");
+			return EXIT_USAGE;
+		}
+		return 0;
+	}
+#ifdef HAVE_GNUTLS
+	char msg[320];
+	if (tls_cfg.pins.count == 0) {
+		log_line("a tls: address needs the peer's pin: --peer "
+			 "SHA256:... or --peers FILE (usbip-attach never "
+			 "trusts a key it was not given)");
+		return EXIT_USAGE;
+	}
+	if (attach_tls_kernel_ready_default(msg, sizeof(msg)) < 0) {
+		log_line("%s", msg);
+		return EXIT_FAIL;
+	}
+	tls_cfg.timeout_ms = handshake_timeout_ms;
+	return 0;
+#else
+	log_line("this usbip-attach was built without TLS (GnuTLS): tls: "
+		 "addresses are not available");
+	return EXIT_USAGE;
+#endif
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -652,16 +785,57 @@ static void usage(FILE *f)
 		"  detach PORT|--all         detach one port or every port\n"
 		"\n"
 		"ADDR: tcp:HOST:PORT, tcp:PORT, vsock:CID:PORT, unix:PATH,\n"
-		"unix:@NAME, fd:N (an inherited socket), fc-vsock:PATH:PORT.\n"
+		"unix:@NAME, fd:N (an inherited socket), fc-vsock:PATH:PORT;\n"
+		"tls:tcp:HOST:PORT, tls:tcp:PORT and tls:fd:N run TLS 1.3 with\n"
+		"pinned keys first (the kernel's TLS then carries USB/IP).\n"
 		"--fd N is short for the address fd:N.\n"
 		"\n"
 		"Options:\n"
+		"  --key FILE     our identity for tls: addresses (default\n"
+		"                 " ATTACH_KEY_DEFAULT_TEXT ")\n"
+		"  --peer PIN     accept the peer whose key has this pin\n"
+		"                 (SHA256:..., usbip-brokerctl pin); repeatable\n"
+		"  --peers FILE   pins, one per line, # comments; a tls:\n"
+		"                 address needs --peer or --peers\n"
 		"  --timeout MS   how long a peer may take per handshake\n"
 		"                 message (default %d)\n"
 		"  -h, --help     this text\n"
 		"\n"
 		"Exit status: 0 success, 1 failure, 2 usage error.\n",
 		OP_IO_TIMEOUT_MS);
+}
+
+static int tls_option(int c, const char *arg)
+{
+#ifdef HAVE_GNUTLS
+	char msg[320];
+	int r;
+
+	switch (c) {
+	case 'k':
+		tls_cfg.key_path = arg;
+		return 0;
+	case 'P':
+		r = tls_pins_add(&tls_cfg.pins, arg);
+		if (r == -ENOSPC)
+			log_line("at most %d pins", TLS_PINS_MAX);
+		else if (r < 0)
+			log_line("--peer '%.60s' is not a pin (SHA256: and 43 "
+				 "base64 characters)",
+				 arg);
+		return r;
+	default:
+		r = attach_pins_load(arg, &tls_cfg.pins, msg, sizeof(msg));
+		if (r < 0)
+			log_line("--peers %s", msg);
+		return r;
+	}
+#else
+	(void)c;
+	(void)arg;
+	log_line("this usbip-attach was built without TLS (GnuTLS)");
+	return -EPROTONOSUPPORT;
+#endif
 }
 
 int main(int argc, char **argv)
@@ -676,6 +850,9 @@ int main(int argc, char **argv)
 		{"all", no_argument, NULL, 'A'},
 		{"fd", required_argument, NULL, 'f'},
 		{"timeout", required_argument, NULL, 't'},
+		{"key", required_argument, NULL, 'k'},
+		{"peer", required_argument, NULL, 'P'},
+		{"peers", required_argument, NULL, 'p'},
 		{0},
 	};
 	char *allow[MAX_ALLOW], *positional[MAX_LISTEN + 2];
@@ -728,6 +905,13 @@ int main(int argc, char **argv)
 			snprintf(fd_address, sizeof(fd_address), "fd:%s",
 				 optarg);
 			break;
+		case 'k':
+		case 'P':
+		case 'p':
+			tls_options_given = true;
+			if (tls_option(c, optarg) < 0)
+				return EXIT_USAGE;
+			break;
 		case 't': {
 			char *end;
 			long ms = strtol(optarg, &end, 10);
@@ -765,6 +949,16 @@ int main(int argc, char **argv)
 	const char *cmd = positional[0];
 	if (callers.named && strcmp(cmd, "listen")) {
 		log_line("--from is for listen");
+		return EXIT_USAGE;
+	}
+	if (!strcmp(cmd, "list") || !strcmp(cmd, "connect") ||
+	    !strcmp(cmd, "listen")) {
+		size_t naddr = strcmp(cmd, "listen") ? (npos > 1) : npos - 1;
+		int r = tls_preflight(positional + 1, naddr);
+		if (r)
+			return r;
+	} else if (tls_options_given) {
+		log_line("--key, --peer and --peers are for tls: addresses");
 		return EXIT_USAGE;
 	}
 	if (!strcmp(cmd, "list") && npos == 2)

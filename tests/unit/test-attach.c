@@ -17,6 +17,14 @@
 #include "handshake.h"
 #include "vectors.h"
 #include "vhci.h"
+#ifdef HAVE_GNUTLS
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "tls_client.h"
+#include "tls_handshake.h"
+#include "tls_key.h"
+#endif
 
 /* As vhci_hcd 6.1 prints it: 2 ports per hub here instead of 8/15. */
 static const char status_text[] =
@@ -622,6 +630,305 @@ START_TEST(callers_listener_needs_from)
 }
 END_TEST
 
+#ifdef HAVE_GNUTLS
+/* ---- tls: addresses (tls_client.c) ---- */
+
+static const char pin_a[] = "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU";
+static const char pin_b[] = "SHA256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0";
+
+static void assert_pins_refused(const char *text, size_t len, int err,
+				const char *words)
+{
+	struct tls_pins pins = {0};
+	char msg[256] = "";
+
+	ck_assert_int_eq(attach_pins_parse(text, len, &pins, msg, sizeof(msg)),
+			 err);
+	ck_assert_msg(strstr(msg, words), "'%s' lacks '%s'", msg, words);
+	/* The message names the line; it never quotes the hostile text. */
+	ck_assert_ptr_null(strstr(msg, "evil"));
+}
+
+START_TEST(tls_pins_file)
+{
+	struct tls_pins pins = {0};
+	char msg[256] = "", text[8192];
+
+	snprintf(text, sizeof(text),
+		 "# known peers\n\n  %s  # the laptop\r\n\t%s\n%s\n", pin_a,
+		 pin_b, pin_a);
+	ck_assert_int_eq(attach_pins_parse(text, strlen(text), &pins, msg,
+					   sizeof(msg)),
+			 0);
+	ck_assert_uint_eq(pins.count, 2); /* the repeat is not added twice */
+	/* The last line needs no newline; an empty file has no pin. */
+	ck_assert_int_eq(attach_pins_parse(pin_b, strlen(pin_b), &pins, msg,
+					   sizeof(msg)),
+			 0);
+	ck_assert_int_eq(attach_pins_parse("", 0, &pins, msg, sizeof(msg)), 0);
+
+	assert_pins_refused("SHA256:evil\n", 12, -EINVAL, "line 1: not a pin");
+	snprintf(text, sizeof(text), "\n%s evil\n", pin_a);
+	assert_pins_refused(text, strlen(text), -EINVAL, "line 2: more than");
+	snprintf(text, sizeof(text), "%s\n", pin_a);
+	text[3] = '\0';
+	assert_pins_refused(text, strlen(pin_a) + 1, -EINVAL, "NUL");
+	memset(text, 'e', 300);
+	text[300] = '\n';
+	assert_pins_refused(text, 301, -EINVAL, "line 1: longer than 256");
+	/* 65 distinct pins: the list holds 64. */
+	size_t off = 0;
+	for (int i = 0; i < 65; i++) {
+		uint8_t raw[32] = {(uint8_t)i, 1};
+		struct tls_pin p;
+		memcpy(p.sha256, raw, sizeof(raw));
+		char t[TLS_PIN_TEXT_SIZE];
+		tls_pin_format(&p, t);
+		off += (size_t)snprintf(text + off, sizeof(text) - off, "%s\n",
+					t);
+	}
+	assert_pins_refused(text, off, -ENOSPC, "line 65: more than 64");
+
+	char path[] = "/tmp/test-attach-pins-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, pin_a, strlen(pin_a)), (ssize_t)strlen(pin_a));
+	close(fd);
+	memset(&pins, 0, sizeof(pins));
+	ck_assert_int_eq(attach_pins_load(path, &pins, msg, sizeof(msg)), 0);
+	ck_assert_uint_eq(pins.count, 1);
+	unlink(path);
+	ck_assert_int_eq(attach_pins_load("/", &pins, msg, sizeof(msg)),
+			 -EINVAL);
+	ck_assert_int_eq(attach_pins_load("/nonexistent", &pins, msg,
+					  sizeof(msg)),
+			 -ENOENT);
+}
+END_TEST
+
+/* No tls.ko and no way to load it: one line that names the module. */
+START_TEST(tls_kernel_module)
+{
+	char dir[] = "/tmp/test-attach-mod-XXXXXX", msg[320] = "";
+	char there[64], cmd[128];
+	char *fails[] = {"false", NULL};
+	char *missing[] = {"/nonexistent/modprobe", NULL};
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(there, sizeof(there), "%s/tls", dir);
+	ck_assert_int_eq(attach_tls_kernel_ready(there, "/nonexistent", fails,
+						 msg, sizeof(msg)),
+			 -ENOENT);
+	ck_assert_msg(strstr(msg, "tls.ko") && strstr(msg, "'modprobe tls' "
+							    "failed"),
+		      "%s", msg);
+	ck_assert_ptr_null(strchr(msg, '\n'));
+	ck_assert_int_eq(attach_tls_kernel_ready(there, "/nonexistent",
+						 missing, msg, sizeof(msg)),
+			 -ENOENT);
+	ck_assert_msg(strstr(msg, "could not run"), "%s", msg);
+	/* modprobe that loads it: the module directory appears. */
+	snprintf(cmd, sizeof(cmd), "mkdir %s", there);
+	char *loads[] = {"sh", "-c", cmd, NULL};
+	ck_assert_int_eq(attach_tls_kernel_ready(there, "/nonexistent", loads,
+						 msg, sizeof(msg)),
+			 0);
+	/* Loaded already: modprobe is not run. */
+	ck_assert_int_eq(attach_tls_kernel_ready(there, "/nonexistent",
+						 missing, msg, sizeof(msg)),
+			 0);
+	rmdir(there);
+	rmdir(dir);
+}
+END_TEST
+
+static char keydir[64];
+
+static void write_identity(const char *name, struct tls_pin *pin)
+{
+	struct tls_key *key;
+	char dir[128], msg[256];
+
+	snprintf(dir, sizeof(dir), "%s/%s", keydir, name);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	ck_assert_int_eq(tls_key_generate(&key), 0);
+	ck_assert_int_eq(tls_key_write(key, dir, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(tls_key_pin(key, pin), 0);
+	tls_key_free(key);
+}
+
+static int sign_with(void *ctx, enum tls_role role, const uint8_t *tbs,
+		     size_t tbs_len, uint8_t *sig, size_t cap, size_t *sig_len)
+{
+	return tls_key_sign(ctx, role, tbs, tbs_len, sig, cap, sig_len);
+}
+
+enum server_kind { SERVER_TLS, SERVER_PLAIN_USBIP };
+
+/* A server in a child process: the TLS server handshake with the key in
+ * keydir/NAME accepting client, or plain USB/IP's first bytes. */
+static pid_t serve(int fd, int other1, int other2, enum server_kind kind,
+		   const char *name, const struct tls_pin *client)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid > 0)
+		return pid;
+	/* Our copy of the client's end would hide its close from us. */
+	close(other1);
+	close(other2);
+	if (kind == SERVER_PLAIN_USBIP) {
+		/* OP_REP_DEVLIST's header, as a plain server would answer. */
+		static const uint8_t rep[] = {1, 0x11, 0, 5, 0, 0, 0, 0};
+		char sink[4096];
+		if (write(fd, rep, sizeof(rep)) < 0)
+			_exit(1);
+		while (read(fd, sink, sizeof(sink)) > 0)
+			;
+		_exit(0);
+	}
+	char path[160], msg[256];
+	struct tls_key *key;
+	snprintf(path, sizeof(path), "%s/%s/" TLS_KEY_FILE, keydir, name);
+	if (tls_key_load(path, &key, msg, sizeof(msg)) < 0)
+		_exit(3);
+	struct tls_identity me = {.sign = sign_with, .sign_ctx = key};
+	tls_key_spki(key, me.spki, sizeof(me.spki), &me.spki_len);
+	struct tls_pins pins = {0};
+	pins.pin[pins.count++] = *client;
+	struct tls_config cfg = {.role = TLS_ROLE_SERVER,
+				 .me = &me,
+				 .allowed = &pins,
+				 .timeout_ms = 5000};
+	struct tls_session *session;
+	struct tls_result result;
+	int r = tls_handshake(fd, &cfg, &session, &result, msg, sizeof(msg));
+	if (r == 0)
+		tls_session_free(session);
+	_exit(r == 0 ? 0 : 4);
+}
+
+static int client_against(enum server_kind kind, const char *server_key,
+			  const struct tls_pin *pinned,
+			  const struct tls_pin *client, char *msg,
+			  size_t msg_len, int *server_status)
+{
+	int l, cl, sv, status;
+	char key_path[160];
+	struct attach_tls cfg = {.timeout_ms = 5000};
+	struct tls_pin peer, ours;
+
+	snprintf(key_path, sizeof(key_path), "%s/client/" TLS_KEY_FILE,
+		 keydir);
+	cfg.key_path = key_path;
+	cfg.pins.pin[cfg.pins.count++] = *pinned;
+	tcp_pair("127.0.0.1", "127.0.0.1", &l, &cl, &sv);
+	pid_t pid = serve(sv, cl, l, kind, server_key, client);
+	close(sv);
+	int r = attach_tls_client(cl, &cfg, &peer, &ours, msg, msg_len);
+	close(cl);
+	close(l);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	*server_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+	return r;
+}
+
+/* The child handshakes, and its outcome is checked: the right key gets
+ * as far as the kernel's TLS (installed where tls.ko is, named where it
+ * is not), a wrong key, an unpinned one, or plain USB/IP never does. */
+START_TEST(tls_client_outcomes)
+{
+	struct tls_pin server_pin, client_pin, other_pin;
+	char msg[320];
+	int server_status, r;
+
+	strcpy(keydir, "/tmp/test-attach-keys-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(keydir));
+	write_identity("server", &server_pin);
+	write_identity("client", &client_pin);
+	write_identity("other", &other_pin);
+
+	r = client_against(SERVER_TLS, "server", &server_pin, &client_pin, msg,
+			   sizeof(msg), &server_status);
+	ck_assert_int_eq(server_status, 0);
+	if (r == 0) {
+		ck_assert_msg(strstr(msg, "TLS1.3") && strstr(msg, "peer SHA256:"),
+			      "%s", msg);
+	} else {
+		/* This kernel has no kTLS: the handshake passed and the
+		 * refusal says what is missing. */
+		ck_assert_int_eq(r, -ENOENT);
+		ck_assert_msg(strstr(msg, "modprobe tls"), "%s", msg);
+	}
+
+	/* The server shows a key we did not pin. */
+	r = client_against(SERVER_TLS, "other", &server_pin, &client_pin, msg,
+			   sizeof(msg), &server_status);
+	ck_assert_int_eq(r, -EACCES);
+	ck_assert_msg(strstr(msg, "is not pinned"), "%s", msg);
+	ck_assert_ptr_null(strchr(msg, '\n'));
+	ck_assert_int_ne(server_status, 0);
+
+	/* The server does not pin us: it refuses after our Finished; the
+	 * client either sees the alert or, with its handshake done,
+	 * learns it on its first read (attach.c says so). */
+	r = client_against(SERVER_TLS, "server", &server_pin, &other_pin, msg,
+			   sizeof(msg), &server_status);
+	ck_assert_int_ne(server_status, 0);
+
+	/* A plain USB/IP server on a tls: address. */
+	r = client_against(SERVER_PLAIN_USBIP, "server", &server_pin,
+			   &client_pin, msg, sizeof(msg), &server_status);
+	ck_assert_int_eq(r, -EPROTO);
+	ck_assert_msg(strstr(msg, "plain USB/IP"), "%s", msg);
+
+	/* A key file that is not there: the child says which. */
+	struct attach_tls cfg = {.key_path = "/nonexistent/identity.key",
+				 .timeout_ms = 1000};
+	struct tls_pin peer, ours;
+	int l, cl, sv;
+	cfg.pins.pin[cfg.pins.count++] = server_pin;
+	tcp_pair("127.0.0.1", "127.0.0.1", &l, &cl, &sv);
+	r = attach_tls_client(cl, &cfg, &peer, &ours, msg, sizeof(msg));
+	ck_assert_int_lt(r, 0);
+	ck_assert_msg(strstr(msg, "/nonexistent/identity.key"), "%s", msg);
+	close(cl);
+	close(sv);
+	close(l);
+
+	/* Only TCP: vhci_hcd reads through the kernel's TLS. */
+	int sp[2];
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	r = attach_tls_client(sp[0], &cfg, &peer, &ours, msg, sizeof(msg));
+	ck_assert_int_eq(r, -EPROTONOSUPPORT);
+	ck_assert_msg(strstr(msg, "TCP only"), "%s", msg);
+	close(sp[0]);
+	close(sp[1]);
+
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", keydir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* A socket the child claims to have secured is asked: plain is plain. */
+START_TEST(tls_verify_plain_socket)
+{
+	int l, cl, sv;
+	char msg[256] = "";
+
+	tcp_pair("127.0.0.1", "127.0.0.1", &l, &cl, &sv);
+	ck_assert_int_eq(attach_tls_verify_ktls(cl, msg, sizeof(msg)),
+			 -EPROTO);
+	ck_assert_msg(strstr(msg, "does not carry kernel TLS"), "%s", msg);
+	close(cl);
+	close(sv);
+	close(l);
+}
+END_TEST
+#endif
+
 int main(void)
 {
 	Suite *s = suite_create("attach");
@@ -647,5 +954,14 @@ int main(void)
 	tcase_add_test(callers, callers_admit_sockets);
 	tcase_add_test(callers, callers_listener_needs_from);
 	suite_add_tcase(s, callers);
+#ifdef HAVE_GNUTLS
+	TCase *tls = tcase_create("tls");
+	tcase_set_timeout(tls, 60);
+	tcase_add_test(tls, tls_pins_file);
+	tcase_add_test(tls, tls_kernel_module);
+	tcase_add_test(tls, tls_client_outcomes);
+	tcase_add_test(tls, tls_verify_plain_socket);
+	suite_add_tcase(s, tls);
+#endif
 	return run_suite(s);
 }
