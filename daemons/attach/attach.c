@@ -163,7 +163,9 @@ static int secure(int fd, const char *who)
 				  sizeof(msg));
 
 	if (r < 0) {
-		log_line("%s: TLS refused: %s", who, msg);
+		/* A plain USB/IP server drops a TLS hello it cannot read. */
+		log_line("%s: TLS refused: %s%s", who, msg,
+			 r == -ECONNRESET ? " (a plain USB/IP peer?)" : "");
 		return r;
 	}
 	tls_pin_format(&ours, our_pin);

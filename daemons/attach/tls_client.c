@@ -248,7 +248,7 @@ static int local_sign(void *ctx, enum tls_role role, const uint8_t *tbs,
 }
 
 /* From here on nothing the peer sends can buy more than nobody has. */
-static int drop_privileges(char *msg, size_t msg_len)
+int attach_tls_drop_privileges(char *msg, size_t msg_len)
 {
 	if (geteuid() == 0) {
 		if (setgroups(0, NULL) < 0 ||
@@ -310,7 +310,7 @@ static int child_handshake(int fd, const struct attach_tls *cfg,
 		goto out;
 	}
 	me.sign_ctx = key;
-	r = drop_privileges(rep->msg, sizeof(rep->msg));
+	r = attach_tls_drop_privileges(rep->msg, sizeof(rep->msg));
 	if (r < 0)
 		goto out;
 	struct tls_config tc = {
@@ -388,7 +388,7 @@ int attach_tls_client(int fd, const struct attach_tls *cfg,
 		      size_t msg_len)
 {
 	struct child_report rep;
-	int pipefd[2], status, r;
+	int pipefd[2], status = 0, r;
 	pid_t pid;
 
 	r = socket_is_tcp(fd);

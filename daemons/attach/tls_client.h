@@ -70,6 +70,11 @@ int attach_tls_client(int fd, const struct attach_tls *cfg,
 		      struct tls_pin *peer, struct tls_pin *ours, char *msg,
 		      size_t msg_len);
 
+/* What the handshake child does after loading the key: uid and gid
+ * 65534 (when root), no supplementary groups, no capabilities,
+ * no_new_privs, not dumpable. 0 or a negative errno with msg. */
+int attach_tls_drop_privileges(char *msg, size_t msg_len);
+
 /* Whether fd carries kernel TLS 1.3 in both directions (asks the kernel,
  * not the child): 0 or a negative errno with msg. */
 int attach_tls_verify_ktls(int fd, char *msg, size_t msg_len);

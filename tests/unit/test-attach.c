@@ -18,6 +18,8 @@
 #include "vectors.h"
 #include "vhci.h"
 #ifdef HAVE_GNUTLS
+#include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -912,6 +914,58 @@ START_TEST(tls_client_outcomes)
 }
 END_TEST
 
+/* The handshake child, after loading the key, is nobody. */
+START_TEST(tls_child_privileges)
+{
+	char msg[256] = "";
+	pid_t pid;
+	int status;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "tls_child_privileges: needs root, skipped\n");
+		return;
+	}
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (attach_tls_drop_privileges(msg, sizeof(msg)) < 0)
+			_exit(10);
+		uid_t ru, eu, su;
+		gid_t rg, eg, sg;
+		if (getresuid(&ru, &eu, &su) < 0 || ru != 65534 ||
+		    eu != 65534 || su != 65534)
+			_exit(11);
+		if (getresgid(&rg, &eg, &sg) < 0 || rg != 65534 ||
+		    eg != 65534 || sg != 65534)
+			_exit(12);
+		if (getgroups(0, NULL) != 0)
+			_exit(13);
+		if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+			_exit(14);
+		/* No capability left: root's files and privileged ports
+		 * are out of reach, and so is setuid back. */
+		if (open("/etc/shadow", O_RDONLY | O_CLOEXEC) >= 0 ||
+		    errno != EACCES)
+			_exit(15);
+		if (setuid(0) == 0)
+			_exit(16);
+		int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_in sin = {.sin_family = AF_INET,
+					  .sin_port = htons(1),
+					  .sin_addr.s_addr =
+						  htonl(INADDR_LOOPBACK)};
+		if (s < 0 ||
+		    bind(s, (struct sockaddr *)&sin, sizeof(sin)) == 0)
+			_exit(17);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "the dropped child failed check %d",
+		      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+END_TEST
+
 /* A socket the child claims to have secured is asked: plain is plain. */
 START_TEST(tls_verify_plain_socket)
 {
@@ -961,6 +1015,7 @@ int main(void)
 	tcase_add_test(tls, tls_kernel_module);
 	tcase_add_test(tls, tls_client_outcomes);
 	tcase_add_test(tls, tls_verify_plain_socket);
+	tcase_add_test(tls, tls_child_privileges);
 	suite_add_tcase(s, tls);
 #endif
 	return run_suite(s);
