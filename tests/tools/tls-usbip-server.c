@@ -167,6 +167,9 @@ static void tls12_only(int fd, int timeout_ms)
 	do
 		r = gnutls_handshake(s);
 	while (r < 0 && !gnutls_error_is_fatal(r));
+	/* As a TLS 1.2 server would: say why before closing. */
+	if (r < 0)
+		gnutls_alert_send_appropriate(s, r);
 	fprintf(stderr, PROGRAM ": TLS 1.2 only: %s\n",
 		r < 0 ? gnutls_strerror(r) : "the client took TLS 1.2!");
 	gnutls_deinit(s);

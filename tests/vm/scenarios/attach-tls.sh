@@ -20,7 +20,7 @@ for x in "$attach" "$server" "$stub" "$ctl"; do
 done
 
 image=/tmp/attach-tls.img
-make_storage_gadget "$image" 8
+make_storage_gadget "$image" 4
 want=$(sha256sum <"$image" | cut -d' ' -f1)
 modprobe usbip-host
 modprobe vhci-hcd
@@ -167,6 +167,12 @@ sleep 1
 nothing_reached "wrong key caller"
 one_error /tmp/dial-wrong.log
 tail -1 /tmp/listen.log | grep -q "$stranger_pin is not pinned" || { cat /tmp/listen.log; die "the listener did not name the stranger's pin"; }
+log "a caller offering only TLS 1.2"
+if $server --dial tcp:127.0.0.1:4101 1-1 --tls12 2>/tmp/dial-tls12.log; then die "a TLS 1.2 caller exported"; fi
+sleep 1
+nothing_reached "TLS 1.2 caller"
+one_error /tmp/dial-tls12.log
+tail -1 /tmp/listen.log | grep -q "TLS refused" || { cat /tmp/listen.log; die "the listener did not refuse TLS 1.2"; }
 kill -TERM $lpid
 wait $lpid || true
 cat /tmp/listen.log
