@@ -159,8 +159,7 @@ static int secure(int fd, const char *who)
 #ifdef HAVE_GNUTLS
 	struct tls_pin peer, ours;
 	char msg[320];
-	int r = attach_tls_client(fd, &tls_cfg, &peer, &ours, msg,
-				  sizeof(msg));
+	int r = attach_tls_client(fd, &tls_cfg, &peer, &ours, msg, sizeof(msg));
 
 	if (r < 0) {
 		/* A plain USB/IP server drops a TLS hello it cannot read. */
@@ -788,7 +787,8 @@ static void usage(FILE *f)
 		"\n"
 		"ADDR: tcp:HOST:PORT, tcp:PORT, vsock:CID:PORT, unix:PATH,\n"
 		"unix:@NAME, fd:N (an inherited socket), fc-vsock:PATH:PORT;\n"
-		"tls:tcp:HOST:PORT, tls:tcp:PORT and tls:fd:N run TLS 1.3 with\n"
+		"tls:tcp:HOST:PORT, tls:tcp:PORT and tls:fd:N run TLS 1.3 "
+		"with\n"
 		"pinned keys first (the kernel's TLS then carries USB/IP).\n"
 		"--fd N is short for the address fd:N.\n"
 		"\n"
@@ -796,7 +796,8 @@ static void usage(FILE *f)
 		"  --key FILE     our identity for tls: addresses (default\n"
 		"                 " ATTACH_KEY_DEFAULT_TEXT ")\n"
 		"  --peer PIN     accept the peer whose key has this pin\n"
-		"                 (SHA256:..., usbip-brokerctl pin); repeatable\n"
+		"                 (SHA256:..., usbip-brokerctl pin); "
+		"repeatable\n"
 		"  --peers FILE   pins, one per line, # comments; a tls:\n"
 		"                 address needs --peer or --peers\n"
 		"  --timeout MS   how long a peer may take per handshake\n"

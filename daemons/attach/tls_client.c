@@ -23,6 +23,9 @@
 #ifdef HAVE_LIBCAP_NG
 #include <cap-ng.h>
 #endif
+#ifdef HAVE_LIBSECCOMP
+#include <seccomp.h>
+#endif
 
 #include "macros.h"
 #include "tls_handshake.h"
@@ -74,7 +77,8 @@ int attach_pins_parse(const char *text, size_t len, struct tls_pins *pins,
 		return say(-EINVAL, msg, msg_len,
 			   "known peers: a NUL byte is not text");
 	for (size_t pos = 0; pos < len;) {
-		const char *line = text + pos, *nl = memchr(line, '\n', len - pos);
+		const char *line = text + pos,
+			   *nl = memchr(line, '\n', len - pos);
 		size_t n = nl ? (size_t)(nl - line) : len - pos;
 		char buf[ATTACH_PINS_LINE_MAX + 1];
 		size_t b = 0, e;
@@ -264,14 +268,66 @@ int attach_tls_drop_privileges(char *msg, size_t msg_len)
 	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return say(-errno, msg, msg_len, "prctl: %s", strerror(errno));
 #ifdef HAVE_LIBCAP_NG
-	/* setresuid away from 0 clears them; make sure. */
-	capng_clear(CAPNG_SELECT_BOTH);
-	if (capng_apply(CAPNG_SELECT_BOTH) < 0)
-		return say(-EPERM, msg, msg_len, "clearing capabilities failed");
-	capng_get_caps_process();
-	if (capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE)
+	/* setresuid away from 0 clears them all (no SECBIT_KEEP_CAPS);
+	 * make sure rather than assume. */
+	if (capng_get_caps_process() < 0 ||
+	    capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE)
 		return say(-EPERM, msg, msg_len,
 			   "the handshake child kept capabilities");
+#endif
+	return 0;
+}
+
+/*
+ * What the handshake, kTLS and the report take, as measured (docs/tls.md:
+ * recvfrom, sendto, poll, fcntl, getrandom, futex, then setsockopt and
+ * the pipe's write) plus memory and exit; fcntl only to get and set the
+ * file flags, setsockopt only for TCP_ULP and SOL_TLS. Anything else
+ * kills the child: a peer that took over the parser cannot open,
+ * connect, exec or reach another socket option.
+ */
+int attach_tls_confine(char *msg, size_t msg_len)
+{
+#ifdef HAVE_LIBSECCOMP
+	static const int allowed[] = {
+		SCMP_SYS(read),		 SCMP_SYS(write),
+		SCMP_SYS(recvfrom),	 SCMP_SYS(sendto),
+		SCMP_SYS(poll),		 SCMP_SYS(ppoll),
+		SCMP_SYS(getrandom),	 SCMP_SYS(futex),
+		SCMP_SYS(clock_gettime), SCMP_SYS(close),
+		SCMP_SYS(brk),		 SCMP_SYS(mmap),
+		SCMP_SYS(munmap),	 SCMP_SYS(mremap),
+		SCMP_SYS(madvise),	 SCMP_SYS(rt_sigreturn),
+		SCMP_SYS(exit),		 SCMP_SYS(exit_group),
+	};
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	int r = ctx ? 0 : -ENOMEM;
+
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(allowed); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+	/* The handshake's non-blocking switch, and kTLS's options only. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+				     SCMP_A1(SCMP_CMP_EQ, F_GETFL));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+				     SCMP_A1(SCMP_CMP_EQ, F_SETFL));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt),
+				     2, SCMP_A1(SCMP_CMP_EQ, IPPROTO_TCP),
+				     SCMP_A2(SCMP_CMP_EQ, TCP_ULP));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt),
+				     1, SCMP_A1(SCMP_CMP_EQ, SOL_TLS));
+	if (r == 0)
+		r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (r < 0)
+		return say(r, msg, msg_len, "loading the seccomp filter: %s",
+			   strerror(-r));
+#else
+	(void)msg;
+	(void)msg_len;
 #endif
 	return 0;
 }
@@ -311,6 +367,8 @@ static int child_handshake(int fd, const struct attach_tls *cfg,
 	}
 	me.sign_ctx = key;
 	r = attach_tls_drop_privileges(rep->msg, sizeof(rep->msg));
+	if (r == 0)
+		r = attach_tls_confine(rep->msg, sizeof(rep->msg));
 	if (r < 0)
 		goto out;
 	struct tls_config tc = {
@@ -427,12 +485,10 @@ int attach_tls_client(int fd, const struct attach_tls *cfg,
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (r < 0)
-		return say(r, msg, msg_len,
-			   "the TLS handshake child %s",
-			   r == -ETIMEDOUT ? "did not answer in time"
-			   : WIFSIGNALED(status)
-				   ? "was killed by a signal"
-				   : "ended without a report");
+		return say(r, msg, msg_len, "the TLS handshake child %s",
+			   r == -ETIMEDOUT	 ? "did not answer in time"
+			   : WIFSIGNALED(status) ? "was killed by a signal"
+						 : "ended without a report");
 	/* The child read the peer's bytes: its words are data, bounded
 	 * and terminated here, and its verdict is checked, not believed. */
 	rep.msg[sizeof(rep.msg) - 1] = '\0';

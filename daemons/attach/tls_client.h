@@ -75,6 +75,10 @@ int attach_tls_client(int fd, const struct attach_tls *cfg,
  * no_new_privs, not dumpable. 0 or a negative errno with msg. */
 int attach_tls_drop_privileges(char *msg, size_t msg_len);
 
+/* Then a seccomp allowlist for the handshake, kTLS and the report (a
+ * no-op without libseccomp). 0 or a negative errno with msg. */
+int attach_tls_confine(char *msg, size_t msg_len);
+
 /* Whether fd carries kernel TLS 1.3 in both directions (asks the kernel,
  * not the child): 0 or a negative errno with msg. */
 int attach_tls_verify_ktls(int fd, char *msg, size_t msg_len);

@@ -19,6 +19,7 @@
 #include "vhci.h"
 #ifdef HAVE_GNUTLS
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -635,8 +636,10 @@ END_TEST
 #ifdef HAVE_GNUTLS
 /* ---- tls: addresses (tls_client.c) ---- */
 
-static const char pin_a[] = "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU";
-static const char pin_b[] = "SHA256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0";
+static const char pin_a[] =
+	"SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU";
+static const char pin_b[] =
+	"SHA256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0";
 
 static void assert_pins_refused(const char *text, size_t len, int err,
 				const char *words)
@@ -659,9 +662,9 @@ START_TEST(tls_pins_file)
 	snprintf(text, sizeof(text),
 		 "# known peers\n\n  %s  # the laptop\r\n\t%s\n%s\n", pin_a,
 		 pin_b, pin_a);
-	ck_assert_int_eq(attach_pins_parse(text, strlen(text), &pins, msg,
-					   sizeof(msg)),
-			 0);
+	ck_assert_int_eq(
+		attach_pins_parse(text, strlen(text), &pins, msg, sizeof(msg)),
+		0);
 	ck_assert_uint_eq(pins.count, 2); /* the repeat is not added twice */
 	/* The last line needs no newline; an empty file has no pin. */
 	ck_assert_int_eq(attach_pins_parse(pin_b, strlen(pin_b), &pins, msg,
@@ -694,7 +697,8 @@ START_TEST(tls_pins_file)
 	char path[] = "/tmp/test-attach-pins-XXXXXX";
 	int fd = mkstemp(path);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, pin_a, strlen(pin_a)), (ssize_t)strlen(pin_a));
+	ck_assert_int_eq(write(fd, pin_a, strlen(pin_a)),
+			 (ssize_t)strlen(pin_a));
 	close(fd);
 	memset(&pins, 0, sizeof(pins));
 	ck_assert_int_eq(attach_pins_load(path, &pins, msg, sizeof(msg)), 0);
@@ -702,9 +706,9 @@ START_TEST(tls_pins_file)
 	unlink(path);
 	ck_assert_int_eq(attach_pins_load("/", &pins, msg, sizeof(msg)),
 			 -EINVAL);
-	ck_assert_int_eq(attach_pins_load("/nonexistent", &pins, msg,
-					  sizeof(msg)),
-			 -ENOENT);
+	ck_assert_int_eq(
+		attach_pins_load("/nonexistent", &pins, msg, sizeof(msg)),
+		-ENOENT);
 }
 END_TEST
 
@@ -722,11 +726,11 @@ START_TEST(tls_kernel_module)
 						 msg, sizeof(msg)),
 			 -ENOENT);
 	ck_assert_msg(strstr(msg, "tls.ko") && strstr(msg, "'modprobe tls' "
-							    "failed"),
+							   "failed"),
 		      "%s", msg);
 	ck_assert_ptr_null(strchr(msg, '\n'));
-	ck_assert_int_eq(attach_tls_kernel_ready(there, "/nonexistent",
-						 missing, msg, sizeof(msg)),
+	ck_assert_int_eq(attach_tls_kernel_ready(there, "/nonexistent", missing,
+						 msg, sizeof(msg)),
 			 -ENOENT);
 	ck_assert_msg(strstr(msg, "could not run"), "%s", msg);
 	/* modprobe that loads it: the module directory appears. */
@@ -736,8 +740,8 @@ START_TEST(tls_kernel_module)
 						 msg, sizeof(msg)),
 			 0);
 	/* Loaded already: modprobe is not run. */
-	ck_assert_int_eq(attach_tls_kernel_ready(there, "/nonexistent",
-						 missing, msg, sizeof(msg)),
+	ck_assert_int_eq(attach_tls_kernel_ready(there, "/nonexistent", missing,
+						 msg, sizeof(msg)),
 			 0);
 	rmdir(there);
 	rmdir(dir);
@@ -821,8 +825,7 @@ static int client_against(enum server_kind kind, const char *server_key,
 	struct attach_tls cfg = {.timeout_ms = 5000};
 	struct tls_pin peer, ours;
 
-	snprintf(key_path, sizeof(key_path), "%s/client/" TLS_KEY_FILE,
-		 keydir);
+	snprintf(key_path, sizeof(key_path), "%s/client/" TLS_KEY_FILE, keydir);
 	cfg.key_path = key_path;
 	cfg.pins.pin[cfg.pins.count++] = *pinned;
 	tcp_pair("127.0.0.1", "127.0.0.1", &l, &cl, &sv);
@@ -855,7 +858,8 @@ START_TEST(tls_client_outcomes)
 			   sizeof(msg), &server_status);
 	ck_assert_int_eq(server_status, 0);
 	if (r == 0) {
-		ck_assert_msg(strstr(msg, "TLS1.3") && strstr(msg, "peer SHA256:"),
+		ck_assert_msg(strstr(msg, "TLS1.3") &&
+				      strstr(msg, "peer SHA256:"),
 			      "%s", msg);
 	} else {
 		/* This kernel has no kTLS: the handshake passed and the
@@ -954,8 +958,7 @@ START_TEST(tls_child_privileges)
 					  .sin_port = htons(1),
 					  .sin_addr.s_addr =
 						  htonl(INADDR_LOOPBACK)};
-		if (s < 0 ||
-		    bind(s, (struct sockaddr *)&sin, sizeof(sin)) == 0)
+		if (s < 0 || bind(s, (struct sockaddr *)&sin, sizeof(sin)) == 0)
 			_exit(17);
 		_exit(0);
 	}
@@ -966,6 +969,40 @@ START_TEST(tls_child_privileges)
 }
 END_TEST
 
+/* Then only the handshake's syscalls: opening a socket kills it. */
+START_TEST(tls_child_seccomp)
+{
+#ifdef HAVE_LIBSECCOMP
+	char msg[256] = "";
+	int status, p[2];
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (attach_tls_drop_privileges(msg, sizeof(msg)) < 0 ||
+		    attach_tls_confine(msg, sizeof(msg)) < 0)
+			_exit(10);
+		/* What the report takes still works... */
+		if (write(p[1], "ok", 2) != 2)
+			_exit(11);
+		/* ...and this does not return. */
+		socket(AF_INET, SOCK_STREAM, 0);
+		_exit(12);
+	}
+	close(p[1]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	char buf[2];
+	ck_assert_int_eq(read(p[0], buf, 2), 2);
+	close(p[0]);
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS,
+		      "status %#x: socket() was not killed", status);
+#else
+	fprintf(stderr, "tls_child_seccomp: built without libseccomp\n");
+#endif
+}
+END_TEST
+
 /* A socket the child claims to have secured is asked: plain is plain. */
 START_TEST(tls_verify_plain_socket)
 {
@@ -973,8 +1010,7 @@ START_TEST(tls_verify_plain_socket)
 	char msg[256] = "";
 
 	tcp_pair("127.0.0.1", "127.0.0.1", &l, &cl, &sv);
-	ck_assert_int_eq(attach_tls_verify_ktls(cl, msg, sizeof(msg)),
-			 -EPROTO);
+	ck_assert_int_eq(attach_tls_verify_ktls(cl, msg, sizeof(msg)), -EPROTO);
 	ck_assert_msg(strstr(msg, "does not carry kernel TLS"), "%s", msg);
 	close(cl);
 	close(sv);
@@ -1016,6 +1052,7 @@ int main(void)
 	tcase_add_test(tls, tls_client_outcomes);
 	tcase_add_test(tls, tls_verify_plain_socket);
 	tcase_add_test(tls, tls_child_privileges);
+	tcase_add_test(tls, tls_child_seccomp);
 	suite_add_tcase(s, tls);
 #endif
 	return run_suite(s);
