@@ -64,8 +64,7 @@ START_TEST(parse_valid)
 }
 END_TEST
 
-static void assert_parses_tls(const char *text, const char *canonical,
-			      bool tls)
+static void assert_parses_tls(const char *text, const char *canonical, bool tls)
 {
 	struct transport_addr a, b;
 	char msg[256] = "", out[TRANSPORT_ADDR_STR_MAX];
