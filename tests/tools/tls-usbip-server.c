@@ -13,7 +13,8 @@
  *                    [--unexport] [--timeout MS]
  *
  *   --listen ADDR  accept one connection on ADDR (tcp:...), then answer
- *                  OP_REQ_IMPORT for BUSID (the import flow)
+ *                  OP_REQ_IMPORT for BUSID (the import flow), or
+ *                  OP_REQ_DEVLIST with BUSID alone
  *   --dial ADDR    call a listening usbip-attach and send OP_REQ_EXPORT
  *                  (or OP_REQ_UNEXPORT with --unexport) for BUSID (the
  *                  device-initiated flow)
@@ -191,6 +192,24 @@ static void hand_to_usbip_host(int fd, const char *busid)
 	close(s);
 }
 
+/* OP_REP_DEVLIST with BUSID alone (its interfaces unnamed). */
+static int serve_devlist(int fd, const char *busid)
+{
+	struct usbip_devlist_entry entry = {0};
+	struct usbip_op_message rep = {0};
+
+	describe(busid, &entry.device);
+	rep.header.code = USBIP_OP_REP_DEVLIST;
+	rep.num_devices = 1;
+	rep.devices = &entry;
+	if (op_io_send(fd, &rep) < 0) {
+		fprintf(stderr, PROGRAM ": sending OP_REP_DEVLIST failed\n");
+		return 1;
+	}
+	printf("%s listed\n", busid);
+	return 0;
+}
+
 static int serve_import(int fd, const char *busid, int timeout_ms)
 {
 	struct usbip_op_message req, rep = {0};
@@ -199,6 +218,10 @@ static int serve_import(int fd, const char *busid, int timeout_ms)
 	if (op_io_read(fd, timeout_ms, &req, msg, sizeof(msg)) < 0) {
 		fprintf(stderr, PROGRAM ": reading the request: %s\n", msg);
 		return 1;
+	}
+	if (req.header.code == USBIP_OP_REQ_DEVLIST) {
+		usbip_op_message_clear(&req);
+		return serve_devlist(fd, busid);
 	}
 	if (req.header.code != USBIP_OP_REQ_IMPORT ||
 	    strncmp(req.busid, busid, sizeof(req.busid))) {

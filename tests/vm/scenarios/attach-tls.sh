@@ -143,8 +143,22 @@ $attach detach --all
 wait_detached
 wait_for 20 stub_available 1-1 || die "usbip-host did not free 1-1"
 
-log "--- the device calls: listen tls:tcp: --from"
-$attach listen tls:tcp:127.0.0.1:4101 --from 127.0.0.1 --key $ckey --peer "$server_pin" \
+log "--- list over an inherited socket: tls:fd:3"
+$server --listen tcp:127.0.0.1:4100 1-1 --key $skey --peer "$client_pin" >/tmp/server.log 2>&1 &
+spid=$!
+wait_listening 127.0.0.1:4100
+exec 3<>/dev/tcp/127.0.0.1/4100
+$attach list tls:fd:3 --key $ckey --peer "$server_pin" >/tmp/list.out 2>/tmp/list.log ||
+	{ cat /tmp/list.log /tmp/server.log; die "list over tls:fd:3 failed"; }
+exec 3>&-
+wait $spid || { cat /tmp/server.log; die "the TLS server failed the list"; }
+cat /tmp/list.out
+grep -q "1-1: 1d6b:0104 high-speed" /tmp/list.out || die "list over TLS does not show 1-1"
+grep -q "TLS1.3 .* peer $server_pin" /tmp/list.log || die "list did not log the server's pin"
+
+log "--- the device calls: listen tls:tcp: --from, pins from --peers"
+printf '# who may call\n\n%s  # the server\n' "$server_pin" >/tmp/peers
+$attach listen tls:tcp:127.0.0.1:4101 --from 127.0.0.1 --key $ckey --peers /tmp/peers \
 	2>/tmp/listen.log &
 lpid=$!
 wait_listening 127.0.0.1:4101
