@@ -90,6 +90,20 @@ refuse(int err, char *msg, unsigned long msg_len, const char *fmt, ...)
 	return err;
 }
 
+/*
+ * Closes a descriptor the peer should not have sent. A socket may come
+ * with SO_LINGER set and a peer that never reads: its last close would
+ * then wait out the linger time, with the receiver's loop stopped. Linger
+ * off first, so that close returns at once whatever the sender set.
+ */
+static void close_unwanted(int fd)
+{
+	const struct linger off = {0};
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &off, sizeof(off));
+	close(fd);
+}
+
 int ipc_recv(int sock, enum ipc_side side, struct ipc_message *m, int *fd,
 	     char *msg, unsigned long msg_len)
 {
@@ -168,7 +182,7 @@ int ipc_recv(int sock, enum ipc_side side, struct ipc_message *m, int *fd,
 			     m->u.devlist.count);
 	if (err) {
 		for (int i = 0; i < nfds; i++)
-			close(fds[i]);
+			close_unwanted(fds[i]);
 		return err;
 	}
 	if (nfds)

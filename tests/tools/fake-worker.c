@@ -26,6 +26,9 @@
  *   granted-stats-flood  lists devices, asks for the first one, and once
  *                      it has it sends counters as fast as it can
  *   fd                 a device list request carrying a descriptor
+ *   linger-fd          the client socket, SO_LINGER 1 h and a full send
+ *                      queue, sent with a device list request, its own
+ *                      copy closed: the broker's close must not wait
  *   oversize           a 64 KiB datagram
  *   wrong-side         a broker -> worker message (an open answer)
  *   reset              type 3, the deleted reset request
@@ -262,6 +265,22 @@ int main(int argc, char **argv)
 	} else if (!strcmp(scenario, "fd")) {
 		m.type = IPC_DEVLIST_REQUEST;
 		raw(&m, HEADER_LEN, STDERR_FILENO);
+		forever();
+	} else if (!strcmp(scenario, "linger-fd")) {
+		/* The client socket with a long SO_LINGER and a full send
+		 * queue (the client never reads), handed to the broker with
+		 * a request, our copy closed: the broker's close of what it
+		 * did not ask for would be the last, and would linger. */
+		static const char junk[65536];
+		struct linger l = {.l_onoff = 1, .l_linger = 3600};
+		if (setsockopt(client, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) < 0)
+			say("SO_LINGER:", strerror(errno));
+		fcntl(client, F_SETFL, O_NONBLOCK);
+		while (write(client, junk, sizeof(junk)) > 0)
+			;
+		m.type = IPC_DEVLIST_REQUEST;
+		raw(&m, HEADER_LEN, client);
+		close(client);
 		forever();
 	} else if (!strcmp(scenario, "oversize")) {
 		static char big[65536];
