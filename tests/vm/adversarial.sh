@@ -100,7 +100,7 @@ readpid=$!
 
 log "--- compromised workers"
 for s in flood never-read two-outstanding devlist-loop open-twice out-of-order \
-	stats-before-grant stats-flood fd oversize wrong-side reset close-early \
+	stats-before-grant stats-flood fd linger-fd oversize wrong-side reset close-early \
 	granted-stats-flood; do
 	kills=$(grep -c "killed by signal 9" /tmp/broker.log || true)
 	exec 5<>/dev/tcp/127.0.0.1/3240
