@@ -206,7 +206,9 @@ static enum urb_verdict classify_control(const struct urb_session *s,
 			return reject(fault, URB_REJECT_REQUEST, "wIndex",
 				      index);
 		if (value > 0xff ||
-		    (value != 0 && !usb_model_config(s->model, (uint8_t)value)))
+		    (value != 0 && !usb_model_config(s->model, (uint8_t)value)) ||
+		    (value != 0 && s->granted_configuration &&
+		     value != s->granted_configuration))
 			return reject(fault, URB_REJECT_REQUEST,
 				      "bConfigurationValue", value);
 		plan->action = URB_ACTION_SET_CONFIGURATION;

@@ -61,6 +61,14 @@ struct urb_session {
 	const struct urb_limits *limits;
 	uint32_t devid;
 	uint8_t configuration; /* current bConfigurationValue, 0 unconfigured */
+	/*
+	 * The configuration the device had when it was granted, which is
+	 * the one the policy judged by its interfaces: SET_CONFIGURATION
+	 * may choose it or 0, no other, so that a client cannot bring up
+	 * interfaces nobody judged. 0: any (the device was unconfigured at
+	 * the grant, and a policy cannot have allowed it by its interfaces).
+	 */
+	uint8_t granted_configuration;
 	/* Current alternate setting, indexed by bInterfaceNumber. */
 	uint8_t alt_setting[256];
 	uint32_t urbs_in_flight;

@@ -723,6 +723,7 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 	s->view.limits = &s->limits;
 	s->view.devid = dev->wire.device.busnum << 16 | dev->wire.device.devnum;
 	s->view.configuration = dev->configuration;
+	s->view.granted_configuration = dev->configuration;
 	s->view.seqnum_in_flight = seqnum_in_flight;
 	s->view.opaque = s;
 	usbip_urb_reader_init(&s->reader, USBIP_ROLE_SERVER,

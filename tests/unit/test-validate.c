@@ -479,6 +479,19 @@ START_TEST(special_requests)
 	ck_assert_int_eq(check(&f, &p, "bConfigurationValue"),
 			 URB_REJECT_REQUEST);
 
+	/* Granted in configuration 1: the policy judged its interfaces,
+	 * not those of configuration 2. */
+	session.granted_configuration = 1;
+	f = control(USBIP_DIR_OUT, "\x00\x09\x02\x00\x00\x00\x00\x00", 0);
+	ck_assert_int_eq(check(&f, &p, "bConfigurationValue"),
+			 URB_REJECT_REQUEST);
+	f = control(USBIP_DIR_OUT, "\x00\x09\x01\x00\x00\x00\x00\x00", 0);
+	ck_assert_int_eq(check(&f, &p, NULL), URB_ACCEPT);
+	ck_assert_uint_eq(p.value, 1);
+	f = control(USBIP_DIR_OUT, "\x00\x09\x00\x00\x00\x00\x00\x00", 0);
+	ck_assert_int_eq(check(&f, &p, NULL), URB_ACCEPT);
+	session.granted_configuration = 0;
+
 	f = control(USBIP_DIR_OUT, "\x01\x0b\x01\x00\x01\x00\x00\x00", 0);
 	ck_assert_int_eq(check(&f, &p, NULL), URB_ACCEPT);
 	ck_assert_int_eq(p.action, URB_ACTION_SET_INTERFACE);
