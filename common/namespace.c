@@ -14,6 +14,8 @@
 
 #include "macros.h"
 
+#define MAX_ENV 16 /* USBIP_* variables passed on */
+
 #define NS_FLAGS                                                     \
 	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | \
 	 CLONE_NEWIPC | CLONE_NEWUTS)
@@ -31,6 +33,8 @@ static int write_file(pid_t pid, const char *name, const char *text)
 		return -errno;
 	return write(fd, text, len) == (ssize_t)len ? 0 : -errno;
 }
+
+extern char **environ;
 
 /* In the child, before exec: only async-signal-safe calls. */
 static void child(int sync_fd, const char *path, char *const argv[],
@@ -58,7 +62,9 @@ static void child(int sync_fd, const char *path, char *const argv[],
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0)
 		_exit(126);
-	syscall(SYS_close_range, 3 + nkeep, ~0u, 0);
+	if (syscall(SYS_close_range, 3 + nkeep, ~0u, 0) < 0)
+		for (int fd = (int)(3 + nkeep); fd < 65536; fd++)
+			close(fd);
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		_exit(126);
 	/* A parent that takes signals through a signalfd blocks them; the
@@ -73,7 +79,16 @@ static void child(int sync_fd, const char *path, char *const argv[],
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
-	execv(path, argv);
+	/* The spawner's USBIP_* variables (the worker's documented
+	 * switches, the test suite's) and nothing else: a worker has no use
+	 * for the broker's NOTIFY_SOCKET, paths or locale. */
+	char *env[MAX_ENV + 1];
+	size_t n = 0;
+	for (char **e = environ; *e && n < MAX_ENV; e++)
+		if (!strncmp(*e, "USBIP_", 6))
+			env[n++] = *e;
+	env[n] = NULL;
+	execve(path, argv, env);
 	_exit(127);
 }
 

@@ -17,7 +17,8 @@
  * are renumbered 3, 4, ... in the child, 0 and 1 are /dev/null, 2 stays
  * (the spawner's log), and every other fd is closed. The child dies with
  * the spawner. It starts with SIGTERM blocked, so that a stop sent before
- * it has a handler is not lost: it must unblock SIGTERM itself. Returns
+ * it has a handler is not lost: it must unblock SIGTERM itself. Its
+ * environment is the spawner's USBIP_* variables alone. Returns
  * the child's pid (as the spawner sees it) or a negative errno with msg
  * set.
  */

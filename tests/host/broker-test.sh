@@ -19,6 +19,7 @@
 #   max-per-peer      a fifth session from one address is refused
 #   import-timeout    a worker without a device is stopped, then killed
 #   list-without-usb  list on a host without /sys/bus/usb/devices
+#   environment       a worker gets the broker's USBIP_* variables alone
 #   second-instance   a second broker on the same control socket refuses
 #   missing-worker    a worker uid 65534 cannot run stops the start
 #
@@ -223,6 +224,20 @@ list-without-usb-inner)
 		fail "list printed '$out'"
 	kill -0 "$bpid" 2>/dev/null || fail "the broker died"
 	responsive
+	stop_broker
+	;;
+environment)
+	# A worker gets the broker's USBIP_* variables, nothing else.
+	USBIP_TEST_MARK=kept NOT_FOR_WORKERS=leak start_broker
+	connect idle
+	wait_for 5 grep -q "fake-worker: scenario idle" "$log" ||
+		fail "the fake worker did not start"
+	w=$(cat /proc/"$bpid"/task/*/children | awk '{print $1; exit}')
+	[ -n "$w" ] || fail "no worker"
+	env=$(tr '\0' '\n' </proc/"$w"/environ)
+	echo "worker environment: $env"
+	grep -qx USBIP_TEST_MARK=kept <<<"$env" || fail "USBIP_TEST_MARK did not reach the worker"
+	[ "$(grep -vc '^USBIP_' <<<"$env")" = 0 ] || fail "the worker got more: $env"
 	stop_broker
 	;;
 second-instance)

@@ -38,7 +38,7 @@
  * It logs what it did on stderr (the broker's stderr), prefixed
  * "fake-worker:".
  *
- * With FAKE_WORKER_REAL=PATH in its environment (the broker's, which
+ * With USBIP_FAKE_WORKER_REAL=PATH in its environment (the broker's, which
  * workers inherit) it is a compromised worker only for the clients that
  * ask for one: a client whose first byte is USB/IP's (0x01, the version's
  * high byte) gets PATH, the real worker, exec'd with the same argv, and
@@ -103,7 +103,7 @@ static bool real_worker_wanted(char **argv, int client)
 	struct pollfd p = {.fd = client, .events = POLLIN};
 	unsigned char first;
 
-	if (!getenv("FAKE_WORKER_REAL"))
+	if (!getenv("USBIP_FAKE_WORKER_REAL"))
 		return false;
 	for (char **a = argv; *a; a++)
 		if (!strcmp(*a, "--export-to"))
@@ -186,7 +186,7 @@ int main(int argc, char **argv)
 		/* As the broker would have started it. */
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
-		execv(getenv("FAKE_WORKER_REAL"), argv);
+		execv(getenv("USBIP_FAKE_WORKER_REAL"), argv);
 		say("exec:", strerror(errno));
 		return 127;
 	}

@@ -4,7 +4,7 @@
 # usbip-brokerd, one healthy import reading a disk end to end over and
 # over, and beside it every attacker the suite has, each against another
 # device or the broker itself:
-#   compromised workers (tests/tools/fake-worker, through FAKE_WORKER_REAL
+#   compromised workers (tests/tools/fake-worker, through USBIP_FAKE_WORKER_REAL
 #     the broker's --worker for hostile clients only): floods, never
 #     reading, out of order, fds, oversize, wrong side, early close,
 #     counters before and after a grant;
@@ -69,7 +69,7 @@ wait_for 20 local_busid 46f4:0002 || die "QEMU's usb-audio did not enumerate"
 audio=$(local_busid 46f4:0002)
 
 # The fake worker passes every real client on to the real worker.
-export FAKE_WORKER_REAL=$bin/daemons/worker/usbip-worker
+export USBIP_FAKE_WORKER_REAL=$bin/daemons/worker/usbip-worker
 start_broker 3240 "allow id 1d6b:0104 from 127.0.0.1
 allow id 46f4:0002 from 127.0.0.1" --worker "$bin/tests/fake-worker" --import-timeout 5
 $ctl export "$a"
