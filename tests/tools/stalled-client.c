@@ -3,14 +3,15 @@
  * Test tool: a USB/IP client that stops reading. It imports BUSID from
  * ADDR (tcp:HOST:PORT, the broker's listener), a mass-storage gadget
  * (bulk IN ep 1, OUT ep 2, 64 KiB or more), and asks for READS reads of
- * 64 KiB (SCSI READ(10) of LBA 0: CBW, data, CSW; 3 URBs each, under the
- * worker's 1024 in flight) without ever reading a reply: the worker's
+ * 64 KiB (SCSI READ(10) of LBA 0: CBW, data, CSW; 3 URBs each, one read
+ * every 50 ms so that little is in flight at once) without ever reading a
+ * reply: the worker's
  * replies back up in its queue and the socket, and it is stuck writing.
  * It says "stalled after N URBs" on stdout once all are written or its
  * writes have made no progress for 2 s, then holds the connection, unread,
  * until killed.
  *
- *   stalled-client ADDR BUSID [READS]     (READS: default 200, 13 MiB: under the worker's 16 MiB in flight)
+ *   stalled-client ADDR BUSID [READS]     (READS: default 200, 13 MiB, one every 50 ms)
  *
  * Exit status 1 when the import is refused.
  */
@@ -105,10 +106,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	devid = rep.device.busnum << 16 | rep.device.devnum;
+	/* Paced, so that what is in flight at once stays within a
+	 * worker's share of the usbfs quota (963 KiB by default): the
+	 * replies are what must pile up, not the requests. */
 	for (unsigned long i = 0; i < reads; i++) {
 		submit(USBIP_DIR_OUT, 2, cbw, sizeof(cbw));
 		submit(USBIP_DIR_IN, 1, NULL, 65536);
 		submit(USBIP_DIR_IN, 1, NULL, 13);
+		usleep(50000);
 	}
 	stalled();
 }
