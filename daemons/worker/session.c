@@ -51,17 +51,38 @@ int session_stop_setup(void)
 	return 0;
 }
 
+/*
+ * Every CMD_SUBMIT is a struct urb from the moment it is accepted until
+ * its reply is queued, including those the worker answers itself (the
+ * special requests, refused submissions): the importing kernel's drivers
+ * rely on URBs of one endpoint completing in the order they were
+ * submitted, and a reply made here must not overtake one still pending
+ * on the device.
+ */
 struct urb {
-	struct urb *next; /* seqnum hash chain */
+	struct urb *next;	       /* seqnum hash chain */
+	struct urb *ep_prev, *ep_next; /* the endpoint's order */
 	struct session *s;
 	uint32_t seqnum;
+	uint8_t order; /* which endpoint order it keeps (endpoint_order) */
 	struct urb_plan plan;
-	struct libusb_transfer *xfer;
+	struct libusb_transfer *xfer; /* NULL when answered here */
 	uint8_t *buf;
 	bool unlinking;
 	uint32_t unlink_seqnum;
+	/* Answered, the reply held back behind an earlier URB. */
+	bool held;
+	struct outq_item reply;
 	uint32_t num_iso;
 	struct usbip_iso_desc *iso; /* the request's descriptors */
+};
+
+/* ep0's IN and OUT share one control pipe: one order for both. Other
+ * endpoints keep one per number and direction. */
+#define ENDPOINT_ORDERS 32
+
+struct endpoint_order {
+	struct urb *first, *last;
 };
 
 struct session {
@@ -71,6 +92,7 @@ struct session {
 	struct urb_limits limits;
 	struct urb_session view;
 	struct urb *table[SEQNUM_BUCKETS];
+	struct endpoint_order orders[ENDPOINT_ORDERS];
 	struct usbip_urb_reader reader;
 	struct bufpool pool;
 	struct outq out;
@@ -134,8 +156,60 @@ static void free_urb(struct urb *u)
 	if (u->xfer)
 		libusb_free_transfer(u->xfer);
 	bufpool_free(&u->s->pool, u->buf);
+	bufpool_free(&u->s->pool, u->reply.owned);
+	free(u->reply.iso);
 	free(u->iso);
 	free(u);
+}
+
+/* Which order a request keeps: from the header, not the plan, whose
+ * endpoint for CLEAR_HALT is the one to clear, not ep0 it came on. */
+static uint8_t order_of(const struct usbip_urb_header *h)
+{
+	if (h->ep == 0)
+		return 0;
+	return (uint8_t)((h->ep & 0x0f) |
+			 (h->direction == USBIP_DIR_IN ? 0x10 : 0));
+}
+
+/* Accepted: tracked and last in its endpoint's order. */
+static struct urb *new_urb(struct session *s, const struct usbip_urb_frame *f,
+			   const struct urb_plan *plan)
+{
+	struct urb *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return NULL;
+	u->s = s;
+	u->seqnum = f->header.seqnum;
+	u->plan = *plan;
+	u->order = order_of(&f->header);
+	struct endpoint_order *o = &s->orders[u->order];
+	u->ep_prev = o->last;
+	if (o->last)
+		o->last->ep_next = u;
+	else
+		o->first = u;
+	o->last = u;
+	track(s, u);
+	return u;
+}
+
+/* Done with u: out of its order and the table, freed. */
+static void retire(struct session *s, struct urb *u)
+{
+	struct endpoint_order *o = &s->orders[u->order];
+
+	if (u->ep_prev)
+		u->ep_prev->ep_next = u->ep_next;
+	else
+		o->first = u->ep_next;
+	if (u->ep_next)
+		u->ep_next->ep_prev = u->ep_prev;
+	else
+		o->last = u->ep_prev;
+	untrack(s, u);
+	free_urb(u);
 }
 
 static uint64_t now_ms(void)
@@ -168,33 +242,63 @@ static int queue_ret_unlink(struct session *s, uint32_t seqnum, int32_t status)
 	return outq_push(&s->out, head, NULL, 0, NULL, NULL, 0);
 }
 
-/* A RET_SUBMIT with `data` (IN only; `owned` is the buffer it lies in,
- * freed once sent) and iso descriptors. devid, direction and ep stay 0,
- * as the kernel stub sends them. */
-static int queue_ret_submit(struct session *s, uint32_t seqnum, int32_t status,
+/*
+ * Queues the replies at the front of an order that are answered: stops
+ * at the first URB still pending, so no reply overtakes an earlier URB of
+ * its endpoint. A URB unlinked after it completed (the unlink lost the
+ * race, or found it answered and held) has its RET_UNLINK, status 0,
+ * right behind its RET_SUBMIT, as the kernel stub sends them.
+ */
+static int release_answered(struct session *s, uint8_t order)
+{
+	struct endpoint_order *o = &s->orders[order];
+	int r = 0;
+
+	while (o->first && o->first->held) {
+		struct urb *u = o->first;
+		struct outq_item *it = &u->reply;
+		/* outq_push owns these from here, even when it fails. */
+		int e = outq_push(&s->out, it->head, it->data, it->data_len,
+				  take_ptr(it->owned), take_ptr(it->iso),
+				  it->iso_len);
+		if (e == 0 && u->unlinking)
+			e = queue_ret_unlink(s, u->unlink_seqnum, 0);
+		if (e < 0 && !r)
+			r = e;
+		retire(s, u);
+	}
+	return r;
+}
+
+/* u's RET_SUBMIT with `data` (IN only; `owned` is the buffer it lies in,
+ * freed once sent) and iso descriptors, queued once every earlier URB of
+ * its endpoint has its reply queued. devid, direction and ep stay 0, as
+ * the kernel stub sends them. */
+static int queue_ret_submit(struct session *s, struct urb *u, int32_t status,
 			    uint32_t actual, const uint8_t *data,
 			    size_t data_len, void *owned,
 			    const struct usbip_iso_desc *iso, uint32_t num_iso,
 			    int32_t error_count)
 {
 	struct usbip_urb_header h = {.command = USBIP_RET_SUBMIT,
-				     .seqnum = seqnum};
-	uint8_t head[USBIP_URB_HEADER_LEN];
+				     .seqnum = u->seqnum};
+	struct outq_item *it = &u->reply;
 	uint8_t *packed = NULL;
 
 	if (tracing())
 		log_line("RET_SUBMIT seqnum %u status %d "
 			 "actual %u data %zu iso %u",
-			 seqnum, status, actual, data_len, num_iso);
+			 u->seqnum, status, actual, data_len, num_iso);
 	h.u.ret_submit.status = status;
 	h.u.ret_submit.actual_length = actual;
 	h.u.ret_submit.number_of_packets = num_iso;
 	h.u.ret_submit.error_count = error_count;
-	usbip_urb_header_pack(&h, head);
+	usbip_urb_header_pack(&h, it->head);
+	it->owned = owned;
 	if (num_iso) {
 		packed = malloc((size_t)num_iso * USBIP_ISO_DESC_LEN);
 		if (!packed) {
-			free(owned);
+			retire(s, u); /* owned goes with it */
 			return -ENOMEM;
 		}
 		for (uint32_t i = 0; i < num_iso; i++)
@@ -202,9 +306,13 @@ static int queue_ret_submit(struct session *s, uint32_t seqnum, int32_t status,
 				&iso[i],
 				packed + (size_t)i * USBIP_ISO_DESC_LEN);
 	}
+	it->data = data;
+	it->data_len = data_len;
+	it->iso = packed;
+	it->iso_len = (size_t)num_iso * USBIP_ISO_DESC_LEN;
+	u->held = true;
 	s->stats->urbs++;
-	return outq_push(&s->out, head, data, data_len, owned, packed,
-			 (size_t)num_iso * USBIP_ISO_DESC_LEN);
+	return release_answered(s, u->order);
 }
 
 /* Iso IN data goes out packed (only what arrived, in packet order); the
@@ -236,10 +344,9 @@ static int complete_iso(struct session *s, struct urb *u,
 	s->stats->bytes_in += u->plan.dir_in ? packed : 0;
 	/* The reply takes the transfer buffer along: no copy. */
 	uint8_t *buf = take_ptr(u->buf);
-	return queue_ret_submit(s, u->seqnum,
-				errno_from_transfer_status(x->status), actual,
-				u->plan.dir_in ? buf : NULL, packed, buf,
-				u->iso, u->num_iso, errors);
+	return queue_ret_submit(s, u, errno_from_transfer_status(x->status),
+				actual, u->plan.dir_in ? buf : NULL, packed,
+				buf, u->iso, u->num_iso, errors);
 }
 
 static void LIBUSB_CALL on_transfer_done(struct libusb_transfer *x)
@@ -248,12 +355,18 @@ static void LIBUSB_CALL on_transfer_done(struct libusb_transfer *x)
 	struct session *s = u->s;
 	int r;
 
-	untrack(s, u);
 	if (x->status == LIBUSB_TRANSFER_NO_DEVICE && !s->end)
 		s->end = -ENODEV;
-	if (u->unlinking) {
-		/* Unlinked while pending: the RET_UNLINK alone answers it. */
+	if (u->unlinking && x->status == LIBUSB_TRANSFER_CANCELLED) {
+		/* Unlinked while pending: the RET_UNLINK alone answers it,
+		 * and the URBs it held back may go. An unlink that came too
+		 * late (the URB completed) gets the real reply below. */
+		uint8_t order = u->order;
 		r = queue_ret_unlink(s, u->unlink_seqnum, -ECONNRESET);
+		retire(s, u);
+		int e = release_answered(s, order);
+		if (r == 0)
+			r = e;
 	} else if (u->plan.type == USB_TYPE_ISOCHRONOUS) {
 		r = complete_iso(s, u, x);
 	} else {
@@ -275,28 +388,23 @@ static void LIBUSB_CALL on_transfer_done(struct libusb_transfer *x)
 			s->stats->bytes_in += actual;
 		/* The reply takes the transfer buffer along: no copy. */
 		uint8_t *buf = take_ptr(u->buf);
-		r = queue_ret_submit(s, u->seqnum, status, actual,
-				     u->plan.dir_in ? data : NULL,
-				     u->plan.dir_in ? actual : 0, buf, NULL, 0,
-				     0);
+		r = queue_ret_submit(
+			s, u, status, actual, u->plan.dir_in ? data : NULL,
+			u->plan.dir_in ? actual : 0, buf, NULL, 0, 0);
 	}
 	if (r < 0 && !s->end)
 		s->end = r;
-	free_urb(u);
 }
 
 static int submit(struct session *s, const struct usbip_urb_frame *f,
 		  const struct urb_plan *plan)
 {
 	libusb_device_handle *h = s->dev->handle;
-	struct urb *u = calloc(1, sizeof(*u));
+	struct urb *u = new_urb(s, f, plan);
 	int r;
 
 	if (!u)
 		return -ENOMEM;
-	u->s = s;
-	u->seqnum = f->header.seqnum;
-	u->plan = *plan;
 	s->stats->bytes_out += f->data_len;
 
 	switch (plan->type) {
@@ -371,21 +479,21 @@ static int submit(struct session *s, const struct usbip_urb_frame *f,
 			 "flags 0x%x",
 			 u->seqnum, plan->type, plan->endpoint, plan->length,
 			 plan->transfer_flags);
-	track(s, u);
 	/* A backend may complete it at once: u is not ours past success. */
 	r = worker_device_submit(s->dev, u->xfer);
+	if (r == LIBUSB_ERROR_NO_DEVICE) {
+		retire(s, u);
+		return -ENODEV;
+	}
 	if (r < 0) {
-		untrack(s, u);
-		free_urb(u);
-		if (r == LIBUSB_ERROR_NO_DEVICE)
-			return -ENODEV;
-		return queue_ret_submit(s, f->header.seqnum,
-					errno_from_libusb(r), 0, NULL, 0, NULL,
-					NULL, 0, 0);
+		/* Refused: answered here, in its turn. */
+		libusb_free_transfer(take_ptr(u->xfer));
+		return queue_ret_submit(s, u, errno_from_libusb(r), 0, NULL, 0,
+					NULL, NULL, 0, 0);
 	}
 	return 0;
 nomem:
-	free_urb(u);
+	retire(s, u);
 	return -ENOMEM;
 }
 
@@ -399,6 +507,10 @@ static int unlink_urb(struct session *s, uint32_t seqnum, uint32_t victim)
 		return queue_ret_unlink(s, seqnum, 0);
 	u->unlinking = true;
 	u->unlink_seqnum = seqnum;
+	/* Answered and held back: its RET_UNLINK (status 0) follows its
+	 * RET_SUBMIT when that goes. */
+	if (u->held || !u->xfer)
+		return 0;
 	/* Completion (cancelled or not) then answers with RET_UNLINK. */
 	if (worker_device_cancel(s->dev, u->xfer) == LIBUSB_ERROR_NO_DEVICE)
 		return -ENODEV;
@@ -411,8 +523,13 @@ static int special(struct session *s, const struct usbip_urb_frame *f,
 		   const struct urb_plan *plan)
 {
 	struct worker_device *d = s->dev;
+	struct urb *u = new_urb(s, f, plan);
 	int status = 0;
 
+	if (!u)
+		return -ENOMEM;
+	/* Carried out now, as the stub does; only the reply waits for the
+	 * control transfers before it. */
 	switch (plan->action) {
 	case URB_ACTION_SET_CONFIGURATION:
 		status = worker_device_set_configuration(d, plan->value);
@@ -438,12 +555,14 @@ static int special(struct session *s, const struct usbip_urb_frame *f,
 			       sizeof(s->view.alt_setting));
 		break;
 	default:
+		retire(s, u);
 		return -EINVAL;
 	}
-	if (status == -ENODEV)
+	if (status == -ENODEV) {
+		retire(s, u);
 		return -ENODEV;
-	return queue_ret_submit(s, f->header.seqnum, status, 0, NULL, 0, NULL,
-				NULL, 0, 0);
+	}
+	return queue_ret_submit(s, u, status, 0, NULL, 0, NULL, NULL, 0, 0);
 }
 
 static int handle_frame(struct session *s, const struct usbip_urb_frame *f)
@@ -679,7 +798,8 @@ static void drain(struct session *s)
 
 	for (size_t b = 0; b < SEQNUM_BUCKETS; b++)
 		for (struct urb *u = s->table[b]; u; u = u->next)
-			worker_device_cancel(s->dev, u->xfer);
+			if (u->xfer && !u->held)
+				worker_device_cancel(s->dev, u->xfer);
 	while (s->view.urbs_in_flight && now_ms() < until)
 		wait_and_dispatch(s, false, 50);
 	if (s->view.urbs_in_flight)

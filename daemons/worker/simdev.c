@@ -35,6 +35,12 @@
 #define ZERO_PATTERN_MOD 63
 #define ZERO_REQUEST_PATTERN 0x5c /* as usbtest's control read */
 #define ZERO_REQUEST_SINK 0x5b	  /* and control write */
+/* Test hooks for reply order (usbip-probe's order-* scripts): a control
+ * read answered wValue ms late, and a control write that keeps the bulk
+ * source busy for wValue ms. */
+#define ZERO_REQUEST_SLOW 0x5d
+#define ZERO_REQUEST_BULK_BUSY 0x5e
+#define ZERO_DELAY_MAX_MS 1000
 
 /* HID 1.11 appendix B.1: the boot keyboard's report descriptor. */
 static const uint8_t keyboard_report_descriptor[] = {
@@ -145,6 +151,9 @@ struct sim {
 	uint8_t *fifo;
 	size_t fifo_head, fifo_len;
 	uint64_t out_clock_ns, in_clock_ns;
+	/* ep0 answers one request after the other, as a control pipe does;
+	 * the bulk source answers no earlier than bulk_in_ns. */
+	uint64_t control_clock_ns, bulk_in_ns;
 	uint64_t dropped;
 	uint32_t rate;
 };
@@ -387,6 +396,13 @@ static int control(struct sim *sim, const uint8_t *setup, uint8_t *data,
 			*actual = length;
 			return 0;
 		}
+		if (type == 0xc0 && request == ZERO_REQUEST_SLOW) {
+			memset(data, 0, length);
+			*actual = length;
+			return 0;
+		}
+		if (type == 0x40 && request == ZERO_REQUEST_BULK_BUSY)
+			return 0;
 	}
 	if (sim->kind == SIM_AUDIO_LOOPBACK) {
 		/* The endpoints' sampling frequency control (UAC1 5.2.3.2);
@@ -531,6 +547,34 @@ static int sim_submit(struct worker_device *d, struct libusb_transfer *x)
 						       : &sim->out_clock_ns,
 				    now, x->num_iso_packets);
 		break;
+	case LIBUSB_TRANSFER_TYPE_CONTROL: {
+		const uint8_t *setup = x->buffer;
+		uint64_t delay_ms = (uint64_t)(setup[2] | setup[3] << 8);
+		if (delay_ms > ZERO_DELAY_MAX_MS)
+			delay_ms = ZERO_DELAY_MAX_MS;
+		if (sim->kind == SIM_ZERO && setup[0] == 0xc0 &&
+		    setup[1] == ZERO_REQUEST_SLOW)
+			p->due_ns = now + delay_ms * NS_PER_MS;
+		/* Taken at submission: the bulk reads that follow it in the
+		 * same batch are already late. */
+		if (sim->kind == SIM_ZERO && setup[0] == 0x40 &&
+		    setup[1] == ZERO_REQUEST_BULK_BUSY)
+			sim->bulk_in_ns = now + delay_ms * NS_PER_MS;
+		if (p->due_ns < sim->control_clock_ns)
+			p->due_ns = sim->control_clock_ns;
+		sim->control_clock_ns = p->due_ns;
+		break;
+	}
+	case LIBUSB_TRANSFER_TYPE_BULK:
+		/* The source refuses a zero-length read at submission: a
+		 * stand-in for usbfs refusing a URB (its memory quota). */
+		if ((x->endpoint & 0x80) && x->length == 0) {
+			free(p);
+			return LIBUSB_ERROR_INVALID_PARAM;
+		}
+		if ((x->endpoint & 0x80) && sim->bulk_in_ns > now)
+			p->due_ns = sim->bulk_in_ns;
+		break;
 	default:
 		break;
 	}
@@ -546,6 +590,10 @@ static int sim_cancel(struct worker_device *d, struct libusb_transfer *x)
 		struct pending *p = *at;
 		if (p->x != x)
 			continue;
+		/* Its time has come: done on the device, waiting to be
+		 * reaped, as a URB that DISCARDURB no longer reaches. */
+		if (p->due_ns <= now_ns())
+			return 0;
 		*at = p->next;
 		p->cancelled = true;
 		p->due_ns = 0;
@@ -639,6 +687,7 @@ static int sim_reset(struct worker_device *d)
 
 	memset(sim->alt, 0, sizeof(sim->alt));
 	sim->in_clock_ns = sim->out_clock_ns = 0;
+	sim->control_clock_ns = sim->bulk_in_ns = 0;
 	return 0;
 }
 

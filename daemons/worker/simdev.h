@@ -8,7 +8,15 @@
  *   audio-loopback    UAC1, 48 kHz 16-bit stereo: what is played on the
  *                     iso OUT endpoint comes back on the iso IN endpoint
  *   zero              bulk sink (ep 0x02) and source (ep 0x81) of a
- *                     repeating 0..62 byte pattern, for throughput
+ *                     repeating 0..62 byte pattern, for throughput; two
+ *                     vendor requests for reply-order tests (0xc0 0x5d:
+ *                     answered wValue ms late; 0x40 0x5e: the source
+ *                     busy for wValue ms), and a zero-length read refused
+ *                     at submission
+ *
+ * ep0 answers one request after another, as a control pipe does; a
+ * transfer that is due has completed on the device, and cancelling it
+ * no longer stops it (the race usbfs has with DISCARDURB).
  *
  * Iso and interrupt endpoints keep the bus's pace (one packet per frame,
  * one report per interval), so a host driver sees a plausible device.

@@ -21,7 +21,6 @@ struct flight {
 	struct flight *prev, *next;
 	struct libusb_transfer *x;
 	unsigned num_pieces, pieces_left;
-	bool cancelled;
 	enum libusb_transfer_status failed; /* COMPLETED unless one did */
 	struct piece **pieces;
 };
@@ -259,7 +258,6 @@ int usbfs_io_cancel(struct usbfs_io *io, struct libusb_transfer *x)
 		f = f->next;
 	if (!f)
 		return LIBUSB_ERROR_NOT_FOUND;
-	f->cancelled = true;
 	for (unsigned i = 0; i < f->num_pieces; i++) {
 		struct usbdevfs_urb *u = &f->pieces[i]->urb;
 		if (f->pieces[i]->reaped)
@@ -277,9 +275,11 @@ static void finish(struct usbfs_io *io, struct flight *f,
 {
 	struct libusb_transfer *x = f->x;
 
-	if (f->cancelled)
-		status = LIBUSB_TRANSFER_CANCELLED;
-	else if (f->failed != LIBUSB_TRANSFER_COMPLETED)
+	/* A cancelled transfer whose URBs completed before the discard
+	 * reached them (DISCARDURB said EINVAL) completed: the session
+	 * reports that completion, data and all, as the kernel stub does
+	 * when an unlink loses the race. */
+	if (f->failed != LIBUSB_TRANSFER_COMPLETED)
 		status = f->failed;
 	x->status = status;
 	forget(io, f);
@@ -309,7 +309,7 @@ static void landed(struct usbfs_io *io, struct piece *p)
 	}
 	x->actual_length += u->actual_length;
 	if (status != LIBUSB_TRANSFER_COMPLETED &&
-	    f->failed == LIBUSB_TRANSFER_COMPLETED && !f->cancelled)
+	    f->failed == LIBUSB_TRANSFER_COMPLETED)
 		f->failed = status;
 	if (--f->pieces_left == 0)
 		finish(io, f, LIBUSB_TRANSFER_COMPLETED);
@@ -333,7 +333,6 @@ void usbfs_io_reap(struct usbfs_io *io)
 		while (io->head) {
 			struct flight *f = io->head;
 			f->failed = LIBUSB_TRANSFER_NO_DEVICE;
-			f->cancelled = false;
 			finish(io, f, LIBUSB_TRANSFER_NO_DEVICE);
 		}
 		return;

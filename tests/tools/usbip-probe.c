@@ -7,8 +7,14 @@
  *   unlink-pending    a bulk IN that can never complete (no command sent),
  *                     then its unlink: exactly one RET_UNLINK -ECONNRESET
  *                     and no RET_SUBMIT for it
- *   unlink-completed  a GET_DESCRIPTOR, its RET_SUBMIT, then its unlink:
- *                     RET_UNLINK status 0
+ *   unlink-completed  a GET_DESCRIPTOR, its RET_SUBMIT (status 0, 18
+ *                     bytes), then its unlink: RET_UNLINK status 0, and
+ *                     nothing more
+ *   unlink-race       a GET_DESCRIPTOR and its unlink in one write, so the
+ *                     unlink reaches a URB the device has answered but
+ *                     the worker has not reported: the real RET_SUBMIT
+ *                     (status 0, 18 bytes), then RET_UNLINK status 0, as
+ *                     the kernel stub answers
  *   inflight-64       64 GET_DESCRIPTORs in one write: 64 replies, each
  *                     seqnum once, each 18 bytes
  *   hostile-NAME      one malformed request (see hostile[] below): the
@@ -35,6 +41,16 @@
  *                     bit-exact
  *   bulk-DEPTH-MIB    benchmark: MIB MiB in and out of the source/sink in
  *                     64 KiB URBs, DEPTH in flight; prints MB/s
+ *   order-control     ep0 requests queued behind a slow one (vendor 0xc0
+ *                     0x5d, answered 200 ms late): answered, stalled and
+ *                     worker-handled (SET_INTERFACE, CLEAR_HALT,
+ *                     SET_CONFIGURATION) mixed; the replies come in
+ *                     seqnum order with the expected statuses
+ *   order-bulk        bulk INs on 0x81 behind a busy source (vendor 0x40
+ *                     0x5e), good ones mixed with zero-length reads the
+ *                     source refuses at submission and an unlinked one:
+ *                     RET_SUBMITs of the endpoint in seqnum order, the
+ *                     unlinked URB answered by its RET_UNLINK alone
  *   sandboxed         the serving worker shows Seccomp 2, NoNewPrivs 1,
  *                     CapEff 0 (needs --spawn)
  *   forbidden-syscall a test-hooks worker that makes a forbidden syscall
@@ -179,13 +195,168 @@ static void script_unlink_completed(void)
 
 	submit(1, USBIP_DIR_IN, 0, 18, get_device_descriptor);
 	if (next_reply(&f, TIMEOUT_MS) < 0 ||
-	    f->header.command != USBIP_RET_SUBMIT || f->header.seqnum != 1)
-		fail("no RET_SUBMIT for GET_DESCRIPTOR");
+	    f->header.command != USBIP_RET_SUBMIT || f->header.seqnum != 1 ||
+	    f->header.u.ret_submit.status != 0 || f->data_len != 18)
+		fail("no RET_SUBMIT (status 0, 18 bytes) for GET_DESCRIPTOR");
 	unlink_urb(2, 1);
 	if (next_reply(&f, TIMEOUT_MS) < 0 ||
 	    f->header.command != USBIP_RET_UNLINK || f->header.seqnum != 2 ||
 	    f->header.u.ret_unlink.status != 0)
 		fail("expected RET_UNLINK seqnum 2 status 0");
+	if (next_reply(&f, 300) != -ETIMEDOUT)
+		fail("more replies than requests");
+}
+
+/* The unlink reaches the URB after the device answered it but before the
+ * worker reported it (the simulated device completes a due transfer only
+ * when the worker reaps; usbfs's DISCARDURB then says EINVAL). */
+static void script_unlink_race(void)
+{
+	struct usbip_urb_header h = {.command = USBIP_CMD_SUBMIT,
+				     .seqnum = 1,
+				     .devid = devid,
+				     .direction = USBIP_DIR_IN};
+	const struct usbip_urb_frame *f;
+	uint8_t b[2 * USBIP_URB_HEADER_LEN];
+
+	h.u.submit.transfer_buffer_length = 18;
+	memcpy(h.u.submit.setup, get_device_descriptor, 8);
+	usbip_urb_header_pack(&h, b);
+	h = (struct usbip_urb_header){
+		.command = USBIP_CMD_UNLINK, .seqnum = 2, .devid = devid};
+	h.u.unlink.seqnum = 1;
+	usbip_urb_header_pack(&h, b + USBIP_URB_HEADER_LEN);
+	sent_dir[1] = 2;
+	sent_dir[2] = 1;
+	send_all(b, sizeof(b)); /* one write: one read on the other end */
+	if (next_reply(&f, TIMEOUT_MS) < 0)
+		fail("no reply");
+	if (f->header.command != USBIP_RET_SUBMIT || f->header.seqnum != 1 ||
+	    f->header.u.ret_submit.status != 0 || f->data_len != 18 ||
+	    f->data[1] != 1) {
+		fprintf(stderr, "usbip-probe: got %s seqnum %u status %d\n",
+			f->header.command == USBIP_RET_UNLINK ? "RET_UNLINK"
+							      : "RET_SUBMIT",
+			f->header.seqnum,
+			f->header.command == USBIP_RET_UNLINK
+				? f->header.u.ret_unlink.status
+				: f->header.u.ret_submit.status);
+		fail("expected the completed URB's RET_SUBMIT (status 0, 18 "
+		     "bytes) first");
+	}
+	if (next_reply(&f, TIMEOUT_MS) < 0 ||
+	    f->header.command != USBIP_RET_UNLINK || f->header.seqnum != 2 ||
+	    f->header.u.ret_unlink.status != 0)
+		fail("expected RET_UNLINK seqnum 2 status 0 after it");
+	if (next_reply(&f, 300) != -ETIMEDOUT)
+		fail("more replies than requests");
+}
+
+struct expected_reply {
+	uint32_t seqnum;
+	uint32_t command;
+	int32_t status;
+	uint32_t data_len;
+};
+
+/* Reads n replies: each as expected, and every RET_SUBMIT after those
+ * listed before it (all of one endpoint); RET_UNLINKs keep no order. */
+static void expect_in_order(const struct expected_reply *want, size_t n)
+{
+	const struct usbip_urb_frame *f;
+	bool seen[MAX_SEQ] = {false};
+
+	for (size_t got = 0; got < n; got++) {
+		if (next_reply(&f, TIMEOUT_MS) < 0)
+			fail("fewer replies than requests");
+		uint32_t seq = f->header.seqnum;
+		bool is_unlink = f->header.command == USBIP_RET_UNLINK;
+		int32_t status = is_unlink ? f->header.u.ret_unlink.status
+					   : f->header.u.ret_submit.status;
+		fprintf(stderr,
+			"usbip-probe: %s seqnum %u status %d data %zu\n",
+			is_unlink ? "RET_UNLINK" : "RET_SUBMIT", seq, status,
+			f->data_len);
+		size_t i = 0;
+		while (i < n && want[i].seqnum != seq)
+			i++;
+		if (i == n || seq >= MAX_SEQ || seen[seq])
+			fail("a reply nobody asked for, or twice");
+		seen[seq] = true;
+		if (f->header.command != want[i].command ||
+		    status != want[i].status || f->data_len != want[i].data_len)
+			fail("a reply with the wrong command, status or "
+			     "length");
+		for (size_t k = 0; !is_unlink && k < i; k++)
+			if (want[k].command == USBIP_RET_SUBMIT &&
+			    !seen[want[k].seqnum])
+				fail("a reply overtook an earlier URB of its "
+				     "endpoint");
+	}
+	if (next_reply(&f, 300) != -ETIMEDOUT)
+		fail("more replies than requests");
+}
+
+static void script_order_control(void)
+{
+	static const struct {
+		uint8_t setup[8];
+		int32_t status;
+		uint32_t data_len;
+	} asks[] = {
+		/* answered 200 ms late: everything below waits for it */
+		{{0xc0, 0x5d, 200, 0, 0, 0, 4, 0}, 0, 4},
+		{{0x80, 0x06, 0, 1, 0, 0, 18, 0}, 0, 18},      /* device */
+		{{0x80, 0x06, 9, 3, 0, 0, 255, 0}, -EPIPE, 0}, /* string 9 */
+		{{0x01, 0x0b, 0, 0, 0, 0, 0, 0}, 0, 0}, /* SET_INTERFACE */
+		{{0x80, 0x06, 0, 0x0f, 0, 0, 5, 0}, -EPIPE, 0}, /* BOS */
+		{{0x02, 0x01, 0, 0, 0x81, 0, 0, 0}, 0, 0},	/* CLEAR_HALT */
+		{{0x80, 0x00, 0, 0, 0, 0, 2, 0}, 0, 2},		/* GET_STATUS */
+		{{0xc0, 0x77, 0, 0, 0, 0, 1, 0}, -EPIPE, 0},	/* unknown */
+		{{0x00, 0x09, 1, 0, 0, 0, 0, 0}, 0, 0}, /* SET_CONFIGURATION */
+		{{0x80, 0x06, 0, 2, 0, 0, 9, 0}, 0, 9}, /* configuration */
+	};
+	const size_t n = sizeof(asks) / sizeof(asks[0]);
+	struct expected_reply want[sizeof(asks) / sizeof(asks[0])];
+
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *st = asks[i].setup;
+		bool in = st[0] & 0x80;
+		uint32_t len = (uint32_t)(st[6] | st[7] << 8);
+		submit((uint32_t)(i + 1), in ? USBIP_DIR_IN : USBIP_DIR_OUT, 0,
+		       len, st);
+		want[i] = (struct expected_reply){
+			(uint32_t)(i + 1), USBIP_RET_SUBMIT, asks[i].status,
+			asks[i].data_len};
+	}
+	expect_in_order(want, n);
+}
+
+static void script_order_bulk(void)
+{
+	static const uint8_t busy[8] = {0x40, 0x5e, 200, 0, 0, 0, 0, 0};
+	const struct expected_reply want[] = {
+		{2, USBIP_RET_SUBMIT, 0, 512},
+		{3, USBIP_RET_SUBMIT, -EINVAL, 0},
+		{4, USBIP_RET_SUBMIT, 0, 512},
+		{6, USBIP_RET_UNLINK, -ECONNRESET, 0},
+		{7, USBIP_RET_SUBMIT, -EINVAL, 0},
+		{8, USBIP_RET_SUBMIT, 0, 64},
+	};
+	const struct usbip_urb_frame *f;
+
+	submit(1, USBIP_DIR_OUT, 0, 0, busy);
+	if (next_reply(&f, TIMEOUT_MS) < 0 || f->header.seqnum != 1 ||
+	    f->header.u.ret_submit.status != 0)
+		fail("the source did not take the busy request");
+	submit(2, USBIP_DIR_IN, 1, 512, NULL);
+	submit(3, USBIP_DIR_IN, 1, 0, NULL); /* refused at submission */
+	submit(4, USBIP_DIR_IN, 1, 512, NULL);
+	submit(5, USBIP_DIR_IN, 1, 512, NULL);
+	unlink_urb(6, 5);
+	submit(7, USBIP_DIR_IN, 1, 0, NULL);
+	submit(8, USBIP_DIR_IN, 1, 64, NULL);
+	expect_in_order(want, sizeof(want) / sizeof(want[0]));
 }
 
 static void script_inflight(unsigned n)
@@ -1002,6 +1173,12 @@ int main(int argc, char **argv)
 		script_unlink_pending();
 	else if (!strcmp(script, "unlink-completed"))
 		script_unlink_completed();
+	else if (!strcmp(script, "unlink-race"))
+		script_unlink_race();
+	else if (!strcmp(script, "order-control"))
+		script_order_control();
+	else if (!strcmp(script, "order-bulk"))
+		script_order_bulk();
 	else if (!strcmp(script, "inflight-64"))
 		script_inflight(64);
 	else if (!strncmp(script, "hostile-", 8))
