@@ -29,6 +29,9 @@
 
 #include "device.h"
 
+/* The busid a simulated device has unless --busid names another. */
+#define SIM_DEFAULT_BUSID "1-1"
+
 /* Returns 0, or -EINVAL for an unknown kind or a text it cannot type;
  * msg says why. */
 int sim_device_open(struct worker_device *d, const char *spec,

@@ -231,7 +231,7 @@ static int answer_import(struct worker *w, int fd, const char *peer,
 	struct usbip_op_message rep = {.header.code = USBIP_OP_REP_IMPORT};
 	bool refused = false;
 	char msg[256];
-	int r;
+	int r = 0;
 
 	if (w->o->broker_fd >= 0 && !w->have_device) {
 		r = device_from_broker(w, d, busid, &refused);
@@ -244,6 +244,14 @@ static int answer_import(struct worker *w, int fd, const char *peer,
 		}
 	} else if (strcmp(busid, w->dev.wire.device.busid) != 0) {
 		refused = true;
+	}
+	if (refused && r == -EBUSY) {
+		/* In another session: upstream usbipd's status for a device
+		 * in use, which upstream clients print as "Device busy". */
+		log_line("%s: asked for %s, which is in use", peer, busid);
+		rep.header.status = USBIP_ST_DEV_BUSY;
+		op_io_send_by(fd, d, &rep, msg, sizeof(msg));
+		return 0;
 	}
 	if (refused) {
 		log_line("%s: asked for %s, which is not exported to it", peer,
@@ -493,10 +501,11 @@ static void usage(FILE *f)
 		"(tests, demos)\n"
 		"  --busid BUSID                   the name on the wire "
 		"(default:\n"
-		"                                  looked up in sysfs; with "
-		"--broker-fd\n"
-		"                                  and --export-to: which "
-		"device)\n"
+		"                                  looked up in sysfs, 1-1 "
+		"simulated;\n"
+		"                                  with --broker-fd and "
+		"--export-to:\n"
+		"                                  which device)\n"
 		"MODE:\n"
 		"  --listen ADDR      accept clients (import: they speak "
 		"first)\n"
@@ -537,7 +546,9 @@ static int open_standalone_device(struct worker *w, char *msg, size_t len)
 	if (o->busid) {
 		snprintf(busid, sizeof(busid), "%s", o->busid);
 	} else if (o->simulate) {
-		snprintf(busid, sizeof(busid), "0-1");
+		/* What the README's usbip-attach example asks for. Bus 0
+		 * would not do: vhci_hcd and usbip-attach refuse it. */
+		snprintf(busid, sizeof(busid), SIM_DEFAULT_BUSID);
 	} else if (usb_sysfs_busid_of(busnum, devnum, busid, sizeof(busid)) <
 		   0) {
 		snprintf(msg, len,
@@ -545,7 +556,7 @@ static int open_standalone_device(struct worker *w, char *msg, size_t len)
 			 busnum, devnum);
 		return -EINVAL;
 	}
-	if (busnum == 0 && sscanf(busid, "%u-", &busnum) != 1)
+	if (busnum == 0 && (sscanf(busid, "%u-", &busnum) != 1 || busnum == 0))
 		busnum = 1;
 	if (devnum == 0)
 		devnum = 1;

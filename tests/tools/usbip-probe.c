@@ -53,6 +53,12 @@
  *                     unlinked URB answered by its RET_UNLINK alone
  *   sandboxed         the serving worker shows Seccomp 2, NoNewPrivs 1,
  *                     CapEff 0 (needs --spawn)
+ *   import-busy       (--spawn, worker with --broker-fd 4) the probe plays
+ *                     the broker on fd 4 and refuses the device as in
+ *                     use (-EBUSY): OP_REP_IMPORT must carry upstream
+ *                     usbipd's ST_DEV_BUSY (2), "Device busy" to
+ *                     upstream clients
+ *   import-gone       the same with -ENODEV: ST_NODEV (4)
  *   forbidden-syscall a test-hooks worker that makes a forbidden syscall
  *                     is killed by SIGSYS (needs --spawn)
  *
@@ -76,6 +82,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ipc.h"
 #include "op_io.h"
 #include "transport.h"
 #include "usb_model.h"
@@ -1053,14 +1060,20 @@ static void script_bulk(unsigned depth, unsigned mib)
 
 static pid_t child = -1;
 static int child_log = -1;
+static int broker_end = -1; /* import-*: the probe plays the broker */
 
 /* The worker on the other end of a socketpair, its stderr to a pipe. */
 static void spawn(char **argv)
 {
 	int sv[2], logp[2];
 
+	int bp[2] = {-1, -1};
+
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
 	    pipe2(logp, O_CLOEXEC) < 0)
+		fail("socketpair");
+	if (broker_end == 0 &&
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, bp) < 0)
 		fail("socketpair");
 	child = fork();
 	if (child < 0)
@@ -1068,11 +1081,17 @@ static void spawn(char **argv)
 	if (child == 0) {
 		dup2(sv[1], 3);
 		dup2(logp[1], 2);
+		if (bp[1] >= 0)
+			dup2(bp[1], 4);
 		execv(argv[0], argv);
 		_exit(127);
 	}
 	close(sv[1]);
 	close(logp[1]);
+	if (bp[1] >= 0) {
+		close(bp[1]);
+		broker_end = bp[0];
+	}
 	fd = sv[0];
 	child_log = logp[0];
 }
@@ -1125,6 +1144,47 @@ static void check_sandboxed(void)
 	       (int)child);
 }
 
+/* Plays the broker for one open request and refuses it; the worker
+ * must pass the refusal on in OP_REP_IMPORT as upstream usbipd does. */
+static int script_import_refusal(const char *script,
+				 const struct usbip_op_message *req)
+{
+	bool busy = !strcmp(script, "import-busy");
+	struct ipc_open_answer answer = {.status = busy ? -EBUSY : -ENODEV};
+	uint32_t want = busy ? USBIP_ST_DEV_BUSY : USBIP_ST_NODEV;
+	struct usbip_op_message rep;
+	struct ipc_message m;
+	char msg[256], log[65536];
+	int passed = -1;
+
+	if (strcmp(script, "import-busy") && strcmp(script, "import-gone"))
+		fail("unknown script");
+	if (op_io_send(fd, req) < 0)
+		fail("sending the import request");
+	struct pollfd p = {.fd = broker_end, .events = POLLIN};
+	if (poll(&p, 1, TIMEOUT_MS) != 1 ||
+	    ipc_recv(broker_end, IPC_BROKER_SIDE, &m, &passed, msg,
+		     sizeof(msg)) < 0 ||
+	    m.type != IPC_OPEN_REQUEST)
+		fail("the worker did not ask the broker for the device");
+	if (ipc_send(broker_end, IPC_OPEN_ANSWER, &answer, sizeof(answer), -1) <
+	    0)
+		fail("answering the worker");
+	if (op_io_read(fd, TIMEOUT_MS, &rep, msg, sizeof(msg)) < 0 ||
+	    rep.header.code != USBIP_OP_REP_IMPORT)
+		fail("no OP_REP_IMPORT");
+	if (rep.header.status != want) {
+		fprintf(stderr, "usbip-probe: status %u, want %u\n",
+			rep.header.status, want);
+		fail("OP_REP_IMPORT does not carry upstream's status");
+	}
+	int status = reap(log, sizeof(log));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail("the worker did not exit 0");
+	printf("usbip-probe: %s: OP_REP_IMPORT status %u\n", script, want);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct transport_addr a;
@@ -1140,6 +1200,9 @@ int main(int argc, char **argv)
 			argv[0], argv[0]);
 		return 2;
 	}
+	bool import_refusal = spawned && !strncmp(argv[3], "import-", 7);
+	if (import_refusal)
+		broker_end = 0; /* spawn() makes the channel */
 	if (spawned) {
 		signal(SIGPIPE, SIG_IGN);
 		spawn(argv + 5); /* BUSID and SCRIPT stay argv[2], argv[3] */
@@ -1149,6 +1212,8 @@ int main(int argc, char **argv)
 	}
 	const char *script = argv[3];
 	snprintf(req.busid, sizeof(req.busid), "%s", argv[2]);
+	if (import_refusal)
+		return script_import_refusal(script, &req);
 	bool imported =
 		op_io_send(fd, &req) == 0 &&
 		op_io_read(fd, TIMEOUT_MS, &rep, msg, sizeof(msg)) == 0 &&
@@ -1163,6 +1228,9 @@ int main(int argc, char **argv)
 	}
 	if (!imported)
 		fail("import refused");
+	/* As usbip-attach checks it: vhci_hcd takes no bus or device 0. */
+	if (rep.device.busnum == 0 || rep.device.devnum == 0)
+		fail("the device is on bus 0 or is device 0");
 	devid = rep.device.busnum << 16 | rep.device.devnum;
 	usbip_urb_reader_init(&reader, USBIP_ROLE_CLIENT, 1 << 20, direction_of,
 			      NULL);
