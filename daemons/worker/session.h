@@ -4,8 +4,9 @@
  * submitted asynchronously through libusb with many URBs in flight, replies
  * out in completion order, batched, except that the replies of one endpoint
  * (ep0 IN and OUT counting as one) leave in the order their requests came,
- * as host controllers complete them and the importing drivers expect. A request the validator refuses ends
- * the session with one log line naming the peer, the field and the value.
+ * as host controllers complete them and the importing drivers expect. A
+ * request the validator refuses ends the session with one log line naming
+ * the peer, the field and the value.
  */
 #pragma once
 
