@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <getopt.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -473,12 +474,9 @@ static bool admit(const struct callers *callers, int fd)
 
 	if (r == 0)
 		return true;
-	if (r == -EACCES)
-		log_line("%s: refused: %s", who,
-			 callers->named ? "not in --from"
-					: "not on this machine (no --from)");
-	else
-		log_line("%s: refused: no peer address", who);
+	log_line("%s: refused: %s", who,
+		 r == -EACCES ? callers_refusal(callers, fd)
+			      : "no peer address");
 	return false;
 }
 
@@ -764,23 +762,30 @@ static void usage(FILE *f)
 		"                            --reconnect stay and attach "
 		"again\n"
 		"                            (with backoff) whenever it drops\n"
-		"  listen [ADDR...] [--from NET]... [--allow PATTERN]...\n"
+		"  listen [ADDR...] [--from NET]... [--from-group NAME]\n"
+		"         [--allow PATTERN]...\n"
 		"                            accept devices that dial in\n"
 		"                            (OP_REQ_EXPORT); without ADDR, "
 		"the\n"
-		"                            sockets systemd passed. NET: who "
-		"may\n"
-		"                            call (IP[/BITS], vsock:CID, "
+		"                            sockets systemd passed. Without "
+		"--from\n"
+		"                            only root on a unix socket may "
+		"call\n"
+		"                            (SO_PEERCRED), and with "
+		"--from-group\n"
+		"                            also that group's members; a "
+		"TCP or\n"
+		"                            vsock listener, loopback "
+		"included,\n"
+		"                            needs --from to start. NET: "
+		"who else\n"
+		"                            may call (IP[/BITS], vsock:CID, "
 		"vsock:*,\n"
-		"                            unix, any); without --from only "
-		"this\n"
-		"                            machine (127.0.0.0/8, ::1, unix, "
-		"vsock:1)\n"
-		"                            and a listener other machines "
-		"reach is\n"
-		"                            refused. PATTERN is a shell glob "
-		"on the\n"
-		"                            busid the caller announces\n"
+		"                            unix: every local user, any). "
+		"PATTERN\n"
+		"                            is a shell glob on the busid "
+		"the caller\n"
+		"                            announces\n"
 		"  port                      attached devices and their remote "
 		"ends\n"
 		"  detach PORT|--all         detach one port or every port\n"
@@ -849,6 +854,7 @@ int main(int argc, char **argv)
 		{"reconnect", no_argument, NULL, 'r'},
 		{"allow", required_argument, NULL, 'a'},
 		{"from", required_argument, NULL, 'F'},
+		{"from-group", required_argument, NULL, 'G'},
 		/* Spelled out, or getopt would read it as --allow. */
 		{"all", no_argument, NULL, 'A'},
 		{"fd", required_argument, NULL, 'f'},
@@ -904,6 +910,17 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case 'G': {
+			/* Resolved once, here: a group renamed later does
+			 * not change who may call. */
+			struct group *g = getgrnam(optarg);
+			if (!g) {
+				log_line("--from-group: no group %s", optarg);
+				return EXIT_USAGE;
+			}
+			callers_set_group(&callers, g->gr_gid);
+			break;
+		}
 		case 'f':
 			snprintf(fd_address, sizeof(fd_address), "fd:%s",
 				 optarg);
@@ -950,8 +967,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	const char *cmd = positional[0];
-	if (callers.named && strcmp(cmd, "listen")) {
-		log_line("--from is for listen");
+	if ((callers.named || callers.group_set) && strcmp(cmd, "listen")) {
+		log_line("--from and --from-group are for listen");
 		return EXIT_USAGE;
 	}
 	if (!strcmp(cmd, "list") || !strcmp(cmd, "connect") ||

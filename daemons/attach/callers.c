@@ -10,24 +10,20 @@
 #include <sys/un.h>
 #include <linux/vm_sockets.h>
 
-#include "macros.h"
 
 #ifndef VMADDR_CID_LOCAL
 #define VMADDR_CID_LOCAL 1
 #endif
 
-static const char *const local_nets[] = {"127.0.0.0/8", "::1", "unix",
-					 "vsock:1"};
-
 void callers_init(struct callers *c)
 {
-	char msg[128];
-
 	memset(c, 0, sizeof(*c));
-	for (size_t i = 0; i < ARRAY_SIZE(local_nets); i++)
-		if (policy_parse_net(local_nets[i], &c->nets[c->num], msg,
-				     sizeof(msg)) == 0)
-			c->num++;
+}
+
+void callers_set_group(struct callers *c, gid_t gid)
+{
+	c->group = gid;
+	c->group_set = true;
 }
 
 int callers_add(struct callers *c, const char *text, char *msg, size_t msg_len)
@@ -35,17 +31,14 @@ int callers_add(struct callers *c, const char *text, char *msg, size_t msg_len)
 	struct policy_net net;
 	int r;
 
-	if (c->named && c->num == CALLERS_MAX_NETS) {
+	if (c->num == CALLERS_MAX_NETS) {
 		snprintf(msg, msg_len, "at most %d --from", CALLERS_MAX_NETS);
 		return -E2BIG;
 	}
 	r = policy_parse_net(text, &net, msg, msg_len);
 	if (r < 0)
 		return r;
-	if (!c->named) {
-		c->named = true;
-		c->num = 0;
-	}
+	c->named = true;
 	c->nets[c->num++] = net;
 	return 0;
 }
@@ -101,8 +94,9 @@ static void describe(int fd, const struct sockaddr_storage *ss, socklen_t sl,
 		struct ucred cred;
 		socklen_t cl = sizeof(cred);
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0)
-			snprintf(who, who_len, "unix (pid %d, uid %u)",
-				 (int)cred.pid, (unsigned)cred.uid);
+			snprintf(who, who_len, "unix (pid %d, uid %u, gid %u)",
+				 (int)cred.pid, (unsigned)cred.uid,
+				 (unsigned)cred.gid);
 		else
 			snprintf(who, who_len, "unix");
 	} else {
@@ -123,15 +117,26 @@ int callers_check_listener(const struct callers *c, int fd, char *msg,
 		snprintf(msg, msg_len, "fd %d: %s", fd, strerror(e));
 		return -e;
 	}
-	if (c->named || callers_local_address((struct sockaddr *)&ss, sl))
+	/* A unix socket lets in root (and --from-group) by itself. */
+	if (c->named || ss.ss_family == AF_UNIX)
 		return 0;
 	describe(fd, &ss, sl, name, sizeof(name));
-	snprintf(msg, msg_len,
-		 "%s can be reached from other machines, and whoever "
-		 "calls there puts a USB device into this kernel: name "
-		 "who may call with --from NET (--from any to let "
-		 "everyone), or listen on a loopback address",
-		 name);
+	if (callers_local_address((struct sockaddr *)&ss, sl))
+		snprintf(msg, msg_len,
+			 "%s would let nobody in: without --from only root "
+			 "(and --from-group) on a unix socket may call. "
+			 "Loopback and vsock CID 1 let every local user put "
+			 "a USB device into this kernel: if that is meant, "
+			 "say so with --from (--from 127.0.0.1, --from ::1, "
+			 "--from vsock:1), or listen on a unix socket",
+			 name);
+	else
+		snprintf(msg, msg_len,
+			 "%s can be reached from other machines, and whoever "
+			 "calls there puts a USB device into this kernel: name "
+			 "who may call with --from NET (--from any to let "
+			 "everyone), or listen on a unix socket",
+			 name);
 	return -EPERM;
 }
 
@@ -143,6 +148,34 @@ bool callers_allow_address(const struct callers *c, const struct sockaddr *sa,
 	if (policy_peer_from_sockaddr(sa, len, &peer) < 0)
 		return false;
 	return policy_net_contains(c->nets, c->num, &peer);
+}
+
+/* Root, or a member of --from-group: as primary group or as one of the
+ * peer's supplementary groups (SO_PEERGROUPS, the groups it had when it
+ * connected), as the broker's control socket judges its callers. */
+static bool unix_peer_privileged(const struct callers *c, int fd)
+{
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	gid_t groups[CALLERS_MAX_PEER_GROUPS];
+	socklen_t gl = sizeof(groups);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
+	    cl != sizeof(cred))
+		return false;
+	if (cred.uid == 0)
+		return true;
+	if (!c->group_set)
+		return false;
+	if (cred.gid == c->group)
+		return true;
+	/* ERANGE past CALLERS_MAX_PEER_GROUPS: refused, never guessed. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &gl) < 0)
+		return false;
+	for (size_t i = 0; i < gl / sizeof(gid_t); i++)
+		if (groups[i] == c->group)
+			return true;
+	return false;
 }
 
 int callers_admit(const struct callers *c, int fd, char *who, size_t who_len)
@@ -157,6 +190,27 @@ int callers_admit(const struct callers *c, int fd, char *who, size_t who_len)
 		return -e;
 	}
 	describe(fd, &ss, sl, who, who_len);
-	return callers_allow_address(c, (struct sockaddr *)&ss, sl) ? 0
-								    : -EACCES;
+	if (callers_allow_address(c, (struct sockaddr *)&ss, sl))
+		return 0;
+	if (ss.ss_family == AF_UNIX && unix_peer_privileged(c, fd))
+		return 0;
+	return -EACCES;
+}
+
+const char *callers_refusal(const struct callers *c, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return "no peer address";
+	if (ss.ss_family == AF_UNIX)
+		return c->group_set ? "not root or in --from-group (--from "
+				      "unix lets every local user in)"
+				    : "not root (--from-group NAME or --from "
+				      "unix lets others in)";
+	if (c->named)
+		return "not in --from";
+	return "loopback, vsock and network callers need an explicit "
+	       "--from (such as --from 127.0.0.1)";
 }

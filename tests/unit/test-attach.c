@@ -3,11 +3,14 @@
  * choice, busid checks, and every malformed handshake a peer can send. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/vm_sockets.h>
@@ -377,8 +380,10 @@ static struct sockaddr_vm vm(unsigned cid)
 #define ALLOWS(c, a) callers_allow_address(c, (void *)&(a), sizeof(a))
 #define LOCAL(a) callers_local_address((void *)&(a), sizeof(a))
 
-/* Without --from: this machine's callers only. */
-START_TEST(callers_default_is_local)
+/* Without --from no address is let in, loopback, ::1, vsock CID 1 and
+ * unix included: a unix caller is judged by its credentials
+ * (callers_unix_credentials), everyone else needs an explicit --from. */
+START_TEST(callers_default_no_address)
 {
 	struct callers c;
 	struct sockaddr_in a4;
@@ -389,41 +394,42 @@ START_TEST(callers_default_is_local)
 	callers_init(&c);
 	ck_assert(!c.named);
 	a4 = in4("127.0.0.1");
-	ck_assert(ALLOWS(&c, a4));
+	ck_assert(!ALLOWS(&c, a4));
 	a4 = in4("127.200.0.9");
-	ck_assert(ALLOWS(&c, a4));
+	ck_assert(!ALLOWS(&c, a4));
 	a6 = in6("::1");
-	ck_assert(ALLOWS(&c, a6));
+	ck_assert(!ALLOWS(&c, a6));
 	a6 = in6("::ffff:127.0.0.1");
-	ck_assert(ALLOWS(&c, a6));
+	ck_assert(!ALLOWS(&c, a6));
 	v = vm(1);
-	ck_assert(ALLOWS(&c, v));
-	ck_assert(ALLOWS(&c, u));
-
+	ck_assert(!ALLOWS(&c, v));
+	ck_assert(!ALLOWS(&c, u));
 	a4 = in4("10.0.0.1");
 	ck_assert(!ALLOWS(&c, a4));
-	a4 = in4("128.0.0.1");
-	ck_assert(!ALLOWS(&c, a4));
-	a6 = in6("::ffff:10.0.0.1");
-	ck_assert(!ALLOWS(&c, a6));
-	a6 = in6("2001:db8::1");
-	ck_assert(!ALLOWS(&c, a6));
-	a6 = in6("::2");
-	ck_assert(!ALLOWS(&c, a6));
 	v = vm(2);
-	ck_assert(!ALLOWS(&c, v));
-	v = vm(3);
 	ck_assert(!ALLOWS(&c, v));
 	/* A family the grammar cannot name is never let in. */
 	struct sockaddr_storage other = {.ss_family = AF_PACKET};
 	ck_assert(!ALLOWS(&c, other));
-	/* Nor an address shorter than its family says. */
+
+	/* Loopback is let in once named, and only what is named. */
+	char msg[256];
+	ck_assert_int_eq(callers_add(&c, "127.0.0.1", msg, sizeof(msg)), 0);
 	a4 = in4("127.0.0.1");
+	ck_assert(ALLOWS(&c, a4));
+	/* Nor an address shorter than its family says. */
 	ck_assert(!callers_allow_address(&c, (void *)&a4, 4));
+	a4 = in4("127.0.0.2");
+	ck_assert(!ALLOWS(&c, a4));
+	a6 = in6("::1");
+	ck_assert(!ALLOWS(&c, a6));
+	v = vm(1);
+	ck_assert(!ALLOWS(&c, v));
+	ck_assert(!ALLOWS(&c, u));
 }
 END_TEST
 
-/* --from replaces the default and follows the broker's grammar. */
+/* --from follows the broker's grammar. */
 START_TEST(callers_named)
 {
 	struct callers c;
@@ -568,14 +574,11 @@ START_TEST(callers_admit_sockets)
 	int l, cl, sv, sp[2];
 
 	callers_init(&c);
-	tcp_pair("127.0.0.1", "127.0.0.1", &l, &cl, &sv);
-	ck_assert_int_eq(callers_check_listener(&c, l, msg, sizeof(msg)), 0);
-	ck_assert_int_eq(callers_admit(&c, sv, who, sizeof(who)), 0);
-	ck_assert_msg(!strncmp(who, "tcp:127.0.0.1:", 14), "%s", who);
-
 	ck_assert_int_eq(callers_add(&c, "127.0.0.2/32", msg, sizeof(msg)), 0);
+	tcp_pair("127.0.0.1", "127.0.0.1", &l, &cl, &sv);
 	ck_assert_int_eq(callers_admit(&c, sv, who, sizeof(who)), -EACCES);
 	ck_assert_msg(!strncmp(who, "tcp:127.0.0.1:", 14), "%s", who);
+	ck_assert_str_eq(callers_refusal(&c, sv), "not in --from");
 	/* Nothing was read: what the caller sent is still there. */
 	ck_assert_int_eq(write(cl, "x", 1), 1);
 	ck_assert_int_eq(recv(sv, msg, 1, MSG_PEEK), 1);
@@ -593,12 +596,10 @@ START_TEST(callers_admit_sockets)
 	/* A unix peer is named by its process. */
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp),
 			 0);
-	ck_assert_int_eq(callers_admit(&c, sp[0], who, sizeof(who)), -EACCES);
-	snprintf(msg, sizeof(msg), "unix (pid %d, uid %u)", (int)getpid(),
-		 (unsigned)getuid());
+	callers_admit(&c, sp[0], who, sizeof(who));
+	snprintf(msg, sizeof(msg), "unix (pid %d, uid %u, gid %u)",
+		 (int)getpid(), (unsigned)getuid(), (unsigned)getgid());
 	ck_assert_str_eq(who, msg);
-	callers_init(&c);
-	ck_assert_int_eq(callers_admit(&c, sp[0], who, sizeof(who)), 0);
 	close(sp[0]);
 	close(sp[1]);
 
@@ -607,6 +608,163 @@ START_TEST(callers_admit_sockets)
 	ck_assert_int_eq(callers_admit(&c, sp[0], who, sizeof(who)), -ENOTSOCK);
 	close(sp[0]);
 	close(sp[1]);
+}
+END_TEST
+
+/* Loopback reaches every local user: without --from a loopback caller is
+ * refused, and told to name it. */
+START_TEST(callers_loopback_needs_from)
+{
+	struct callers c;
+	char msg[512], who[128];
+	int l, cl, sv;
+
+	callers_init(&c);
+	tcp_pair("127.0.0.1", "127.0.0.1", &l, &cl, &sv);
+	ck_assert_int_eq(callers_admit(&c, sv, who, sizeof(who)), -EACCES);
+	ck_assert_msg(strstr(callers_refusal(&c, sv), "--from 127.0.0.1"),
+		      "%s", callers_refusal(&c, sv));
+	ck_assert_int_eq(callers_add(&c, "127.0.0.1", msg, sizeof(msg)), 0);
+	ck_assert_int_eq(callers_admit(&c, sv, who, sizeof(who)), 0);
+	/* --from-group is for unix callers: it opens no address. */
+	callers_init(&c);
+	callers_set_group(&c, getgid());
+	ck_assert_int_eq(callers_admit(&c, sv, who, sizeof(who)), -EACCES);
+	close(cl);
+	close(sv);
+	close(l);
+}
+END_TEST
+
+/* A unix listener on an abstract name, unique to this process. */
+static int unix_listener(struct sockaddr_un *a, socklen_t *len)
+{
+	static unsigned serial;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	int n = snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1,
+			 "usbip-attach-test-%d-%u", (int)getpid(), serial++);
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+			   (size_t)n);
+	ck_assert_int_eq(bind(fd, (void *)a, *len), 0);
+	ck_assert_int_eq(listen(fd, 4), 0);
+	return fd;
+}
+
+/*
+ * A connection from a child that took uid and gids first (when we are
+ * root; otherwise it keeps ours). Returns our end; *child is the child,
+ * which waits for our end to close.
+ */
+static int unix_caller_as(uid_t uid, gid_t gid, const gid_t *groups,
+			  size_t ngroups, pid_t *child)
+{
+	struct sockaddr_un a;
+	socklen_t len;
+	int l = unix_listener(&a, &len);
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char byte;
+		int fd;
+		if (geteuid() == 0 &&
+		    (setgroups(ngroups, groups) < 0 || setgid(gid) < 0 ||
+		     setuid(uid) < 0))
+			_exit(2);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || connect(fd, (void *)&a, len) < 0)
+			_exit(3);
+		while (read(fd, &byte, 1) > 0)
+			;
+		_exit(0);
+	}
+	int s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	ck_assert_int_ge(s, 0);
+	close(l);
+	*child = pid;
+	return s;
+}
+
+static void caller_done(int fd, pid_t child)
+{
+	int status;
+
+	close(fd);
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "the caller child failed: %d", status);
+}
+
+/* Unix callers by SO_PEERCRED: root by default, an unprivileged user only
+ * with --from unix. */
+START_TEST(callers_unix_credentials)
+{
+	static const gid_t none[] = {65534};
+	struct callers c;
+	char msg[256], who[128];
+	pid_t child;
+	int fd;
+
+	fd = unix_caller_as(65534, 65534, none, 1, &child);
+	callers_init(&c);
+	ck_assert_int_eq(callers_admit(&c, fd, who, sizeof(who)), -EACCES);
+	ck_assert_msg(strstr(callers_refusal(&c, fd), "--from unix"), "%s",
+		      callers_refusal(&c, fd));
+	/* --from naming an address changes nothing for it. */
+	ck_assert_int_eq(callers_add(&c, "127.0.0.1", msg, sizeof(msg)), 0);
+	ck_assert_int_eq(callers_admit(&c, fd, who, sizeof(who)), -EACCES);
+	ck_assert_int_eq(callers_add(&c, "unix", msg, sizeof(msg)), 0);
+	ck_assert_int_eq(callers_admit(&c, fd, who, sizeof(who)), 0);
+	callers_init(&c);
+	ck_assert_int_eq(callers_add(&c, "any", msg, sizeof(msg)), 0);
+	ck_assert_int_eq(callers_admit(&c, fd, who, sizeof(who)), 0);
+	caller_done(fd, child);
+
+	if (geteuid() != 0) {
+		/* The caller above kept our own, unprivileged uid. */
+		fprintf(stderr, "callers_unix_credentials: not root, the "
+				"root caller is not tried\n");
+		return;
+	}
+	fd = unix_caller_as(0, 0, none, 0, &child);
+	callers_init(&c);
+	ck_assert_int_eq(callers_admit(&c, fd, who, sizeof(who)), 0);
+	ck_assert_int_eq(callers_add(&c, "127.0.0.1", msg, sizeof(msg)), 0);
+	ck_assert_int_eq(callers_admit(&c, fd, who, sizeof(who)), 0);
+	caller_done(fd, child);
+}
+END_TEST
+
+/* --from-group: the primary group, or a supplementary one. */
+START_TEST(callers_unix_group)
+{
+	static const gid_t extra[] = {4242, 4343};
+	struct callers c;
+	char who[128];
+	pid_t child;
+	int fd;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "callers_unix_group: needs root to make a "
+				"caller with other groups; not run\n");
+		return;
+	}
+	fd = unix_caller_as(65534, 4141, extra, 2, &child);
+	callers_init(&c);
+	ck_assert_int_eq(callers_admit(&c, fd, who, sizeof(who)), -EACCES);
+	callers_set_group(&c, 4141);
+	ck_assert_int_eq(callers_admit(&c, fd, who, sizeof(who)), 0);
+	callers_set_group(&c, 4343);
+	ck_assert_int_eq(callers_admit(&c, fd, who, sizeof(who)), 0);
+	callers_set_group(&c, 4444);
+	ck_assert_int_eq(callers_admit(&c, fd, who, sizeof(who)), -EACCES);
+	ck_assert_msg(strstr(callers_refusal(&c, fd), "--from-group"), "%s",
+		      callers_refusal(&c, fd));
+	caller_done(fd, child);
 }
 END_TEST
 
@@ -629,6 +787,52 @@ START_TEST(callers_listener_needs_from)
 	ck_assert_int_eq(callers_admit(&c, sv, msg, sizeof(msg)), -EACCES);
 	close(cl);
 	close(sv);
+	close(l);
+}
+END_TEST
+
+/* Every listener but a unix socket needs --from: loopback too, since
+ * without it a loopback listener would let nobody in, and with the old
+ * implicit loopback it let every local user in. */
+START_TEST(callers_listener_start_rule)
+{
+	struct callers c;
+	struct sockaddr_un a;
+	socklen_t len;
+	char msg[512];
+	int l, cl, sv;
+
+	callers_init(&c);
+	tcp_pair("127.0.0.1", "127.0.0.1", &l, &cl, &sv);
+	ck_assert_int_eq(callers_check_listener(&c, l, msg, sizeof(msg)),
+			 -EPERM);
+	ck_assert_msg(strstr(msg, "tcp:127.0.0.1:") &&
+			      strstr(msg, "--from 127.0.0.1"),
+		      "%s", msg);
+	ck_assert_int_eq(callers_add(&c, "127.0.0.1", msg, sizeof(msg)), 0);
+	ck_assert_int_eq(callers_check_listener(&c, l, msg, sizeof(msg)), 0);
+	close(cl);
+	close(sv);
+	close(l);
+
+	int v = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (v >= 0) {
+		struct sockaddr_vm va = vm(1);
+		va.svm_port = VMADDR_PORT_ANY;
+		if (bind(v, (void *)&va, sizeof(va)) == 0) {
+			callers_init(&c);
+			ck_assert_int_eq(callers_check_listener(&c, v, msg,
+								sizeof(msg)),
+					 -EPERM);
+			ck_assert_msg(strstr(msg, "--from vsock:1"), "%s", msg);
+		}
+		close(v);
+	}
+
+	/* A unix socket starts without --from: root may call there. */
+	callers_init(&c);
+	l = unix_listener(&a, &len);
+	ck_assert_int_eq(callers_check_listener(&c, l, msg, sizeof(msg)), 0);
 	close(l);
 }
 END_TEST
@@ -1037,12 +1241,16 @@ int main(void)
 	tcase_add_test(hs, devlist_checked);
 	suite_add_tcase(s, hs);
 	TCase *callers = tcase_create("callers");
-	tcase_add_test(callers, callers_default_is_local);
+	tcase_add_test(callers, callers_default_no_address);
 	tcase_add_test(callers, callers_named);
 	tcase_add_test(callers, callers_bad_from);
 	tcase_add_test(callers, callers_local_listeners);
 	tcase_add_test(callers, callers_admit_sockets);
 	tcase_add_test(callers, callers_listener_needs_from);
+	tcase_add_test(callers, callers_loopback_needs_from);
+	tcase_add_test(callers, callers_unix_credentials);
+	tcase_add_test(callers, callers_unix_group);
+	tcase_add_test(callers, callers_listener_start_rule);
 	suite_add_tcase(s, callers);
 #ifdef HAVE_GNUTLS
 	TCase *tls = tcase_create("tls");
