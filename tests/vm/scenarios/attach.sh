@@ -4,7 +4,9 @@
 # detach, --reconnect after the server drops the link, and the
 # device-initiated flow over tcp, unix and vsock with usbip-host serving;
 # listen --from refuses a caller outside it before reading its request,
-# and a listener other machines could reach does not start without it.
+# a TCP or vsock listener (loopback too) does not start without it, and
+# without it a unix listener lets in root only (SO_PEERCRED): an
+# unprivileged caller is refused before its request is read.
 . "$USBIP_REPO/tests/vm/lib.sh"
 
 attach=$(build_dir)/daemons/attach/usbip-attach
@@ -67,7 +69,7 @@ log "--- device-initiated export over tcp, unix and vsock"
 $attach listen tcp:127.0.0.1:4000 unix:/run/ua.sock vsock:4001 --allow '1-*' \
 	--from 127.0.0.1 --from unix --from vsock:1 2>/tmp/listen.log &
 lpid=$!
-$attach listen tcp:127.0.0.1:4002 --allow '9-*' 2>/tmp/listen-deny.log &
+$attach listen tcp:127.0.0.1:4002 --from 127.0.0.1 --allow '9-*' 2>/tmp/listen-deny.log &
 dpid=$!
 wait_for 10 sh -c 'ss -ltn | grep -q ":4002 "' || die "listeners did not start"
 wait_for 10 test -S /run/ua.sock || die "unix listener did not start"
@@ -104,13 +106,38 @@ wait_detached
 wait_for 20 stub_available 1-1 || die "usbip-host did not free 1-1"
 kill -TERM $fpid
 wait $fpid || true
-for open in tcp:0.0.0.0:4004 tcp:4004 vsock:4004; do
+for open in tcp:0.0.0.0:4004 tcp:4004 vsock:4004 tcp:127.0.0.1:4004; do
 	rc=0
 	timeout 5 $attach listen $open 2>/tmp/listen-open.log || rc=$?
 	[ $rc = 2 ] || die "listen $open without --from: exit $rc, not a refusal to start"
 	grep -q -- "--from" /tmp/listen-open.log || die "listen $open: refusal does not say --from"
 done
+grep -q -- "--from 127.0.0.1" /tmp/listen-open.log || die "the loopback refusal does not name --from 127.0.0.1"
 cat /tmp/listen-open.log
+
+log "--- listen on unix without --from: root only, by SO_PEERCRED"
+$attach listen unix:/run/ua-root.sock 2>/tmp/listen-root.log &
+rootpid=$!
+wait_for 10 test -S /run/ua-root.sock || die "unix listener without --from did not start"
+# A careless mode, so that only the credential check stands between an
+# unprivileged user and vhci_hcd.
+chmod 0666 /run/ua-root.sock
+install -m 0755 "$stub" /tmp/stub-nobody
+if setpriv --reuid=65534 --regid=65534 --clear-groups /tmp/stub-nobody unix:/run/ua-root.sock 1-1 \
+	2>/tmp/stub-nobody.log; then die "uid 65534 exported 1-1 into vhci_hcd"; fi
+cat /tmp/stub-nobody.log /tmp/listen-root.log
+grep -Eq '^usbip-attach: unix \(pid [0-9]+, uid 65534, gid 65534\): refused: not root' /tmp/listen-root.log ||
+	die "the unprivileged caller's refusal is not logged with its uid"
+! grep -q 1-1 /tmp/listen-root.log || die "the listener read the unprivileged caller's request"
+vhci_all_free || die "an unprivileged caller got a vhci_hcd port"
+log "root on the same socket"
+$stub unix:/run/ua-root.sock 1-1
+check_vhci_disk "$want"
+$stub unix:/run/ua-root.sock 1-1 --unexport
+wait_detached
+wait_for 20 stub_available 1-1 || die "usbip-host did not free 1-1"
+kill -TERM $rootpid
+wait $rootpid || true
 
 if $stub tcp:127.0.0.1:4002 1-1; then die "--allow '9-*' let 1-1 in"; fi
 grep -q "not allowed" /tmp/listen-deny.log || die "refusal not logged"

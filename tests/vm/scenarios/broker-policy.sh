@@ -77,7 +77,7 @@ $attach detach --all 2>/dev/null || true
 
 log "--- a reload that drops the destination of a live export --to"
 policy "$storage_only"
-$attach listen tcp:127.0.0.1:4010 2>/tmp/listen.log &
+$attach listen tcp:127.0.0.1:4010 --from 127.0.0.1 2>/tmp/listen.log &
 lpid=$!
 wait_listening 127.0.0.1:4010
 $ctl export "$a" --to tcp:127.0.0.1:4010

@@ -116,7 +116,7 @@ zombies=$(ps -o stat= --ppid $bpid | grep -c Z || true)
 [ "$zombies" -eq 0 ] || die "$zombies zombie workers"
 
 log "--- device-initiated: export --to an usbip-attach listener"
-$attach listen tcp:127.0.0.1:4010 2>/tmp/listen.log &
+$attach listen tcp:127.0.0.1:4010 --from 127.0.0.1 2>/tmp/listen.log &
 lpid=$!
 wait_listening 127.0.0.1:4010
 $ctl export 1-1 --to tcp:127.0.0.1:4010

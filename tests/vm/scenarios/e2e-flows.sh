@@ -55,8 +55,9 @@ for to in tcp:127.0.0.1:4030 vsock:1:4020 unix:/run/flows/attach.sock; do
 	vsock:*) listen_on=vsock:4020 ;;
 	*) listen_on=$to ;;
 	esac
-	# vsock:4020 is reachable from the host: name the callers.
-	$attach listen "$listen_on" --from 127.0.0.1 --from unix --from vsock:1 2>/tmp/listen.log &
+	# tcp and vsock need --from (vsock:4020 is reachable from the host);
+	# on the unix socket the broker (root) gets in by SO_PEERCRED alone.
+	$attach listen "$listen_on" --from 127.0.0.1 --from vsock:1 2>/tmp/listen.log &
 	lpid=$!
 	case $to in
 	tcp:*) wait_listening 127.0.0.1:4030 ;;

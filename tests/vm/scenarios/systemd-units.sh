@@ -34,11 +34,21 @@ systemd-tmpfiles --create usbip-broker.conf
 getent group usbip-broker >/dev/null || die "sysusers made no group usbip-broker"
 [ -d /run/usbip-broker ] || die "tmpfiles made no /run/usbip-broker"
 
+# As shipped, the importing side is a unix socket only root opens.
+systemctl daemon-reload
+systemctl start usbip-attach.socket
+stat -c "%U %a %F" /run/usbip-attach.sock | tee /tmp/asock
+grep -qx "root 600 socket" /tmp/asock || die "the shipped usbip-attach.socket is not a root-only unix socket"
+systemctl stop usbip-attach.socket
+
 # The importing side listens on 3241 here: the broker has 3240 on the same
-# (loopback) host. An empty ListenStream= drops the unit's own list.
-mkdir -p /etc/systemd/system/usbip-attach.socket.d
+# (loopback) host. An empty ListenStream= drops the unit's own list; a
+# loopback socket takes --from 127.0.0.1 (usbip-broker-units(7)).
+mkdir -p /etc/systemd/system/usbip-attach.socket.d /etc/systemd/system/usbip-attach.service.d
 printf '[Socket]\nListenStream=\nListenStream=127.0.0.1:3241\n' \
 	>/etc/systemd/system/usbip-attach.socket.d/test.conf
+printf '[Service]\nEnvironment="USBIP_ATTACH_OPTIONS=--from 127.0.0.1"\n' \
+	>/etc/systemd/system/usbip-attach.service.d/from.conf
 mkdir -p "$etc"
 cat >"$etc/policy.conf" <<'POLICY'
 # the test gadget goes to the importer on this host as soon as it appears

@@ -45,7 +45,7 @@ cat /tmp/worker.log
 grep -q "session ended (client left)" /tmp/worker.log || die "the worker did not log a clean end"
 
 log "--- device-initiated: the worker dials usbip-attach listen"
-$attach listen tcp:127.0.0.1:4010 2>/tmp/listen.log &
+$attach listen tcp:127.0.0.1:4010 --from 127.0.0.1 2>/tmp/listen.log &
 lpid=$!
 wait_listening 127.0.0.1:4010
 $worker --device "$node" --export-to tcp:127.0.0.1:4010 2>/tmp/worker-export.log &
