@@ -10,7 +10,6 @@
 #include <sys/un.h>
 #include <linux/vm_sockets.h>
 
-
 #ifndef VMADDR_CID_LOCAL
 #define VMADDR_CID_LOCAL 1
 #endif

@@ -622,8 +622,8 @@ START_TEST(callers_loopback_needs_from)
 	callers_init(&c);
 	tcp_pair("127.0.0.1", "127.0.0.1", &l, &cl, &sv);
 	ck_assert_int_eq(callers_admit(&c, sv, who, sizeof(who)), -EACCES);
-	ck_assert_msg(strstr(callers_refusal(&c, sv), "--from 127.0.0.1"),
-		      "%s", callers_refusal(&c, sv));
+	ck_assert_msg(strstr(callers_refusal(&c, sv), "--from 127.0.0.1"), "%s",
+		      callers_refusal(&c, sv));
 	ck_assert_int_eq(callers_add(&c, "127.0.0.1", msg, sizeof(msg)), 0);
 	ck_assert_int_eq(callers_admit(&c, sv, who, sizeof(who)), 0);
 	/* --from-group is for unix callers: it opens no address. */
@@ -671,9 +671,8 @@ static int unix_caller_as(uid_t uid, gid_t gid, const gid_t *groups,
 	if (pid == 0) {
 		char byte;
 		int fd;
-		if (geteuid() == 0 &&
-		    (setgroups(ngroups, groups) < 0 || setgid(gid) < 0 ||
-		     setuid(uid) < 0))
+		if (geteuid() == 0 && (setgroups(ngroups, groups) < 0 ||
+				       setgid(gid) < 0 || setuid(uid) < 0))
 			_exit(2);
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0 || connect(fd, (void *)&a, len) < 0)
@@ -821,9 +820,9 @@ START_TEST(callers_listener_start_rule)
 		va.svm_port = VMADDR_PORT_ANY;
 		if (bind(v, (void *)&va, sizeof(va)) == 0) {
 			callers_init(&c);
-			ck_assert_int_eq(callers_check_listener(&c, v, msg,
-								sizeof(msg)),
-					 -EPERM);
+			ck_assert_int_eq(
+				callers_check_listener(&c, v, msg, sizeof(msg)),
+				-EPERM);
 			ck_assert_msg(strstr(msg, "--from vsock:1"), "%s", msg);
 		}
 		close(v);
