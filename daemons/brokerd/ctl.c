@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The control socket (usbip-brokerctl): who may use it, one request per
+ * connection, the verbs, and the lock that keeps one broker per socket.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "ctl.h"
+#include "devices.h"
+#include "hotplug.h"
+#include "log.h"
+#include "macros.h"
+#include "usb_sysfs.h"
+
+/* Supplementary groups read from a control peer; one in more groups is
+ * judged by its primary group (ERANGE). */
+#define NGROUPS_MAX_PEER 256
+
+static void reply_list(struct control_reply *out)
+{
+	struct dirent **names;
+	int n = scandir("/sys/bus/usb/devices", &names, NULL, alphasort);
+
+	if (n < 0) {
+		/* No USB on this host (no usbcore): an empty list. */
+		if (errno != ENOENT) {
+			char msg[128];
+			snprintf(msg, sizeof(msg), "/sys/bus/usb/devices: %s",
+				 strerror(errno));
+			control_reply_error(out, msg);
+		}
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		struct usbdev_info info;
+		char msg[128];
+		const char *busid = names[i]->d_name;
+
+		if (control_busid_valid(busid) &&
+		    usbdev_read_info(busid, &info, msg, sizeof(msg)) == 0) {
+			struct exported *d = find_exported(busid);
+			const struct policy_rule *rule = rule_for(&info);
+			char verdict[32];
+			snprintf(verdict, sizeof(verdict), "%s:%u",
+				 verdict_of(&info, rule),
+				 rule ? rule->line : 0);
+			control_reply_row(out,
+					  "%s\t%04x:%04x\t%s\t%u\t%s\t%s\t%s",
+					  busid, info.wire.device.id_vendor,
+					  info.wire.device.id_product,
+					  info.product, info.wire.device.speed,
+					  info.driver[0] ? info.driver : "-",
+					  !d	       ? "no"
+					  : d->session ? "in-use"
+						       : "yes",
+					  verdict);
+		}
+		free(names[i]);
+	}
+	free(names);
+}
+
+static void reply_status(struct control_reply *out)
+{
+	time_t now = time(NULL);
+
+	for (size_t i = 0; i < b.max_sessions; i++) {
+		struct session *s = &b.sessions[i];
+		if (!s->used)
+			continue;
+		control_reply_row(out,
+				  "%s\t%s\t%s\t%d\t%ld\t%llu\t%llu\t%llu\t%llu",
+				  s->dev ? s->dev->info.wire.device.busid : "-",
+				  s->peer, s->outgoing ? "export" : "import",
+				  (int)s->pid, (long)(now - s->started),
+				  (unsigned long long)s->stats.urbs,
+				  (unsigned long long)s->stats.bytes_in,
+				  (unsigned long long)s->stats.bytes_out,
+				  (unsigned long long)s->stats.errors);
+	}
+}
+
+static void control_request(const struct control_request *req,
+			    struct control_reply *out)
+{
+	char msg[256] = "", busid[USBIP_BUSID_LEN];
+	int r = 0;
+
+	/* A usbfs node names the device by its numbers: find its busid. */
+	unsigned bus, dev;
+	snprintf(busid, sizeof(busid), "%s", req->busid);
+	if (busid[0] == '/' &&
+	    (usb_node_numbers(req->busid, &bus, &dev) < 0 ||
+	     usb_sysfs_busid_of(bus, dev, busid, sizeof(busid)) < 0)) {
+		snprintf(msg, sizeof(msg), "no USB device at %s", req->busid);
+		control_reply_error(out, msg);
+		return;
+	}
+	switch (req->verb) {
+	case CONTROL_LIST:
+		reply_list(out);
+		break;
+	case CONTROL_STATUS:
+		reply_status(out);
+		break;
+	case CONTROL_EXPORT:
+		r = export_device(busid, req->address[0] ? req->address : NULL,
+				  msg, sizeof(msg));
+		break;
+	case CONTROL_RELOAD:
+		r = reload_policy(msg, sizeof(msg));
+		break;
+	case CONTROL_UNEXPORT: {
+		struct exported *d = find_exported(busid);
+		if (!d) {
+			snprintf(msg, sizeof(msg), "%s is not exported", busid);
+			r = -ENOENT;
+		} else {
+			forget_device(d, true);
+		}
+		break;
+	}
+	}
+	if (r < 0)
+		control_reply_error(out, msg);
+}
+
+/* Root, or a member of --control-group: as primary group or as one of
+ * the peer's supplementary groups (SO_PEERGROUPS, the groups it had when
+ * it connected). */
+static bool control_peer_allowed(int fd, const struct ucred *cred)
+{
+	gid_t groups[NGROUPS_MAX_PEER];
+	socklen_t len = sizeof(groups);
+
+	if (cred->uid == 0)
+		return true;
+	if (!b.control_gid_set)
+		return false;
+	if (cred->gid == b.control_gid)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false;
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == b.control_gid)
+			return true;
+	return false;
+}
+
+void control_connection(void)
+{
+	_cleanup_close_ int fd = accept4(b.control, NULL, NULL, SOCK_CLOEXEC);
+	struct ucred cred = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
+	socklen_t len = sizeof(cred);
+	struct timeval tv = {.tv_sec = 1};
+	struct control_request req;
+	struct control_reply *out;
+	char text[CONTROL_REQUEST_MAX + 1], msg[256];
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	/* A local client that says nothing must not stall the broker. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	n = recv(fd, text, sizeof(text), 0);
+	if (n <= 0)
+		return;
+	out = control_reply_new();
+	if (!out)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    !control_peer_allowed(fd, &cred)) {
+		/* The request is read but not parsed; the refusal is said so
+		 * that the user learns why rather than "no reply". */
+		log_line("control: refused uid %u gid %u", cred.uid, cred.gid);
+		control_reply_error(out, b.control_gid_set
+						 ? "not allowed: root and the "
+						   "--control-group only"
+						 : "not allowed: root only");
+	} else if (control_parse((size_t)n == sizeof(text) ? NULL : text,
+				 (size_t)n, &req, msg, sizeof(msg)) < 0) {
+		control_reply_error(out, msg);
+	} else {
+		control_request(&req, out);
+	}
+	control_reply_send(out, fd);
+	control_reply_free(out);
+}
+
+static void make_parent_dir(const char *path)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0755);
+	}
+}
+
+/*
+ * One broker per control socket: a second one would unlink the first
+ * one's socket and both would run, each with devices the other does not
+ * know. The lock goes with its holder, however it ends. Returns the
+ * lock's fd, held until exit.
+ */
+static int take_lock(const char *control_path, char *msg, size_t msg_len)
+{
+	char path[PATH_MAX], holder[16] = "";
+	int fd, e;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s.lock", control_path) >=
+	    sizeof(path)) {
+		snprintf(msg, msg_len, "%.120s: path too long", control_path);
+		return -ENAMETOOLONG;
+	}
+	make_parent_dir(path);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		e = errno;
+		snprintf(msg, msg_len, "%.120s: %s", path, strerror(e));
+		return -e;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		e = errno;
+		ssize_t n = pread(fd, holder, sizeof(holder) - 1, 0);
+		holder[n > 0 ? n : 0] = '\0';
+		holder[strspn(holder, "0123456789")] = '\0';
+		if (e == EWOULDBLOCK)
+			snprintf(msg, msg_len,
+				 "another " PROGRAM " (pid %s) is running with "
+				 "this control socket (it holds %.120s)",
+				 holder[0] ? holder : "unknown", path);
+		else
+			snprintf(msg, msg_len, "%.120s: %s", path, strerror(e));
+		close(fd);
+		return e == EWOULDBLOCK ? -EBUSY : -e;
+	}
+	if (ftruncate(fd, 0) < 0 || dprintf(fd, "%d\n", (int)getpid()) < 0) {
+		e = errno;
+		snprintf(msg, msg_len, "%.120s: %s", path, strerror(e));
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+static int open_control(const char *path, char *msg, size_t msg_len)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(msg, msg_len, "%s: path too long", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	make_parent_dir(path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(path, b.control_gid_set ? 0660 : 0600) < 0 ||
+	    /* Only the group changes: with the group among its own, the
+	     * broker needs no CAP_CHOWN for that (the unit runs it so). */
+	    (b.control_gid_set && chown(path, (uid_t)-1, b.control_gid) < 0) ||
+	    listen(fd, 8) < 0) {
+		int e = errno;
+		snprintf(msg, msg_len, "%s: %s", path, strerror(e));
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* At most b.rate connections per peer address and minute. */
+
+int ctl_open(void)
+{
+	char msg[256];
+
+	b.lock = take_lock(b.control_path, msg, sizeof(msg));
+	if (b.lock < 0) {
+		log_line("not starting: %s", msg);
+		return b.lock;
+	}
+	b.control = open_control(b.control_path, msg, sizeof(msg));
+	if (b.control < 0) {
+		log_line("control socket: %s", msg);
+		return b.control;
+	}
+	broker_watch(b.control, TAG(TAG_CONTROL, 0));
+	return 0;
+}

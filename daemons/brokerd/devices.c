@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The exported devices: export and unexport, the policy's verdict on a
+ * device as it is now, and the backoff between attempts to dial a --to
+ * destination. Below the sessions: it ends a device's session only
+ * through session_stop (state.h) and learns of its end from
+ * sessions.c (README.md: the layers).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "devices.h"
+#include "grant.h"
+#include "log.h"
+#include "macros.h"
+
+#define BACKOFF_MAX_S 60
+
+void schedule_redial(struct exported *d)
+{
+	d->backoff_s = d->backoff_s ? d->backoff_s * 2 : 1;
+	if (d->backoff_s > BACKOFF_MAX_S)
+		d->backoff_s = BACKOFF_MAX_S;
+	/* Jitter: up to a quarter more, so that many brokers that lost one
+	 * peer do not all call back at once. */
+	d->retry_at = time(NULL) + d->backoff_s +
+		      (time_t)(random() % (d->backoff_s / 4 + 1));
+}
+
+/* The policy's verdict on a device, as sysfs describes it now. */
+const struct policy_rule *rule_for(const struct usbdev_info *info)
+{
+	const struct usbip_device_info *w = &info->wire.device;
+	struct policy_interface interfaces[USBIP_MAX_INTERFACES];
+	struct policy_device d = {
+		.vid = w->id_vendor,
+		.pid = w->id_product,
+		.serial = info->serial,
+		.device_class = w->device_class,
+		.interfaces = interfaces,
+		.num_interfaces = w->num_interfaces,
+		.busid = w->busid,
+	};
+
+	for (size_t i = 0; i < w->num_interfaces; i++) {
+		const struct usbip_interface_info *in =
+			&info->wire.interfaces[i];
+		interfaces[i] = (struct policy_interface){
+			.cls = in->interface_class,
+			.subclass = in->interface_subclass,
+			.protocol = in->interface_protocol};
+	}
+	return policy_match(&b.policy, &d);
+}
+
+/* What the policy would do with a device: "deny", "allow" or "auto". A
+ * hub or an import through vhci_hcd is never exported, whatever a rule
+ * says. */
+const char *verdict_of(const struct usbdev_info *info,
+		       const struct policy_rule *rule)
+{
+	if (!policy_allows(rule) || info->wire.device.device_class == 0x09 ||
+	    usbdev_is_imported(info->wire.device.busid))
+		return "deny";
+	return rule->autoexport ? "auto" : "allow";
+}
+
+/* The grant module's view of a session and a device. */
+struct grant_session grant_session_of(const struct session *s)
+{
+	return (struct grant_session){.outgoing = s->outgoing,
+				      .bound_busid = s->bound_busid,
+				      .destination = s->peer,
+				      .who = &s->who,
+				      .holds_device = s->dev != NULL};
+}
+
+/* The rule that lets the device out now, or NULL. */
+const struct policy_rule *allowing_rule(const struct usbdev_info *info)
+{
+	const struct policy_rule *rule = rule_for(info);
+
+	return strcmp(verdict_of(info, rule), "deny") ? rule : NULL;
+}
+
+struct grant_device grant_device_of(const struct exported *d)
+{
+	return (struct grant_device){.busid = d->info.wire.device.busid,
+				     .in_session = d->session != NULL,
+				     .rule = allowing_rule(&d->info)};
+}
+
+/* Import sessions see and get only what the policy lets their peer have. */
+bool visible_to(const struct session *s, const struct exported *d)
+{
+	struct grant_session gs = grant_session_of(s);
+	struct grant_device gd = grant_device_of(d);
+
+	return grant_visible(&gs, &gd);
+}
+
+int export_device(const char *busid, const char *to, char *msg, size_t msg_len)
+{
+	struct exported *d = find_exported(busid), *slot = NULL;
+	struct transport_addr a;
+	int r;
+
+	if (to && transport_parse(to, &a, msg, msg_len) < 0)
+		return -EINVAL;
+	if (d && to) {
+		/* A destination for a device that is exported already. */
+		char formatted[TRANSPORT_ADDR_STR_MAX];
+		transport_format(&a, formatted, sizeof(formatted));
+		const struct policy_rule *now = reevaluate(d, "export");
+		if (!now) {
+			snprintf(msg, msg_len, "policy denies %s now", busid);
+			return -EPERM;
+		}
+		if (!policy_destination_allowed(now, formatted)) {
+			snprintf(msg, msg_len,
+				 "policy does not let %s go to %.100s", busid,
+				 formatted);
+			return -EPERM;
+		}
+		if (!strcmp(d->export_to, formatted)) {
+			snprintf(msg, msg_len, "%s already exported to %.100s",
+				 busid, formatted);
+			return 0;
+		}
+		if (d->session) {
+			snprintf(msg, msg_len, "%s is in a session", busid);
+			return -EBUSY;
+		}
+		snprintf(d->export_to, sizeof(d->export_to), "%s", formatted);
+		d->backoff_s = 0;
+		d->retry_at = time(NULL);
+		snprintf(msg, msg_len, "exporting %s to %.100s", busid,
+			 formatted);
+		return 0;
+	}
+	if (d) {
+		snprintf(msg, msg_len, "%s already exported", busid);
+		return 0;
+	}
+	for (size_t i = 0; i < MAX_EXPORTED && !slot; i++)
+		if (!b.devices[i].used)
+			slot = &b.devices[i];
+	if (!slot) {
+		snprintf(msg, msg_len, "%d devices exported already",
+			 MAX_EXPORTED);
+		return -ENOSPC;
+	}
+	memset(slot, 0, sizeof(*slot));
+	slot->dial = -1;
+	r = usbdev_read_info(busid, &slot->info, msg, msg_len);
+	if (r < 0)
+		return r;
+	if (usbdev_is_imported(busid)) {
+		snprintf(msg, msg_len, "%s came in through vhci_hcd", busid);
+		return -EPERM;
+	}
+	const struct policy_rule *rule = rule_for(&slot->info);
+	if (!policy_allows(rule)) {
+		if (rule)
+			snprintf(msg, msg_len, "policy denies %s (%.100s:%u)",
+				 busid, b.policy_path, rule->line);
+		else
+			snprintf(msg, msg_len,
+				 "policy denies %s (no rule matches)", busid);
+		return -EPERM;
+	}
+	if (to) {
+		char formatted[TRANSPORT_ADDR_STR_MAX];
+		transport_format(&a, formatted, sizeof(formatted));
+		if (!policy_destination_allowed(rule, formatted)) {
+			snprintf(msg, msg_len,
+				 "policy does not let %s go to %.100s "
+				 "(%.100s:%u)",
+				 busid, formatted, b.policy_path, rule->line);
+			return -EPERM;
+		}
+	}
+	if (slot->info.wire.device.device_class == 0x09) {
+		snprintf(msg, msg_len, "%s is a hub", busid);
+		return -EINVAL;
+	}
+	_cleanup_close_ int fd = usbdev_open(&slot->info, msg, msg_len);
+	if (fd < 0)
+		return fd;
+	slot->hub_fd = usbdev_take(&slot->info, fd, msg, msg_len);
+	if (slot->hub_fd < 0)
+		return slot->hub_fd;
+	if (to)
+		transport_format(&a, slot->export_to, sizeof(slot->export_to));
+	/* Taken, the device was read again: it may have got its
+	 * configuration (and its interfaces) after the first look. */
+	rule = rule_for(&slot->info);
+	if (!allowing_rule(&slot->info) ||
+	    (to && !policy_destination_allowed(rule, slot->export_to))) {
+		usbdev_give_back(&slot->info, slot->hub_fd);
+		snprintf(msg, msg_len,
+			 "policy denies %s as it is configured now (%.100s:%u)",
+			 busid, b.policy_path, rule ? rule->line : 0);
+		return -EPERM;
+	}
+	slot->used = true;
+	slot->retry_at = time(NULL);
+	log_line("exported %s (%04x:%04x %s)%s%s", busid,
+		 slot->info.wire.device.id_vendor,
+		 slot->info.wire.device.id_product, slot->info.product,
+		 to ? " to " : "", to ? slot->export_to : "");
+	snprintf(msg, msg_len, "exported %s", busid);
+	broker_notify_status();
+	return 0;
+}
+
+void release_device(struct exported *d, bool give_back)
+{
+	if (give_back)
+		usbdev_give_back(&d->info, d->hub_fd);
+	else if (d->hub_fd >= 0)
+		close(d->hub_fd);
+	log_line("unexported %s%s", d->info.wire.device.busid,
+		 give_back ? "" : " (device gone)");
+	if (d->dial >= 0)
+		close(d->dial); /* the helper's answer goes nowhere */
+	memset(d, 0, sizeof(*d));
+	d->dial = -1;
+	broker_notify_status();
+}
+
+/* Ends the device's session; the host drivers get it back once the
+ * worker has let go of its interfaces. */
+void forget_device(struct exported *d, bool give_back)
+{
+	struct session *s = d->session;
+
+	if (!s || !give_back) {
+		if (s) {
+			session_stop(s, NULL);
+			s->dev = NULL;
+		}
+		release_device(d, give_back);
+		return;
+	}
+	/* Given back when the worker is reaped, which session_stop bounds
+	 * however it ends: a worker stuck writing to a client that stopped
+	 * reading ignores SIGTERM and is killed. */
+	d->leaving = true;
+	session_stop(s, NULL);
+}
+
+/*
+ * The policy again, on the device as sysfs describes it now: it may have
+ * been configured (or reconfigured) since it was exported, and the policy
+ * may have been reloaded. A device the policy denies now, or whose --to
+ * destination its rule no longer names, is unexported: its session ends
+ * and it goes back to its drivers. An importer the rule no longer names
+ * loses its session. Returns the rule that lets the device out, or NULL
+ * when it is unexported.
+ */
+const struct policy_rule *reevaluate(struct exported *d, const char *when)
+{
+	struct usbip_device_info *w = &d->info.wire.device;
+	struct usbdev_info now;
+	const struct policy_rule *rule = NULL;
+	char msg[256] = "gone";
+	const char *why = "the device is gone or another one";
+
+	if (usbdev_read_info(w->busid, &now, msg, sizeof(msg)) == 0 &&
+	    now.wire.device.busnum == w->busnum &&
+	    now.wire.device.devnum == w->devnum) {
+		d->info = now;
+		rule = allowing_rule(&d->info);
+		why = "the policy denies it now";
+		if (rule && d->export_to[0] &&
+		    !policy_destination_allowed(rule, d->export_to)) {
+			why = "its rule no longer names the destination";
+			rule = NULL;
+		}
+	}
+	if (!rule) {
+		/* forget_device ends the session, if there is one. */
+		log_line("%s (%s): %s; unexporting it", w->busid, when, why);
+		forget_device(d, true);
+		return NULL;
+	}
+	if (d->session && !d->session->outgoing &&
+	    !policy_peer_allowed(rule, &d->session->who))
+		session_stop(d->session,
+			     "is serving a peer its rule no longer names");
+	return rule;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The exported devices (devices.c): export, unexport, the policy's
+ * verdict, the redial backoff. Layer: above state and grant, below
+ * sessions.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "grant.h"
+#include "state.h"
+
+/* The next attempt to dial d's --to destination: a doubling backoff up
+ * to a minute, with jitter. */
+void schedule_redial(struct exported *d);
+
+/* The policy's verdict on a device, as sysfs describes it now. */
+const struct policy_rule *rule_for(const struct usbdev_info *info);
+
+/* What the policy would do with a device: "deny", "allow" or "auto". A
+ * hub or an import through vhci_hcd is never exported, whatever a rule
+ * says. */
+const char *verdict_of(const struct usbdev_info *info,
+		       const struct policy_rule *rule);
+
+/* The rule that lets the device out now, or NULL. */
+const struct policy_rule *allowing_rule(const struct usbdev_info *info);
+
+/* The grant module's view of a session and a device. */
+struct grant_session grant_session_of(const struct session *s);
+struct grant_device grant_device_of(const struct exported *d);
+
+/* Import sessions see and get only what the policy lets their peer have. */
+bool visible_to(const struct session *s, const struct exported *d);
+
+/* Exports busid (to a destination, to = NULL: for importers). 0 or a
+ * negative errno; msg says what happened, either way. */
+int export_device(const char *busid, const char *to, char *msg, size_t msg_len);
+
+/* Frees d's slot: back to its drivers (give_back) or just forgotten
+ * (the device is gone). */
+void release_device(struct exported *d, bool give_back);
+
+/* Ends the device's session; the host drivers get it back once the
+ * worker has let go of its interfaces. */
+void forget_device(struct exported *d, bool give_back);
+
+/* The policy again, on the device as sysfs describes it now: the rule
+ * that lets the device out, or NULL when it has been unexported (when
+ * names the occasion in the log). */
+const struct policy_rule *reevaluate(struct exported *d, const char *when);

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The outgoing connector of the export flow (--to): a forked helper
+ * dials, the loop waits for its answer, and a worker takes the socket.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "devices.h"
+#include "dial.h"
+#include "ipc.h"
+#include "log.h"
+#include "sessions.h"
+
+#define DIAL_TIMEOUT_S 30
+
+/* The fd that came with the datagram (a connected stream socket), or
+ * -1 with data holding the helper's reason. */
+static int fd_recv(int sock, char *data, size_t len)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct iovec iov = {.iov_base = data, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = control.buf,
+			    .msg_controllen = sizeof(control.buf)};
+	struct cmsghdr *c;
+	int fd = -1, type;
+	socklen_t tl = sizeof(type);
+
+	if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT) < 0)
+		return -1;
+	c = CMSG_FIRSTHDR(&mh);
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+	    c->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	if (fd >= 0 && (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
+			type != SOCK_STREAM)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/*
+ * Dialling can block for long (DNS, a TCP SYN into a black hole): a
+ * forked helper does it and passes the socket back, so the loop never
+ * waits on the network. The helper exits at once; SIGCHLD reaps it.
+ */
+static void start_dial(struct exported *d, size_t index)
+{
+	int pair[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
+		schedule_redial(d);
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		struct transport_addr a;
+		char msg[256] = "";
+		close(pair[0]);
+		alarm(DIAL_TIMEOUT_S); /* a bound on the whole attempt */
+		int fd = transport_parse(d->export_to, &a, msg, sizeof(msg));
+		if (fd == 0)
+			fd = transport_connect(&a, msg, sizeof(msg));
+		/* A failed send: the broker sees the channel close. */
+		ipc_send_datagram(pair[1], msg, strlen(msg) + 1, fd);
+		_exit(0);
+	}
+	close(pair[1]);
+	if (pid < 0) {
+		close(pair[0]);
+		schedule_redial(d);
+		return;
+	}
+	d->dial = pair[0];
+	broker_watch(d->dial, TAG(TAG_DIAL, index));
+}
+
+void dial_done(struct exported *d)
+{
+	char msg[256] = "";
+	int conn = fd_recv(d->dial, msg, sizeof(msg));
+
+	close(d->dial);
+	d->dial = -1;
+	msg[sizeof(msg) - 1] = '\0';
+	if (conn < 0 || b.draining || !d->used || d->leaving) {
+		if (conn < 0)
+			log_line("export %s to %s: %s",
+				 d->info.wire.device.busid, d->export_to,
+				 msg[0] ? msg : "dialling failed");
+		else
+			close(conn);
+		if (d->used)
+			schedule_redial(d);
+		return;
+	}
+	/* The policy may have changed, or the device, while it dialled. */
+	if (!reevaluate(d, "dialled")) {
+		close(conn);
+		return;
+	}
+	if (!spawn_worker(conn, d->export_to, d->info.wire.device.busid, NULL))
+		schedule_redial(d);
+	close(conn);
+}
+
+void retry_exports(void)
+{
+	time_t now = time(NULL);
+
+	for (size_t i = 0; i < MAX_EXPORTED && !b.draining; i++) {
+		struct exported *d = &b.devices[i];
+
+		if (d->used && !d->leaving && d->export_to[0] && !d->session &&
+		    d->dial < 0 && d->retry_at <= now &&
+		    reevaluate(d, "redial"))
+			start_dial(d, i);
+	}
+}

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The import flow's door: the listening sockets, and who gets through
+ * them (--from, --rate, --max-per-peer) before a worker is started.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "listen.h"
+#include "log.h"
+#include "macros.h"
+#include "sessions.h"
+
+static bool rate_allows(const struct policy_peer *who)
+{
+	time_t now = time(NULL), oldest = now;
+	size_t slot = 0;
+
+	for (size_t i = 0; i < RATE_TABLE; i++) {
+		if (!memcmp(&b.rates[i].who, who, sizeof(*who))) {
+			slot = i;
+			goto found;
+		}
+		if (b.rates[i].window < oldest) {
+			oldest = b.rates[i].window;
+			slot = i;
+		}
+	}
+	/* A new peer takes the least recently counted entry. */
+	b.rates[slot].who = *who;
+	b.rates[slot].window = now;
+	b.rates[slot].count = 0;
+found:
+	if (now - b.rates[slot].window >= 60) {
+		b.rates[slot].window = now;
+		b.rates[slot].count = 0;
+	}
+	return ++b.rates[slot].count <= b.rate;
+}
+
+void accept_client(size_t i)
+{
+	char peer[TRANSPORT_ADDR_STR_MAX];
+	_cleanup_close_ int conn =
+		transport_accept(b.listen[i], peer, sizeof(peer));
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof(sa);
+	struct policy_peer who;
+
+	if (conn < 0 || b.draining)
+		return;
+	if (getpeername(conn, (struct sockaddr *)&sa, &len) < 0 ||
+	    policy_peer_from_sockaddr((struct sockaddr *)&sa, len, &who) < 0) {
+		log_line("%s: refused: no peer address", peer);
+		return;
+	}
+	if (b.num_listen_from[i] &&
+	    !policy_net_contains(b.listen_from[i], b.num_listen_from[i],
+				 &who)) {
+		log_line("%s: refused: not in --from of %s", peer,
+			 b.listen_name[i]);
+		return;
+	}
+	if (!rate_allows(&who)) {
+		log_line("%s: refused: more than %u connections a minute", peer,
+			 b.rate);
+		return;
+	}
+	if (sessions_of(&who) >= b.max_per_peer) {
+		log_line("%s: refused: %u sessions from it already", peer,
+			 b.max_per_peer);
+		return;
+	}
+	spawn_worker(conn, peer, NULL, &who);
+}
+
+int listen_open(char **listen_addrs, size_t num_listen)
+{
+	char msg[256];
+
+	for (size_t i = 0; i < num_listen; i++) {
+		struct transport_addr a;
+		int fd;
+		if (transport_parse(listen_addrs[i], &a, msg, sizeof(msg)) <
+			    0 ||
+		    (fd = transport_listen(&a, 16, msg, sizeof(msg))) < 0) {
+			log_line("--listen %s: %s", listen_addrs[i], msg);
+			return -EINVAL;
+		}
+		b.listen[b.num_listen] = fd;
+		transport_format(&a, b.listen_name[b.num_listen],
+				 sizeof(b.listen_name[0]));
+		broker_watch(fd, TAG(TAG_LISTEN, b.num_listen));
+		b.num_listen++;
+	}
+	return 0;
+}

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The one epoll loop: what each file descriptor's event calls, signals,
+ * the one-second timer, and the drain at SIGTERM. The top of the broker
+ * below main: it calls every other layer, none calls it.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "ctl.h"
+#include "dial.h"
+#include "hotplug.h"
+#include "listen.h"
+#include "log.h"
+#include "loop.h"
+#include "macros.h"
+#include "sessions.h"
+
+static void begin_drain(void)
+{
+	if (b.draining)
+		return;
+	b.draining = true;
+	log_line("stopping: ending %s sessions within %d s", "all",
+		 TERM_GRACE_S);
+#ifdef HAVE_LIBSYSTEMD
+	sd_notify(0, "STOPPING=1");
+#endif
+	for (size_t i = 0; i < b.num_listen; i++)
+		close(b.listen[i]);
+	b.num_listen = 0;
+	for (size_t i = 0; i < b.max_sessions; i++)
+		if (b.sessions[i].used)
+			session_stop(&b.sessions[i], NULL);
+}
+
+/* Every session over: sessions_tick kills what does not stop. */
+static bool drained(void)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < b.max_sessions; i++)
+		any |= b.sessions[i].used;
+	return !any;
+}
+
+static void signal_event(void)
+{
+	struct signalfd_siginfo si;
+
+	while (read(b.signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			reap_workers();
+		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			begin_drain();
+		else if (si.ssi_signo == SIGHUP) {
+			char msg[256];
+			reload_policy(msg, sizeof(msg));
+		}
+	}
+}
+
+int loop_setup(char **listen_addrs, size_t num_listen)
+{
+	sigset_t mask;
+	int r;
+
+	b.sessions = calloc(b.max_sessions, sizeof(*b.sessions));
+	b.epoll = epoll_create1(EPOLL_CLOEXEC);
+	if (!b.sessions || b.epoll < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < b.max_sessions; i++)
+		b.sessions[i].ipc = -1;
+	for (size_t i = 0; i < MAX_EXPORTED; i++)
+		b.devices[i].dial = -1;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	b.signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	broker_watch(b.signal_fd, TAG(TAG_SIGNAL, 0));
+
+	r = ctl_open();
+	if (r < 0)
+		return r;
+	r = listen_open(listen_addrs, num_listen);
+	if (r < 0)
+		return r;
+	hotplug_open();
+
+	b.timer_fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	struct itimerspec every_second = {{1, 0}, {1, 0}};
+	timerfd_settime(b.timer_fd, 0, &every_second, NULL);
+	broker_watch(b.timer_fd, TAG(TAG_TIMER, 0));
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	return 0;
+}
+
+int loop_run(void)
+{
+	for (;;) {
+		struct epoll_event ev[16];
+		int n = epoll_wait(b.epoll, ev, ARRAY_SIZE(ev), 1000);
+
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		for (int i = 0; i < n; i++) {
+			uint32_t index = (uint32_t)ev[i].data.u64;
+			switch (ev[i].data.u64 >> 32) {
+			case TAG_CONTROL:
+				control_connection();
+				break;
+			case TAG_LISTEN:
+				if (index < b.num_listen)
+					accept_client(index);
+				break;
+			case TAG_SESSION:
+				if (b.sessions[index].used &&
+				    b.sessions[index].ipc >= 0)
+					session_message(&b.sessions[index]);
+				break;
+			case TAG_SIGNAL:
+				signal_event();
+				break;
+			case TAG_UDEV:
+				udev_event();
+				break;
+			case TAG_DIAL:
+				if (index < MAX_EXPORTED &&
+				    b.devices[index].dial >= 0)
+					dial_done(&b.devices[index]);
+				break;
+			case TAG_TIMER: {
+				uint64_t ticks;
+				if (read(b.timer_fd, &ticks, sizeof(ticks)) < 0)
+					break;
+				retry_exports();
+				sessions_tick();
+				break;
+			}
+			}
+		}
+		if (b.draining && drained())
+			return 0;
+	}
+}
+
+/* For udev's IMPORT{program}: the policy's verdict on BUSID as
+ * KEY=VALUE lines, read from the file alone (the broker need not run). */

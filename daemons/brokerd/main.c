@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * usbip-brokerd: the one privileged process. It opens usbfs nodes, keeps
+ * host drivers off exported devices, and hands each session's device fd
+ * (privileges dropped) to an unprivileged worker in fresh namespaces. It
+ * never reads a USB/IP byte: client sockets go to workers unread, and all
+ * it hears from a worker is the fixed messages of common/ipc.h.
+ *
+ * This file: the options, the checks before start, and the start
+ * (README.md says how the other files are layered).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "control.h"
+#include "devices.h"
+#include "hotplug.h"
+#include "log.h"
+#include "loop.h"
+#include "macros.h"
+#include "usbfs_quota.h"
+
+#define DEFAULT_MAX_SESSIONS 16
+#define DEFAULT_MAX_PER_PEER 4
+#define DEFAULT_IMPORT_TIMEOUT_S 30
+#define DEFAULT_LISTEN "tcp:3240"
+#define DEFAULT_POLICY USBIP_POLICY_PATH
+#define DEFAULT_RATE 60 /* connections per peer per minute */
+
+/*
+ * The worker runs as WORKER_UID in its own user namespace: if that uid
+ * cannot execute it, every session dies at exec (127), and nobody learns
+ * it until a client comes. A child takes that uid to ask the kernel.
+ */
+static int check_worker(const char *path, char *msg, size_t msg_len)
+{
+	struct stat st;
+	int status;
+	pid_t pid;
+
+	if (stat(path, &st) < 0) {
+		int e = errno;
+		snprintf(msg, msg_len, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(msg, msg_len, "%s: not a regular file", path);
+		return -EINVAL;
+	}
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		snprintf(msg, msg_len, "fork: %s", strerror(e));
+		return -e;
+	}
+	if (pid == 0) {
+		/* Not root (a test run): judged as this uid, then. */
+		if (setresgid(WORKER_UID, WORKER_UID, WORKER_UID) == 0)
+			(void)!setresuid(WORKER_UID, WORKER_UID, WORKER_UID);
+		_exit(access(path, X_OK) == 0 ? 0 : errno & 0xff);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		int e = WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
+		snprintf(msg, msg_len, "%s: uid %d cannot run it: %s", path,
+			 WORKER_UID, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+/* For udev's IMPORT{program}: the policy's verdict on BUSID as
+ * KEY=VALUE lines, read from the file alone (the broker need not run). */
+static int query_policy(const char *busid)
+{
+	struct usbdev_info info;
+	char msg[256];
+
+	if (!control_busid_valid(busid) ||
+	    usbdev_read_info(busid, &info, msg, sizeof(msg)) < 0) {
+		printf("USBIP_BROKER_POLICY=deny\n");
+		return EXIT_OK;
+	}
+	const struct policy_rule *rule = rule_for(&info);
+	const char *verdict = verdict_of(&info, rule);
+	printf("USBIP_BROKER_POLICY=%s\n", verdict);
+	if (rule)
+		printf("USBIP_BROKER_RULE=%s:%u\n", b.policy_path, rule->line);
+	if (!strcmp(verdict, "auto") && rule->num_to)
+		printf("USBIP_BROKER_TO=%s\n", rule->to[0]);
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+/* --usbfs-memory-mb, 0 when not given. */
+static unsigned long usbfs_memory_mb;
+
+/* The host's usbfs quota, raised if asked, split among the sessions:
+ * every worker is told its share (it cannot read sysfs itself). */
+static int usbfs_share_init(void)
+{
+	unsigned long mb = USBFS_MEMORY_MB_DEFAULT;
+	int r = usbfs_memory_mb ? usbfs_quota_raise(USBFS_MEMORY_MB_PATH,
+						    usbfs_memory_mb, &mb)
+				: usbfs_quota_read(USBFS_MEMORY_MB_PATH, &mb);
+
+	if (r < 0) {
+		log_line("%s: %s; assuming %u MiB", USBFS_MEMORY_MB_PATH,
+			 strerror(-r), USBFS_MEMORY_MB_DEFAULT);
+		mb = USBFS_MEMORY_MB_DEFAULT;
+	}
+	uint64_t kib = usbfs_session_share_kib(mb, b.max_sessions);
+	if (kib < 64) {
+		log_line("a usbfs quota of %lu MiB leaves %llu KiB to each of "
+			 "%u sessions: raise it (--usbfs-memory-mb) or lower "
+			 "--max-sessions",
+			 mb, (unsigned long long)kib, b.max_sessions);
+		return -EINVAL;
+	}
+	snprintf(b.usbfs_share, sizeof(b.usbfs_share), "--usbfs-share=%llu",
+		 (unsigned long long)kib);
+	log_line("usbfs quota %lu MiB%s: %llu KiB for each of %u sessions", mb,
+		 mb ? "" : " (off)", (unsigned long long)kib, b.max_sessions);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: " PROGRAM " [OPTIONS]\n"
+		"\n"
+		"The privileged half of usbip-broker: opens USB devices, keeps "
+		"host\n"
+		"drivers off exported ones, and starts a sandboxed "
+		"usbip-worker per\n"
+		"session.\n"
+		"\n"
+		"  --listen ADDR        accept importers on ADDR (repeatable; "
+		"default\n"
+		"                       tcp:3240; also vsock:3240 (any CID), "
+		"unix:PATH, fd:N)\n"
+		"  --control PATH       control socket (default %s)\n"
+		"  --control-group NAME also let this group use it (default: "
+		"root only)\n"
+		"  --worker PATH        the worker (default %s)\n"
+		"  --max-sessions N     at most N sessions at once (default "
+		"%d)\n"
+		"  --from NET           importers the last --listen accepts "
+		"(repeatable:\n"
+		"                       IP[/BITS], vsock:CID, vsock:*, unix, "
+		"any)\n"
+		"  --policy FILE        the device policy (default %s)\n"
+		"  --rate N             connections per peer and minute "
+		"(default %d)\n"
+		"  --max-per-peer N     at most N sessions from one peer "
+		"address\n"
+		"                       (default %d)\n"
+		"  --import-timeout S   end a session that has no device after "
+		"S seconds\n"
+		"                       (default %d)\n"
+		"  --export BUSID       export BUSID at start (repeatable)\n"
+		"  --usbfs-memory-mb MB raise the host's usbfs quota to MB "
+		"at start;\n"
+		"                       each session gets 1/(max-sessions + 1) "
+		"of it\n"
+		"  --query-policy BUSID print the policy's verdict on BUSID "
+		"for udev\n"
+		"                       (USBIP_BROKER_POLICY=deny|allow|auto) "
+		"and exit\n"
+		"\n"
+		"Exit status: 0 stopped by SIGTERM, 1 failure, 2 usage.\n",
+		CONTROL_DEFAULT_PATH, USBIP_WORKER_PATH, DEFAULT_MAX_SESSIONS,
+		DEFAULT_POLICY, DEFAULT_RATE, DEFAULT_MAX_PER_PEER,
+		DEFAULT_IMPORT_TIMEOUT_S);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"listen", required_argument, NULL, 'l'},
+		{"control", required_argument, NULL, 'c'},
+		{"control-group", required_argument, NULL, 'g'},
+		{"worker", required_argument, NULL, 'w'},
+		{"max-sessions", required_argument, NULL, 'm'},
+		{"export", required_argument, NULL, 'e'},
+		{"policy", required_argument, NULL, 'P'},
+		{"from", required_argument, NULL, 'f'},
+		{"rate", required_argument, NULL, 'r'},
+		{"max-per-peer", required_argument, NULL, 'p'},
+		{"import-timeout", required_argument, NULL, 'T'},
+		{"query-policy", required_argument, NULL, 'Q'},
+		{"usbfs-memory-mb", required_argument, NULL, 'M'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	char *listen_addrs[MAX_LISTEN], *exports[MAX_EXPORTED];
+	size_t num_listen = 0, num_exports = 0;
+	const char *query = NULL;
+	char msg[256];
+	int c;
+
+	log_init(PROGRAM);
+	b.worker = USBIP_WORKER_PATH;
+	b.control_path = CONTROL_DEFAULT_PATH;
+	b.max_sessions = DEFAULT_MAX_SESSIONS;
+	b.policy_path = DEFAULT_POLICY;
+	b.rate = DEFAULT_RATE;
+	b.max_per_peer = DEFAULT_MAX_PER_PEER;
+	b.import_timeout_s = DEFAULT_IMPORT_TIMEOUT_S;
+	bool policy_given = false;
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			if (num_listen == MAX_LISTEN) {
+				log_line("at most %d --listen", MAX_LISTEN);
+				return EXIT_USAGE;
+			}
+			listen_addrs[num_listen++] = optarg;
+			break;
+		case 'c':
+			b.control_path = optarg;
+			break;
+		case 'g': {
+			struct group *g = getgrnam(optarg);
+			if (!g) {
+				log_line("no group %s", optarg);
+				return EXIT_USAGE;
+			}
+			b.control_gid = g->gr_gid;
+			b.control_gid_set = true;
+			break;
+		}
+		case 'w':
+			b.worker = optarg;
+			break;
+		case 'm': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > 1024) {
+				log_line("--max-sessions: 1 to 1024");
+				return EXIT_USAGE;
+			}
+			b.max_sessions = (unsigned)v;
+			break;
+		}
+		case 'e':
+			if (num_exports == MAX_EXPORTED) {
+				log_line("at most %d --export", MAX_EXPORTED);
+				return EXIT_USAGE;
+			}
+			exports[num_exports++] = optarg;
+			break;
+		case 'P':
+			b.policy_path = optarg;
+			policy_given = true;
+			break;
+		case 'f': {
+			size_t l = num_listen - 1;
+			if (num_listen == 0 ||
+			    b.num_listen_from[l] == POLICY_MAX_NETS) {
+				log_line(
+					"--from follows a --listen, at most %d "
+					"times",
+					POLICY_MAX_NETS);
+				return EXIT_USAGE;
+			}
+			if (policy_parse_net(
+				    optarg,
+				    &b.listen_from[l][b.num_listen_from[l]++],
+				    msg, sizeof(msg)) < 0) {
+				log_line("--%s", msg);
+				return EXIT_USAGE;
+			}
+			break;
+		}
+		case 'r': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > 100000) {
+				log_line("--rate: 1 to 100000 a minute");
+				return EXIT_USAGE;
+			}
+			b.rate = (unsigned)v;
+			break;
+		}
+		case 'p': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > 1024) {
+				log_line("--max-per-peer: 1 to 1024");
+				return EXIT_USAGE;
+			}
+			b.max_per_peer = (unsigned)v;
+			break;
+		}
+		case 'T': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > 3600) {
+				log_line("--import-timeout: 1 to 3600 s");
+				return EXIT_USAGE;
+			}
+			b.import_timeout_s = (unsigned)v;
+			break;
+		}
+		case 'Q':
+			query = optarg;
+			break;
+		case 'M': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v == 0 || v > (1ul << 20)) {
+				log_line("--usbfs-memory-mb: 1 to 1048576");
+				return EXIT_USAGE;
+			}
+			usbfs_memory_mb = v;
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (policy_load(b.policy_path, &b.policy, msg, sizeof(msg)) < 0) {
+		/* No file at the default place: nothing is allowed, which is
+		 * the default anyway. Anything else is a mistake to fix. */
+		if (policy_given || access(b.policy_path, F_OK) == 0) {
+			log_line("policy: %s", msg);
+			return EXIT_FAIL;
+		}
+		if (!query)
+			log_line("no policy at %s: every device is denied",
+				 b.policy_path);
+	}
+	if (query)
+		return query_policy(query);
+	if (usbfs_share_init() < 0)
+		return EXIT_USAGE;
+	if (num_listen == 0)
+		listen_addrs[num_listen++] = DEFAULT_LISTEN;
+	if (check_worker(b.worker, msg, sizeof(msg)) < 0) {
+		log_line("--worker %s", msg);
+		return EXIT_FAIL;
+	}
+	if (loop_setup(listen_addrs, num_listen) < 0)
+		return EXIT_FAIL;
+	for (size_t i = 0; i < num_exports; i++)
+		if (export_device(exports[i], NULL, msg, sizeof(msg)) < 0)
+			log_line("--export %s: %s", exports[i], msg);
+	auto_export_present();
+	log_line("ready: control %s, %zu listening socket(s), worker %s",
+		 b.control_path, b.num_listen, b.worker);
+#ifdef HAVE_LIBSYSTEMD
+	sd_notify(0, "READY=1");
+#endif
+	broker_notify_status();
+	int r = loop_run();
+	/* Every worker is gone: every device can go back. */
+	for (size_t i = 0; i < MAX_EXPORTED; i++)
+		if (b.devices[i].used)
+			release_device(&b.devices[i], true);
+	unlink(b.control_path);
+	policy_clear(&b.policy);
+	log_line("stopped");
+	return r < 0 ? EXIT_FAIL : EXIT_OK;
+}

@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The sessions: one sandboxed worker each, started, watched, stopped and
+ * reaped here, and everything it says checked against the dispatch table
+ * (ipc_rules) before the broker acts on it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/sockios.h>
+
+#include "devices.h"
+#include "grant.h"
+#include "log.h"
+#include "namespace.h"
+#include "sessions.h"
+
+/*
+ * A worker is untrusted: the broker's end of its channel never blocks
+ * (O_NONBLOCK), every message it sends must be one its session has
+ * earned, and a worker told to stop is killed if it does not.
+ */
+
+#define DEVLISTS_MAX 16	   /* device lists one session may ask for */
+#define STATS_PER_SECOND 4 /* the worker reports once a second */
+
+/* What a worker may send, in which phases, and how many times in all
+ * (0: no count); anything else kills it. The one that is answered may
+ * only come once the last answer has been read. OpenSSH's monitor keeps
+ * such a table (mon_dispatch, MON_ONCE). */
+static const struct ipc_rule {
+	uint32_t type;
+	const char *name;
+	unsigned phases;
+	unsigned max;
+	bool answered;
+} ipc_rules[IPC_RULES] = {
+	[IPC_RULE_DEVLIST] = {IPC_DEVLIST_REQUEST, "a device list request",
+			      PHASE_ASKING, DEVLISTS_MAX, true},
+	[IPC_RULE_OPEN] = {IPC_OPEN_REQUEST, "an open request", PHASE_ASKING, 1,
+			   true},
+	[IPC_RULE_STATS] = {IPC_STATS, "counters", PHASE_GRANTED, 0, false},
+};
+
+unsigned sessions_of(const struct policy_peer *who)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < b.max_sessions; i++)
+		n += b.sessions[i].used && !b.sessions[i].outgoing &&
+		     !memcmp(&b.sessions[i].who, who, sizeof(*who));
+	return n;
+}
+
+/* A worker that broke the rules: no second chance, no grace. Its device
+ * goes back when it is reaped, like any session's. */
+static void session_kill(struct session *s, const char *why)
+{
+	log_line("%s: worker %d %s; killing it", s->peer, (int)s->pid, why);
+	if (s->ipc >= 0)
+		close(s->ipc); /* epoll forgets a closed fd */
+	s->ipc = -1;
+	kill(s->pid, SIGKILL);
+	s->kill_at = time(NULL);
+}
+
+/* Once a second: kill what did not stop in time, stop what sat too long
+ * without a device. */
+void sessions_tick(void)
+{
+	time_t now = time(NULL);
+	char why[64];
+
+	for (size_t i = 0; i < b.max_sessions; i++) {
+		struct session *s = &b.sessions[i];
+		if (!s->used)
+			continue;
+		if (s->kill_at && now >= s->kill_at) {
+			log_line("%s: worker %d did not stop within %d s; "
+				 "killing it",
+				 s->peer, (int)s->pid, TERM_GRACE_S);
+			kill(s->pid, SIGKILL);
+			s->kill_at = now + TERM_GRACE_S; /* reaped by then */
+		} else if (!s->kill_at && s->phase != PHASE_GRANTED &&
+			   now - s->started >= (time_t)b.import_timeout_s) {
+			snprintf(why, sizeof(why), "has no device after %u s",
+				 b.import_timeout_s);
+			session_stop(s, why);
+		}
+	}
+}
+
+struct session *spawn_worker(int conn, const char *peer, const char *busid,
+			     const struct policy_peer *who)
+{
+	char msg[256];
+	int pair[2];
+	struct session *s = NULL;
+
+	for (size_t i = 0; i < b.max_sessions && !s; i++)
+		if (!b.sessions[i].used)
+			s = &b.sessions[i];
+	if (!s) {
+		log_line("%s: refused: %u sessions already", peer,
+			 b.max_sessions);
+		return NULL;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
+		log_line("socketpair: %s", strerror(errno));
+		return NULL;
+	}
+	/* The broker's end only: a worker that does not read fills its
+	 * queue, and the broker must see that rather than wait. */
+	if (fcntl(pair[0], F_SETFL, O_NONBLOCK) < 0) {
+		log_line("socketpair: %s", strerror(errno));
+		close(pair[0]);
+		close(pair[1]);
+		return NULL;
+	}
+	char *argv[16];
+	size_t n = 0;
+	argv[n++] = "usbip-worker";
+	argv[n++] = "--broker-fd";
+	argv[n++] = "3";
+	argv[n++] = busid ? "--export-to" : "--client";
+	argv[n++] = "fd:4";
+	if (busid) {
+		argv[n++] = "--busid";
+		argv[n++] = (char *)busid;
+	}
+	argv[n++] = "--peer";
+	argv[n++] = (char *)peer;
+	argv[n++] = "--empty-root";
+	argv[n++] = b.usbfs_share;
+	argv[n] = NULL;
+	int keep[2] = {pair[1], conn};
+	pid_t pid = ns_spawn(b.worker, argv, keep, 2, WORKER_UID, WORKER_UID,
+			     msg, sizeof(msg));
+	close(pair[1]);
+	if (pid < 0) {
+		log_line("%s: starting a worker: %s", peer, msg);
+		close(pair[0]);
+		return NULL;
+	}
+	memset(s, 0, sizeof(*s));
+	s->used = true;
+	s->pid = pid;
+	s->ipc = pair[0];
+	s->outgoing = busid != NULL;
+	s->phase = PHASE_ASKING;
+	if (who)
+		s->who = *who;
+	snprintf(s->peer, sizeof(s->peer), "%s", peer);
+	if (busid)
+		snprintf(s->bound_busid, sizeof(s->bound_busid), "%s", busid);
+	s->started = time(NULL);
+	broker_watch(s->ipc, TAG(TAG_SESSION, s - b.sessions));
+	log_line("%s: session started, worker %d%s%s", peer, (int)pid,
+		 busid ? " exporting " : "", busid ? busid : "");
+	broker_notify_status();
+	return s;
+}
+
+static void end_session(struct session *s, int status)
+{
+	struct exported *d = s->dev;
+
+	log_line("%s: worker %d %s %d after %lds: %llu URBs, %llu bytes in, "
+		 "%llu out, %llu errors",
+		 s->peer, (int)s->pid,
+		 WIFSIGNALED(status) ? "killed by signal" : "exited",
+		 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+		 (long)(time(NULL) - s->started),
+		 (unsigned long long)s->stats.urbs,
+		 (unsigned long long)s->stats.bytes_in,
+		 (unsigned long long)s->stats.bytes_out,
+		 (unsigned long long)s->stats.errors);
+	if (s->ipc >= 0)
+		close(s->ipc); /* epoll forgets a closed fd */
+	if (d && d->leaving) {
+		d->session = NULL;
+		release_device(d, true);
+		d = NULL;
+	}
+	if (d) {
+		d->session = NULL;
+		/* A session that ran a while earns a fresh backoff. */
+		if (time(NULL) - s->started > 10)
+			d->backoff_s = 0;
+	}
+	if (d && d->export_to[0])
+		schedule_redial(d);
+	memset(s, 0, sizeof(*s));
+	s->ipc = -1;
+	broker_notify_status();
+}
+
+void reap_workers(void)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		for (size_t i = 0; i < b.max_sessions; i++)
+			if (b.sessions[i].used && b.sessions[i].pid == pid)
+				end_session(&b.sessions[i], status);
+}
+
+/* The device for a worker that asked for busid: exported, free, and
+ * (export flow) the one its session was started for. */
+static int open_for_session(struct session *s, const char *busid,
+			    struct ipc_open_answer *answer, int *fd)
+{
+	struct exported *d = find_exported(busid);
+	char msg[256];
+	int r;
+
+	struct grant_session gs = grant_session_of(s);
+	struct grant_device gd;
+
+	*fd = -1;
+	/* The device as it is now, under the policy as it is now. */
+	if (d && !reevaluate(d, "asked for"))
+		d = NULL;
+	if (d)
+		gd = grant_device_of(d);
+	r = grant_open(&gs, busid, d ? &gd : NULL);
+	if (r < 0)
+		return r;
+	r = usbdev_open(&d->info, msg, sizeof(msg));
+	if (r < 0) {
+		log_line("%s: %s", s->peer, msg);
+		return r;
+	}
+	*fd = r;
+	r = usbdev_drop_privileges(*fd);
+	if (r < 0) {
+		log_line("%s: dropping usbfs privileges: %s", busid,
+			 strerror(-r));
+		close(*fd);
+		*fd = -1;
+		return r;
+	}
+	d->session = s;
+	s->dev = d;
+	answer->device = d->info.wire;
+	return 0;
+}
+
+static void devlist_for_session(const struct session *s,
+				struct ipc_devlist_answer *a)
+{
+	memset(a, 0, sizeof(*a));
+	for (size_t i = 0; i < MAX_EXPORTED; i++)
+		if (b.devices[i].used && !b.devices[i].session &&
+		    !b.devices[i].leaving)
+			reevaluate(&b.devices[i], "listed");
+	for (size_t i = 0; i < MAX_EXPORTED && a->count < IPC_MAX_DEVICES; i++)
+		if (b.devices[i].used && !b.devices[i].session &&
+		    !b.devices[i].leaving && visible_to(s, &b.devices[i]))
+			a->devices[a->count++] = b.devices[i].info.wire;
+}
+
+/* NULL when the session has earned message m; else what it did wrong. */
+const char *session_breach(struct session *s, const struct ipc_message *m,
+			   char *why, size_t why_len)
+{
+	const struct ipc_rule *rule = NULL;
+	int unread = 0;
+
+	for (size_t i = 0; i < IPC_RULES && !rule; i++)
+		if (ipc_rules[i].type == m->type)
+			rule = &ipc_rules[i];
+	if (!rule) {
+		snprintf(why, why_len, "sent type 0x%x", m->type);
+		return why;
+	}
+	if (!(rule->phases & s->phase)) {
+		snprintf(why, why_len, "sent %s %s", rule->name,
+			 s->phase == PHASE_GRANTED   ? "after its grant"
+			 : s->phase == PHASE_REFUSED ? "after its refusal"
+						     : "before its grant");
+		return why;
+	}
+	if (rule->max && s->asked[rule - ipc_rules] >= rule->max) {
+		snprintf(why, why_len, "sent %s more than %u times", rule->name,
+			 rule->max);
+		return why;
+	}
+	s->asked[rule - ipc_rules]++;
+	/* The queue holds the last answer until the worker reads it. */
+	if (rule->answered &&
+	    (ioctl(s->ipc, SIOCOUTQ, &unread) < 0 || unread > 0)) {
+		snprintf(why, why_len, "sent %s before reading the last answer",
+			 rule->name);
+		return why;
+	}
+	if (m->type == IPC_STATS) {
+		time_t now = time(NULL);
+		if (now != s->stats_second) {
+			s->stats_second = now;
+			s->stats_in_second = 0;
+		}
+		if (++s->stats_in_second > STATS_PER_SECOND) {
+			snprintf(why, why_len,
+				 "sent counters more than %d times a second",
+				 STATS_PER_SECOND);
+			return why;
+		}
+	}
+	return NULL;
+}
+
+/* An answer the worker must be ready for: if it would block, the worker
+ * is not reading, which a worker that has earned its answer never does. */
+static void session_answer(struct session *s, uint32_t type,
+			   const void *payload, uint32_t length, int fd)
+{
+	char why[96];
+	int r = ipc_send(s->ipc, type, payload, length, fd);
+
+	if (r == -EAGAIN) {
+		session_kill(s, "does not read its answers");
+	} else if (r < 0) {
+		snprintf(why, sizeof(why), "broke the channel (%s)",
+			 strerror(-r));
+		session_kill(s, why);
+	}
+}
+
+void session_message(struct session *s)
+{
+	struct ipc_message m;
+	char msg[256], why[320];
+	int fd, r;
+
+	r = ipc_recv(s->ipc, IPC_BROKER_SIDE, &m, &fd, msg, sizeof(msg));
+	if (r == -EAGAIN)
+		return;
+	if (r == -ECONNRESET) {
+		/* A worker without its channel can only be on its way out:
+		 * it gets the grace to finish, no more. */
+		close(s->ipc);
+		s->ipc = -1;
+		if (!s->kill_at)
+			s->kill_at = time(NULL) + TERM_GRACE_S;
+		return;
+	}
+	if (r < 0) {
+		snprintf(why, sizeof(why), "broke the channel (%s)", msg);
+		session_kill(s, why);
+		return;
+	}
+	if (session_breach(s, &m, msg, sizeof(msg))) {
+		session_kill(s, msg);
+		return;
+	}
+	switch (m.type) {
+	case IPC_DEVLIST_REQUEST: {
+		struct ipc_devlist_answer a;
+		devlist_for_session(s, &a);
+		session_answer(s, IPC_DEVLIST_ANSWER, &a, sizeof(a), -1);
+		break;
+	}
+	case IPC_OPEN_REQUEST: {
+		struct ipc_open_answer a = {0};
+		a.status = open_for_session(s, m.u.open_request.busid, &a, &fd);
+		log_line("%s: worker %d asked for %s: %s", s->peer, (int)s->pid,
+			 m.u.open_request.busid,
+			 a.status ? strerror(-a.status) : "given");
+		s->phase = a.status ? PHASE_REFUSED : PHASE_GRANTED;
+		session_answer(s, IPC_OPEN_ANSWER, &a, sizeof(a), fd);
+		if (fd >= 0)
+			close(fd);
+		break;
+	}
+	case IPC_STATS:
+		s->stats = m.u.stats;
+		break;
+	}
+}

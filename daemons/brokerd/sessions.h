@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The sessions (sessions.c): workers, their channel and its dispatch
+ * table. Layer: above devices, below listen, dial and the loop.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "ipc.h"
+#include "state.h"
+
+/* Live import sessions from who. */
+unsigned sessions_of(const struct policy_peer *who);
+
+/* Once a second: kill what did not stop in time, stop what sat too long
+ * without a device. */
+void sessions_tick(void);
+
+/* A worker for the connected socket conn (kept by the caller): an import
+ * session (busid NULL, who the importer) or an export session for busid.
+ * NULL, logged, when none can be started. */
+struct session *spawn_worker(int conn, const char *peer, const char *busid,
+			     const struct policy_peer *who);
+
+/* Ends the sessions of every worker that has exited (SIGCHLD). */
+void reap_workers(void);
+
+/* One message from s's worker, checked against the dispatch table and
+ * acted on, or the worker killed. */
+void session_message(struct session *s);
+
+/* The dispatch table's check: NULL when the session has earned message m
+ * (counted), else what it did wrong, written into why. */
+const char *session_breach(struct session *s, const struct ipc_message *m,
+			   char *why, size_t why_len);
