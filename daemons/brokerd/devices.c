@@ -263,29 +263,35 @@ void forget_device(struct exported *d, bool give_back)
  * loses its session. Returns the rule that lets the device out, or NULL
  * when it is unexported.
  */
-const struct policy_rule *reevaluate(struct exported *d, const char *when)
+const struct policy_rule *
+judge_again(struct exported *d, const struct usbdev_info *now, const char **why)
 {
 	struct usbip_device_info *w = &d->info.wire.device;
-	struct usbdev_info now;
 	const struct policy_rule *rule = NULL;
-	char msg[256] = "gone";
-	const char *why = "the device is gone or another one";
 
-	if (usbdev_read_info(w->busid, &now, msg, sizeof(msg)) == 0 &&
-	    now.wire.device.busnum == w->busnum &&
-	    now.wire.device.devnum == w->devnum) {
-		d->info = now;
+	*why = "the device is gone or another one";
+	if (now && now->wire.device.busnum == w->busnum &&
+	    now->wire.device.devnum == w->devnum) {
+		d->info = *now;
 		rule = allowing_rule(&d->info);
-		why = "the policy denies it now";
+		*why = "the policy denies it now";
 		if (rule && d->export_to[0] &&
 		    !policy_destination_allowed(rule, d->export_to)) {
-			why = "its rule no longer names the destination";
+			*why = "its rule no longer names the destination";
 			rule = NULL;
 		}
 	}
+	return rule;
+}
+
+const struct policy_rule *apply_judgement(struct exported *d,
+					  const struct policy_rule *rule,
+					  const char *when, const char *why)
+{
 	if (!rule) {
 		/* forget_device ends the session, if there is one. */
-		log_line("%s (%s): %s; unexporting it", w->busid, when, why);
+		log_line("%s (%s): %s; unexporting it",
+			 d->info.wire.device.busid, when, why);
 		forget_device(d, true);
 		return NULL;
 	}
@@ -294,4 +300,17 @@ const struct policy_rule *reevaluate(struct exported *d, const char *when)
 		session_stop(d->session,
 			     "is serving a peer its rule no longer names");
 	return rule;
+}
+
+const struct policy_rule *reevaluate(struct exported *d, const char *when)
+{
+	struct usbdev_info now;
+	char msg[256];
+	const char *why;
+	int r = usbdev_read_info(d->info.wire.device.busid, &now, msg,
+				 sizeof(msg));
+	const struct policy_rule *rule =
+		judge_again(d, r == 0 ? &now : NULL, &why);
+
+	return apply_judgement(d, rule, when, why);
 }

@@ -51,3 +51,15 @@ void forget_device(struct exported *d, bool give_back);
  * that lets the device out, or NULL when it has been unexported (when
  * names the occasion in the log). */
 const struct policy_rule *reevaluate(struct exported *d, const char *when);
+
+/* reevaluate in two steps, the second without sysfs (the unit tests call
+ * them): the rule that lets d out as now describes it (NULL: the device
+ * is gone, or another one has its busid), else NULL and why; then, with
+ * no rule, d unexported, else its importer's session stopped when the
+ * rule no longer names it. */
+const struct policy_rule *judge_again(struct exported *d,
+				      const struct usbdev_info *now,
+				      const char **why);
+const struct policy_rule *apply_judgement(struct exported *d,
+					  const struct policy_rule *rule,
+					  const char *when, const char *why);

@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The broker's logic without a kernel or a device: the dispatch table
+ * every worker message is checked against, the sessions' limits and
+ * timeouts, what an importer sees, the policy judged again on a device,
+ * and the redial backoff. Linked against the same objects as
+ * usbip-brokerd (libusbip-brokerd-core); workers are plain children that
+ * wait for a signal.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check-main.h"
+#include "devices.h"
+#include "sessions.h"
+#include "state.h"
+
+static const struct policy_peer local = {
+	.kind = POLICY_NET_IP, .family = AF_INET, .addr = {127, 0, 0, 1}};
+static const struct policy_peer stranger = {
+	.kind = POLICY_NET_IP, .family = AF_INET, .addr = {192, 0, 2, 1}};
+
+/* Check forks each test: the state object starts fresh every time. */
+static void setup(void)
+{
+	b.max_sessions = 4;
+	b.import_timeout_s = 30;
+	b.sessions = calloc(b.max_sessions, sizeof(*b.sessions));
+	ck_assert_ptr_nonnull(b.sessions);
+	for (size_t i = 0; i < b.max_sessions; i++)
+		b.sessions[i].ipc = -1;
+	for (size_t i = 0; i < MAX_EXPORTED; i++)
+		b.devices[i].dial = -1;
+}
+
+static void load(const char *text)
+{
+	char msg[256];
+
+	policy_clear(&b.policy);
+	ck_assert_int_eq(policy_parse(text, strlen(text), "t", &b.policy, msg,
+				      sizeof(msg)),
+			 0);
+}
+
+/* A worker that does nothing until a signal ends it. */
+static pid_t idle_worker(void)
+{
+	int ready[2];
+	char c;
+
+	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* Check's handler would pass SIGTERM on to the test. */
+		signal(SIGTERM, SIG_DFL);
+		(void)!write(ready[1], "", 1);
+		pause();
+		_exit(0);
+	}
+	ck_assert_int_eq(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	close(ready[1]);
+	return pid;
+}
+
+static int ended_by(pid_t pid)
+{
+	int status;
+
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFSIGNALED(status));
+	return WTERMSIG(status);
+}
+
+/* A session in phase with a live channel; *worker_end is the worker's. */
+static struct session *session(size_t i, enum session_phase phase,
+			       int *worker_end)
+{
+	struct session *s = &b.sessions[i];
+	int pair[2];
+
+	ck_assert_int_eq(
+		socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), 0);
+	s->used = true;
+	s->ipc = pair[0];
+	s->phase = phase;
+	s->started = time(NULL);
+	s->who = local;
+	snprintf(s->peer, sizeof(s->peer), "test");
+	if (worker_end)
+		*worker_end = pair[1];
+	else
+		close(pair[1]);
+	return s;
+}
+
+static struct exported *device(const char *busid, unsigned devnum)
+{
+	struct exported *d = &b.devices[0];
+
+	memset(d, 0, sizeof(*d));
+	d->used = true;
+	d->hub_fd = -1;
+	d->dial = -1;
+	snprintf(d->info.wire.device.busid, sizeof(d->info.wire.device.busid),
+		 "%s", busid);
+	d->info.wire.device.id_vendor = 1;
+	d->info.wire.device.id_product = 2;
+	d->info.wire.device.busnum = 1;
+	d->info.wire.device.devnum = devnum;
+	return d;
+}
+
+static const char *breach(struct session *s, uint32_t type)
+{
+	static char why[128];
+	struct ipc_message m = {.type = type};
+
+	return session_breach(s, &m, why, sizeof(why));
+}
+
+START_TEST(dispatch_devlist_limit)
+{
+	struct session *s = session(0, PHASE_ASKING, NULL);
+
+	for (int i = 0; i < 16; i++)
+		ck_assert_ptr_null(breach(s, IPC_DEVLIST_REQUEST));
+	ck_assert_str_eq(breach(s, IPC_DEVLIST_REQUEST),
+			 "sent a device list request more than 16 times");
+}
+END_TEST
+
+START_TEST(dispatch_open_once)
+{
+	struct session *s = session(0, PHASE_ASKING, NULL);
+
+	ck_assert_ptr_null(breach(s, IPC_OPEN_REQUEST));
+	ck_assert_str_eq(breach(s, IPC_OPEN_REQUEST),
+			 "sent an open request more than 1 times");
+}
+END_TEST
+
+START_TEST(dispatch_phases)
+{
+	struct session *s = session(0, PHASE_ASKING, NULL);
+
+	ck_assert_str_eq(breach(s, IPC_STATS),
+			 "sent counters before its grant");
+	s->phase = PHASE_REFUSED;
+	ck_assert_str_eq(breach(s, IPC_DEVLIST_REQUEST),
+			 "sent a device list request after its refusal");
+	ck_assert_str_eq(breach(s, IPC_STATS),
+			 "sent counters after its refusal");
+	s->phase = PHASE_GRANTED;
+	ck_assert_str_eq(breach(s, IPC_OPEN_REQUEST),
+			 "sent an open request after its grant");
+	ck_assert_ptr_null(breach(s, IPC_STATS));
+}
+END_TEST
+
+START_TEST(dispatch_unknown_type)
+{
+	struct session *s = session(0, PHASE_ASKING, NULL);
+
+	/* 3 was a reset request that nothing sent: unknown now. */
+	ck_assert_str_eq(breach(s, 3), "sent type 0x3");
+	ck_assert_str_eq(breach(s, IPC_DEVLIST_ANSWER), "sent type 0x81");
+}
+END_TEST
+
+START_TEST(dispatch_unread_answer)
+{
+	int worker;
+	struct session *s = session(0, PHASE_ASKING, &worker);
+	struct ipc_devlist_answer a = {0};
+
+	ck_assert_int_eq(
+		ipc_send(s->ipc, IPC_DEVLIST_ANSWER, &a, sizeof(a), -1), 0);
+	ck_assert_str_eq(breach(s, IPC_DEVLIST_REQUEST),
+			 "sent a device list request before reading the last "
+			 "answer");
+	close(worker);
+}
+END_TEST
+
+START_TEST(dispatch_stats_rate)
+{
+	const char *last;
+	time_t before;
+
+	/* Five in one second; again if the second turned meanwhile. */
+	do {
+		struct session *s = session(0, PHASE_GRANTED, NULL);
+		before = time(NULL);
+		for (int i = 0; i < 4; i++)
+			ck_assert_ptr_null(breach(s, IPC_STATS));
+		last = breach(s, IPC_STATS);
+		close(s->ipc);
+	} while (time(NULL) != before);
+	ck_assert_str_eq(last, "sent counters more than 4 times a second");
+}
+END_TEST
+
+/* Anything the table does not allow kills the worker, with no grace. */
+START_TEST(breach_kills_worker)
+{
+	int worker;
+	struct session *s = session(0, PHASE_ASKING, &worker);
+	struct ipc_stats stats = {0};
+
+	s->pid = idle_worker();
+	ck_assert_int_eq(ipc_send(worker, IPC_STATS, &stats, sizeof(stats), -1),
+			 0);
+	session_message(s);
+	ck_assert_int_eq(s->ipc, -1);
+	ck_assert_int_ne(s->kill_at, 0);
+	ck_assert_int_eq(ended_by(s->pid), SIGKILL);
+}
+END_TEST
+
+START_TEST(legit_devlist_answered)
+{
+	int worker, fd;
+	struct session *s = session(0, PHASE_ASKING, &worker);
+	struct ipc_message m;
+	char msg[128];
+
+	load("allow id 0001:0002 from 127.0.0.1\n");
+	s->pid = getpid(); /* not signalled: the request is allowed */
+	ck_assert_int_eq(ipc_send(worker, IPC_DEVLIST_REQUEST, NULL, 0, -1), 0);
+	session_message(s);
+	ck_assert_int_ge(s->ipc, 0);
+	ck_assert_int_eq(s->kill_at, 0);
+	ck_assert_int_eq(
+		ipc_recv(worker, IPC_WORKER_SIDE, &m, &fd, msg, sizeof(msg)),
+		0);
+	ck_assert_uint_eq(m.type, IPC_DEVLIST_ANSWER);
+	ck_assert_uint_eq(m.u.devlist.count, 0);
+}
+END_TEST
+
+START_TEST(import_timeout_stops)
+{
+	struct session *s = session(0, PHASE_ASKING, NULL);
+
+	s->pid = idle_worker();
+	s->started = time(NULL) - 31;
+	sessions_tick();
+	ck_assert_int_ne(s->kill_at, 0);
+	ck_assert_int_eq(ended_by(s->pid), SIGTERM);
+}
+END_TEST
+
+START_TEST(granted_session_not_timed_out)
+{
+	struct session *s = session(0, PHASE_GRANTED, NULL);
+
+	s->pid = getpid();
+	s->started = time(NULL) - 3600;
+	sessions_tick();
+	ck_assert_int_eq(s->kill_at, 0);
+}
+END_TEST
+
+START_TEST(sessions_per_peer)
+{
+	session(0, PHASE_ASKING, NULL);
+	session(1, PHASE_GRANTED, NULL);
+	session(2, PHASE_ASKING, NULL)->who = stranger;
+	session(3, PHASE_ASKING, NULL)->outgoing = true;
+	ck_assert_uint_eq(sessions_of(&local), 2);
+	ck_assert_uint_eq(sessions_of(&stranger), 1);
+}
+END_TEST
+
+START_TEST(redial_backoff)
+{
+	static const unsigned expect[] = {1, 2, 4, 8, 16, 32, 60, 60};
+	struct exported *d = device("1-1", 2);
+
+	srandom(1);
+	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
+		time_t now = time(NULL);
+		schedule_redial(d);
+		ck_assert_uint_eq(d->backoff_s, expect[i]);
+		/* Jitter: up to a quarter more, never less. */
+		ck_assert_int_ge(d->retry_at, now + expect[i]);
+		ck_assert_int_le(d->retry_at,
+				 now + 1 + expect[i] + expect[i] / 4);
+	}
+}
+END_TEST
+
+START_TEST(importer_sees_what_policy_names)
+{
+	struct session *s = session(0, PHASE_ASKING, NULL);
+	struct exported *d = device("1-1", 2);
+
+	load("allow id 0001:0002 from 127.0.0.1\n");
+	ck_assert(visible_to(s, d));
+	s->who = stranger;
+	ck_assert(!visible_to(s, d));
+	s->who = local;
+	load("allow id 0003:0004 from 127.0.0.1\n");
+	ck_assert(!visible_to(s, d));
+}
+END_TEST
+
+START_TEST(reevaluation)
+{
+	struct exported *d = device("1-1", 2);
+	struct usbdev_info now = d->info;
+	const char *why;
+
+	load("allow id 0001:0002 to tcp:127.0.0.1:4010 from any\n");
+	ck_assert_ptr_nonnull(judge_again(d, &now, &why));
+	ck_assert_ptr_null(judge_again(d, NULL, &why));
+	ck_assert_str_eq(why, "the device is gone or another one");
+	now.wire.device.devnum = 3; /* unplugged, another in its place */
+	ck_assert_ptr_null(judge_again(d, &now, &why));
+	ck_assert_str_eq(why, "the device is gone or another one");
+	now.wire.device.devnum = 2;
+	now.wire.device.id_product = 9; /* now another product */
+	ck_assert_ptr_null(judge_again(d, &now, &why));
+	ck_assert_str_eq(why, "the policy denies it now");
+	now.wire.device.id_product = 2;
+	snprintf(d->export_to, sizeof(d->export_to), "tcp:127.0.0.1:4011");
+	ck_assert_ptr_null(judge_again(d, &now, &why));
+	ck_assert_str_eq(why, "its rule no longer names the destination");
+}
+END_TEST
+
+/* A reload that no longer names the importer ends its session; the
+ * device stays exported. */
+START_TEST(reevaluation_stops_unnamed_importer)
+{
+	struct session *s = session(0, PHASE_GRANTED, NULL);
+	struct exported *d = device("1-1", 2);
+	const char *why;
+
+	s->pid = idle_worker();
+	s->who = stranger;
+	s->dev = d;
+	d->session = s;
+	load("allow id 0001:0002 from 127.0.0.1\n");
+	const struct policy_rule *rule = judge_again(d, &d->info, &why);
+	ck_assert_ptr_nonnull(rule);
+	ck_assert_ptr_eq(apply_judgement(d, rule, "reload", why), rule);
+	ck_assert(d->used);
+	ck_assert_int_ne(s->kill_at, 0);
+	ck_assert_int_eq(ended_by(s->pid), SIGTERM);
+}
+END_TEST
+
+/* Denied now, in a session: the device leaves once its worker is gone. */
+START_TEST(reevaluation_unexports)
+{
+	struct session *s = session(0, PHASE_GRANTED, NULL);
+	struct exported *d = device("1-1", 2);
+	const char *why;
+
+	s->pid = idle_worker();
+	s->dev = d;
+	d->session = s;
+	load("deny id 0001:0002\n");
+	ck_assert_ptr_null(judge_again(d, &d->info, &why));
+	ck_assert_ptr_null(apply_judgement(d, NULL, "reload", why));
+	ck_assert(d->leaving);
+	ck_assert_ptr_null(find_exported("1-1"));
+	ck_assert_int_eq(ended_by(s->pid), SIGTERM);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("broker");
+	TCase *t = tcase_create("broker");
+
+	tcase_add_checked_fixture(t, setup, NULL);
+	tcase_add_test(t, dispatch_devlist_limit);
+	tcase_add_test(t, dispatch_open_once);
+	tcase_add_test(t, dispatch_phases);
+	tcase_add_test(t, dispatch_unknown_type);
+	tcase_add_test(t, dispatch_unread_answer);
+	tcase_add_test(t, dispatch_stats_rate);
+	tcase_add_test(t, breach_kills_worker);
+	tcase_add_test(t, legit_devlist_answered);
+	tcase_add_test(t, import_timeout_stops);
+	tcase_add_test(t, granted_session_not_timed_out);
+	tcase_add_test(t, sessions_per_peer);
+	tcase_add_test(t, redial_backoff);
+	tcase_add_test(t, importer_sees_what_policy_names);
+	tcase_add_test(t, reevaluation);
+	tcase_add_test(t, reevaluation_stops_unnamed_importer);
+	tcase_add_test(t, reevaluation_unexports);
+	suite_add_tcase(s, t);
+	return run_suite(s);
+}
