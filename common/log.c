@@ -71,3 +71,15 @@ void log_line(const char *fmt, ...)
 	strcat(out, "\n");
 	fputs(out, stderr);
 }
+
+int log_fail(int err, char *msg, size_t msg_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!msg || !msg_len)
+		return err;
+	va_start(ap, fmt);
+	vsnprintf(msg, msg_len, fmt, ap);
+	va_end(ap);
+	return err;
+}

@@ -20,3 +20,10 @@ __attribute__((format(printf, 1, 2))) void log_line(const char *fmt, ...);
  * into out (out_len > 0), whole escapes only; returns how many bytes of
  * text fitted. */
 size_t log_escape(const char *text, char *out, size_t out_len);
+
+/* The one way an operation says why it failed: writes the reason into
+ * msg (for the caller to log or send) and returns err, a negative errno
+ * (or 0 for a reason that is not a failure). Every operation that takes
+ * msg writes it on every path that returns an error. */
+__attribute__((format(printf, 4, 5))) int
+log_fail(int err, char *msg, size_t msg_len, const char *fmt, ...);

@@ -135,7 +135,7 @@ static void control_request(const struct control_request *req,
 	}
 	}
 	if (r < 0)
-		control_reply_error(out, msg);
+		control_reply_error(out, msg[0] ? msg : strerror(-r));
 }
 
 /* Root, or a member of --control-group: as primary group or as one of
@@ -226,15 +226,15 @@ static int take_lock(const char *control_path, char *msg, size_t msg_len)
 
 	if ((size_t)snprintf(path, sizeof(path), "%s.lock", control_path) >=
 	    sizeof(path)) {
-		snprintf(msg, msg_len, "%.120s: path too long", control_path);
-		return -ENAMETOOLONG;
+		return log_fail(-ENAMETOOLONG, msg, msg_len,
+				"%.120s: path too long", control_path);
 	}
 	make_parent_dir(path);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		e = errno;
-		snprintf(msg, msg_len, "%.120s: %s", path, strerror(e));
-		return -e;
+		return log_fail(-e, msg, msg_len, "%.120s: %s", path,
+				strerror(e));
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		e = errno;
@@ -266,14 +266,15 @@ static int open_control(const char *path, char *msg, size_t msg_len)
 	int fd;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(msg, msg_len, "%s: path too long", path);
-		return -ENAMETOOLONG;
+		return log_fail(-ENAMETOOLONG, msg, msg_len,
+				"%s: path too long", path);
 	}
 	strcpy(sa.sun_path, path);
 	make_parent_dir(path);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
+		return log_fail(-errno, msg, msg_len, "socket: %s",
+				strerror(errno));
 	unlink(path);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    chmod(path, b.control_gid_set ? 0660 : 0600) < 0 ||
@@ -305,6 +306,8 @@ int ctl_open(void)
 		log_line("control socket: %s", msg);
 		return b.control;
 	}
-	broker_watch(b.control, TAG(TAG_CONTROL, 0));
-	return 0;
+	int r = broker_watch(b.control, TAG(TAG_CONTROL, 0));
+	if (r < 0)
+		log_line("control socket: epoll: %s", strerror(-r));
+	return r;
 }

@@ -117,14 +117,13 @@ int export_device(const char *busid, const char *to, char *msg, size_t msg_len)
 		transport_format(&a, formatted, sizeof(formatted));
 		const struct policy_rule *now = reevaluate(d, "export");
 		if (!now) {
-			snprintf(msg, msg_len, "policy denies %s now", busid);
-			return -EPERM;
+			return log_fail(-EPERM, msg, msg_len,
+					"policy denies %s now", busid);
 		}
 		if (!policy_destination_allowed(now, formatted)) {
-			snprintf(msg, msg_len,
-				 "policy does not let %s go to %.100s", busid,
-				 formatted);
-			return -EPERM;
+			return log_fail(-EPERM, msg, msg_len,
+					"policy does not let %s go to %.100s",
+					busid, formatted);
 		}
 		if (!strcmp(d->export_to, formatted)) {
 			snprintf(msg, msg_len, "%s already exported to %.100s",
@@ -132,8 +131,8 @@ int export_device(const char *busid, const char *to, char *msg, size_t msg_len)
 			return 0;
 		}
 		if (d->session) {
-			snprintf(msg, msg_len, "%s is in a session", busid);
-			return -EBUSY;
+			return log_fail(-EBUSY, msg, msg_len,
+					"%s is in a session", busid);
 		}
 		snprintf(d->export_to, sizeof(d->export_to), "%s", formatted);
 		d->backoff_s = 0;
@@ -150,9 +149,8 @@ int export_device(const char *busid, const char *to, char *msg, size_t msg_len)
 		if (!b.devices[i].used)
 			slot = &b.devices[i];
 	if (!slot) {
-		snprintf(msg, msg_len, "%d devices exported already",
-			 MAX_EXPORTED);
-		return -ENOSPC;
+		return log_fail(-ENOSPC, msg, msg_len,
+				"%d devices exported already", MAX_EXPORTED);
 	}
 	memset(slot, 0, sizeof(*slot));
 	slot->dial = -1;
@@ -160,8 +158,8 @@ int export_device(const char *busid, const char *to, char *msg, size_t msg_len)
 	if (r < 0)
 		return r;
 	if (usbdev_is_imported(busid)) {
-		snprintf(msg, msg_len, "%s came in through vhci_hcd", busid);
-		return -EPERM;
+		return log_fail(-EPERM, msg, msg_len,
+				"%s came in through vhci_hcd", busid);
 	}
 	const struct policy_rule *rule = rule_for(&slot->info);
 	if (!policy_allows(rule)) {
@@ -169,24 +167,23 @@ int export_device(const char *busid, const char *to, char *msg, size_t msg_len)
 			snprintf(msg, msg_len, "policy denies %s (%.100s:%u)",
 				 busid, b.policy_path, rule->line);
 		else
-			snprintf(msg, msg_len,
-				 "policy denies %s (no rule matches)", busid);
-		return -EPERM;
+			return log_fail(-EPERM, msg, msg_len,
+					"policy denies %s (no rule matches)",
+					busid);
 	}
 	if (to) {
 		char formatted[TRANSPORT_ADDR_STR_MAX];
 		transport_format(&a, formatted, sizeof(formatted));
 		if (!policy_destination_allowed(rule, formatted)) {
-			snprintf(msg, msg_len,
-				 "policy does not let %s go to %.100s "
-				 "(%.100s:%u)",
-				 busid, formatted, b.policy_path, rule->line);
-			return -EPERM;
+			return log_fail(-EPERM, msg, msg_len,
+					"policy does not let %s go to %.100s "
+					"(%.100s:%u)",
+					busid, formatted, b.policy_path,
+					rule->line);
 		}
 	}
 	if (slot->info.wire.device.device_class == 0x09) {
-		snprintf(msg, msg_len, "%s is a hub", busid);
-		return -EINVAL;
+		return log_fail(-EINVAL, msg, msg_len, "%s is a hub", busid);
 	}
 	_cleanup_close_ int fd = usbdev_open(&slot->info, msg, msg_len);
 	if (fd < 0)
@@ -202,10 +199,10 @@ int export_device(const char *busid, const char *to, char *msg, size_t msg_len)
 	if (!allowing_rule(&slot->info) ||
 	    (to && !policy_destination_allowed(rule, slot->export_to))) {
 		usbdev_give_back(&slot->info, slot->hub_fd);
-		snprintf(msg, msg_len,
-			 "policy denies %s as it is configured now (%.100s:%u)",
-			 busid, b.policy_path, rule ? rule->line : 0);
-		return -EPERM;
+		return log_fail(
+			-EPERM, msg, msg_len,
+			"policy denies %s as it is configured now (%.100s:%u)",
+			busid, b.policy_path, rule ? rule->line : 0);
 	}
 	slot->used = true;
 	slot->retry_at = time(NULL);

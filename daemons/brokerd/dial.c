@@ -83,8 +83,17 @@ static void start_dial(struct exported *d, size_t index)
 		schedule_redial(d);
 		return;
 	}
+	/* Unwatched, the helper's answer would never be read: it ends when
+	 * its send fails, and the device waits for the next attempt. */
+	int r = broker_watch(pair[0], TAG(TAG_DIAL, index));
+	if (r < 0) {
+		log_line("export %s: epoll: %s", d->info.wire.device.busid,
+			 strerror(-r));
+		close(pair[0]);
+		schedule_redial(d);
+		return;
+	}
 	d->dial = pair[0];
-	broker_watch(d->dial, TAG(TAG_DIAL, index));
 }
 
 void dial_done(struct exported *d)

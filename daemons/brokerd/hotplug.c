@@ -119,9 +119,9 @@ void hotplug_open(void)
 		    b.monitor, "usb", "usb_device") == 0 &&
 	    udev_monitor_filter_add_match_subsystem_devtype(
 		    b.monitor, "usb", "usb_interface") == 0 &&
-	    udev_monitor_enable_receiving(b.monitor) == 0)
-		broker_watch(udev_monitor_get_fd(b.monitor), TAG(TAG_UDEV, 0));
-	else
-		log_line("no udev monitor: unplugged devices end their "
-			 "sessions only when the worker sees it");
+	    udev_monitor_enable_receiving(b.monitor) == 0 &&
+	    broker_watch(udev_monitor_get_fd(b.monitor), TAG(TAG_UDEV, 0)) == 0)
+		return;
+	log_line("no udev monitor: unplugged devices end their "
+		 "sessions only when the worker sees it");
 }

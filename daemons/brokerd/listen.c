@@ -92,7 +92,13 @@ int listen_open(char **listen_addrs, size_t num_listen)
 		b.listen[b.num_listen] = fd;
 		transport_format(&a, b.listen_name[b.num_listen],
 				 sizeof(b.listen_name[0]));
-		broker_watch(fd, TAG(TAG_LISTEN, b.num_listen));
+		int r = broker_watch(fd, TAG(TAG_LISTEN, b.num_listen));
+		if (r < 0) {
+			log_line("--listen %s: epoll: %s", listen_addrs[i],
+				 strerror(-r));
+			close(fd);
+			return r;
+		}
 		b.num_listen++;
 	}
 	return 0;

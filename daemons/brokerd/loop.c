@@ -70,15 +70,23 @@ static void signal_event(void)
 	}
 }
 
+static int setup_failed(const char *what, int err)
+{
+	log_line("not starting: %s: %s", what, strerror(-err));
+	return err;
+}
+
 int loop_setup(char **listen_addrs, size_t num_listen)
 {
 	sigset_t mask;
 	int r;
 
 	b.sessions = calloc(b.max_sessions, sizeof(*b.sessions));
+	if (!b.sessions)
+		return setup_failed("sessions", -ENOMEM);
 	b.epoll = epoll_create1(EPOLL_CLOEXEC);
-	if (!b.sessions || b.epoll < 0)
-		return -ENOMEM;
+	if (b.epoll < 0)
+		return setup_failed("epoll", -errno);
 	for (size_t i = 0; i < b.max_sessions; i++)
 		b.sessions[i].ipc = -1;
 	for (size_t i = 0; i < MAX_EXPORTED; i++)
@@ -92,7 +100,11 @@ int loop_setup(char **listen_addrs, size_t num_listen)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	b.signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	broker_watch(b.signal_fd, TAG(TAG_SIGNAL, 0));
+	if (b.signal_fd < 0)
+		return setup_failed("signalfd", -errno);
+	r = broker_watch(b.signal_fd, TAG(TAG_SIGNAL, 0));
+	if (r < 0)
+		return setup_failed("signalfd", r);
 
 	r = ctl_open();
 	if (r < 0)
@@ -102,11 +114,17 @@ int loop_setup(char **listen_addrs, size_t num_listen)
 		return r;
 	hotplug_open();
 
+	/* Without it no worker told to stop is ever killed. */
 	b.timer_fd =
 		timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (b.timer_fd < 0)
+		return setup_failed("timerfd", -errno);
 	struct itimerspec every_second = {{1, 0}, {1, 0}};
-	timerfd_settime(b.timer_fd, 0, &every_second, NULL);
-	broker_watch(b.timer_fd, TAG(TAG_TIMER, 0));
+	if (timerfd_settime(b.timer_fd, 0, &every_second, NULL) < 0)
+		return setup_failed("timerfd", -errno);
+	r = broker_watch(b.timer_fd, TAG(TAG_TIMER, 0));
+	if (r < 0)
+		return setup_failed("timerfd", r);
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	return 0;
 }

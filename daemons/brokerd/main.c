@@ -50,18 +50,16 @@ static int check_worker(const char *path, char *msg, size_t msg_len)
 
 	if (stat(path, &st) < 0) {
 		int e = errno;
-		snprintf(msg, msg_len, "%s: %s", path, strerror(e));
-		return -e;
+		return log_fail(-e, msg, msg_len, "%s: %s", path, strerror(e));
 	}
 	if (!S_ISREG(st.st_mode)) {
-		snprintf(msg, msg_len, "%s: not a regular file", path);
-		return -EINVAL;
+		return log_fail(-EINVAL, msg, msg_len, "%s: not a regular file",
+				path);
 	}
 	pid = fork();
 	if (pid < 0) {
 		int e = errno;
-		snprintf(msg, msg_len, "fork: %s", strerror(e));
-		return -e;
+		return log_fail(-e, msg, msg_len, "fork: %s", strerror(e));
 	}
 	if (pid == 0) {
 		/* Not root (a test run): judged as this uid, then. */
@@ -71,12 +69,13 @@ static int check_worker(const char *path, char *msg, size_t msg_len)
 	}
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
-			return -errno;
+			return log_fail(-errno, msg, msg_len, "waitpid: %s",
+					strerror(errno));
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 		int e = WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
-		snprintf(msg, msg_len, "%s: uid %d cannot run it: %s", path,
-			 WORKER_UID, strerror(e));
-		return -e;
+		return log_fail(-e, msg, msg_len,
+				"%s: uid %d cannot run it: %s", path,
+				WORKER_UID, strerror(e));
 	}
 	return 0;
 }

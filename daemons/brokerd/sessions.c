@@ -161,7 +161,16 @@ struct session *spawn_worker(int conn, const char *peer, const char *busid,
 	if (busid)
 		snprintf(s->bound_busid, sizeof(s->bound_busid), "%s", busid);
 	s->started = time(NULL);
-	broker_watch(s->ipc, TAG(TAG_SESSION, s - b.sessions));
+	int r = broker_watch(s->ipc, TAG(TAG_SESSION, s - b.sessions));
+	if (r < 0) {
+		/* A worker the broker cannot hear must not run: reaped as
+		 * any killed worker is. */
+		char why[64];
+		snprintf(why, sizeof(why), "cannot be watched (%s)",
+			 strerror(-r));
+		session_kill(s, why);
+		return NULL;
+	}
 	log_line("%s: session started, worker %d%s%s", peer, (int)pid,
 		 busid ? " exporting " : "", busid ? busid : "");
 	broker_notify_status();

@@ -23,17 +23,6 @@
 #define USB_DEVICE_MAJOR 189
 #define ATTR_MAX 256 /* a sysfs attribute's text */
 
-__attribute__((format(printf, 4, 5))) static int
-fail(int err, char *msg, size_t msg_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, msg_len, fmt, ap);
-	va_end(ap);
-	return err;
-}
-
 static uint32_t wire_speed(const char *text)
 {
 	static const struct {
@@ -158,28 +147,30 @@ int usbdev_read_info(const char *busid, struct usbdev_info *info, char *msg,
 
 	memset(info, 0, sizeof(*info));
 	if (!control_busid_valid(busid))
-		return fail(-EINVAL, msg, msg_len, "'%.32s' is not a busid",
-			    busid);
+		return log_fail(-EINVAL, msg, msg_len, "'%.32s' is not a busid",
+				busid);
 	for (size_t i = 0; i < ARRAY_SIZE(attrs); i++) {
 		r = usb_sysfs_number(busid, attrs[i].name, attrs[i].base,
 				     attrs[i].max, &v[i]);
 		if (r == -ENOENT)
-			return fail(r, msg, msg_len, "no USB device %s", busid);
+			return log_fail(r, msg, msg_len, "no USB device %s",
+					busid);
 		if (r < 0)
-			return fail(r, msg, msg_len, "%s/%s: %s", busid,
-				    attrs[i].name,
-				    r == -EBADMSG ? "malformed" : strerror(-r));
+			return log_fail(r, msg, msg_len, "%s/%s: %s", busid,
+					attrs[i].name,
+					r == -EBADMSG ? "malformed"
+						      : strerror(-r));
 	}
 	r = usb_sysfs_attr(busid, "speed", speed, sizeof(speed));
 	if (r < 0 || !wire_speed(speed))
-		return fail(r < 0 ? r : -EBADMSG, msg, msg_len,
-			    "%s/speed: unknown", busid);
+		return log_fail(r < 0 ? r : -EBADMSG, msg, msg_len,
+				"%s/speed: unknown", busid);
 	snprintf(w->busid, sizeof(w->busid), "%s", busid);
 	w->busnum = (uint32_t)v[0];
 	w->devnum = (uint32_t)v[1];
 	if (!w->busnum || !w->devnum)
-		return fail(-EBADMSG, msg, msg_len, "%s: bus or device 0",
-			    busid);
+		return log_fail(-EBADMSG, msg, msg_len, "%s: bus or device 0",
+				busid);
 	snprintf(w->path, sizeof(w->path), "/dev/bus/usb/%03u/%03u", w->busnum,
 		 w->devnum);
 	w->id_vendor = (uint16_t)v[2];
@@ -220,29 +211,29 @@ int usbdev_open(const struct usbdev_info *info, char *msg, size_t msg_len)
 	struct stat st;
 
 	if (fd < 0)
-		return fail(-errno, msg, msg_len, "%s: %s", w->path,
-			    strerror(errno));
+		return log_fail(-errno, msg, msg_len, "%s: %s", w->path,
+				strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) ||
 	    major(st.st_rdev) != USB_DEVICE_MAJOR ||
 	    minor(st.st_rdev) != (w->busnum - 1) * 128 + (w->devnum - 1))
-		return fail(-ENODEV, msg, msg_len,
-			    "%s is not the usbfs node of bus %u device %u",
-			    w->path, w->busnum, w->devnum);
+		return log_fail(-ENODEV, msg, msg_len,
+				"%s is not the usbfs node of bus %u device %u",
+				w->path, w->busnum, w->devnum);
 	/* A device unplugged and another plugged in between the sysfs read
 	 * and the open would get other numbers, or another busid. */
 	if (usb_sysfs_number(w->busid, "busnum", 10, 0xffff, &busnum) ||
 	    usb_sysfs_number(w->busid, "devnum", 10, 0xffff, &devnum) ||
 	    busnum != w->busnum || devnum != w->devnum)
-		return fail(-ENODEV, msg, msg_len,
-			    "%s changed while it was opened", w->busid);
+		return log_fail(-ENODEV, msg, msg_len,
+				"%s changed while it was opened", w->busid);
 	/* And the node's own descriptor names the device sysfs described. */
 	uint8_t desc[18];
 	if (pread(fd, desc, sizeof(desc), 0) != (ssize_t)sizeof(desc) ||
 	    desc[1] != 1 || (desc[8] | desc[9] << 8) != w->id_vendor ||
 	    (desc[10] | desc[11] << 8) != w->id_product)
-		return fail(-ENODEV, msg, msg_len,
-			    "%s: the node's descriptor is not %04x:%04x",
-			    w->path, w->id_vendor, w->id_product);
+		return log_fail(-ENODEV, msg, msg_len,
+				"%s: the node's descriptor is not %04x:%04x",
+				w->path, w->id_vendor, w->id_product);
 	return take_fd(&fd);
 }
 
@@ -275,17 +266,18 @@ int usbdev_take(struct usbdev_info *info, int device_fd, char *msg,
 	if (parent_port(w->busid, w->busnum, parent, sizeof(parent), &port) ||
 	    usb_sysfs_number(parent, "busnum", 10, 0xffff, &busnum) ||
 	    usb_sysfs_number(parent, "devnum", 10, 0xffff, &devnum))
-		return fail(-ENODEV, msg, msg_len, "%s: no parent hub",
-			    w->busid);
+		return log_fail(-ENODEV, msg, msg_len, "%s: no parent hub",
+				w->busid);
 	snprintf(node, sizeof(node), "/dev/bus/usb/%03lu/%03lu", busnum,
 		 devnum);
 	hub = open(node, O_RDWR | O_CLOEXEC);
 	if (hub < 0)
-		return fail(-errno, msg, msg_len, "%s: %s", node,
-			    strerror(errno));
+		return log_fail(-errno, msg, msg_len, "%s: %s", node,
+				strerror(errno));
 	if (ioctl(hub, USBDEVFS_CLAIM_PORT, &port) < 0)
-		return fail(-errno, msg, msg_len, "claiming port %u of %s: %s",
-			    port, parent, strerror(errno));
+		return log_fail(-errno, msg, msg_len,
+				"claiming port %u of %s: %s", port, parent,
+				strerror(errno));
 	/* With the port ours no driver binds again; unbind the ones there.
 	 * A device that has just appeared may have got its configuration
 	 * and interfaces after sysfs was read: read it again, now that
@@ -300,10 +292,11 @@ int usbdev_take(struct usbdev_info *info, int device_fd, char *msg,
 					     .ioctl_code = USBDEVFS_DISCONNECT};
 		if (ioctl(device_fd, USBDEVFS_IOCTL, &cmd) < 0 &&
 		    errno != ENODATA && errno != EINVAL)
-			return fail(-errno, msg, msg_len,
-				    "%s: taking interface %u from its driver: "
-				    "%s",
-				    w->busid, i, strerror(errno));
+			return log_fail(
+				-errno, msg, msg_len,
+				"%s: taking interface %u from its driver: "
+				"%s",
+				w->busid, i, strerror(errno));
 	}
 	return take_fd(&hub);
 }
