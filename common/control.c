@@ -9,30 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-bool control_busid_valid(const char *busid)
-{
-	size_t len = strnlen(busid, USBIP_BUSID_LEN);
-	bool digit = false, dash = false;
-
-	if (len == 0 || len >= USBIP_BUSID_LEN ||
-	    !isdigit((unsigned char)busid[0]))
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = busid[i];
-		if (isdigit((unsigned char)c)) {
-			digit = true;
-			continue;
-		}
-		/* One dash after the bus, dots between ports; never two
-		 * separators in a row, never one at the end. */
-		if (!digit || (c == '-' && dash) || (c == '.' && !dash) ||
-		    (c != '-' && c != '.'))
-			return false;
-		dash |= c == '-';
-		digit = false;
-	}
-	return dash && digit;
-}
+#include "usb_sysfs.h"
 
 struct control_reply {
 	size_t len;
@@ -107,7 +84,7 @@ int control_parse(const char *text, size_t len, struct control_request *req,
 		unsigned bus, dev;
 		char tail;
 		if (!word(&p, end, req->busid, sizeof(req->busid)) ||
-		    (!control_busid_valid(req->busid) &&
+		    (!usb_busid_valid(req->busid) &&
 		     sscanf(req->busid, "/dev/bus/usb/%3u/%3u%c", &bus, &dev,
 			    &tail) != 2))
 			return refuse(-EINVAL, msg, msg_len,

@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #include "transport.h"
+#include "usb_sysfs.h"
 #include "wire.h"
 
 #define CONTROL_DEFAULT_PATH "/run/usbip-broker/control.sock"
@@ -38,13 +39,9 @@ enum control_verb {
 
 struct control_request {
 	enum control_verb verb;
-	char busid[USBIP_BUSID_LEN]; /* or /dev/bus/usb/BBB/DDD */
+	char busid[USBIP_BUSID_LEN];	      /* or /dev/bus/usb/BBB/DDD */
 	char address[TRANSPORT_ADDR_STR_MAX]; /* export: "" or where to */
 };
-
-/* A USB port path, "B-P[.P...]": bus number, dash, dot-separated port
- * numbers. It becomes part of sysfs paths, so nothing else passes. */
-bool control_busid_valid(const char *busid);
 
 /* text need not be NUL-terminated; NULL means "too long". Returns 0 or
  * -EINVAL with msg saying why. */

@@ -2,6 +2,7 @@
 #include "usb_sysfs.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,10 +11,35 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "control.h"
+#include "wire.h"
 #include "macros.h"
 
 #define ATTR_MAX 256
+
+bool usb_busid_valid(const char *busid)
+{
+	size_t len = strnlen(busid, USBIP_BUSID_LEN);
+	bool digit = false, dash = false;
+
+	if (len == 0 || len >= USBIP_BUSID_LEN ||
+	    !isdigit((unsigned char)busid[0]))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = busid[i];
+		if (isdigit((unsigned char)c)) {
+			digit = true;
+			continue;
+		}
+		/* One dash after the bus, dots between ports; never two
+		 * separators in a row, never one at the end. */
+		if (!digit || (c == '-' && dash) || (c == '.' && !dash) ||
+		    (c != '-' && c != '.'))
+			return false;
+		dash |= c == '-';
+		digit = false;
+	}
+	return dash && digit;
+}
 
 int usb_sysfs_attr(const char *dir, const char *name, char *out, size_t len)
 {
@@ -77,7 +103,7 @@ int usb_sysfs_busid_of(unsigned bus, unsigned dev, char *busid, size_t len)
 		unsigned long b, d;
 		/* Root hubs (usb1), interfaces (1-1:1.0), . and .. are not
 		 * the devices a busid names. */
-		if (!control_busid_valid(e->d_name) ||
+		if (!usb_busid_valid(e->d_name) ||
 		    usb_sysfs_number(e->d_name, "busnum", 10, 0xffff, &b) ||
 		    usb_sysfs_number(e->d_name, "devnum", 10, 0xffff, &d) ||
 		    b != bus || d != dev || strlen(e->d_name) >= len)

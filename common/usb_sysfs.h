@@ -6,9 +6,14 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define USB_SYSFS_DEVICES "/sys/bus/usb/devices"
+
+/* A USB port path, "B-P[.P...]": bus number, dash, dot-separated port
+ * numbers. It becomes part of sysfs paths, so nothing else passes. */
+bool usb_busid_valid(const char *busid);
 
 /* One attribute's text of dir (a busid, or busid/interface) without its
  * newline. Returns 0, -errno, or -EBADMSG for text that is too long or

@@ -49,7 +49,7 @@ static void reply_list(struct control_reply *out)
 		char msg[128];
 		const char *busid = names[i]->d_name;
 
-		if (control_busid_valid(busid) &&
+		if (usb_busid_valid(busid) &&
 		    usbdev_read_info(busid, &info, msg, sizeof(msg)) == 0) {
 			struct exported *d = find_exported(busid);
 			const struct policy_rule *rule = rule_for(&info);

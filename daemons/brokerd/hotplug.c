@@ -14,6 +14,7 @@
 #include "devices.h"
 #include "hotplug.h"
 #include "log.h"
+#include "usb_sysfs.h"
 
 /* Exports what the policy marks auto, if it is not exported yet. */
 static void auto_export(const char *busid)
@@ -21,7 +22,7 @@ static void auto_export(const char *busid)
 	struct usbdev_info info;
 	char msg[256];
 
-	if (!control_busid_valid(busid) || find_exported(busid) ||
+	if (!usb_busid_valid(busid) || find_exported(busid) ||
 	    usbdev_is_imported(busid) ||
 	    usbdev_read_info(busid, &info, msg, sizeof(msg)) < 0)
 		return;

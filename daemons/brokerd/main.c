@@ -26,6 +26,7 @@
 #include "devices.h"
 #include "hotplug.h"
 #include "log.h"
+#include "usb_sysfs.h"
 #include "loop.h"
 #include "macros.h"
 #include "usbfs_quota.h"
@@ -87,7 +88,7 @@ static int query_policy(const char *busid)
 	struct usbdev_info info;
 	char msg[256];
 
-	if (!control_busid_valid(busid) ||
+	if (!usb_busid_valid(busid) ||
 	    usbdev_read_info(busid, &info, msg, sizeof(msg)) < 0) {
 		printf("USBIP_BROKER_POLICY=deny\n");
 		return EXIT_OK;

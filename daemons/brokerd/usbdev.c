@@ -146,7 +146,7 @@ int usbdev_read_info(const char *busid, struct usbdev_info *info, char *msg,
 	int r;
 
 	memset(info, 0, sizeof(*info));
-	if (!control_busid_valid(busid))
+	if (!usb_busid_valid(busid))
 		return log_fail(-EINVAL, msg, msg_len, "'%.32s' is not a busid",
 				busid);
 	for (size_t i = 0; i < ARRAY_SIZE(attrs); i++) {

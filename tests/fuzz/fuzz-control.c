@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	assert(memchr(req.address, 0, sizeof(req.address)));
 	/* A busid, or a usbfs node: nothing that could walk elsewhere. */
 	if (req.verb == CONTROL_EXPORT || req.verb == CONTROL_UNEXPORT)
-		assert(control_busid_valid(req.busid) ||
+		assert(usb_busid_valid(req.busid) ||
 		       !strncmp(req.busid, "/dev/bus/usb/", 13));
 	assert(!strstr(req.busid, ".."));
 	return 0;

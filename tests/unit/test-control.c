@@ -38,9 +38,9 @@ START_TEST(busids)
 					  "1-00000000000000000000000000000001"};
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
-		ck_assert_msg(control_busid_valid(good[i]), "%s", good[i]);
+		ck_assert_msg(usb_busid_valid(good[i]), "%s", good[i]);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
-		ck_assert_msg(!control_busid_valid(bad[i]), "%s", bad[i]);
+		ck_assert_msg(!usb_busid_valid(bad[i]), "%s", bad[i]);
 }
 END_TEST
 
