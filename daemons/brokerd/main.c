@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,54 @@ static void usage(FILE *f)
 		DEFAULT_IMPORT_TIMEOUT_S);
 }
 
+/* From the checks before start to the stop: the exit status. */
+static int run(char **listen_addrs, size_t num_listen, char **exports,
+	       size_t num_exports)
+{
+	char msg[256];
+
+	if (check_worker(b.worker, msg, sizeof(msg)) < 0) {
+		log_line("--worker %s", msg);
+		return EXIT_FAIL;
+	}
+	if (loop_setup(listen_addrs, num_listen) < 0)
+		return EXIT_FAIL;
+	for (size_t i = 0; i < num_exports; i++)
+		if (export_device(exports[i], NULL, msg, sizeof(msg)) < 0)
+			log_line("--export %s: %s", exports[i], msg);
+	auto_export_present();
+	log_line("ready: control %s, %zu listening socket(s), worker %s",
+		 b.control_path, b.num_listen, b.worker);
+#ifdef HAVE_LIBSYSTEMD
+	sd_notify(0, "READY=1");
+#endif
+	broker_notify_status();
+	int r = loop_run();
+	/* Every worker is gone: every device can go back. */
+	for (size_t i = 0; i < MAX_EXPORTED; i++)
+		if (b.devices[i].used)
+			release_device(&b.devices[i], true);
+	unlink(b.control_path);
+	policy_clear(&b.policy);
+	log_line("stopped");
+	return r < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+/* A whole number from 1 to max in optarg, or false (logged). */
+static bool number_option(const char *name, unsigned long max, const char *unit,
+			  unsigned long *v)
+{
+	char *end;
+	unsigned long n = strtoul(optarg, &end, 10);
+
+	if (*end || n == 0 || n > max) {
+		log_line("--%s: 1 to %lu%s", name, max, unit);
+		return false;
+	}
+	*v = n;
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -208,6 +257,7 @@ int main(int argc, char **argv)
 	size_t num_listen = 0, num_exports = 0;
 	const char *query = NULL;
 	char msg[256];
+	unsigned long v;
 	int c;
 
 	log_init(PROGRAM);
@@ -244,16 +294,11 @@ int main(int argc, char **argv)
 		case 'w':
 			b.worker = optarg;
 			break;
-		case 'm': {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (*end || v == 0 || v > 1024) {
-				log_line("--max-sessions: 1 to 1024");
+		case 'm':
+			if (!number_option("max-sessions", 1024, "", &v))
 				return EXIT_USAGE;
-			}
 			b.max_sessions = (unsigned)v;
 			break;
-		}
 		case 'e':
 			if (num_exports == MAX_EXPORTED) {
 				log_line("at most %d --export", MAX_EXPORTED);
@@ -284,49 +329,29 @@ int main(int argc, char **argv)
 			}
 			break;
 		}
-		case 'r': {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (*end || v == 0 || v > 100000) {
-				log_line("--rate: 1 to 100000 a minute");
+		case 'r':
+			if (!number_option("rate", 100000, " a minute", &v))
 				return EXIT_USAGE;
-			}
 			b.rate = (unsigned)v;
 			break;
-		}
-		case 'p': {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (*end || v == 0 || v > 1024) {
-				log_line("--max-per-peer: 1 to 1024");
+		case 'p':
+			if (!number_option("max-per-peer", 1024, "", &v))
 				return EXIT_USAGE;
-			}
 			b.max_per_peer = (unsigned)v;
 			break;
-		}
-		case 'T': {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (*end || v == 0 || v > 3600) {
-				log_line("--import-timeout: 1 to 3600 s");
+		case 'T':
+			if (!number_option("import-timeout", 3600, " s", &v))
 				return EXIT_USAGE;
-			}
 			b.import_timeout_s = (unsigned)v;
 			break;
-		}
 		case 'Q':
 			query = optarg;
 			break;
-		case 'M': {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (*end || v == 0 || v > (1ul << 20)) {
-				log_line("--usbfs-memory-mb: 1 to 1048576");
+		case 'M':
+			if (!number_option("usbfs-memory-mb", 1048576, "", &v))
 				return EXIT_USAGE;
-			}
 			usbfs_memory_mb = v;
 			break;
-		}
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -356,29 +381,5 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	if (num_listen == 0)
 		listen_addrs[num_listen++] = DEFAULT_LISTEN;
-	if (check_worker(b.worker, msg, sizeof(msg)) < 0) {
-		log_line("--worker %s", msg);
-		return EXIT_FAIL;
-	}
-	if (loop_setup(listen_addrs, num_listen) < 0)
-		return EXIT_FAIL;
-	for (size_t i = 0; i < num_exports; i++)
-		if (export_device(exports[i], NULL, msg, sizeof(msg)) < 0)
-			log_line("--export %s: %s", exports[i], msg);
-	auto_export_present();
-	log_line("ready: control %s, %zu listening socket(s), worker %s",
-		 b.control_path, b.num_listen, b.worker);
-#ifdef HAVE_LIBSYSTEMD
-	sd_notify(0, "READY=1");
-#endif
-	broker_notify_status();
-	int r = loop_run();
-	/* Every worker is gone: every device can go back. */
-	for (size_t i = 0; i < MAX_EXPORTED; i++)
-		if (b.devices[i].used)
-			release_device(&b.devices[i], true);
-	unlink(b.control_path);
-	policy_clear(&b.policy);
-	log_line("stopped");
-	return r < 0 ? EXIT_FAIL : EXIT_OK;
+	return run(listen_addrs, num_listen, exports, num_exports);
 }
