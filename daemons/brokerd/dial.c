@@ -13,6 +13,7 @@
 
 #include "devices.h"
 #include "dial.h"
+#include "dial_confine.h"
 #include "ipc.h"
 #include "log.h"
 #include "sessions.h"
@@ -54,6 +55,8 @@ static int fd_recv(int sock, char *data, size_t len)
  * Dialling can block for long (DNS, a TCP SYN into a black hole): a
  * forked helper does it and passes the socket back, so the loop never
  * waits on the network. The helper exits at once; SIGCHLD reaps it.
+ * It parses a peer's text (DNS answers), so it does so confined
+ * (dial_confine.h): nobody, no capabilities, its own seccomp filter.
  */
 static void start_dial(struct exported *d, size_t index)
 {
@@ -68,13 +71,21 @@ static void start_dial(struct exported *d, size_t index)
 	if (pid == 0) {
 		struct transport_addr a;
 		char msg[256] = "";
-		close(pair[0]);
+		int fd = -1;
 		alarm(DIAL_TIMEOUT_S); /* a bound on the whole attempt */
-		int fd = transport_parse(d->export_to, &a, msg, sizeof(msg));
-		if (fd == 0)
-			fd = transport_connect(&a, msg, sizeof(msg));
+		/* It keeps its channel (as fd 3) and stdio, nothing of the
+		 * broker's (hub ports, sockets, workers' channels), and is
+		 * confined before it reads a name's first byte. */
+		if (dup2(pair[1], 3) < 0 || close_range(4, ~0u, 0) < 0)
+			_exit(1);
+		if (dial_confine(DIAL_UID, DIAL_UID, msg, sizeof(msg)) == 0) {
+			fd = transport_parse(d->export_to, &a, msg,
+					     sizeof(msg));
+			if (fd == 0)
+				fd = transport_connect(&a, msg, sizeof(msg));
+		}
 		/* A failed send: the broker sees the channel close. */
-		ipc_send_datagram(pair[1], msg, strlen(msg) + 1, fd);
+		ipc_send_datagram(3, msg, strlen(msg) + 1, fd);
 		_exit(0);
 	}
 	close(pair[1]);

@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -20,6 +23,7 @@
 
 #include "check-main.h"
 #include "devices.h"
+#include "dial_confine.h"
 #include "sessions.h"
 #include "state.h"
 
@@ -381,6 +385,89 @@ START_TEST(reevaluation_unexports)
 }
 END_TEST
 
+/* The dialler as start_dial runs it: confined, then a name resolved and
+ * connected to. Root only (it drops to nobody); elsewhere it says so. */
+static int dialler_child(const char *address, bool exec_after)
+{
+	struct transport_addr a;
+	char msg[256], status[4096];
+	int fd;
+
+	if (dial_confine(DIAL_UID, DIAL_UID, msg, sizeof(msg)) < 0)
+		return 10;
+	if (getuid() != DIAL_UID || geteuid() != DIAL_UID ||
+	    getgid() != DIAL_UID)
+		return 11;
+	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, status, sizeof(status) - 1);
+	if (n <= 0)
+		return 12;
+	status[n] = '\0';
+	if (!strstr(status, "CapEff:\t0000000000000000") ||
+	    !strstr(status, "CapPrm:\t0000000000000000") ||
+	    !strstr(status, "NoNewPrivs:\t1") || !strstr(status, "Seccomp:\t2"))
+		return 13;
+	if (exec_after) {
+		execl("/bin/true", "true", (char *)NULL);
+		return 14; /* not killed: the filter let exec through */
+	}
+	if (transport_parse(address, &a, msg, sizeof(msg)) < 0 ||
+	    transport_connect(&a, msg, sizeof(msg)) < 0)
+		return 15;
+	return 0;
+}
+
+static int run_dialler(const char *address, bool exec_after)
+{
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(dialler_child(address, exec_after));
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+START_TEST(dialler_confined)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	char address[64];
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "dialler_confined: needs root to drop to "
+				"nobody; not run\n");
+		return;
+	}
+	ck_assert_int_ge(l, 0);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(l, 1), 0);
+	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sa, &len), 0);
+	/* A name, so that getaddrinfo runs under the filter. */
+	snprintf(address, sizeof(address), "tcp:localhost:%u",
+		 ntohs(sa.sin_port));
+	int status = run_dialler(address, false);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "dialler status 0x%x", status);
+	close(l);
+}
+END_TEST
+
+START_TEST(dialler_cannot_exec)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "dialler_cannot_exec: needs root; not run\n");
+		return;
+	}
+	int status = run_dialler(NULL, true);
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS,
+		      "dialler status 0x%x", status);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("broker");
@@ -403,6 +490,8 @@ int main(void)
 	tcase_add_test(t, reevaluation);
 	tcase_add_test(t, reevaluation_stops_unnamed_importer);
 	tcase_add_test(t, reevaluation_unexports);
+	tcase_add_test(t, dialler_confined);
+	tcase_add_test(t, dialler_cannot_exec);
 	suite_add_tcase(s, t);
 	return run_suite(s);
 }

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The dialler's confinement (dial_confine.c), in the manner of OpenBSD
+ * ntpd's dns process: the forked helper that resolves a --to name and
+ * connects drops to an unprivileged uid with no capabilities and no
+ * supplementary groups, can gain nothing by exec (no_new_privs), and
+ * loads its own seccomp allowlist, before it resolves a name or reads a
+ * byte. DNS answers and /etc/hosts are peer-controlled text: none of it
+ * is parsed as root. Layer: below dial.c, above nothing of the broker.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* The uid and gid the dialler runs as (nobody). */
+#define DIAL_UID 65534
+
+/* In the forked helper only: 0, or a negative errno with msg set (the
+ * helper must then not dial). Not root (a test run): the uid stays, the
+ * rest applies. */
+int dial_confine(uid_t uid, gid_t gid, char *msg, size_t msg_len);
