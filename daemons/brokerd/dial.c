@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -73,6 +74,7 @@ static void start_dial(struct exported *d, size_t index)
 		char msg[256] = "";
 		int fd = -1;
 		alarm(DIAL_TIMEOUT_S); /* a bound on the whole attempt */
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* and none past the broker */
 		/* It keeps its channel (as fd 3) and stdio, nothing of the
 		 * broker's (hub ports, sockets, workers' channels), and is
 		 * confined before it reads a name's first byte. */
