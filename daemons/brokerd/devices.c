@@ -134,6 +134,12 @@ int export_device(const char *busid, const char *to, char *msg, size_t msg_len)
 			return log_fail(-EBUSY, msg, msg_len,
 					"%s is in a session", busid);
 		}
+		/* A dial under way goes to the old destination: its socket
+		 * must not be served as if it were the new one's. */
+		if (d->dial >= 0) {
+			close(d->dial); /* epoll forgets a closed fd */
+			d->dial = -1;
+		}
 		snprintf(d->export_to, sizeof(d->export_to), "%s", formatted);
 		d->backoff_s = 0;
 		d->retry_at = time(NULL);
