@@ -24,8 +24,11 @@
 #define OUTPUT_HIGH_WATER (8u << 20)
 /* Frames handled per wakeup, so completions are not starved. */
 #define FRAMES_PER_WAKEUP 64
-/* How long a leaving session waits for cancelled URBs to come back. */
-#define DRAIN_TIMEOUT_MS 5000
+/* How long a leaving session waits for cancelled URBs to come back:
+ * below the broker's grace after SIGTERM (3 s, TERM_GRACE_S), so that a
+ * stopped worker ends by itself rather than by SIGKILL. usbfs gives a
+ * discarded URB back at once; one that takes longer is stuck anyway. */
+#define DRAIN_TIMEOUT_MS 2000
 
 volatile sig_atomic_t session_stop;
 sigset_t session_wait_mask;
