@@ -598,6 +598,16 @@ int policy_peer_from_sockaddr(const struct sockaddr *sa, socklen_t len,
 	return -EAFNOSUPPORT;
 }
 
+bool policy_peer_same_origin(const struct policy_peer *a,
+			     const struct policy_peer *b)
+{
+	if (a->kind != b->kind || a->family != b->family || a->cid != b->cid)
+		return false;
+	if (a->kind == POLICY_NET_IP && a->family == AF_INET6)
+		return !memcmp(a->addr, b->addr, 8);
+	return !memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+
 static bool in_prefix(const struct policy_net *n, const struct policy_peer *p)
 {
 	unsigned full = n->prefix / 8, rest = n->prefix % 8;

@@ -120,6 +120,14 @@ struct policy_peer {
 };
 
 /*
+ * Whether two peers count as one for per-peer limits (rate, sessions):
+ * the same address, except that IPv6 peers in one /64 are one, because
+ * whoever holds a /64 can take any address in it at will.
+ */
+bool policy_peer_same_origin(const struct policy_peer *a,
+			     const struct policy_peer *b);
+
+/*
  * Parses text (len bytes, need not be NUL-terminated) into p. name is the
  * file name for messages. Returns 0, or -EINVAL/-E2BIG with msg set to
  * "name:line: what". p is untouched on failure.

@@ -19,7 +19,8 @@ static bool rate_allows(const struct policy_peer *who)
 	size_t slot = 0;
 
 	for (size_t i = 0; i < RATE_TABLE; i++) {
-		if (!memcmp(&b.rates[i].who, who, sizeof(*who))) {
+		if (b.rates[i].window &&
+		    policy_peer_same_origin(&b.rates[i].who, who)) {
 			slot = i;
 			goto found;
 		}

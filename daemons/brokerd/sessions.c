@@ -55,7 +55,7 @@ unsigned sessions_of(const struct policy_peer *who)
 
 	for (size_t i = 0; i < b.max_sessions; i++)
 		n += b.sessions[i].used && !b.sessions[i].outgoing &&
-		     !memcmp(&b.sessions[i].who, who, sizeof(*who));
+		     policy_peer_same_origin(&b.sessions[i].who, who);
 	return n;
 }
 

@@ -287,6 +287,25 @@ START_TEST(sessions_per_peer)
 }
 END_TEST
 
+/* Whoever holds a /64 has all of it: one peer for the limits. */
+START_TEST(sessions_per_ipv6_prefix)
+{
+	struct policy_peer a = {.kind = POLICY_NET_IP,
+				.family = AF_INET6,
+				.addr = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, 0,
+					 0, 0, 0, 0, 0, 0, 1}};
+	struct policy_peer same = a, other = a;
+
+	same.addr[15] = 2; /* another host in the /64 */
+	other.addr[7] = 2; /* another /64 */
+	session(0, PHASE_ASKING, NULL)->who = a;
+	session(1, PHASE_ASKING, NULL)->who = same;
+	session(2, PHASE_ASKING, NULL)->who = other;
+	ck_assert_uint_eq(sessions_of(&a), 2);
+	ck_assert_uint_eq(sessions_of(&other), 1);
+}
+END_TEST
+
 START_TEST(redial_backoff)
 {
 	static const unsigned expect[] = {1, 2, 4, 8, 16, 32, 60, 60};
@@ -485,6 +504,7 @@ int main(void)
 	tcase_add_test(t, import_timeout_stops);
 	tcase_add_test(t, granted_session_not_timed_out);
 	tcase_add_test(t, sessions_per_peer);
+	tcase_add_test(t, sessions_per_ipv6_prefix);
 	tcase_add_test(t, redial_backoff);
 	tcase_add_test(t, importer_sees_what_policy_names);
 	tcase_add_test(t, reevaluation);
