@@ -58,12 +58,13 @@ const struct policy_rule *rule_for(const struct usbdev_info *info)
 }
 
 /* What the policy would do with a device: "deny", "allow" or "auto". A
- * hub or an import through vhci_hcd is never exported, whatever a rule
- * says. */
+ * hub, an import through vhci_hcd and a device with an interface the
+ * policy could not see are never exported, whatever a rule says. */
 const char *verdict_of(const struct usbdev_info *info,
 		       const struct policy_rule *rule)
 {
 	if (!policy_allows(rule) || info->wire.device.device_class == 0x09 ||
+	    info->unjudged_interface ||
 	    usbdev_is_imported(info->wire.device.busid))
 		return "deny";
 	return rule->autoexport ? "auto" : "allow";

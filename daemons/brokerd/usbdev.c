@@ -73,9 +73,12 @@ static void read_interfaces(struct usbdev_info *info)
 		char sub_dir[256 + 32];
 
 		if (!interface_number(w->busid, e->d_name, &config, &number) ||
-		    config != w->configuration_value ||
-		    number >= USBIP_MAX_INTERFACES)
+		    config != w->configuration_value)
 			continue;
+		if (number >= USBIP_MAX_INTERFACES) {
+			info->unjudged_interface = true;
+			continue;
+		}
 		snprintf(sub_dir, sizeof(sub_dir), "%s/%s", w->busid,
 			 e->d_name);
 		if (usb_sysfs_number(sub_dir, "bInterfaceClass", 16, 255,

@@ -21,6 +21,10 @@ struct usbdev_info {
 	char product[128];		 /* from sysfs, printable only */
 	char serial[128];		 /* from sysfs, "" when none */
 	char driver[64];		 /* the first interface's, or "" */
+	/* An interface numbered past what the wire and the policy can
+	 * hold (USBIP_MAX_INTERFACES): the policy would judge the device
+	 * without it, so it is never exported. */
+	bool unjudged_interface;
 };
 
 int usbdev_read_info(const char *busid, struct usbdev_info *info, char *msg,

@@ -324,6 +324,20 @@ START_TEST(redial_backoff)
 }
 END_TEST
 
+/* An interface numbered past what the policy sees (32 and up) keeps the
+ * device home, whatever the rules say. */
+START_TEST(unjudged_interface_denied)
+{
+	struct exported *d = device("1-1", 2);
+
+	load("allow id 0001:0002\n");
+	ck_assert_str_eq(verdict_of(&d->info, rule_for(&d->info)), "allow");
+	d->info.unjudged_interface = true;
+	ck_assert_str_eq(verdict_of(&d->info, rule_for(&d->info)), "deny");
+	ck_assert_ptr_null(allowing_rule(&d->info));
+}
+END_TEST
+
 START_TEST(importer_sees_what_policy_names)
 {
 	struct session *s = session(0, PHASE_ASKING, NULL);
@@ -505,6 +519,7 @@ int main(void)
 	tcase_add_test(t, granted_session_not_timed_out);
 	tcase_add_test(t, sessions_per_peer);
 	tcase_add_test(t, sessions_per_ipv6_prefix);
+	tcase_add_test(t, unjudged_interface_denied);
 	tcase_add_test(t, redial_backoff);
 	tcase_add_test(t, importer_sees_what_policy_names);
 	tcase_add_test(t, reevaluation);
