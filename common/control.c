@@ -10,23 +10,13 @@
 #include <sys/socket.h>
 
 #include "usb_sysfs.h"
+#include "log.h"
 
 struct control_reply {
 	size_t len;
 	bool error;
 	char text[CONTROL_REPLY_MAX];
 };
-
-__attribute__((format(printf, 4, 5))) static int
-refuse(int err, char *msg, size_t msg_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, msg_len, fmt, ap);
-	va_end(ap);
-	return err;
-}
 
 /* Copies one space-separated word; false when it does not fit. */
 static bool word(const char **p, const char *end, char *out, size_t out_len)
@@ -52,21 +42,21 @@ int control_parse(const char *text, size_t len, struct control_request *req,
 
 	memset(req, 0, sizeof(*req));
 	if (!text || len > CONTROL_REQUEST_MAX)
-		return refuse(-EINVAL, msg, msg_len, "request too long");
+		return log_fail(-EINVAL, msg, msg_len, "request too long");
 	if (len && text[len - 1] == '\n')
 		len--;
 	end = text + len;
 	for (size_t i = 0; i < len; i++)
 		if (text[i] < 0x21 && text[i] != ' ')
-			return refuse(-EINVAL, msg, msg_len,
-				      "byte 0x%02x in the request",
-				      (unsigned char)text[i]);
+			return log_fail(-EINVAL, msg, msg_len,
+					"byte 0x%02x in the request",
+					(unsigned char)text[i]);
 		else if ((unsigned char)text[i] > 0x7e)
-			return refuse(-EINVAL, msg, msg_len,
-				      "byte 0x%02x in the request",
-				      (unsigned char)text[i]);
+			return log_fail(-EINVAL, msg, msg_len,
+					"byte 0x%02x in the request",
+					(unsigned char)text[i]);
 	if (!word(&p, end, verb, sizeof(verb)))
-		return refuse(-EINVAL, msg, msg_len, "no command");
+		return log_fail(-EINVAL, msg, msg_len, "no command");
 	if (!strcmp(verb, "list"))
 		req->verb = CONTROL_LIST;
 	else if (!strcmp(verb, "status"))
@@ -78,8 +68,8 @@ int control_parse(const char *text, size_t len, struct control_request *req,
 	else if (!strcmp(verb, "reload"))
 		req->verb = CONTROL_RELOAD;
 	else
-		return refuse(-EINVAL, msg, msg_len, "unknown command '%s'",
-			      verb);
+		return log_fail(-EINVAL, msg, msg_len, "unknown command '%s'",
+				verb);
 	if (req->verb == CONTROL_EXPORT || req->verb == CONTROL_UNEXPORT) {
 		unsigned bus, dev;
 		char tail;
@@ -87,17 +77,18 @@ int control_parse(const char *text, size_t len, struct control_request *req,
 		    (!usb_busid_valid(req->busid) &&
 		     sscanf(req->busid, "/dev/bus/usb/%3u/%3u%c", &bus, &dev,
 			    &tail) != 2))
-			return refuse(-EINVAL, msg, msg_len,
-				      "%s needs a BUSID such as 1-2 or 3-1.4, "
-				      "or /dev/bus/usb/BBB/DDD",
-				      verb);
+			return log_fail(
+				-EINVAL, msg, msg_len,
+				"%s needs a BUSID such as 1-2 or 3-1.4, "
+				"or /dev/bus/usb/BBB/DDD",
+				verb);
 	}
 	if (req->verb == CONTROL_EXPORT && p < end &&
 	    !word(&p, end, req->address, sizeof(req->address)))
-		return refuse(-EINVAL, msg, msg_len, "address too long");
+		return log_fail(-EINVAL, msg, msg_len, "address too long");
 	if (p < end)
-		return refuse(-EINVAL, msg, msg_len, "trailing words after %s",
-			      verb);
+		return log_fail(-EINVAL, msg, msg_len,
+				"trailing words after %s", verb);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "macros.h"
+#include "log.h"
 
 #define IPC_HEADER_LEN offsetof(struct ipc_message, u)
 
@@ -79,17 +80,6 @@ int ipc_send(int sock, uint32_t type, const void *payload, uint32_t length,
 	return ipc_send_datagram(sock, &m, IPC_HEADER_LEN + length, fd);
 }
 
-__attribute__((format(printf, 4, 5))) static int
-refuse(int err, char *msg, unsigned long msg_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, msg_len, fmt, ap);
-	va_end(ap);
-	return err;
-}
-
 /*
  * Closes a descriptor the peer should not have sent. A socket may come
  * with SO_LINGER set and a peer that never reads: its last close would
@@ -126,17 +116,17 @@ int ipc_recv(int sock, enum ipc_side side, struct ipc_message *m, int *fd,
 		r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
-		return refuse(-errno, msg, msg_len, "recvmsg: %s",
-			      strerror(errno));
+		return log_fail(-errno, msg, msg_len, "recvmsg: %s",
+				strerror(errno));
 	if (r == 0)
-		return refuse(-ECONNRESET, msg, msg_len, "peer closed");
+		return log_fail(-ECONNRESET, msg, msg_len, "peer closed");
 
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c;
 	     c = CMSG_NXTHDR(&mh, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
-			err = refuse(-EBADMSG, msg, msg_len,
-				     "unexpected control message %d/%d",
-				     c->cmsg_level, c->cmsg_type);
+			err = log_fail(-EBADMSG, msg, msg_len,
+				       "unexpected control message %d/%d",
+				       c->cmsg_level, c->cmsg_type);
 			continue;
 		}
 		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -145,41 +135,41 @@ int ipc_recv(int sock, enum ipc_side side, struct ipc_message *m, int *fd,
 			       sizeof(int));
 	}
 	if (!err && (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)))
-		err = refuse(-EBADMSG, msg, msg_len,
-			     "message or its control "
-			     "data truncated");
+		err = log_fail(-EBADMSG, msg, msg_len,
+			       "message or its control "
+			       "data truncated");
 	if (!err && (size_t)r < IPC_HEADER_LEN)
-		err = refuse(-EBADMSG, msg, msg_len, "%zd-byte message", r);
+		err = log_fail(-EBADMSG, msg, msg_len, "%zd-byte message", r);
 	long want = err ? 0 : ipc_payload_size(m->type);
 	if (!err && want < 0)
-		err = refuse(-EPROTO, msg, msg_len, "unknown type 0x%x",
-			     m->type);
+		err = log_fail(-EPROTO, msg, msg_len, "unknown type 0x%x",
+			       m->type);
 	if (!err && from_worker(m->type) != (side == IPC_BROKER_SIDE))
-		err = refuse(-EPROTO, msg, msg_len,
-			     "type 0x%x from the wrong side", m->type);
+		err = log_fail(-EPROTO, msg, msg_len,
+			       "type 0x%x from the wrong side", m->type);
 	if (!err && (m->length != (uint32_t)want ||
 		     (size_t)r != IPC_HEADER_LEN + (size_t)want))
-		err = refuse(-EBADMSG, msg, msg_len,
-			     "type 0x%x with %zd bytes, expected %ld", m->type,
-			     r - (ssize_t)IPC_HEADER_LEN, want);
+		err = log_fail(-EBADMSG, msg, msg_len,
+			       "type 0x%x with %zd bytes, expected %ld",
+			       m->type, r - (ssize_t)IPC_HEADER_LEN, want);
 	bool fd_expected = !err && m->type == IPC_OPEN_ANSWER &&
 			   m->u.open_answer.status == 0;
 	if (!err && nfds != (fd_expected ? 1 : 0))
-		err = refuse(-EBADMSG, msg, msg_len,
-			     "type 0x%x with %d descriptors", m->type, nfds);
+		err = log_fail(-EBADMSG, msg, msg_len,
+			       "type 0x%x with %d descriptors", m->type, nfds);
 	if (!err && fd_expected) {
 		struct stat st;
 		if (fstat(fds[0], &st) < 0 || !S_ISCHR(st.st_mode))
-			err = refuse(-EBADMSG, msg, msg_len,
-				     "the descriptor is not a device node");
+			err = log_fail(-EBADMSG, msg, msg_len,
+				       "the descriptor is not a device node");
 	}
 	if (!err && m->type == IPC_OPEN_REQUEST &&
 	    !memchr(m->u.open_request.busid, '\0', USBIP_BUSID_LEN))
-		err = refuse(-EBADMSG, msg, msg_len, "busid not terminated");
+		err = log_fail(-EBADMSG, msg, msg_len, "busid not terminated");
 	if (!err && m->type == IPC_DEVLIST_ANSWER &&
 	    m->u.devlist.count > IPC_MAX_DEVICES)
-		err = refuse(-EBADMSG, msg, msg_len, "%u devices",
-			     m->u.devlist.count);
+		err = log_fail(-EBADMSG, msg, msg_len, "%u devices",
+			       m->u.devlist.count);
 	if (err) {
 		for (int i = 0; i < nfds; i++)
 			close_unwanted(fds[i]);

@@ -19,6 +19,7 @@
 
 #include "macros.h"
 #include "tls_handshake.h"
+#include "log.h"
 
 /* A TLS record header's first byte for a handshake message. */
 #define TLS_CONTENT_HANDSHAKE 0x16
@@ -55,18 +56,6 @@ struct tls_session {
 	bool peer_without_key;
 	struct tls_pin peer;
 };
-
-__attribute__((format(printf, 3, 4))) static void
-set_msg(char *msg, size_t msg_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!msg || !msg_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, msg_len, fmt, ap);
-	va_end(ap);
-}
 
 static int64_t now_ms(void)
 {
@@ -275,7 +264,8 @@ static int session_setup(struct tls_session *s, char *msg, size_t msg_len)
 	    gnutls_pubkey_import(s->own_pub, &spki, GNUTLS_X509_FMT_DER) < 0 ||
 	    gnutls_pubkey_get_pk_algorithm(s->own_pub, NULL) !=
 		    GNUTLS_PK_EDDSA_ED25519) {
-		set_msg(msg, msg_len, "our public key is not an Ed25519 SPKI");
+		log_fail(0, msg, msg_len,
+			 "our public key is not an Ed25519 SPKI");
 		return -EINVAL;
 	}
 	if (gnutls_certificate_allocate_credentials(&s->cred) < 0 ||
@@ -286,14 +276,14 @@ static int session_setup(struct tls_session *s, char *msg, size_t msg_len)
 	    gnutls_pcert_import_rawpk_raw(&s->pcert, &spki, GNUTLS_X509_FMT_DER,
 					  0, 0) < 0) {
 		gnutls_privkey_deinit(ext);
-		set_msg(msg, msg_len, "cannot set up our raw public key");
+		log_fail(0, msg, msg_len, "cannot set up our raw public key");
 		return -EINVAL;
 	}
 	if (gnutls_certificate_set_key(s->cred, NULL, 0, &s->pcert, 1, ext) <
 	    0) {
 		gnutls_pcert_deinit(&s->pcert);
 		gnutls_privkey_deinit(ext);
-		set_msg(msg, msg_len, "cannot set up our raw public key");
+		log_fail(0, msg, msg_len, "cannot set up our raw public key");
 		return -EINVAL;
 	}
 	if (gnutls_init(&s->gnutls, flags) < 0)
@@ -307,10 +297,10 @@ static int session_setup(struct tls_session *s, char *msg, size_t msg_len)
 	if (priority_string(cfg->suites ? cfg->suites : TLS_SUITES_ALL,
 			    priority, sizeof(priority)) < 0 ||
 	    gnutls_priority_set_direct(s->gnutls, priority, &err_pos) < 0) {
-		set_msg(msg, msg_len,
-			"GnuTLS refuses the priority string at "
-			"'%.20s'",
-			err_pos ? err_pos : "?");
+		log_fail(0, msg, msg_len,
+			 "GnuTLS refuses the priority string at "
+			 "'%.20s'",
+			 err_pos ? err_pos : "?");
 		return -EINVAL;
 	}
 	if (gnutls_credentials_set(s->gnutls, GNUTLS_CRD_CERTIFICATE, s->cred) <
@@ -334,34 +324,36 @@ static int handshake_error(struct tls_session *s, int gr, int sys_errno,
 	char pin[TLS_PIN_TEXT_SIZE];
 
 	if (s->second_signature) {
-		set_msg(msg, msg_len,
-			"a second signature was asked for in "
-			"one handshake; refused");
+		log_fail(0, msg, msg_len,
+			 "a second signature was asked for in "
+			 "one handshake; refused");
 		return -EPROTO;
 	}
 	if (s->sign_error) {
-		set_msg(msg, msg_len,
-			s->sign_error == -EKEYREJECTED
-				? "the signer's signature does not match our "
-				  "public key"
-				: "signing the handshake failed: %s",
-			strerror(-s->sign_error));
+		log_fail(0, msg, msg_len,
+			 s->sign_error == -EKEYREJECTED
+				 ? "the signer's signature does not match our "
+				   "public key"
+				 : "signing the handshake failed: %s",
+			 strerror(-s->sign_error));
 		return s->sign_error;
 	}
 	if (s->handshake_too_long) {
-		set_msg(msg, msg_len,
-			"the peer sent more than %d KiB of handshake",
-			TLS_HANDSHAKE_READ_MAX / 1024);
+		log_fail(0, msg, msg_len,
+			 "the peer sent more than %d KiB of handshake",
+			 TLS_HANDSHAKE_READ_MAX / 1024);
 		return -EMSGSIZE;
 	}
 	if (s->peer_refused) {
 		tls_pin_format(&s->peer, pin);
-		set_msg(msg, msg_len, "the peer's key %s is not pinned", pin);
+		log_fail(0, msg, msg_len, "the peer's key %s is not pinned",
+			 pin);
 		return -EACCES;
 	}
 	if (s->peer_without_key || gr == GNUTLS_E_CERTIFICATE_REQUIRED ||
 	    gr == GNUTLS_E_NO_CERTIFICATE_FOUND) {
-		set_msg(msg, msg_len, "the peer presented no raw public key");
+		log_fail(0, msg, msg_len,
+			 "the peer presented no raw public key");
 		return -EACCES;
 	}
 	if (s->first_len >= 2 && s->first_bytes[0] != TLS_CONTENT_HANDSHAKE &&
@@ -369,7 +361,8 @@ static int handshake_error(struct tls_session *s, int gr, int sys_errno,
 		/* USB/IP's header starts with its version, 0x0111. */
 		bool usbip =
 			s->first_bytes[0] == 0x01 && s->first_bytes[1] == 0x11;
-		set_msg(msg, msg_len,
+		log_fail(
+			0, msg, msg_len,
 			"the peer does not speak TLS (first bytes %02x %02x%s)",
 			s->first_bytes[0], s->first_bytes[1],
 			usbip ? ": plain USB/IP" : "");
@@ -378,32 +371,33 @@ static int handshake_error(struct tls_session *s, int gr, int sys_errno,
 	switch (gr) {
 	case GNUTLS_E_PUSH_ERROR:
 	case GNUTLS_E_PULL_ERROR:
-		set_msg(msg, msg_len, "TLS handshake: %s",
-			strerror(sys_errno ? sys_errno : EIO));
+		log_fail(0, msg, msg_len, "TLS handshake: %s",
+			 strerror(sys_errno ? sys_errno : EIO));
 		return sys_errno ? -sys_errno : -EIO;
 	case GNUTLS_E_PREMATURE_TERMINATION:
-		set_msg(msg, msg_len,
-			"the peer closed the connection during the TLS "
-			"handshake (%s)",
-			s->first_len ? "it refused us" : "not a TLS endpoint?");
+		log_fail(0, msg, msg_len,
+			 "the peer closed the connection during the TLS "
+			 "handshake (%s)",
+			 s->first_len ? "it refused us"
+				      : "not a TLS endpoint?");
 		return -ECONNRESET;
 	case GNUTLS_E_FATAL_ALERT_RECEIVED:
-		set_msg(msg, msg_len, "the peer refused the handshake: %s",
-			gnutls_alert_get_name(gnutls_alert_get(s->gnutls)));
+		log_fail(0, msg, msg_len, "the peer refused the handshake: %s",
+			 gnutls_alert_get_name(gnutls_alert_get(s->gnutls)));
 		return -EPROTO;
 	case GNUTLS_E_UNSUPPORTED_VERSION_PACKET:
 	case GNUTLS_E_INSUFFICIENT_SECURITY:
 	case GNUTLS_E_NO_CIPHER_SUITES:
 	case GNUTLS_E_UNKNOWN_CIPHER_SUITE:
 	case GNUTLS_E_NO_COMMON_KEY_SHARE:
-		set_msg(msg, msg_len,
-			"the peer offers no TLS 1.3 with a kTLS cipher and "
-			"Ed25519 raw keys: %s",
-			gnutls_strerror(gr));
+		log_fail(0, msg, msg_len,
+			 "the peer offers no TLS 1.3 with a kTLS cipher and "
+			 "Ed25519 raw keys: %s",
+			 gnutls_strerror(gr));
 		return -EPROTO;
 	default:
-		set_msg(msg, msg_len, "TLS handshake failed: %s",
-			gnutls_strerror(gr));
+		log_fail(0, msg, msg_len, "TLS handshake failed: %s",
+			 gnutls_strerror(gr));
 		return -EPROTO;
 	}
 }
@@ -431,30 +425,31 @@ static int check_outcome(struct tls_session *s, char *msg, size_t msg_len)
 	}
 	if (gnutls_protocol_get_version(g) != GNUTLS_TLS1_3 ||
 	    !(suite & want)) {
-		set_msg(msg, msg_len, "negotiated %s %s, not what was asked",
-			gnutls_protocol_get_name(
-				gnutls_protocol_get_version(g)),
-			gnutls_cipher_get_name(gnutls_cipher_get(g)));
+		log_fail(0, msg, msg_len,
+			 "negotiated %s %s, not what was asked",
+			 gnutls_protocol_get_name(
+				 gnutls_protocol_get_version(g)),
+			 gnutls_cipher_get_name(gnutls_cipher_get(g)));
 		return -EPROTO;
 	}
 	if (gnutls_session_get_flags(g) &
 	    (GNUTLS_SFLAGS_SESSION_TICKET | GNUTLS_SFLAGS_EARLY_DATA |
 	     GNUTLS_SFLAGS_POST_HANDSHAKE_AUTH)) {
-		set_msg(msg, msg_len,
-			"the session allows tickets, early data "
-			"or post-handshake authentication");
+		log_fail(0, msg, msg_len,
+			 "the session allows tickets, early data "
+			 "or post-handshake authentication");
 		return -EPROTO;
 	}
 	if (gnutls_session_is_resumed(g)) {
-		set_msg(msg, msg_len, "a resumed session");
+		log_fail(0, msg, msg_len, "a resumed session");
 		return -EPROTO;
 	}
 	if (!s->peer_checked || check_peer(s) < 0)
 		return handshake_error(s, GNUTLS_E_CERTIFICATE_ERROR, 0, msg,
 				       msg_len);
 	if (s->signatures != 1) {
-		set_msg(msg, msg_len, "%u signatures in one handshake",
-			s->signatures);
+		log_fail(0, msg, msg_len, "%u signatures in one handshake",
+			 s->signatures);
 		return -EPROTO;
 	}
 	return 0;
@@ -526,9 +521,9 @@ static int run_handshake(struct tls_session *s, int fd, int timeout_ms,
 		}
 		int64_t left = deadline - now_ms();
 		if (left <= 0) {
-			set_msg(msg, msg_len,
-				"TLS handshake timed out after %d ms",
-				timeout_ms);
+			log_fail(0, msg, msg_len,
+				 "TLS handshake timed out after %d ms",
+				 timeout_ms);
 			return -ETIMEDOUT;
 		}
 		struct pollfd p = {
@@ -539,7 +534,7 @@ static int run_handshake(struct tls_session *s, int fd, int timeout_ms,
 		};
 		if (poll(&p, 1, (int)left) < 0 && errno != EINTR) {
 			int r = -errno;
-			set_msg(msg, msg_len, "poll: %s", strerror(-r));
+			log_fail(0, msg, msg_len, "poll: %s", strerror(-r));
 			return r;
 		}
 	}
@@ -556,19 +551,19 @@ int tls_handshake(int fd, const struct tls_config *cfg,
 	    cfg->allowed->count > TLS_PINS_MAX || cfg->timeout_ms <= 0 ||
 	    cfg->me->spki_len == 0 || cfg->me->spki_len > TLS_SPKI_MAX ||
 	    (cfg->suites & ~(unsigned)TLS_SUITES_ALL)) {
-		set_msg(msg, msg_len, "tls_handshake: bad arguments");
+		log_fail(0, msg, msg_len, "tls_handshake: bad arguments");
 		return -EINVAL;
 	}
 	int flags = fcntl(fd, F_GETFL);
 	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
 		r = -errno;
-		set_msg(msg, msg_len, "fcntl: %s", strerror(-r));
+		log_fail(0, msg, msg_len, "fcntl: %s", strerror(-r));
 		return r;
 	}
 	struct tls_session *s = calloc(1, sizeof(*s));
 	if (!s) {
 		r = -ENOMEM;
-		set_msg(msg, msg_len, "out of memory");
+		log_fail(0, msg, msg_len, "out of memory");
 		goto out;
 	}
 	s->cfg = cfg;
@@ -576,7 +571,7 @@ int tls_handshake(int fd, const struct tls_config *cfg,
 	s->use_read_write = cfg->use_read_write;
 	r = session_setup(s, msg, msg_len);
 	if (r == -ENOMEM)
-		set_msg(msg, msg_len, "out of memory");
+		log_fail(0, msg, msg_len, "out of memory");
 	if (r == 0) {
 		s->in_handshake = true;
 		r = run_handshake(s, fd, cfg->timeout_ms, msg, msg_len);
@@ -591,7 +586,7 @@ int tls_handshake(int fd, const struct tls_config *cfg,
 out:
 	if (fcntl(fd, F_SETFL, flags) < 0 && r == 0) {
 		r = -errno;
-		set_msg(msg, msg_len, "fcntl: %s", strerror(-r));
+		log_fail(0, msg, msg_len, "fcntl: %s", strerror(-r));
 	}
 	if (r < 0)
 		tls_session_free(s);
@@ -606,9 +601,9 @@ int tls_session_drained(struct tls_session *s, char *msg, size_t msg_len)
 
 	if (gnutls_record_check_pending(s->gnutls) ||
 	    gnutls_record_check_corked(s->gnutls)) {
-		set_msg(msg, msg_len,
-			"records are buffered in the TLS "
-			"library after the handshake");
+		log_fail(0, msg, msg_len,
+			 "records are buffered in the TLS "
+			 "library after the handshake");
 		return -EPROTO;
 	}
 	/* Let GnuTLS look for a record: with the pull function closed it
@@ -621,9 +616,9 @@ int tls_session_drained(struct tls_session *s, char *msg, size_t msg_len)
 		     s->probe_first_request == TLS_RECORD_HEADER_LEN;
 	s->drained_probe = false;
 	if (!clean) {
-		set_msg(msg, msg_len,
-			"the peer sent %s before the kernel took over",
-			n > 0 ? "application data" : "a record");
+		log_fail(0, msg, msg_len,
+			 "the peer sent %s before the kernel took over",
+			 n > 0 ? "application data" : "a record");
 		return -EPROTO;
 	}
 	return 0;

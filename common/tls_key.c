@@ -15,6 +15,7 @@
 
 #include "macros.h"
 #include "tls_key.h"
+#include "log.h"
 
 struct tls_key {
 	gnutls_privkey_t priv;
@@ -24,18 +25,6 @@ struct tls_key {
 #define CV_PAD_LEN 64
 static const char cv_server_context[] = "TLS 1.3, server CertificateVerify";
 static const char cv_client_context[] = "TLS 1.3, client CertificateVerify";
-
-__attribute__((format(printf, 3, 4))) static void
-set_msg(char *msg, size_t msg_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!msg || !msg_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, msg_len, fmt, ap);
-	va_end(ap);
-}
 
 static void wipe_datum(gnutls_datum_t *d)
 {
@@ -191,7 +180,7 @@ int tls_key_write(const struct tls_key *key, const char *dir, char *msg,
 		open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
 		r = -errno;
-		set_msg(msg, msg_len, "%s: %s", dir, strerror(-r));
+		log_fail(0, msg, msg_len, "%s: %s", dir, strerror(-r));
 		return r;
 	}
 	r = public_of(key, &pub);
@@ -201,7 +190,7 @@ int tls_key_write(const struct tls_key *key, const char *dir, char *msg,
 					      &priv_pem) < 0 ||
 	    gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_PEM, &pub_pem) < 0) {
 		r = r < 0 ? r : -EIO;
-		set_msg(msg, msg_len, "cannot encode the key");
+		log_fail(0, msg, msg_len, "cannot encode the key");
 		goto out;
 	}
 	const char *name = TLS_KEY_FILE;
@@ -211,11 +200,12 @@ int tls_key_write(const struct tls_key *key, const char *dir, char *msg,
 		r = create_file(dirfd, name, 0644, &pub_pem, &pub_created);
 	}
 	if (r < 0)
-		set_msg(msg, msg_len, "%s/%s: %s%s", dir, name, strerror(-r),
-			r == -EEXIST ? " (a key is never overwritten)" : "");
+		log_fail(0, msg, msg_len, "%s/%s: %s%s", dir, name,
+			 strerror(-r),
+			 r == -EEXIST ? " (a key is never overwritten)" : "");
 	else if (fsync(dirfd) < 0) {
 		r = -errno;
-		set_msg(msg, msg_len, "%s: fsync: %s", dir, strerror(-r));
+		log_fail(0, msg, msg_len, "%s: fsync: %s", dir, strerror(-r));
 	}
 out:
 	/* Only what this call created goes again. */
@@ -242,24 +232,24 @@ static int read_key_file(const char *path, bool private, gnutls_datum_t *out,
 		open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		r = -errno;
-		set_msg(msg, msg_len, "%s: %s", path, strerror(-r));
+		log_fail(0, msg, msg_len, "%s: %s", path, strerror(-r));
 		return r;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size <= 0 ||
 	    st.st_size > TLS_KEY_FILE_MAX) {
-		set_msg(msg, msg_len,
-			"%s: not a key file (a regular file of "
-			"at most %d bytes)",
-			path, TLS_KEY_FILE_MAX);
+		log_fail(0, msg, msg_len,
+			 "%s: not a key file (a regular file of "
+			 "at most %d bytes)",
+			 path, TLS_KEY_FILE_MAX);
 		return -EINVAL;
 	}
 	if (private && ((st.st_mode & 077) ||
 			(st.st_uid != geteuid() && st.st_uid != 0))) {
-		set_msg(msg, msg_len,
-			"%s: mode %04o owner %u: a private key must be mode "
-			"0600 (or stricter) and owned by this user or root",
-			path, (unsigned)(st.st_mode & 07777),
-			(unsigned)st.st_uid);
+		log_fail(0, msg, msg_len,
+			 "%s: mode %04o owner %u: a private key must be mode "
+			 "0600 (or stricter) and owned by this user or root",
+			 path, (unsigned)(st.st_mode & 07777),
+			 (unsigned)st.st_uid);
 		return -EPERM;
 	}
 	out->data = gnutls_malloc((size_t)st.st_size);
@@ -272,7 +262,7 @@ static int read_key_file(const char *path, bool private, gnutls_datum_t *out,
 			continue;
 		if (n <= 0) {
 			r = n < 0 ? -errno : -EIO;
-			set_msg(msg, msg_len, "%s: short read", path);
+			log_fail(0, msg, msg_len, "%s: short read", path);
 			out->size = (unsigned)got;
 			wipe_datum(out);
 			return r;
@@ -293,13 +283,13 @@ static int import_private(const gnutls_datum_t *pem, const char *path,
 	if (gnutls_privkey_import_x509_raw(priv, pem, GNUTLS_X509_FMT_PEM, NULL,
 					   0) < 0) {
 		gnutls_privkey_deinit(priv);
-		set_msg(msg, msg_len, "%s: not a PEM private key", path);
+		log_fail(0, msg, msg_len, "%s: not a PEM private key", path);
 		return -EINVAL;
 	}
 	if (gnutls_privkey_get_pk_algorithm(priv, NULL) !=
 	    GNUTLS_PK_EDDSA_ED25519) {
 		gnutls_privkey_deinit(priv);
-		set_msg(msg, msg_len, "%s: not an Ed25519 key", path);
+		log_fail(0, msg, msg_len, "%s: not an Ed25519 key", path);
 		return -EINVAL;
 	}
 	*out = priv;
@@ -342,12 +332,12 @@ int tls_pin_of_file(const char *path, struct tls_pin *out, char *msg,
 	} else if (gnutls_pubkey_init(&pub) < 0) {
 		r = -ENOMEM;
 	} else if (gnutls_pubkey_import(pub, &pem, GNUTLS_X509_FMT_PEM) < 0) {
-		set_msg(msg, msg_len, "%s: not a PEM public or private key",
-			path);
+		log_fail(0, msg, msg_len, "%s: not a PEM public or private key",
+			 path);
 		r = -EINVAL;
 	} else if (gnutls_pubkey_get_pk_algorithm(pub, NULL) !=
 		   GNUTLS_PK_EDDSA_ED25519) {
-		set_msg(msg, msg_len, "%s: not an Ed25519 key", path);
+		log_fail(0, msg, msg_len, "%s: not an Ed25519 key", path);
 		r = -EINVAL;
 	} else {
 		r = spki_pin(pub, out);

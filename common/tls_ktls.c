@@ -13,6 +13,7 @@
 #include <linux/tls.h>
 
 #include "tls_ktls.h"
+#include "log.h"
 
 #ifndef SOL_TLS
 #define SOL_TLS 282
@@ -28,18 +29,6 @@ union crypto_info {
 	struct tls12_crypto_info_aes_gcm_256 aes256;
 	struct tls12_crypto_info_chacha20_poly1305 chacha;
 };
-
-__attribute__((format(printf, 3, 4))) static void
-set_msg(char *msg, size_t msg_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!msg || !msg_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, msg_len, fmt, ap);
-	va_end(ap);
-}
 
 /* Fills ci for one direction (read: 1 receive, 0 send); returns its
  * size, or -EPROTO when GnuTLS's state does not have the expected shape. */
@@ -100,34 +89,34 @@ int tls_ktls_install(int fd, struct tls_session *session, char *msg,
 	int tx_len = crypto_info_for(g, 0, &tx);
 	int rx_len = crypto_info_for(g, 1, &rx);
 	if (tx_len < 0 || rx_len < 0) {
-		set_msg(msg, msg_len, "kernel TLS: no record state for %s",
-			gnutls_cipher_get_name(gnutls_cipher_get(g)));
+		log_fail(0, msg, msg_len, "kernel TLS: no record state for %s",
+			 gnutls_cipher_get_name(gnutls_cipher_get(g)));
 		r = -EPROTO;
 		goto out;
 	}
 	if (setsockopt(fd, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")) < 0) {
 		r = -errno;
 		if (r == -ENOENT)
-			set_msg(msg, msg_len,
-				"kernel TLS: the kernel has no \"tls\" upper "
-				"layer protocol: load tls.ko (modprobe tls)");
+			log_fail(0, msg, msg_len,
+				 "kernel TLS: the kernel has no \"tls\" upper "
+				 "layer protocol: load tls.ko (modprobe tls)");
 		else
-			set_msg(msg, msg_len, "kernel TLS: TCP_ULP tls: %s",
-				strerror(-r));
+			log_fail(0, msg, msg_len, "kernel TLS: TCP_ULP tls: %s",
+				 strerror(-r));
 		goto out;
 	}
 	if (setsockopt(fd, SOL_TLS, TLS_TX, &tx, (socklen_t)tx_len) < 0) {
 		r = -errno;
-		set_msg(msg, msg_len, "kernel TLS: TLS_TX with %s: %s",
-			gnutls_cipher_get_name(gnutls_cipher_get(g)),
-			strerror(-r));
+		log_fail(0, msg, msg_len, "kernel TLS: TLS_TX with %s: %s",
+			 gnutls_cipher_get_name(gnutls_cipher_get(g)),
+			 strerror(-r));
 		goto out;
 	}
 	if (setsockopt(fd, SOL_TLS, TLS_RX, &rx, (socklen_t)rx_len) < 0) {
 		r = -errno;
-		set_msg(msg, msg_len, "kernel TLS: TLS_RX with %s: %s",
-			gnutls_cipher_get_name(gnutls_cipher_get(g)),
-			strerror(-r));
+		log_fail(0, msg, msg_len, "kernel TLS: TLS_RX with %s: %s",
+			 gnutls_cipher_get_name(gnutls_cipher_get(g)),
+			 strerror(-r));
 		goto out;
 	}
 out:

@@ -19,21 +19,10 @@
 #include <unistd.h>
 
 #include "macros.h"
+#include "log.h"
 
 /* Firecracker answers "OK <host port>\n"; anything longer is not it. */
 #define FC_REPLY_MAX 64
-
-__attribute__((format(printf, 4, 5))) static int
-say(int err, char *msg, size_t msg_len, const char *fmt, ...)
-{
-	if (msg && msg_len) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(msg, msg_len, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
 
 /* A decimal number in [min, max], the whole string and nothing else. */
 static bool parse_number(const char *s, uint64_t min, uint64_t max,
@@ -66,50 +55,52 @@ static int parse_tcp(const char *rest, struct transport_addr *a, char *msg,
 	if (rest[0] == '[') {
 		const char *close = strchr(rest, ']');
 		if (!close || close[1] != ':')
-			return say(-EINVAL, msg, msg_len,
-				   "tcp:%s: an IPv6 address is written "
-				   "[ADDR]:PORT",
-				   rest);
+			return log_fail(-EINVAL, msg, msg_len,
+					"tcp:%s: an IPv6 address is written "
+					"[ADDR]:PORT",
+					rest);
 		host_len = (size_t)(close - rest - 1);
 		if (host_len == 0)
-			return say(-EINVAL, msg, msg_len,
-				   "tcp:%s: empty IPv6 address", rest);
+			return log_fail(-EINVAL, msg, msg_len,
+					"tcp:%s: empty IPv6 address", rest);
 		port_text = close + 2;
 		if (host_len >= sizeof(a->host))
-			return say(-ENAMETOOLONG, msg, msg_len,
-				   "tcp:%s: host too long", rest);
+			return log_fail(-ENAMETOOLONG, msg, msg_len,
+					"tcp:%s: host too long", rest);
 		memcpy(a->host, rest + 1, host_len);
 		/* getaddrinfo, unlike inet_pton, takes a %scope suffix. */
 		struct addrinfo hints = {.ai_family = AF_INET6,
 					 .ai_flags = AI_NUMERICHOST};
 		struct addrinfo *probe;
 		if (getaddrinfo(a->host, NULL, &hints, &probe) != 0)
-			return say(-EINVAL, msg, msg_len,
-				   "tcp:%s: '%s' is not an IPv6 address", rest,
-				   a->host);
+			return log_fail(-EINVAL, msg, msg_len,
+					"tcp:%s: '%s' is not an IPv6 address",
+					rest, a->host);
 		freeaddrinfo(probe);
 	} else if ((colon = strrchr(rest, ':'))) {
 		host_len = (size_t)(colon - rest);
 		if (memchr(rest, ':', host_len))
-			return say(-EINVAL, msg, msg_len,
-				   "tcp:%s: put an IPv6 address in brackets: "
-				   "tcp:[ADDR]:PORT",
-				   rest);
+			return log_fail(
+				-EINVAL, msg, msg_len,
+				"tcp:%s: put an IPv6 address in brackets: "
+				"tcp:[ADDR]:PORT",
+				rest);
 		if (host_len == 0)
-			return say(-EINVAL, msg, msg_len, "tcp:%s: empty host",
-				   rest);
+			return log_fail(-EINVAL, msg, msg_len,
+					"tcp:%s: empty host", rest);
 		if (host_len >= sizeof(a->host))
-			return say(-ENAMETOOLONG, msg, msg_len,
-				   "tcp:%s: host too long", rest);
+			return log_fail(-ENAMETOOLONG, msg, msg_len,
+					"tcp:%s: host too long", rest);
 		memcpy(a->host, rest, host_len);
 		port_text = colon + 1;
 	} else {
 		port_text = rest;
 	}
 	if (!parse_number(port_text, 1, 65535, &port))
-		return say(-EINVAL, msg, msg_len,
-			   "tcp:%s: port '%s' is not a number from 1 to 65535",
-			   rest, port_text);
+		return log_fail(
+			-EINVAL, msg, msg_len,
+			"tcp:%s: port '%s' is not a number from 1 to 65535",
+			rest, port_text);
 	a->port = (uint32_t)port;
 	return 0;
 }
@@ -127,17 +118,19 @@ static int parse_vsock(const char *rest, struct transport_addr *a, char *msg,
 		if (n >= sizeof(cid_text) ||
 		    (memcpy(cid_text, rest, n), cid_text[n] = '\0',
 		     !parse_number(cid_text, 0, UINT32_MAX - 1, &v)))
-			return say(-EINVAL, msg, msg_len,
-				   "vsock:%s: CID '%.*s' is not a number below "
-				   "4294967295",
-				   rest, (int)n, rest);
+			return log_fail(
+				-EINVAL, msg, msg_len,
+				"vsock:%s: CID '%.*s' is not a number below "
+				"4294967295",
+				rest, (int)n, rest);
 		a->cid = (uint32_t)v;
 		rest = colon + 1;
 	}
 	if (!parse_number(rest, 0, UINT32_MAX - 1, &v))
-		return say(-EINVAL, msg, msg_len,
-			   "vsock: port '%s' is not a number below 4294967295",
-			   rest);
+		return log_fail(
+			-EINVAL, msg, msg_len,
+			"vsock: port '%s' is not a number below 4294967295",
+			rest);
 	a->port = (uint32_t)v;
 	return 0;
 }
@@ -148,11 +141,12 @@ static int parse_path(const char *scheme, const char *path,
 	size_t n = strlen(path);
 
 	if (n == 0)
-		return say(-EINVAL, msg, msg_len, "%s: empty path", scheme);
+		return log_fail(-EINVAL, msg, msg_len, "%s: empty path",
+				scheme);
 	if (n >= sizeof(a->path))
-		return say(-ENAMETOOLONG, msg, msg_len,
-			   "%s%s: path longer than %zu bytes", scheme, path,
-			   sizeof(a->path) - 1);
+		return log_fail(-ENAMETOOLONG, msg, msg_len,
+				"%s%s: path longer than %zu bytes", scheme,
+				path, sizeof(a->path) - 1);
 	memcpy(a->path, path, n + 1);
 	return 0;
 }
@@ -181,9 +175,10 @@ static int parse_plain(const char *text, struct transport_addr *a, char *msg,
 		uint64_t v;
 		a->kind = TRANSPORT_FD;
 		if (!parse_number(text + 3, 0, INT_MAX, &v))
-			return say(-EINVAL, msg, msg_len,
-				   "%s: '%s' is not a file descriptor number",
-				   text, text + 3);
+			return log_fail(
+				-EINVAL, msg, msg_len,
+				"%s: '%s' is not a file descriptor number",
+				text, text + 3);
 		a->fd = (int)v;
 		return 0;
 	}
@@ -195,27 +190,29 @@ static int parse_plain(const char *text, struct transport_addr *a, char *msg,
 
 		a->kind = TRANSPORT_FC_VSOCK;
 		if (!colon)
-			return say(-EINVAL, msg, msg_len,
-				   "%s: expected fc-vsock:PATH:PORT", text);
+			return log_fail(-EINVAL, msg, msg_len,
+					"%s: expected fc-vsock:PATH:PORT",
+					text);
 		if (!parse_number(colon + 1, 0, UINT32_MAX - 1, &v))
-			return say(-EINVAL, msg, msg_len,
-				   "%s: port '%s' is not a number below "
-				   "4294967295",
-				   text, colon + 1);
+			return log_fail(-EINVAL, msg, msg_len,
+					"%s: port '%s' is not a number below "
+					"4294967295",
+					text, colon + 1);
 		a->port = (uint32_t)v;
 		n = (size_t)(colon - rest);
 		if (n >= sizeof(path))
-			return say(-ENAMETOOLONG, msg, msg_len,
-				   "%s: path longer than %zu bytes", text,
-				   sizeof(path) - 1);
+			return log_fail(-ENAMETOOLONG, msg, msg_len,
+					"%s: path longer than %zu bytes", text,
+					sizeof(path) - 1);
 		memcpy(path, rest, n);
 		path[n] = '\0';
 		return parse_path("fc-vsock:", path, a, msg, msg_len);
 	}
-	return say(-EINVAL, msg, msg_len,
-		   "'%s': unknown transport; expected tcp:, vsock:, unix:, "
-		   "fd: or fc-vsock:, each optionally after tls:",
-		   text);
+	return log_fail(
+		-EINVAL, msg, msg_len,
+		"'%s': unknown transport; expected tcp:, vsock:, unix:, "
+		"fd: or fc-vsock:, each optionally after tls:",
+		text);
 }
 
 static bool has_tls_prefix(const char *text)
@@ -233,15 +230,16 @@ static int parse(const char *text, bool tls_allowed, struct transport_addr *a,
 	if (has_tls_prefix(text)) {
 		const char *inner = text + sizeof(TRANSPORT_TLS_PREFIX) - 1;
 		if (!tls_allowed)
-			return say(-EPROTONOSUPPORT, msg, msg_len,
-				   "'%.*s': this program does not speak TLS "
-				   "on this address",
-				   TRANSPORT_ADDR_STR_MAX, text);
+			return log_fail(
+				-EPROTONOSUPPORT, msg, msg_len,
+				"'%.*s': this program does not speak TLS "
+				"on this address",
+				TRANSPORT_ADDR_STR_MAX, text);
 		/* One layer: tls:tls:... would promise what nobody runs. */
 		if (has_tls_prefix(inner))
-			return say(-EINVAL, msg, msg_len,
-				   "'%.*s': tls: is written once",
-				   TRANSPORT_ADDR_STR_MAX, text);
+			return log_fail(-EINVAL, msg, msg_len,
+					"'%.*s': tls: is written once",
+					TRANSPORT_ADDR_STR_MAX, text);
 		a->tls = true;
 		return parse_plain(inner, a, msg, msg_len);
 	}
@@ -367,9 +365,9 @@ static int resolve_tcp(const char *host, uint32_t port_number, bool passive,
 	snprintf(port, sizeof(port), "%u", port_number);
 	r = getaddrinfo(host, port, &hints, res);
 	if (r)
-		return say(r == EAI_SYSTEM ? -errno : -EHOSTUNREACH, msg,
-			   msg_len, "tcp:%s:%s: %s", host, port,
-			   gai_strerror(r));
+		return log_fail(r == EAI_SYSTEM ? -errno : -EHOSTUNREACH, msg,
+				msg_len, "tcp:%s:%s: %s", host, port,
+				gai_strerror(r));
 	return 0;
 }
 
@@ -404,8 +402,8 @@ static int connect_tcp(const struct transport_addr *a, char *msg,
 		return take_fd(&fd);
 	}
 	freeaddrinfo(res);
-	return say(err, msg, msg_len, "tcp:%s:%u: %s", host, a->port,
-		   strerror(-err));
+	return log_fail(err, msg, msg_len, "tcp:%s:%u: %s", host, a->port,
+			strerror(-err));
 }
 
 static int connect_sockaddr(int family, const struct sockaddr *sa,
@@ -430,26 +428,28 @@ static int fc_handshake(int fd, uint32_t port, char *msg, size_t msg_len)
 
 	len = snprintf(line, sizeof(line), "CONNECT %u\n", port);
 	if (write(fd, line, (size_t)len) != len)
-		return say(errno ? -errno : -EIO, msg, msg_len,
-			   "fc-vsock: sending CONNECT failed");
+		return log_fail(errno ? -errno : -EIO, msg, msg_len,
+				"fc-vsock: sending CONNECT failed");
 	for (;;) {
 		ssize_t r = read(fd, line + n, 1);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
-			return say(r < 0 ? -errno : -ECONNRESET, msg, msg_len,
-				   "fc-vsock: connection closed before OK");
+			return log_fail(
+				r < 0 ? -errno : -ECONNRESET, msg, msg_len,
+				"fc-vsock: connection closed before OK");
 		if (line[n] == '\n')
 			break;
 		if (++n == sizeof(line) - 1)
-			return say(-EPROTO, msg, msg_len,
-				   "fc-vsock: answer longer than %d bytes",
-				   FC_REPLY_MAX);
+			return log_fail(-EPROTO, msg, msg_len,
+					"fc-vsock: answer longer than %d bytes",
+					FC_REPLY_MAX);
 	}
 	line[n] = '\0';
 	if (strncmp(line, "OK ", 3) != 0)
-		return say(-ECONNREFUSED, msg, msg_len,
-			   "fc-vsock: port %u refused: '%.*s'", port, 40, line);
+		return log_fail(-ECONNREFUSED, msg, msg_len,
+				"fc-vsock: port %u refused: '%.*s'", port, 40,
+				line);
 	return 0;
 }
 
@@ -461,17 +461,18 @@ static int check_inherited(int fd, bool listening, char *msg, size_t msg_len)
 	socklen_t sl = sizeof(acceptconn);
 
 	if (fstat(fd, &st) < 0)
-		return say(-errno, msg, msg_len, "fd:%d: %s", fd,
-			   strerror(errno));
+		return log_fail(-errno, msg, msg_len, "fd:%d: %s", fd,
+				strerror(errno));
 	if (!S_ISSOCK(st.st_mode))
-		return say(-ENOTSOCK, msg, msg_len, "fd:%d: not a socket", fd);
+		return log_fail(-ENOTSOCK, msg, msg_len, "fd:%d: not a socket",
+				fd);
 	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acceptconn, &sl) < 0)
-		return say(-errno, msg, msg_len, "fd:%d: %s", fd,
-			   strerror(errno));
+		return log_fail(-errno, msg, msg_len, "fd:%d: %s", fd,
+				strerror(errno));
 	if (!!acceptconn != listening)
-		return say(-EINVAL, msg, msg_len,
-			   "fd:%d: is %s a listening socket", fd,
-			   acceptconn ? "" : "not");
+		return log_fail(-EINVAL, msg, msg_len,
+				"fd:%d: is %s a listening socket", fd,
+				acceptconn ? "" : "not");
 	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
 		return -errno;
 	return fd;
@@ -515,10 +516,11 @@ int transport_connect(const struct transport_addr *a, char *msg, size_t msg_len)
 		}
 		return fd;
 	default:
-		return say(-EINVAL, msg, msg_len, "unknown transport");
+		return log_fail(-EINVAL, msg, msg_len, "unknown transport");
 	}
 	if (fd < 0)
-		return say(fd, msg, msg_len, "%s: %s", name, strerror(-fd));
+		return log_fail(fd, msg, msg_len, "%s: %s", name,
+				strerror(-fd));
 	return fd;
 }
 
@@ -564,8 +566,8 @@ static int listen_tcp(const struct transport_addr *a, int backlog, char *msg,
 			r = listen_sockaddr(AF_INET, (struct sockaddr *)&any4,
 					    sizeof(any4), backlog, false);
 		if (r < 0)
-			return say(r, msg, msg_len, "tcp:%u: %s", a->port,
-				   strerror(-r));
+			return log_fail(r, msg, msg_len, "tcp:%u: %s", a->port,
+					strerror(-r));
 		return r;
 	}
 	r = resolve_tcp(a->host, a->port, true, &res, msg, msg_len);
@@ -581,8 +583,8 @@ static int listen_tcp(const struct transport_addr *a, int backlog, char *msg,
 		err = r;
 	}
 	freeaddrinfo(res);
-	return say(err, msg, msg_len, "tcp:%s:%u: %s", a->host, a->port,
-		   strerror(-err));
+	return log_fail(err, msg, msg_len, "tcp:%s:%u: %s", a->host, a->port,
+			strerror(-err));
 }
 
 /* A stale socket file from an earlier run is replaced; anything else at
@@ -621,7 +623,7 @@ int transport_listen(const struct transport_addr *a, int backlog, char *msg,
 		if (!a->abstract) {
 			r = clear_stale_socket(a->path);
 			if (r < 0)
-				return say(
+				return log_fail(
 					r, msg, msg_len, "%s: %s", name,
 					r == -EEXIST
 						? "exists and is not a socket"
@@ -636,22 +638,24 @@ int transport_listen(const struct transport_addr *a, int backlog, char *msg,
 	case TRANSPORT_FC_VSOCK:
 		r = snprintf(path, sizeof(path), "%s_%u", a->path, a->port);
 		if (r < 0 || (size_t)r >= TRANSPORT_PATH_MAX)
-			return say(-ENAMETOOLONG, msg, msg_len,
-				   "%s: %s_%u is too long for a socket path",
-				   name, a->path, a->port);
+			return log_fail(
+				-ENAMETOOLONG, msg, msg_len,
+				"%s: %s_%u is too long for a socket path", name,
+				a->path, a->port);
 		r = clear_stale_socket(path);
 		if (r < 0)
-			return say(r, msg, msg_len, "%s: %s", path,
-				   strerror(-r));
+			return log_fail(r, msg, msg_len, "%s: %s", path,
+					strerror(-r));
 		sl = unix_sockaddr(path, false, &sun);
 		fd = listen_sockaddr(AF_UNIX, (struct sockaddr *)&sun, sl,
 				     backlog, false);
 		break;
 	default:
-		return say(-EINVAL, msg, msg_len, "unknown transport");
+		return log_fail(-EINVAL, msg, msg_len, "unknown transport");
 	}
 	if (fd < 0)
-		return say(fd, msg, msg_len, "%s: %s", name, strerror(-fd));
+		return log_fail(fd, msg, msg_len, "%s: %s", name,
+				strerror(-fd));
 	return fd;
 }
 

@@ -31,6 +31,7 @@
 #include "tls_handshake.h"
 #include "tls_key.h"
 #include "tls_ktls.h"
+#include "log.h"
 
 #ifndef SOL_TLS
 #define SOL_TLS 282
@@ -51,18 +52,6 @@ struct child_report {
  * long plus this for the key load, the fork and the report. */
 #define CHILD_GRACE_MS 2000
 
-__attribute__((format(printf, 4, 5))) static int
-say(int err, char *msg, size_t msg_len, const char *fmt, ...)
-{
-	if (msg && msg_len) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(msg, msg_len, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
-
 static bool is_blank(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r';
@@ -74,8 +63,8 @@ int attach_pins_parse(const char *text, size_t len, struct tls_pins *pins,
 	size_t line_no = 0;
 
 	if (memchr(text, '\0', len))
-		return say(-EINVAL, msg, msg_len,
-			   "known peers: a NUL byte is not text");
+		return log_fail(-EINVAL, msg, msg_len,
+				"known peers: a NUL byte is not text");
 	for (size_t pos = 0; pos < len;) {
 		const char *line = text + pos,
 			   *nl = memchr(line, '\n', len - pos);
@@ -86,9 +75,10 @@ int attach_pins_parse(const char *text, size_t len, struct tls_pins *pins,
 		pos += n + (nl ? 1 : 0);
 		line_no++;
 		if (n > ATTACH_PINS_LINE_MAX)
-			return say(-EINVAL, msg, msg_len,
-				   "known peers line %zu: longer than %d bytes",
-				   line_no, ATTACH_PINS_LINE_MAX);
+			return log_fail(
+				-EINVAL, msg, msg_len,
+				"known peers line %zu: longer than %d bytes",
+				line_no, ATTACH_PINS_LINE_MAX);
 		memcpy(buf, line, n);
 		buf[n] = '\0';
 		while (b < n && is_blank(buf[b]))
@@ -102,23 +92,26 @@ int attach_pins_parse(const char *text, size_t len, struct tls_pins *pins,
 			e++;
 		for (size_t k = e; k < n && buf[k] != '#'; k++)
 			if (!is_blank(buf[k]))
-				return say(-EINVAL, msg, msg_len,
-					   "known peers line %zu: more than "
-					   "one word (a pin, then only a "
-					   "# comment)",
-					   line_no);
+				return log_fail(
+					-EINVAL, msg, msg_len,
+					"known peers line %zu: more than "
+					"one word (a pin, then only a "
+					"# comment)",
+					line_no);
 		buf[e] = '\0';
 		int r = tls_pins_add(pins, buf + b);
 		if (r == -ENOSPC)
-			return say(r, msg, msg_len,
-				   "known peers line %zu: more than %d pins",
-				   line_no, TLS_PINS_MAX);
+			return log_fail(
+				r, msg, msg_len,
+				"known peers line %zu: more than %d pins",
+				line_no, TLS_PINS_MAX);
 		if (r < 0)
-			return say(r, msg, msg_len,
-				   "known peers line %zu: not a pin (expected "
-				   "SHA256: and 43 base64 characters, as "
-				   "usbip-brokerctl pin prints)",
-				   line_no);
+			return log_fail(
+				r, msg, msg_len,
+				"known peers line %zu: not a pin (expected "
+				"SHA256: and 43 base64 characters, as "
+				"usbip-brokerctl pin prints)",
+				line_no);
 	}
 	return 0;
 }
@@ -132,14 +125,14 @@ int attach_pins_load(const char *path, struct tls_pins *pins, char *msg,
 	size_t got = 0;
 
 	if (fd < 0)
-		return say(-errno, msg, msg_len, "%s: %s", path,
-			   strerror(errno));
+		return log_fail(-errno, msg, msg_len, "%s: %s", path,
+				strerror(errno));
 	if (fstat(fd, &st) < 0)
-		return say(-errno, msg, msg_len, "%s: %s", path,
-			   strerror(errno));
+		return log_fail(-errno, msg, msg_len, "%s: %s", path,
+				strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return say(-EINVAL, msg, msg_len, "%s: not a regular file",
-			   path);
+		return log_fail(-EINVAL, msg, msg_len, "%s: not a regular file",
+				path);
 	buf = malloc(ATTACH_PINS_FILE_MAX + 1);
 	if (!buf)
 		return -ENOMEM;
@@ -149,19 +142,20 @@ int attach_pins_load(const char *path, struct tls_pins *pins, char *msg,
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			return say(-errno, msg, msg_len, "%s: %s", path,
-				   strerror(errno));
+			return log_fail(-errno, msg, msg_len, "%s: %s", path,
+					strerror(errno));
 		if (r == 0)
 			break;
 		got += (size_t)r;
 	}
 	if (got > ATTACH_PINS_FILE_MAX)
-		return say(-EFBIG, msg, msg_len, "%s: larger than %d bytes",
-			   path, ATTACH_PINS_FILE_MAX);
+		return log_fail(-EFBIG, msg, msg_len,
+				"%s: larger than %d bytes", path,
+				ATTACH_PINS_FILE_MAX);
 	char inner[200];
 	int r = attach_pins_parse(buf, got, pins, inner, sizeof(inner));
 	if (r < 0)
-		return say(r, msg, msg_len, "%s: %s", path, inner);
+		return log_fail(r, msg, msg_len, "%s: %s", path, inner);
 	return 0;
 }
 
@@ -198,13 +192,14 @@ int attach_tls_kernel_ready(const char *module_dir, const char *stat_file,
 	r = run_wait(modprobe_argv);
 	if (!access(module_dir, F_OK) || !access(stat_file, F_OK))
 		return 0;
-	return say(-ENOENT, msg, msg_len,
-		   "kernel TLS: the module tls (tls.ko) is not loaded and "
-		   "'modprobe tls' %s: install it for this kernel or build "
-		   "it in (CONFIG_TLS)",
-		   r == 127 ? "could not run"
-		   : r < 0  ? "could not start"
-			    : "failed");
+	return log_fail(
+		-ENOENT, msg, msg_len,
+		"kernel TLS: the module tls (tls.ko) is not loaded and "
+		"'modprobe tls' %s: install it for this kernel or build "
+		"it in (CONFIG_TLS)",
+		r == 127 ? "could not run"
+		: r < 0	 ? "could not start"
+			 : "failed");
 }
 
 int attach_tls_kernel_ready_default(char *msg, size_t msg_len)
@@ -226,21 +221,22 @@ int attach_tls_verify_ktls(int fd, char *msg, size_t msg_len)
 
 	if (getsockopt(fd, IPPROTO_TCP, TCP_ULP, ulp, &sl) < 0 ||
 	    strcmp(ulp, "tls"))
-		return say(-EPROTO, msg, msg_len,
-			   "the socket does not carry kernel TLS");
+		return log_fail(-EPROTO, msg, msg_len,
+				"the socket does not carry kernel TLS");
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
 		/* The header alone: the kernel copies no key for it. */
 		struct tls_crypto_info info = {0};
 		sl = sizeof(info);
 		if (getsockopt(fd, SOL_TLS, dirs[i].optname, &info, &sl) < 0)
-			return say(-EPROTO, msg, msg_len,
-				   "kernel TLS has no %s keys: %s",
-				   dirs[i].what, strerror(errno));
+			return log_fail(-EPROTO, msg, msg_len,
+					"kernel TLS has no %s keys: %s",
+					dirs[i].what, strerror(errno));
 		if (info.version != TLS_1_3_VERSION)
-			return say(-EPROTO, msg, msg_len,
-				   "kernel TLS %s direction is version %#x, "
-				   "not TLS 1.3",
-				   dirs[i].what, info.version);
+			return log_fail(
+				-EPROTO, msg, msg_len,
+				"kernel TLS %s direction is version %#x, "
+				"not TLS 1.3",
+				dirs[i].what, info.version);
 	}
 	return 0;
 }
@@ -260,20 +256,21 @@ int attach_tls_drop_privileges(char *msg, size_t msg_len)
 			      ATTACH_TLS_CHILD_GID) < 0 ||
 		    setresuid(ATTACH_TLS_CHILD_UID, ATTACH_TLS_CHILD_UID,
 			      ATTACH_TLS_CHILD_UID) < 0)
-			return say(-errno, msg, msg_len,
-				   "dropping to uid %u: %s",
-				   ATTACH_TLS_CHILD_UID, strerror(errno));
+			return log_fail(-errno, msg, msg_len,
+					"dropping to uid %u: %s",
+					ATTACH_TLS_CHILD_UID, strerror(errno));
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		return say(-errno, msg, msg_len, "prctl: %s", strerror(errno));
+		return log_fail(-errno, msg, msg_len, "prctl: %s",
+				strerror(errno));
 #ifdef HAVE_LIBCAP_NG
 	/* setresuid away from 0 clears them all (no SECBIT_KEEP_CAPS);
 	 * make sure rather than assume. */
 	if (capng_get_caps_process() < 0 ||
 	    capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE)
-		return say(-EPERM, msg, msg_len,
-			   "the handshake child kept capabilities");
+		return log_fail(-EPERM, msg, msg_len,
+				"the handshake child kept capabilities");
 #endif
 	return 0;
 }
@@ -323,8 +320,8 @@ int attach_tls_confine(char *msg, size_t msg_len)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);
 	if (r < 0)
-		return say(r, msg, msg_len, "loading the seccomp filter: %s",
-			   strerror(-r));
+		return log_fail(r, msg, msg_len,
+				"loading the seccomp filter: %s", strerror(-r));
 #else
 	(void)msg;
 	(void)msg_len;
@@ -451,18 +448,20 @@ int attach_tls_client(int fd, const struct attach_tls *cfg,
 
 	r = socket_is_tcp(fd);
 	if (r <= 0)
-		return say(r < 0 ? r : -EPROTONOSUPPORT, msg, msg_len,
-			   "TLS needs a TCP socket here: vhci_hcd reads "
-			   "through the kernel's TLS, which runs on TCP only");
+		return log_fail(
+			r < 0 ? r : -EPROTONOSUPPORT, msg, msg_len,
+			"TLS needs a TCP socket here: vhci_hcd reads "
+			"through the kernel's TLS, which runs on TCP only");
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return say(-errno, msg, msg_len, "pipe: %s", strerror(errno));
+		return log_fail(-errno, msg, msg_len, "pipe: %s",
+				strerror(errno));
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
 		r = -errno;
 		close(pipefd[0]);
 		close(pipefd[1]);
-		return say(r, msg, msg_len, "fork: %s", strerror(-r));
+		return log_fail(r, msg, msg_len, "fork: %s", strerror(-r));
 	}
 	if (pid == 0) {
 		struct child_report out = {0};
@@ -485,26 +484,28 @@ int attach_tls_client(int fd, const struct attach_tls *cfg,
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (r < 0)
-		return say(r, msg, msg_len, "the TLS handshake child %s",
-			   r == -ETIMEDOUT	 ? "did not answer in time"
-			   : WIFSIGNALED(status) ? "was killed by a signal"
-						 : "ended without a report");
+		return log_fail(r, msg, msg_len, "the TLS handshake child %s",
+				r == -ETIMEDOUT ? "did not answer in time"
+				: WIFSIGNALED(status)
+					? "was killed by a signal"
+					: "ended without a report");
 	/* The child read the peer's bytes: its words are data, bounded
 	 * and terminated here, and its verdict is checked, not believed. */
 	rep.msg[sizeof(rep.msg) - 1] = '\0';
 	if (rep.status > 0 || rep.status < -4095)
-		return say(-EPROTO, msg, msg_len,
-			   "the TLS handshake child reported nonsense");
+		return log_fail(-EPROTO, msg, msg_len,
+				"the TLS handshake child reported nonsense");
 	if (rep.status < 0)
-		return say(rep.status, msg, msg_len, "%s", rep.msg);
+		return log_fail(rep.status, msg, msg_len, "%s", rep.msg);
 	if (!tls_pins_contain(&cfg->pins, &rep.peer))
-		return say(-EACCES, msg, msg_len,
-			   "the TLS handshake child reported an unpinned key");
+		return log_fail(
+			-EACCES, msg, msg_len,
+			"the TLS handshake child reported an unpinned key");
 	r = attach_tls_verify_ktls(fd, msg, msg_len);
 	if (r < 0)
 		return r;
 	*peer = rep.peer;
 	*ours = rep.ours;
-	say(0, msg, msg_len, "%s", rep.msg);
+	log_fail(0, msg, msg_len, "%s", rep.msg);
 	return 0;
 }
