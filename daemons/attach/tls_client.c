@@ -305,17 +305,17 @@ int attach_tls_confine(char *msg, size_t msg_len)
 	/* The handshake's non-blocking switch, and kTLS's options only. */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-				     SCMP_A1(SCMP_CMP_EQ, F_GETFL));
+				     SCMP_A1(SCMP_CMP_EQ, F_GETFL, 0));
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
-				     SCMP_A1(SCMP_CMP_EQ, F_SETFL));
+				     SCMP_A1(SCMP_CMP_EQ, F_SETFL, 0));
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt),
-				     2, SCMP_A1(SCMP_CMP_EQ, IPPROTO_TCP),
-				     SCMP_A2(SCMP_CMP_EQ, TCP_ULP));
+				     2, SCMP_A1(SCMP_CMP_EQ, IPPROTO_TCP, 0),
+				     SCMP_A2(SCMP_CMP_EQ, TCP_ULP, 0));
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt),
-				     1, SCMP_A1(SCMP_CMP_EQ, SOL_TLS));
+				     1, SCMP_A1(SCMP_CMP_EQ, SOL_TLS, 0));
 	if (r == 0)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);

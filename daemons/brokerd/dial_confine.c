@@ -102,10 +102,10 @@ static int load_filter(char *msg, size_t msg_len)
 	/* The resolver's FIONREAD and O_NONBLOCK by ioctl: no other
 	 * request on any fd. */
 	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-			     SCMP_A1(SCMP_CMP_EQ, FIONREAD));
+			     SCMP_A1(SCMP_CMP_EQ, FIONREAD, 0));
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				     SCMP_A1(SCMP_CMP_EQ, FIONBIO));
+				     SCMP_A1(SCMP_CMP_EQ, FIONBIO, 0));
 	/* glibc tries clone3 before clone; neither is allowed anyway. */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
