@@ -80,11 +80,21 @@ static void start_dial(struct exported *d, size_t index)
 		 * confined before it reads a name's first byte. */
 		if (dup2(pair[1], 3) < 0 || close_range(4, ~0u, 0) < 0)
 			_exit(1);
-		if (dial_confine(DIAL_UID, DIAL_UID, msg, sizeof(msg)) == 0) {
-			fd = transport_parse(d->export_to, &a, msg,
-					     sizeof(msg));
-			if (fd == 0)
-				fd = transport_connect(&a, msg, sizeof(msg));
+		/* The address is the administrator's text, not a peer's. A
+		 * unix socket is connected to before the drop: its file
+		 * permissions and the listener's credential check
+		 * (usbip-attach lets root in) are for root, and the connect
+		 * resolves no name and reads no byte. */
+		int r = transport_parse(d->export_to, &a, msg, sizeof(msg));
+		if (r == 0 && a.kind == TRANSPORT_UNIX)
+			fd = transport_connect(&a, msg, sizeof(msg));
+		if (r == 0 &&
+		    dial_confine(DIAL_UID, DIAL_UID, msg, sizeof(msg)) < 0) {
+			if (fd >= 0)
+				close(fd);
+			fd = -1;
+		} else if (r == 0 && a.kind != TRANSPORT_UNIX) {
+			fd = transport_connect(&a, msg, sizeof(msg));
 		}
 		/* A failed send: the broker sees the channel close. */
 		ipc_send_datagram(3, msg, strlen(msg) + 1, fd);
