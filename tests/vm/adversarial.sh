@@ -86,17 +86,7 @@ responsive start
 sleep 1
 fds0=$(broker_fds) rss0=$(broker_rss)
 log "broker before: $fds0 fds, RSS $rss0 KiB"
-rm -f /tmp/stop /tmp/healthy.result
-(
-	n=0
-	until [ -e /tmp/stop ] && [ $n -gt 0 ]; do
-		got=$(dd if="$disk" bs=64k iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)
-		[ "$got" = "$want_a" ] || { echo "BAD pass $n" >/tmp/healthy.result; exit 1; }
-		n=$((n + 1))
-	done
-	echo "OK $n" >/tmp/healthy.result
-) &
-readpid=$!
+start_healthy_reader "$disk" "$want_a"
 
 log "--- compromised workers"
 for s in flood never-read two-outstanding devlist-loop open-twice out-of-order \
@@ -189,9 +179,7 @@ case_held "1024 iso packets over one 192-byte buffer"
 responsive "after the iso requests"
 
 log "--- the healthy session, after all of it"
-kill -0 $readpid 2>/dev/null || die "the healthy reader ended during the attacks: $(cat /tmp/healthy.result)"
-touch /tmp/stop
-wait $readpid || die "the healthy session read differently: $(cat /tmp/healthy.result)"
+stop_healthy_reader "the attacks"
 now=$($ctl status | awk -F'\t' -v b="$a" '$1 == b {print $4}')
 [ "$now" = "$healthy" ] || die "the healthy session's worker changed ($healthy -> $now)"
 log "healthy reader: $(cat /tmp/healthy.result) full passes bit-exact, worker $healthy throughout"

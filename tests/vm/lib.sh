@@ -152,6 +152,32 @@ check_vhci_disk() {
 	log "$disk behind vhci_hcd reads back bit-exact"
 }
 
+# start_healthy_reader DISK SHA256: reads DISK end to end in the
+# background, pass after pass, each checked against SHA256, until
+# stop_healthy_reader. The healthy session beside hostile ones.
+start_healthy_reader() {
+	local disk=$1 want=$2
+	rm -f /tmp/stop /tmp/healthy.result
+	(
+		n=0
+		until [ -e /tmp/stop ] && [ $n -gt 0 ]; do
+			got=$(dd if="$disk" bs=64k iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)
+			[ "$got" = "$want" ] || { echo "BAD pass $n" >/tmp/healthy.result; exit 1; }
+			n=$((n + 1))
+		done
+		echo "OK $n" >/tmp/healthy.result
+	) &
+	readpid=$!
+}
+
+# stop_healthy_reader WHAT: the reader must still be running after WHAT
+# and end with every pass bit-exact; /tmp/healthy.result says how many.
+stop_healthy_reader() {
+	kill -0 "$readpid" 2>/dev/null || die "the healthy reader ended during $1: $(cat /tmp/healthy.result)"
+	touch /tmp/stop
+	wait "$readpid" || die "the healthy session read differently during $1: $(cat /tmp/healthy.result)"
+}
+
 wait_detached() {
 	wait_for 30 no_vhci_disk || die "the vhci disk did not go away"
 }

@@ -101,22 +101,10 @@ bad=$(awk '($1 <= 1 && $3 != "/dev/null") || ($1 > 2 && $3 !~ /^(socket:|anon_in
 # The healthy client reads the whole disk over and over, each pass
 # checked, until the hostile ones are done.
 disk=$(vhci_disk)
-rm -f /tmp/stop /tmp/healthy.result
-(
-	n=0
-	until [ -e /tmp/stop ] && [ $n -gt 0 ]; do
-		got=$(dd if="$disk" bs=64k iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)
-		[ "$got" = "$want_a" ] || { echo "BAD pass $n" >/tmp/healthy.result; exit 1; }
-		n=$((n + 1))
-	done
-	echo "OK $n" >/tmp/healthy.result
-) &
-readpid=$!
+start_healthy_reader "$disk" "$want_a"
 check_hostile tcp:127.0.0.1:3240 "$bb" /tmp/broker.log "$bpid"
 rows=$hostile_count
-kill -0 $readpid 2>/dev/null || die "the healthy reader ended during the hostile sessions: $(cat /tmp/healthy.result)"
-touch /tmp/stop
-wait $readpid || die "the healthy session read differently beside the hostile ones: $(cat /tmp/healthy.result)"
+stop_healthy_reader "the hostile sessions"
 log "healthy reader: $(cat /tmp/healthy.result) full passes bit-exact"
 now=$($ctl status | awk -F'\t' -v b="$a" '$1 == b {print $4}')
 [ "$now" = "$healthy" ] || die "the healthy session's worker changed ($healthy -> $now)"
