@@ -23,35 +23,9 @@
 
 #include "handshake.h"
 #include "op_io.h"
+#include "stub-device.h"
 #include "transport.h"
 #include "wire.h"
-
-static unsigned long sysfs_number(const char *busid, const char *attr, int base)
-{
-	char path[256], text[64];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/bus/usb/devices/%s/%s", busid, attr);
-	f = fopen(path, "re");
-	if (!f || !fgets(text, sizeof(text), f)) {
-		fprintf(stderr, "cannot read %s\n", path);
-		exit(1);
-	}
-	fclose(f);
-	if (!strcmp(attr, "speed")) {
-		/* Mb/s as text to the kernel's enum usb_device_speed. */
-		if (!strcmp(text, "1.5\n"))
-			return USBIP_SPEED_LOW;
-		if (!strcmp(text, "12\n"))
-			return USBIP_SPEED_FULL;
-		if (!strcmp(text, "480\n"))
-			return USBIP_SPEED_HIGH;
-		if (!strcmp(text, "5000\n"))
-			return USBIP_SPEED_SUPER;
-		return USBIP_SPEED_SUPER_PLUS;
-	}
-	return strtoul(text, NULL, base);
-}
 
 /* transport_connect, from a chosen IPv4 source address. */
 static int connect_from(const struct transport_addr *a, const char *source,
@@ -85,7 +59,7 @@ int main(int argc, char **argv)
 	struct transport_addr a;
 	struct usbip_op_message req = {0}, rep;
 	struct usbip_device_info *d = &req.device;
-	char msg[256], path[PATH_MAX], link[256];
+	char msg[256], path[PATH_MAX];
 	bool unexport = false;
 	const char *source = NULL;
 	int fd, r;
@@ -105,30 +79,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *busid = argv[2];
-	snprintf(link, sizeof(link), "/sys/bus/usb/devices/%s", busid);
-	if (!realpath(link, path) || strlen(path) >= sizeof(d->path) ||
-	    strlen(busid) >= sizeof(d->busid)) {
-		fprintf(stderr, "no device %s\n", busid);
-		return 1;
-	}
-	strcpy(d->path, path);
-	strcpy(d->busid, busid);
-	d->busnum = (uint32_t)sysfs_number(busid, "busnum", 10);
-	d->devnum = (uint32_t)sysfs_number(busid, "devnum", 10);
-	d->speed = (uint32_t)sysfs_number(busid, "speed", 10);
-	d->id_vendor = (uint16_t)sysfs_number(busid, "idVendor", 16);
-	d->id_product = (uint16_t)sysfs_number(busid, "idProduct", 16);
-	d->bcd_device = (uint16_t)sysfs_number(busid, "bcdDevice", 16);
-	d->device_class = (uint8_t)sysfs_number(busid, "bDeviceClass", 16);
-	d->device_subclass =
-		(uint8_t)sysfs_number(busid, "bDeviceSubClass", 16);
-	d->device_protocol =
-		(uint8_t)sysfs_number(busid, "bDeviceProtocol", 16);
-	d->configuration_value =
-		(uint8_t)sysfs_number(busid, "bConfigurationValue", 10);
-	d->num_configurations =
-		(uint8_t)sysfs_number(busid, "bNumConfigurations", 10);
-	d->num_interfaces = (uint8_t)sysfs_number(busid, "bNumInterfaces", 10);
+	stub_describe(busid, d);
 	req.header.code =
 		unexport ? USBIP_OP_REQ_UNEXPORT : USBIP_OP_REQ_EXPORT;
 

@@ -47,72 +47,12 @@
 #include "op_io.h"
 #include "tls_handshake.h"
 #include "tls_key.h"
+#include "stub-device.h"
 #include "tls_ktls.h"
 #include "transport.h"
 #include "wire.h"
 
 #define PROGRAM "tls-usbip-server"
-
-static unsigned long sysfs_number(const char *busid, const char *attr, int base)
-{
-	char path[256], text[64];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/bus/usb/devices/%s/%s", busid, attr);
-	f = fopen(path, "re");
-	if (!f) {
-		fprintf(stderr, PROGRAM ": cannot read %s\n", path);
-		exit(1);
-	}
-	/* Empty for some attributes of a device usbip-host holds
-	 * (bConfigurationValue): 0, as usbipd reports it. */
-	if (!fgets(text, sizeof(text), f))
-		text[0] = '\0';
-	fclose(f);
-	if (!strcmp(attr, "speed")) {
-		if (!strcmp(text, "1.5\n"))
-			return USBIP_SPEED_LOW;
-		if (!strcmp(text, "12\n"))
-			return USBIP_SPEED_FULL;
-		if (!strcmp(text, "480\n"))
-			return USBIP_SPEED_HIGH;
-		if (!strcmp(text, "5000\n"))
-			return USBIP_SPEED_SUPER;
-		return USBIP_SPEED_SUPER_PLUS;
-	}
-	return strtoul(text, NULL, base);
-}
-
-/* The device as usbipd describes it, from sysfs. */
-static void describe(const char *busid, struct usbip_device_info *d)
-{
-	char link[256], path[PATH_MAX];
-
-	snprintf(link, sizeof(link), "/sys/bus/usb/devices/%s", busid);
-	if (!realpath(link, path) || strlen(path) >= sizeof(d->path) ||
-	    strlen(busid) >= sizeof(d->busid)) {
-		fprintf(stderr, PROGRAM ": no device %s\n", busid);
-		exit(1);
-	}
-	strcpy(d->path, path);
-	strcpy(d->busid, busid);
-	d->busnum = (uint32_t)sysfs_number(busid, "busnum", 10);
-	d->devnum = (uint32_t)sysfs_number(busid, "devnum", 10);
-	d->speed = (uint32_t)sysfs_number(busid, "speed", 10);
-	d->id_vendor = (uint16_t)sysfs_number(busid, "idVendor", 16);
-	d->id_product = (uint16_t)sysfs_number(busid, "idProduct", 16);
-	d->bcd_device = (uint16_t)sysfs_number(busid, "bcdDevice", 16);
-	d->device_class = (uint8_t)sysfs_number(busid, "bDeviceClass", 16);
-	d->device_subclass =
-		(uint8_t)sysfs_number(busid, "bDeviceSubClass", 16);
-	d->device_protocol =
-		(uint8_t)sysfs_number(busid, "bDeviceProtocol", 16);
-	d->configuration_value =
-		(uint8_t)sysfs_number(busid, "bConfigurationValue", 10);
-	d->num_configurations =
-		(uint8_t)sysfs_number(busid, "bNumConfigurations", 10);
-	d->num_interfaces = (uint8_t)sysfs_number(busid, "bNumInterfaces", 10);
-}
 
 static int local_sign(void *ctx, enum tls_role role, const uint8_t *tbs,
 		      size_t tbs_len, uint8_t *sig, size_t cap, size_t *sig_len)
@@ -198,7 +138,7 @@ static int serve_devlist(int fd, const char *busid)
 	struct usbip_devlist_entry entry = {0};
 	struct usbip_op_message rep = {0};
 
-	describe(busid, &entry.device);
+	stub_describe(busid, &entry.device);
 	rep.header.code = USBIP_OP_REP_DEVLIST;
 	rep.num_devices = 1;
 	rep.devices = &entry;
@@ -231,7 +171,7 @@ static int serve_import(int fd, const char *busid, int timeout_ms)
 	}
 	usbip_op_message_clear(&req);
 	rep.header.code = USBIP_OP_REP_IMPORT;
-	describe(busid, &rep.device);
+	stub_describe(busid, &rep.device);
 	if (op_io_send(fd, &rep) < 0) {
 		fprintf(stderr, PROGRAM ": sending OP_REP_IMPORT failed\n");
 		return 1;
@@ -249,7 +189,7 @@ static int serve_export(int fd, const char *busid, bool unexport,
 
 	req.header.code =
 		unexport ? USBIP_OP_REQ_UNEXPORT : USBIP_OP_REQ_EXPORT;
-	describe(busid, &req.device);
+	stub_describe(busid, &req.device);
 	int r = op_io_send(fd, &req);
 	if (r < 0) {
 		fprintf(stderr, PROGRAM ": sending the request: %s\n",
