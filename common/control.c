@@ -67,9 +67,22 @@ int control_parse(const char *text, size_t len, struct control_request *req,
 		req->verb = CONTROL_UNEXPORT;
 	else if (!strcmp(verb, "reload"))
 		req->verb = CONTROL_RELOAD;
+	else if (!strcmp(verb, "serve-fd"))
+		req->verb = CONTROL_SERVE_FD;
 	else
 		return log_fail(-EINVAL, msg, msg_len, "unknown command '%s'",
 				verb);
+	if (req->verb == CONTROL_SERVE_FD && p < end) {
+		char mode[8];
+		/* The Qubes line names a busid: a usbfs node will not do. */
+		if (!word(&p, end, mode, sizeof(mode)) || strcmp(mode, "qubes") ||
+		    !word(&p, end, req->busid, sizeof(req->busid)) ||
+		    !usb_busid_valid(req->busid))
+			return log_fail(-EINVAL, msg, msg_len,
+					"serve-fd takes nothing or "
+					"'qubes BUSID'");
+		req->qubes = true;
+	}
 	if (req->verb == CONTROL_EXPORT || req->verb == CONTROL_UNEXPORT) {
 		unsigned bus, dev;
 		char tail;

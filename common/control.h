@@ -5,7 +5,13 @@
  *
  * A request is one line of printable ASCII:
  *   list | status | reload | export DEVICE [ADDR] | unexport DEVICE
+ *   | serve-fd [qubes BUSID]
  * where DEVICE is a busid (1-2.3) or a usbfs node (/dev/bus/usb/001/004).
+ * serve-fd comes with a connected stream socket (SCM_RIGHTS) that the
+ * broker serves like an accepted import connection ("from fd" in the
+ * policy); with qubes, for BUSID alone and with the Qubes handshake (one
+ * line "DEVID SPEED\n", no OP_REQ_IMPORT). Its reply row is the worker's
+ * pid.
  * A reply is "ok\n" followed by rows, or "error\tMESSAGE\n". Rows are
  * tab-separated fields, one row per line:
  *   list:   busid, vid:pid, product, speed (the wire's number), host
@@ -35,12 +41,14 @@ enum control_verb {
 	CONTROL_EXPORT,
 	CONTROL_UNEXPORT,
 	CONTROL_RELOAD,
+	CONTROL_SERVE_FD,
 };
 
 struct control_request {
 	enum control_verb verb;
 	char busid[USBIP_BUSID_LEN];	      /* or /dev/bus/usb/BBB/DDD */
 	char address[TRANSPORT_ADDR_STR_MAX]; /* export: "" or where to */
+	bool qubes;			      /* serve-fd: Qubes handshake */
 };
 
 /* text need not be NUL-terminated; NULL means "too long". Returns 0 or

@@ -118,6 +118,12 @@ static int parse_net(const struct cursor *c, const char *s,
 		n->kind = POLICY_NET_UNIX;
 		return 0;
 	}
+	/* Whoever handed the connection over (usbip-brokerctl serve-fd:
+	 * qrexec, inetd, sshd) vouched for it; its address says nothing. */
+	if (!strcmp(s, "fd")) {
+		n->kind = POLICY_NET_FD;
+		return 0;
+	}
 	if (!strncmp(s, "vsock:", 6)) {
 		n->kind = POLICY_NET_VSOCK;
 		if (!strcmp(s + 6, "*")) {
@@ -145,8 +151,8 @@ static int parse_net(const struct cursor *c, const char *s,
 	else
 		return refuse(
 			c,
-			"from '%s': not an address (any, unix, vsock:CID, "
-			"vsock:*, IP[/BITS])",
+			"from '%s': not an address (any, unix, fd, "
+			"vsock:CID, vsock:*, IP[/BITS])",
 			s);
 	unsigned max = n->family == AF_INET ? 32 : 128;
 	n->prefix = max;
@@ -629,7 +635,7 @@ bool policy_net_contains(const struct policy_net *nets, size_t num,
 			return true;
 		if (n->kind != peer->kind)
 			continue;
-		if (n->kind == POLICY_NET_UNIX)
+		if (n->kind == POLICY_NET_UNIX || n->kind == POLICY_NET_FD)
 			return true;
 		if (n->kind == POLICY_NET_VSOCK &&
 		    (n->cid == TRANSPORT_VSOCK_CID_ANY || n->cid == peer->cid))

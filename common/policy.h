@@ -34,6 +34,7 @@ enum policy_net_kind {
 	POLICY_NET_IP,	  /* an IPv4 or IPv6 prefix */
 	POLICY_NET_VSOCK, /* a vsock CID, or any CID */
 	POLICY_NET_UNIX,  /* a local unix-socket peer */
+	POLICY_NET_FD,	  /* a connection handed over (serve-fd) */
 };
 
 struct policy_net {
@@ -111,9 +112,11 @@ struct policy_device {
 	const char *busid;
 };
 
-/* An importer as the kernel reports it (getpeername). */
+/* An importer as the kernel reports it (getpeername), or for a handed
+ * connection (kind FD) the uid that handed it, in cid: per-peer limits
+ * then count per local user. */
 struct policy_peer {
-	enum policy_net_kind kind; /* IP, VSOCK or UNIX */
+	enum policy_net_kind kind; /* IP, VSOCK, UNIX or FD */
 	int family;
 	uint8_t addr[16];
 	uint32_t cid;
@@ -151,7 +154,7 @@ int policy_peer_from_sockaddr(const struct sockaddr *sa, socklen_t len,
 			      struct policy_peer *peer);
 bool policy_peer_allowed(const struct policy_rule *r,
 			 const struct policy_peer *peer);
-/* One "from" value (any, unix, vsock:CID, vsock:*, IP[/BITS]), for
+/* One "from" value (any, unix, fd, vsock:CID, vsock:*, IP[/BITS]), for
  * limits outside the file such as a listener's --from. */
 int policy_parse_net(const char *text, struct policy_net *net, char *msg,
 		     size_t msg_len);

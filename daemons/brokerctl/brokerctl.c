@@ -11,8 +11,10 @@
  *   usbip-brokerctl reload
  *   usbip-brokerctl keygen [--out DIR]   (local: no broker involved)
  *   usbip-brokerctl pin FILE
+ *   usbip-brokerctl serve-fd [--fd N] [--qubes --busid BUSID] [--wait]
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -173,6 +175,127 @@ static int print_pin(const char *path)
 }
 #endif
 
+/* One request (with pass_fd, if >= 0, as SCM_RIGHTS) and its reply into
+ * reply (NUL-terminated, "ok\n" and rows). An exit status. */
+static int ask(const char *socket_path, const char *request, size_t n,
+	       int pass_fd, char *reply, size_t reply_len)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct iovec iov = {.iov_base = (void *)request, .iov_len = n};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+
+	if (strlen(socket_path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, PROGRAM ": socket path too long\n");
+		return EXIT_USAGE;
+	}
+	strcpy(sa.sun_path, socket_path);
+	_cleanup_close_ int fd =
+		socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	int r = fd < 0 ? -1 : connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	if (r < 0 && (errno == EACCES || errno == EPERM)) {
+		/* The broker runs; the socket's mode keeps this user out. */
+		fprintf(stderr,
+			PROGRAM ": %s: permission denied: root and members of "
+				"the broker's --control-group only\n",
+			socket_path);
+		return EXIT_REFUSED;
+	}
+	if (r < 0) {
+		fprintf(stderr,
+			PROGRAM ": %s: %s (is usbip-brokerd running?)\n",
+			socket_path, strerror(errno));
+		return EXIT_UNREACHABLE;
+	}
+	if (pass_fd >= 0) {
+		memset(&control, 0, sizeof(control));
+		mh.msg_control = control.buf;
+		mh.msg_controllen = sizeof(control.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+	}
+	ssize_t got = -1;
+	if (sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)n)
+		got = recv(fd, reply, reply_len - 1, 0);
+	if (got <= 0) {
+		fprintf(stderr, PROGRAM ": no reply from the broker\n");
+		return EXIT_UNREACHABLE;
+	}
+	reply[got] = '\0';
+	if (!strncmp(reply, "error\t", 6)) {
+		fprintf(stderr, PROGRAM ": %s", reply + 6);
+		return EXIT_REFUSED;
+	}
+	if (strncmp(reply, "ok\n", 3)) {
+		fprintf(stderr, PROGRAM ": a reply that makes no sense\n");
+		return EXIT_REFUSED;
+	}
+	return EXIT_OK;
+}
+
+/* Whether the broker still lists worker pid in its sessions. */
+static bool session_alive(const char *socket_path, long pid)
+{
+	static char reply[CONTROL_REPLY_MAX + 1];
+
+	if (ask(socket_path, "status", 6, -1, reply, sizeof(reply)) != EXIT_OK)
+		return false;
+	for (char *line = strtok(reply + 3, "\n"); line;
+	     line = strtok(NULL, "\n")) {
+		char *field = line;
+		for (int f = 0; f < 3 && field; f++) {
+			field = strchr(field, '\t');
+			field = field ? field + 1 : NULL;
+		}
+		if (field && strtol(field, NULL, 10) == pid)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * serve-fd: hands fd to the broker. Our copy of the socket is closed
+ * (stdin and stdout become /dev/null, as the stock usb-export does), so
+ * the connection lives exactly as long as its worker. With wait, this
+ * process stays until the session ends: qrexec ends the connection when
+ * the service process exits.
+ */
+static int serve_fd(const char *socket_path, int fd, bool qubes,
+		    const char *busid, bool wait)
+{
+	static char reply[CONTROL_REPLY_MAX + 1];
+	char request[CONTROL_REQUEST_MAX];
+	int n = snprintf(request, sizeof(request), "serve-fd%s%s",
+			 qubes ? " qubes " : "", qubes ? busid : "");
+
+	if (n < 0 || (size_t)n >= sizeof(request)) {
+		fprintf(stderr, PROGRAM ": busid too long\n");
+		return EXIT_USAGE;
+	}
+	int r = ask(socket_path, request, (size_t)n, fd, reply, sizeof(reply));
+	if (r != EXIT_OK)
+		return r;
+	long pid = strtol(reply + 3, NULL, 10);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, fd);
+		if (fd == 0)
+			dup2(null, 1);
+		if (null != fd)
+			close(null);
+	}
+	fprintf(stderr, PROGRAM ": served by worker %ld\n", pid);
+	while (wait && pid > 0 && session_alive(socket_path, pid))
+		sleep(1);
+	return EXIT_OK;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -213,6 +336,20 @@ static void usage(FILE *f)
 		"                                (DIR: %s)\n"
 		"  pin FILE                      the pin (SHA256:...) of a key "
 		"file\n"
+		"  serve-fd [--fd N] [--qubes --busid BUSID] [--wait]\n"
+		"                                hand the connected socket on "
+		"stdin\n"
+		"                                (or fd N) to the broker, "
+		"served as\n"
+		"                                an import ('from fd' in the "
+		"policy);\n"
+		"                                --qubes: BUSID alone, with "
+		"the Qubes\n"
+		"                                qubes.USB handshake; --wait "
+		"(implied\n"
+		"                                by --qubes): stay until the "
+		"session\n"
+		"                                ends\n"
 		"\n"
 		"  --socket PATH   the broker's control socket (default %s)\n"
 		"\n"
@@ -229,12 +366,18 @@ int main(int argc, char **argv)
 		{"to", required_argument, NULL, 't'},
 		{"json", no_argument, NULL, 'j'},
 		{"out", required_argument, NULL, 'o'},
+		{"fd", required_argument, NULL, 'f'},
+		{"busid", required_argument, NULL, 'b'},
+		{"qubes", no_argument, NULL, 'q'},
+		{"wait", no_argument, NULL, 'w'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
+	const char *busid = NULL;
+	bool qubes = false, wait = false;
+	int pass_fd = -1;
 	const char *socket_path = CONTROL_DEFAULT_PATH, *to = NULL;
 	const char *out_dir = NULL;
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	static char reply[CONTROL_REPLY_MAX + 1];
 	char request[CONTROL_REQUEST_MAX + 1];
 	bool json = false;
@@ -255,6 +398,28 @@ int main(int argc, char **argv)
 		case 'o':
 			out_dir = optarg;
 			break;
+		case 'f': {
+			char *end;
+			errno = 0;
+			long v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 0 ||
+			    v > 65535) {
+				fprintf(stderr, PROGRAM ": --fd takes a "
+							"descriptor number\n");
+				return EXIT_USAGE;
+			}
+			pass_fd = (int)v;
+			break;
+		}
+		case 'b':
+			busid = optarg;
+			break;
+		case 'q':
+			qubes = true;
+			break;
+		case 'w':
+			wait = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -269,7 +434,12 @@ int main(int argc, char **argv)
 		return keygen(out_dir ? out_dir : KEY_DEFAULT_DIR);
 	if (!strcmp(verb, "pin") && args == 2 && !to && !json && !out_dir)
 		return print_pin(argv[optind + 1]);
-	if (out_dir) {
+	bool serving = !strcmp(verb, "serve-fd");
+	if (serving && args == 1 && !to && !json && !out_dir &&
+	    qubes == (busid != NULL))
+		return serve_fd(socket_path, pass_fd < 0 ? 0 : pass_fd, qubes,
+				busid, wait || qubes);
+	if (out_dir || serving || busid || qubes || wait || pass_fd >= 0) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -285,45 +455,13 @@ int main(int argc, char **argv)
 	n = snprintf(request, sizeof(request), "%s%s%s%s%s", verb,
 		     with_busid ? " " : "", with_busid ? argv[optind + 1] : "",
 		     to ? " " : "", to ? to : "");
-	if (n < 0 || (size_t)n >= sizeof(request) ||
-	    strlen(socket_path) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, PROGRAM ": request or socket path too long\n");
+	if (n < 0 || (size_t)n >= sizeof(request)) {
+		fprintf(stderr, PROGRAM ": request too long\n");
 		return EXIT_USAGE;
 	}
-	strcpy(sa.sun_path, socket_path);
-	_cleanup_close_ int fd =
-		socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	int r = fd < 0 ? -1 : connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	if (r < 0 && (errno == EACCES || errno == EPERM)) {
-		/* The broker runs; the socket's mode keeps this user out. */
-		fprintf(stderr,
-			PROGRAM ": %s: permission denied: root and members of "
-				"the broker's --control-group only\n",
-			socket_path);
-		return EXIT_REFUSED;
-	}
-	if (r < 0) {
-		fprintf(stderr,
-			PROGRAM ": %s: %s (is usbip-brokerd running?)\n",
-			socket_path, strerror(errno));
-		return EXIT_UNREACHABLE;
-	}
-	ssize_t got = -1;
-	if (send(fd, request, (size_t)n, MSG_NOSIGNAL) == n)
-		got = recv(fd, reply, sizeof(reply) - 1, 0);
-	if (got <= 0) {
-		fprintf(stderr, PROGRAM ": no reply from the broker\n");
-		return EXIT_UNREACHABLE;
-	}
-	reply[got] = '\0';
-	if (!strncmp(reply, "error\t", 6)) {
-		fprintf(stderr, PROGRAM ": %s", reply + 6);
-		return EXIT_REFUSED;
-	}
-	if (strncmp(reply, "ok\n", 3)) {
-		fprintf(stderr, PROGRAM ": a reply that makes no sense\n");
-		return EXIT_REFUSED;
-	}
+	int r = ask(socket_path, request, (size_t)n, -1, reply, sizeof(reply));
+	if (r != EXIT_OK)
+		return r;
 	if (!strcmp(verb, "list"))
 		print_rows(reply + 3, list_fields, list_numeric,
 			   ARRAY_SIZE(list_fields), json);

@@ -21,6 +21,7 @@
 #include "ctl.h"
 #include "devices.h"
 #include "hotplug.h"
+#include "listen.h"
 #include "log.h"
 #include "macros.h"
 #include "usb_sysfs.h"
@@ -93,8 +94,41 @@ static void reply_status(struct control_reply *out)
 	}
 }
 
-static void control_request(const struct control_request *req,
-			    struct control_reply *out)
+/*
+ * serve-fd: a connection something else accepted (qrexec, inetd,
+ * systemd Accept=yes), served like one from a listener. Its peer is who
+ * handed it over: "from fd" in the policy, limits per handing uid.
+ */
+static int serve_handed(const struct control_request *req, int conn,
+			const struct ucred *cred, struct control_reply *out,
+			char *msg, size_t msg_len)
+{
+	struct policy_peer who = {.kind = POLICY_NET_FD, .cid = cred->uid};
+	char peer[TRANSPORT_ADDR_STR_MAX];
+	struct stat st;
+	int type = 0;
+	socklen_t len = sizeof(type);
+
+	if (conn < 0)
+		return log_fail(-EINVAL, msg, msg_len,
+				"serve-fd comes with a connected socket "
+				"(SCM_RIGHTS)");
+	if (fstat(conn, &st) < 0 || !S_ISSOCK(st.st_mode) ||
+	    getsockopt(conn, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+	    type != SOCK_STREAM)
+		return log_fail(-ENOTSOCK, msg, msg_len,
+				"serve-fd: not a stream socket");
+	snprintf(peer, sizeof(peer), "fd:uid:%u", (unsigned)cred->uid);
+	struct session *s = admit_connection(
+		conn, peer, &who, req->qubes ? req->busid : NULL, msg, msg_len);
+	if (!s)
+		return -EAGAIN;
+	control_reply_row(out, "%d", (int)s->pid);
+	return 0;
+}
+
+static void control_request(const struct control_request *req, int conn,
+			    const struct ucred *cred, struct control_reply *out)
 {
 	char msg[256] = "", busid[USBIP_BUSID_LEN];
 	int r = 0;
@@ -122,6 +156,9 @@ static void control_request(const struct control_request *req,
 		break;
 	case CONTROL_RELOAD:
 		r = reload_policy(msg, sizeof(msg));
+		break;
+	case CONTROL_SERVE_FD:
+		r = serve_handed(req, conn, cred, out, msg, sizeof(msg));
 		break;
 	case CONTROL_UNEXPORT: {
 		struct exported *d = find_exported(busid);
@@ -160,6 +197,48 @@ static bool control_peer_allowed(int fd, const struct ucred *cred)
 	return false;
 }
 
+/* One request, and the one descriptor serve-fd may bring (*conn, else
+ * -1). More than one, or a truncated control message, refuses the
+ * request: whatever did arrive is closed. */
+static ssize_t recv_request(int fd, char *text, size_t len, int *conn)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct iovec iov = {.iov_base = text, .iov_len = len};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = control.buf,
+			    .msg_controllen = sizeof(control.buf)};
+	ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+
+	*conn = -1;
+	if (n < 0)
+		return n;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c;
+	     c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int *fds = (int *)(void *)CMSG_DATA(c);
+		for (size_t i = 0; i < nfds; i++) {
+			if (*conn < 0 && i == 0)
+				*conn = fds[i];
+			else
+				close(fds[i]);
+		}
+	}
+	if (mh.msg_flags & MSG_CTRUNC) {
+		log_line("control: more than one descriptor with a request");
+		if (*conn >= 0)
+			close(*conn);
+		*conn = -1;
+		return -1;
+	}
+	return n;
+}
+
 void control_connection(void)
 {
 	_cleanup_close_ int fd = accept4(b.control, NULL, NULL, SOCK_CLOEXEC);
@@ -169,6 +248,7 @@ void control_connection(void)
 	struct control_request req;
 	struct control_reply *out;
 	char text[CONTROL_REQUEST_MAX + 1], msg[256];
+	_cleanup_close_ int conn = -1; /* serve-fd's socket */
 	ssize_t n;
 
 	if (fd < 0)
@@ -176,7 +256,7 @@ void control_connection(void)
 	/* A local client that says nothing must not stall the broker. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	n = recv(fd, text, sizeof(text), 0);
+	n = recv_request(fd, text, sizeof(text), &conn);
 	if (n <= 0)
 		return;
 	out = control_reply_new();
@@ -194,8 +274,11 @@ void control_connection(void)
 	} else if (control_parse((size_t)n == sizeof(text) ? NULL : text,
 				 (size_t)n, &req, msg, sizeof(msg)) < 0) {
 		control_reply_error(out, msg);
+	} else if (conn >= 0 && req.verb != CONTROL_SERVE_FD) {
+		control_reply_error(out, "a file descriptor with a request "
+					 "that takes none");
 	} else {
-		control_request(&req, out);
+		control_request(&req, conn, &cred, out);
 	}
 	control_reply_send(out, fd);
 	control_reply_free(out);

@@ -15,7 +15,10 @@ bool grant_visible(const struct grant_session *s, const struct grant_device *d)
 int grant_open(const struct grant_session *s, const char *busid,
 	       const struct grant_device *d)
 {
-	if (s->holds_device || (s->outgoing && strcmp(busid, s->bound_busid)))
+	/* Bound to one device: the export flow, and a Qubes session. */
+	if (s->holds_device || ((s->outgoing || (s->bound_busid &&
+						 s->bound_busid[0])) &&
+				strcmp(busid, s->bound_busid)))
 		return -EPERM;
 	if (!d || strcmp(d->busid, busid) || !grant_visible(s, d))
 		return -ENODEV;

@@ -13,7 +13,7 @@
 
 struct grant_session {
 	bool outgoing;		       /* export flow: started for one device */
-	const char *bound_busid;       /* export flow: that device */
+	const char *bound_busid;       /* export flow, Qubes: that device */
 	const char *destination;       /* export flow: where it was dialled */
 	const struct policy_peer *who; /* import flow: the importer */
 	bool holds_device;	       /* it has had its one device already */

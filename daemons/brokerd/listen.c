@@ -4,6 +4,7 @@
  * them (--from, --rate, --max-per-peer) before a worker is started.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -64,17 +65,37 @@ void accept_client(size_t i)
 			 b.listen_name[i]);
 		return;
 	}
-	if (!rate_allows(&who)) {
-		log_line("%s: refused: more than %u connections a minute", peer,
-			 b.rate);
-		return;
-	}
-	if (sessions_of(&who) >= b.max_per_peer) {
-		log_line("%s: refused: %u sessions from it already", peer,
+	admit_connection(conn, peer, &who, NULL, NULL, 0);
+}
+
+struct session *admit_connection(int conn, const char *peer,
+				 const struct policy_peer *who,
+				 const char *qubes_busid, char *why,
+				 size_t why_len)
+{
+	char text[96];
+	struct session *s = NULL;
+
+	if (b.draining)
+		snprintf(text, sizeof(text), "the broker is stopping");
+	else if (!rate_allows(who))
+		snprintf(text, sizeof(text),
+			 "more than %u connections a minute", b.rate);
+	else if (sessions_of(who) >= b.max_per_peer)
+		snprintf(text, sizeof(text), "%u sessions from it already",
 			 b.max_per_peer);
-		return;
+	else if (!(s = spawn_worker(conn, peer, qubes_busid, who))) {
+		/* spawn_worker has said why in the log. */
+		snprintf(why ? why : text, why ? why_len : sizeof(text),
+			 "no worker could be started (at most %u sessions)",
+			 b.max_sessions);
+		return NULL;
 	}
-	spawn_worker(conn, peer, NULL, &who);
+	if (!s)
+		log_line("%s: refused: %s", peer, text);
+	if (!s && why)
+		snprintf(why, why_len, "refused: %s", text);
+	return s;
 }
 
 int listen_open(char **listen_addrs, size_t num_listen)

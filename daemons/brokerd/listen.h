@@ -13,3 +13,17 @@ int listen_open(char **listen_addrs, size_t num_listen);
 
 /* A connection on listening socket i: refused, or given to a worker. */
 void accept_client(size_t i);
+
+#include "state.h"
+
+/*
+ * The limits every import connection passes, however it arrived (a
+ * listener, or handed over by serve-fd): --rate and --max-per-peer for
+ * who, then --max-sessions. qubes_busid: a Qubes session for that one
+ * device, else NULL. conn stays the caller's. The session, or NULL with
+ * why set.
+ */
+struct session *admit_connection(int conn, const char *peer,
+				 const struct policy_peer *who,
+				 const char *qubes_busid, char *why,
+				 size_t why_len);

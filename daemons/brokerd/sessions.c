@@ -129,12 +129,16 @@ struct session *spawn_worker(int conn, const char *peer, const char *busid,
 	argv[n++] = "usbip-worker";
 	argv[n++] = "--broker-fd";
 	argv[n++] = "3";
-	argv[n++] = busid ? "--export-to" : "--client";
+	/* busid with an importer: a Qubes session, one device, no OP_*. */
+	bool qubes = busid && who;
+	argv[n++] = busid && !qubes ? "--export-to" : "--client";
 	argv[n++] = "fd:4";
 	if (busid) {
 		argv[n++] = "--busid";
 		argv[n++] = (char *)busid;
 	}
+	if (qubes)
+		argv[n++] = "--qubes";
 	argv[n++] = "--peer";
 	argv[n++] = (char *)peer;
 	argv[n++] = "--empty-root";
@@ -153,7 +157,7 @@ struct session *spawn_worker(int conn, const char *peer, const char *busid,
 	s->used = true;
 	s->pid = pid;
 	s->ipc = pair[0];
-	s->outgoing = busid != NULL;
+	s->outgoing = busid && !qubes;
 	s->phase = PHASE_ASKING;
 	if (who)
 		s->who = *who;
@@ -172,7 +176,10 @@ struct session *spawn_worker(int conn, const char *peer, const char *busid,
 		return NULL;
 	}
 	log_line("%s: session started, worker %d%s%s", peer, (int)pid,
-		 busid ? " exporting " : "", busid ? busid : "");
+		 qubes	 ? " serving (Qubes) "
+		 : busid ? " exporting "
+			 : "",
+		 busid ? busid : "");
 	broker_notify_status();
 	return s;
 }

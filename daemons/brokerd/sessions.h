@@ -19,7 +19,8 @@ unsigned sessions_of(const struct policy_peer *who);
 void sessions_tick(void);
 
 /* A worker for the connected socket conn (kept by the caller): an import
- * session (busid NULL, who the importer) or an export session for busid.
+ * session (busid NULL, who the importer), an export session for busid
+ * (who NULL), or a Qubes session of who for busid alone (both given).
  * NULL, logged, when none can be started. */
 struct session *spawn_worker(int conn, const char *peer, const char *busid,
 			     const struct policy_peer *who);

@@ -22,6 +22,10 @@
 #   environment       a worker gets the broker's USBIP_* variables alone
 #   second-instance   a second broker on the same control socket refuses
 #   missing-worker    a worker uid 65534 cannot run stops the start
+#   serve-fd          connections handed over with usbip-brokerctl
+#                     serve-fd (SCM_RIGHTS) get workers, under the same
+#                     per-peer limit; --qubes starts a Qubes session; a
+#                     file that is no socket is refused
 #
 # Needs root (workers start in user namespaces); exits 77 (skip) without.
 set -uo pipefail
@@ -127,7 +131,47 @@ stop_broker() {
 	echo "stopped in $((SECONDS - t)) s"
 }
 
+# hand SCENARIO [SERVE-FD ARGS...]: a connected socket whose peer has sent
+# SCENARIO, handed to the broker; prints brokerctl's exit status and
+# message. The peer end stays with the worker alone.
+hand() {
+	local scenario=$1
+	shift
+	python3 - "$scenario" $ctl serve-fd "$@" <<'PY'
+import socket, subprocess, sys
+ours, theirs = socket.socketpair()
+ours.sendall(sys.argv[1].encode() + b"\n")
+p = subprocess.run(sys.argv[2:], stdin=theirs, capture_output=True, text=True)
+print(p.returncode, p.stderr.strip())
+PY
+}
+
 case $test in
+serve-fd)
+	start_broker
+	out=$(hand idle)
+	case $out in "0 "*) ;; *) fail "serve-fd: $out" ;; esac
+	timeout 2 $ctl status | grep -q "fd:uid:0" ||
+		fail "no session from fd:uid:0: $($ctl status)"
+	for _ in 1 2 3; do hand idle >/dev/null; done
+	out=$(hand idle)
+	case $out in
+	"1 "*"4 sessions from it already"*) ;;
+	*) fail "a fifth handed connection: $out" ;;
+	esac
+	[ "$(sessions)" = 4 ] || fail "$(sessions) sessions"
+	out=$($ctl serve-fd </etc/hostname 2>&1) &&
+		fail "a file was served: $out"
+	case $out in *"not a stream socket"*) ;; *) fail "file: $out" ;; esac
+	out=$($ctl serve-fd --qubes </dev/null 2>&1) && fail "--qubes without --busid"
+	stop_broker
+	start_broker
+	# --qubes waits for the session: this worker ends it at once.
+	out=$(hand exit --qubes --busid 1-1)
+	case $out in "0 "*) ;; *) fail "serve-fd --qubes: $out" ;; esac
+	grep -q "serving (Qubes) 1-1" "$log" || fail "no Qubes session logged"
+	stop_broker
+	;;
 worker-*)
 	scenario=${test#worker-}
 	# One that asks nothing wrong but never moves on is ended by the

@@ -63,6 +63,13 @@ START_TEST(requests)
 	ck_assert_str_eq(req.busid, "/dev/bus/usb/001/004");
 	ck_assert_int_eq(parse("unexport 4-1", &req), 0);
 	ck_assert_int_eq(req.verb, CONTROL_UNEXPORT);
+	/* Issue 16 items 1 and 2: a handed connection, plain or Qubes. */
+	ck_assert_int_eq(parse("serve-fd", &req), 0);
+	ck_assert_int_eq(req.verb, CONTROL_SERVE_FD);
+	ck_assert(!req.qubes);
+	ck_assert_int_eq(parse("serve-fd qubes 2-1.4", &req), 0);
+	ck_assert(req.qubes);
+	ck_assert_str_eq(req.busid, "2-1.4");
 }
 END_TEST
 
@@ -84,6 +91,11 @@ START_TEST(refusals)
 		"list\tx",
 		"export 1-1\x7f",
 		"status\r",
+		"serve-fd 1-1",
+		"serve-fd qubes",
+		"serve-fd qubes /dev/bus/usb/001/002",
+		"serve-fd qubes 1-1 x",
+		"serve-fd qubesx 1-1",
 	};
 	struct control_request req;
 	char big[CONTROL_REQUEST_MAX + 2];

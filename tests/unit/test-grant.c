@@ -57,6 +57,24 @@ START_TEST(import_flow)
 }
 END_TEST
 
+/* Issue 16 item 1: a Qubes session is for its one device, even where the
+ * policy would let its importer have another. */
+START_TEST(qubes_bound)
+{
+	static const struct policy_peer handed = {.kind = POLICY_NET_FD};
+	struct grant_device d = {.busid = "1-1",
+				 .rule = rule("allow from fd\n")};
+	struct grant_device other = d;
+	struct grant_session s = {.who = &handed, .bound_busid = "1-2"};
+
+	other.busid = "1-2";
+	ck_assert_int_eq(grant_open(&s, "1-1", &d), -EPERM);
+	ck_assert_int_eq(grant_open(&s, "1-2", &other), 0);
+	s.bound_busid = "";
+	ck_assert_int_eq(grant_open(&s, "1-1", &d), 0);
+}
+END_TEST
+
 START_TEST(denied_device)
 {
 	struct grant_device d = {.busid = "1-1", .rule = rule("deny\n")};
@@ -153,6 +171,7 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, import_flow);
+	tcase_add_test(tc, qubes_bound);
 	tcase_add_test(tc, denied_device);
 	tcase_add_test(tc, export_flow);
 	tcase_add_test(tc, export_flow_judged_again);

@@ -185,6 +185,30 @@ START_TEST(peers)
 }
 END_TEST
 
+/* Issue 16 item 2: a handed connection is "from fd", and nothing else
+ * names it (unix does not, and fd lets no socket peer in). */
+START_TEST(handed_peers)
+{
+	struct policy_peer handed = {.kind = POLICY_NET_FD, .cid = 0};
+	struct policy_peer local = {.kind = POLICY_NET_UNIX};
+
+	load("allow from fd\n");
+	const struct policy_rule *r = policy_match(&p, &storage);
+	ck_assert(policy_peer_allowed(r, &handed));
+	ck_assert(!policy_peer_allowed(r, &local));
+	struct policy_peer in = ip4("127.0.0.1");
+	ck_assert(!policy_peer_allowed(r, &in));
+	load("allow from unix from 127.0.0.1\n");
+	ck_assert(!policy_peer_allowed(policy_match(&p, &storage), &handed));
+	load("allow from any\n");
+	ck_assert(policy_peer_allowed(policy_match(&p, &storage), &handed));
+	/* Per-peer limits count per handing uid. */
+	struct policy_peer other = handed;
+	other.cid = 1000;
+	ck_assert(!policy_peer_same_origin(&handed, &other));
+}
+END_TEST
+
 START_TEST(destinations)
 {
 	load("allow class 08 to vsock:3:3240 to tcp:[::1]:4000\n");
@@ -406,6 +430,7 @@ int main(void)
 	tcase_add_test(tc, first_match_wins);
 	tcase_add_test(tc, matching);
 	tcase_add_test(tc, peers);
+	tcase_add_test(tc, handed_peers);
 	tcase_add_test(tc, destinations);
 	tcase_add_test(tc, interface_sets);
 	tcase_add_test(tc, storage_example_refuses_composite);
