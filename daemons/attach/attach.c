@@ -6,6 +6,7 @@
  * peer says is untrusted.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <getopt.h>
 #include <grp.h>
@@ -303,6 +304,64 @@ static void sleep_interruptible(unsigned ms)
 			      .tv_nsec = (long)(ms % 1000) * 1000000};
 	while (!stop_requested && nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+/*
+ * The importing half of Qubes' qubes.USB (the stock usb-import): the
+ * device side's one line "DEVID SPEED" on ADDR (fd:0 under qrexec), the
+ * socket to vhci_hcd, the port into state_file for qubes.USBDetach, and
+ * then this process stays until the port is free again: qrexec ends the
+ * connection when the service process exits.
+ */
+static int cmd_connect_qubes(const char *address, const char *busid,
+			     const char *state_file)
+{
+	struct transport_addr a;
+	struct usbip_device_info d;
+	struct vhci v;
+	char msg[256];
+	int port;
+
+	if (vhci_open(&v, msg, sizeof(msg)) < 0) {
+		log_line("%s", msg);
+		return EXIT_FAIL;
+	}
+	_cleanup_close_ int fd = connect_to(address, &a);
+	if (fd < 0)
+		return EXIT_FAIL;
+	if (handshake_qubes(fd, busid, handshake_timeout_ms, &d, msg,
+			    sizeof(msg)) < 0) {
+		log_line("%s: Qubes handshake refused: %s", address, msg);
+		return EXIT_FAIL;
+	}
+	port = attach_socket(&v, fd, &d, "qubes");
+	if (port < 0)
+		return EXIT_FAIL;
+	log_line("%s (Qubes, devid %u, %s-speed) attached at port %d", busid,
+		 d.busnum << 16 | d.devnum, speed_name(d.speed), port);
+	if (state_file) {
+		FILE *f = fopen(state_file, "we");
+		if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0)
+			log_line("%s: cannot write the port", state_file);
+	}
+	/* vhci_hcd holds the socket now; ours must not keep it open. */
+	close(take_fd(&fd));
+	if (!strcmp(address, "fd:0") || !strcmp(address, "fd:1")) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			close(null);
+		}
+	}
+	while (!stop_requested && still_attached(&v, (unsigned)port))
+		sleep_interruptible(1000);
+	if (stop_requested) {
+		vhci_detach(&v, (unsigned)port);
+		log_line("detached port %d on request", port);
+	}
+	vhci_record_remove((unsigned)port);
+	return EXIT_OK;
 }
 
 static int cmd_connect(const char *address, const char *busid, bool reconnect)
@@ -786,6 +845,15 @@ static void usage(FILE *f)
 		"                            is a shell glob on the busid "
 		"the caller\n"
 		"                            announces\n"
+		"  connect --qubes ADDR BUSID [--state-file FILE]\n"
+		"                            the importing half of Qubes' "
+		"qubes.USB:\n"
+		"                            read the line \"DEVID SPEED\" "
+		"on ADDR\n"
+		"                            (--fd 0 under qrexec), attach, "
+		"write the\n"
+		"                            port to FILE, stay until it is "
+		"detached\n"
 		"  port                      attached devices and their remote "
 		"ends\n"
 		"  detach PORT|--all         detach one port or every port\n"
@@ -862,8 +930,12 @@ int main(int argc, char **argv)
 		{"key", required_argument, NULL, 'k'},
 		{"peer", required_argument, NULL, 'P'},
 		{"peers", required_argument, NULL, 'p'},
+		{"qubes", no_argument, NULL, 'Q'},
+		{"state-file", required_argument, NULL, 'S'},
 		{0},
 	};
+	bool qubes = false;
+	const char *state_file = NULL;
 	char *allow[MAX_ALLOW], *positional[MAX_LISTEN + 2];
 	char fd_address[32] = "";
 	size_t nallow = 0, npos = 0;
@@ -891,6 +963,12 @@ int main(int argc, char **argv)
 			return EXIT_OK;
 		case 'r':
 			reconnect = true;
+			break;
+		case 'Q':
+			qubes = true;
+			break;
+		case 'S':
+			state_file = optarg;
 			break;
 		case 'A':
 			all = true;
@@ -983,6 +1061,15 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "list") && npos == 2)
 		return cmd_list(positional[1]);
+	if ((qubes || state_file) &&
+	    (strcmp(cmd, "connect") || !qubes || reconnect)) {
+		log_line("--qubes is for connect, without --reconnect; "
+			 "--state-file goes with it");
+		return EXIT_USAGE;
+	}
+	if (!strcmp(cmd, "connect") && npos == 3 && qubes)
+		return cmd_connect_qubes(positional[1], positional[2],
+					 state_file);
 	if (!strcmp(cmd, "connect") && npos == 3)
 		return cmd_connect(positional[1], positional[2], reconnect);
 	if (!strcmp(cmd, "listen"))

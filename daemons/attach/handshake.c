@@ -2,6 +2,9 @@
 #include "handshake.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -142,4 +145,96 @@ int handshake_export_reply(int fd, uint16_t code, bool ok)
 		.returncode = ok ? 0 : -1,
 	};
 	return op_io_send(fd, &rep);
+}
+
+/* The speed a sysfs speed text means to vhci_hcd. Faster than 5000 is
+ * attached as super speed: vhci_hcd before 6.12 takes no more (the stock
+ * usb-import decides the same way). */
+static int qubes_speed(const char *text)
+{
+	static const struct {
+		const char *text;
+		uint32_t speed;
+	} speeds[] = {
+		{"1.5", USBIP_SPEED_LOW},	{"12", USBIP_SPEED_FULL},
+		{"480", USBIP_SPEED_HIGH},	{"53.3-480", USBIP_SPEED_WIRELESS},
+		{"5000", USBIP_SPEED_SUPER},	{"10000", USBIP_SPEED_SUPER},
+		{"20000", USBIP_SPEED_SUPER},
+	};
+	for (size_t i = 0; i < sizeof(speeds) / sizeof(*speeds); i++)
+		if (!strcmp(text, speeds[i].text))
+			return (int)speeds[i].speed;
+	return -1;
+}
+
+int handshake_qubes(int fd, const char *busid, int timeout_ms,
+		    struct usbip_device_info *device, char *msg,
+		    size_t msg_len)
+{
+	long long end = op_io_now_ms() + timeout_ms;
+	char line[HANDSHAKE_QUBES_LINE_MAX + 1], *space, *stop;
+	size_t n = 0;
+
+	memset(device, 0, sizeof(*device));
+	/* One byte at a time: what follows the newline is vhci_hcd's. */
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		long long left = end - op_io_now_ms();
+		if (left <= 0) {
+			snprintf(msg, msg_len, "no Qubes line within %d ms",
+				 timeout_ms);
+			return -ETIMEDOUT;
+		}
+		int r = poll(&p, 1, (int)left);
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (r <= 0)
+			continue;
+		ssize_t got = read(fd, line + n, 1);
+		if (got < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (got <= 0) {
+			snprintf(msg, msg_len,
+				 n ? "the Qubes line ended early"
+				   : "the device side sent nothing (device "
+				     "gone, refused, or not served)");
+			return n ? -EBADMSG : -ECONNRESET;
+		}
+		if (line[n] == '\n')
+			break;
+		if (++n == HANDSHAKE_QUBES_LINE_MAX) {
+			snprintf(msg, msg_len, "the Qubes line is longer than "
+					       "%d bytes",
+				 HANDSHAKE_QUBES_LINE_MAX);
+			return -EBADMSG;
+		}
+	}
+	line[n] = '\0';
+	space = strchr(line, ' ');
+	if (!space || space == line || space - line > 10 ||
+	    strspn(line, "0123456789") != (size_t)(space - line)) {
+		snprintf(msg, msg_len,
+			 "the Qubes line does not start with a devid");
+		return -EBADMSG;
+	}
+	*space = '\0';
+	unsigned long long devid = strtoull(line, &stop, 10);
+	int speed = qubes_speed(space + 1);
+	if (devid > 0xffffffffull) {
+		snprintf(msg, msg_len, "devid %s is not 32 bits", line);
+		return -EBADMSG;
+	}
+	if (speed < 0) {
+		/* The text is printable digits and dots or worse: bounded,
+		 * but not echoed. */
+		snprintf(msg, msg_len,
+			 "the Qubes line's speed is none of 1.5, 12, 480, "
+			 "53.3-480, 5000, 10000, 20000");
+		return -EBADMSG;
+	}
+	snprintf(device->busid, sizeof(device->busid), "%s", busid);
+	device->busnum = (uint32_t)(devid >> 16);
+	device->devnum = (uint32_t)(devid & 0xffff);
+	device->speed = (uint32_t)speed;
+	return handshake_check_device(device, msg, msg_len);
 }

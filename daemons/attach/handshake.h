@@ -35,3 +35,18 @@ int handshake_export_receive(int fd, int timeout_ms,
 			     size_t msg_len);
 /* OP_REP_EXPORT / OP_REP_UNEXPORT with status and returncode. */
 int handshake_export_reply(int fd, uint16_t code, bool ok);
+
+/* The longest Qubes line: 10 digits, a space, "53.3-480", the newline. */
+#define HANDSHAKE_QUBES_LINE_MAX 24
+
+/*
+ * The Qubes qubes.USB handshake (the device side's usb-export): reads the
+ * one line "DEVID SPEED\n" and nothing past it, and fills *device for
+ * busid from it. Strict: decimal digits only, devid below 2^32 with bus
+ * and device numbers not 0, a speed text sysfs writes (1.5, 12, 480,
+ * 53.3-480, 5000, 10000, 20000), no other field. 0, -ETIMEDOUT,
+ * -ECONNRESET (nothing came) or -EBADMSG, msg saying why.
+ */
+int handshake_qubes(int fd, const char *busid, int timeout_ms,
+		    struct usbip_device_info *device, char *msg,
+		    size_t msg_len);

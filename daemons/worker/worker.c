@@ -11,6 +11,7 @@
  *
  *   usbip-worker --broker-fd 3 --client fd:4 --peer tcp:[::1]:4711
  *   usbip-worker --broker-fd 3 --export-to fd:4 --busid 1-2
+ *   usbip-worker --broker-fd 3 --client fd:4 --busid 1-2 --qubes
  *
  * For development and tests it can also open the node and the socket
  * itself, or serve a simulated device (simdev.h):
@@ -68,6 +69,7 @@ struct options {
 	const char *client;
 	const char *export_to;
 	bool once;
+	bool qubes;
 	bool no_sandbox;
 	bool empty_root;
 	uint64_t usbfs_share; /* bytes; 0: URB_USBFS_SHARE_DEFAULT */
@@ -339,6 +341,55 @@ static int offer_export(struct worker_device *d, int fd, const char *peer,
 	return 1;
 }
 
+/* The sysfs speed text the Qubes line carries, by the wire's speed. */
+static const char *qubes_speed_text(uint32_t speed)
+{
+	static const char *const text[] = {
+		[1] = "1.5",	  [2] = "12",	[3] = "480",
+		[4] = "53.3-480", [5] = "5000", [6] = "10000"};
+	return speed < ARRAY_SIZE(text) ? text[speed] : NULL;
+}
+
+/*
+ * The Qubes qubes.USB handshake in the device side's place (its
+ * usb-export script): one line "DEVID SPEED\n", devid = busnum << 16 |
+ * devnum in decimal, then URBs at once. Returns 1 for "serve URBs now".
+ */
+static int qubes_announce(struct worker_device *d, int fd, const char *peer,
+			  const struct op_io_deadline *dl)
+{
+	const char *speed = qubes_speed_text(d->wire.device.speed);
+	char line[48];
+	size_t done = 0;
+	int n, r;
+
+	if (!speed) {
+		log_line("%s: speed %u has no Qubes name", peer,
+			 d->wire.device.speed);
+		return -EINVAL;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+		return -errno;
+	n = snprintf(line, sizeof(line), "%u %s\n",
+		     d->wire.device.busnum << 16 | d->wire.device.devnum,
+		     speed);
+	while (done < (size_t)n) {
+		ssize_t w = write(fd, line + done, (size_t)n - done);
+		if (w > 0) {
+			done += (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno != EAGAIN && errno != EINTR)
+			return handshake_failed(peer, "Qubes handshake",
+						-errno, strerror(errno));
+		r = op_io_wait(fd, POLLOUT, dl);
+		if (r < 0)
+			return handshake_failed(peer, "Qubes handshake", r,
+						"the line not taken");
+	}
+	return 1;
+}
+
 /* The session's counters for the broker's status; no answer comes. */
 static void report_stats(const struct session_stats *stats, void *ctx)
 {
@@ -426,7 +477,20 @@ static int run(struct worker *w, struct endpoint *ep)
 	if (ep->conn_fd >= 0) {
 		_cleanup_close_ int fd = take_fd(&ep->conn_fd);
 		const char *peer = o->peer ? o->peer : ep->peer;
-		if (o->client) {
+		if (o->qubes) {
+			struct op_io_deadline d = handshake_deadline();
+			r = w->have_device ? 0
+					   : device_from_broker(w, &d, o->busid,
+								&refused);
+			if (r == -EINTR)
+				r = handshake_failed(peer, "Qubes handshake",
+						     r, "-");
+			else if (r < 0)
+				log_line("%s: the broker did not give %s: %s",
+					 peer, o->busid, strerror(-r));
+			else
+				r = qubes_announce(&w->dev, fd, peer, &d);
+		} else if (o->client) {
 			r = answer_client(w, fd, peer);
 		} else {
 			struct op_io_deadline d = handshake_deadline();
@@ -517,6 +581,12 @@ static void usage(FILE *f)
 		"broker's\n"
 		"                     view of an inherited connection)\n"
 		"  --once             with --listen: end after one session\n"
+		"  --qubes            with --client: the Qubes qubes.USB "
+		"handshake\n"
+		"                     (one line \"DEVID SPEED\", then URBs) "
+		"instead\n"
+		"                     of OP_REQ_IMPORT; with --broker-fd, "
+		"for --busid\n"
 		"  --empty-root       in fresh namespaces (the broker starts\n"
 		"                     workers so): swap / for an empty tmpfs\n"
 		"  --no-sandbox       debugging only: skip the sandbox\n"
@@ -635,6 +705,7 @@ int main(int argc, char **argv)
 		{"export-to", required_argument, NULL, 'e'},
 		{"peer", required_argument, NULL, 'p'},
 		{"once", no_argument, NULL, '1'},
+		{"qubes", no_argument, NULL, 'Q'},
 		{"no-sandbox", no_argument, NULL, 'n'},
 		{"empty-root", no_argument, NULL, 'E'},
 		{"usbfs-share", required_argument, NULL, 'U'},
@@ -686,6 +757,9 @@ int main(int argc, char **argv)
 		case '1':
 			o.once = true;
 			break;
+		case 'Q':
+			o.qubes = true;
+			break;
 		case 'n':
 			o.no_sandbox = true;
 			break;
@@ -724,6 +798,11 @@ int main(int argc, char **argv)
 		log_line("--device-fd and --broker-fd with --export-to need "
 			 "--busid; --broker-fd serves one connection, not "
 			 "--listen");
+		return EXIT_USAGE;
+	}
+	if (o.qubes && (!o.client || (o.broker_fd >= 0 && !o.busid))) {
+		log_line("--qubes goes with --client (and --busid with "
+			 "--broker-fd)");
 		return EXIT_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);

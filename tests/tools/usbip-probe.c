@@ -59,6 +59,9 @@
  *                     usbipd's ST_DEV_BUSY (2), "Device busy" to
  *                     upstream clients
  *   import-gone       the same with -ENODEV: ST_NODEV (4)
+ *   qubes-SCRIPT      (worker with --qubes) no OP_REQ_IMPORT: the
+ *                     worker's line "DEVID 480\n" (a device on bus 1,
+ *                     high speed) must come first, then SCRIPT runs
  *   forbidden-syscall a test-hooks worker that makes a forbidden syscall
  *                     is killed by SIGSYS (needs --spawn)
  *
@@ -1192,6 +1195,34 @@ static int script_import_refusal(const char *script,
 	return 0;
 }
 
+/* qubes-SCRIPT: the worker's Qubes line, "DEVID SPEED\n" with the
+ * devid of a device on the sim's bus 1 and its high speed, read to the
+ * newline; then SCRIPT as after an import. */
+static bool qubes_line(struct usbip_op_message *rep)
+{
+	char line[32];
+	size_t n = 0;
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	memset(rep, 0, sizeof(*rep));
+	while (n + 1 < sizeof(line)) {
+		if (poll(&p, 1, TIMEOUT_MS) != 1 || read(fd, line + n, 1) != 1)
+			return false;
+		if (line[n++] == '\n')
+			break;
+	}
+	line[n] = '\0';
+	printf("usbip-probe: Qubes line %s", line);
+	unsigned line_devid;
+	char tail;
+	if (sscanf(line, "%u 480%c", &line_devid, &tail) != 2 || tail != '\n' ||
+	    line_devid >> 16 != 1 || !(line_devid & 0xffff))
+		fail("not the Qubes line of a device on bus 1 at 480");
+	rep->device.busnum = 1;
+	rep->device.devnum = line_devid & 0xffff;
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	struct transport_addr a;
@@ -1221,10 +1252,19 @@ int main(int argc, char **argv)
 	snprintf(req.busid, sizeof(req.busid), "%s", argv[2]);
 	if (import_refusal)
 		return script_import_refusal(script, &req);
-	bool imported =
-		op_io_send(fd, &req) == 0 &&
-		op_io_read(fd, TIMEOUT_MS, &rep, msg, sizeof(msg)) == 0 &&
-		rep.header.code == USBIP_OP_REP_IMPORT && !rep.header.status;
+	bool imported;
+	if (!strncmp(script, "qubes-", 6)) {
+		/* The worker runs with --qubes: no OP_REQ_IMPORT, its one
+		 * line instead. */
+		script += 6;
+		imported = qubes_line(&rep);
+	} else {
+		imported = op_io_send(fd, &req) == 0 &&
+			   op_io_read(fd, TIMEOUT_MS, &rep, msg, sizeof(msg)) ==
+				   0 &&
+			   rep.header.code == USBIP_OP_REP_IMPORT &&
+			   !rep.header.status;
+	}
 	if (spawned && !strcmp(script, "forbidden-syscall")) {
 		int status = reap(msg, sizeof(msg));
 		if (imported || !WIFSIGNALED(status) ||

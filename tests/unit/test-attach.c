@@ -1222,6 +1222,68 @@ START_TEST(tls_verify_plain_socket)
 END_TEST
 #endif
 
+/* Issue 16 item 1: the Qubes line, read to its newline and no further,
+ * judged strictly. */
+static int qubes_line(const char *text, struct usbip_device_info *d,
+		      char *next)
+{
+	char msg[256] = "";
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+			 0);
+	ck_assert_int_eq(write(sv[1], text, strlen(text)),
+			 (ssize_t)strlen(text));
+	shutdown(sv[1], SHUT_WR);
+	int r = handshake_qubes(sv[0], "2-1", 300, d, msg, sizeof(msg));
+	if (r < 0)
+		ck_assert_msg(msg[0], "a refusal without a reason");
+	if (next && read(sv[0], next, 1) != 1)
+		*next = 0;
+	close(sv[0]);
+	close(sv[1]);
+	return r;
+}
+
+START_TEST(qubes_good)
+{
+	struct usbip_device_info d;
+	char next = 0;
+
+	ck_assert_int_eq(qubes_line("131077 480\nU", &d, &next), 0);
+	ck_assert_uint_eq(d.busnum, 2);
+	ck_assert_uint_eq(d.devnum, 5);
+	ck_assert_uint_eq(d.speed, USBIP_SPEED_HIGH);
+	ck_assert_str_eq(d.busid, "2-1");
+	ck_assert_int_eq(next, 'U'); /* vhci_hcd's byte was left alone */
+	ck_assert_int_eq(qubes_line("65537 1.5\n", &d, NULL), 0);
+	ck_assert_uint_eq(d.speed, USBIP_SPEED_LOW);
+	ck_assert_int_eq(qubes_line("65537 12\n", &d, NULL), 0);
+	ck_assert_uint_eq(d.speed, USBIP_SPEED_FULL);
+	ck_assert_int_eq(qubes_line("65537 10000\n", &d, NULL), 0);
+	ck_assert_uint_eq(d.speed, USBIP_SPEED_SUPER);
+}
+END_TEST
+
+START_TEST(qubes_refused)
+{
+	static const char *const bad[] = {
+		"65537 481\n",	    "65537  480\n",	  "-65537 480\n",
+		"+65537 480\n",    "0x10001 480\n",	  "4294967296 480\n",
+		"99999999999 480\n", "65537 480 x\n",  "65537\n",
+		"65537 480",	    "1 480\n",		  "65536 480\n",
+		" 65537 480\n",    "65537 480\r\n",	  "65537 12.0\n",
+		"65537 480480480480480480480\n",
+	};
+	struct usbip_device_info d;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		ck_assert_msg(qubes_line(bad[i], &d, NULL) < 0, "accepted '%s'",
+			      bad[i]);
+	ck_assert_int_eq(qubes_line("", &d, NULL), -ECONNRESET);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("attach");
@@ -1238,6 +1300,8 @@ int main(void)
 	tcase_add_test(hs, export_requests);
 	tcase_add_test(hs, export_reply_bytes);
 	tcase_add_test(hs, devlist_checked);
+	tcase_add_test(hs, qubes_good);
+	tcase_add_test(hs, qubes_refused);
 	suite_add_tcase(s, hs);
 	TCase *callers = tcase_create("callers");
 	tcase_add_test(callers, callers_default_no_address);
