@@ -99,6 +99,17 @@ int control_parse(const char *text, size_t len, struct control_request *req,
 	if (req->verb == CONTROL_EXPORT && p < end &&
 	    !word(&p, end, req->address, sizeof(req->address)))
 		return log_fail(-EINVAL, msg, msg_len, "address too long");
+	/* No address is called "force": every one has a colon. */
+	if (req->verb == CONTROL_EXPORT && !strcmp(req->address, "force")) {
+		req->force = true;
+		req->address[0] = '\0';
+	} else if (req->verb == CONTROL_EXPORT && p < end) {
+		char flag[8];
+		if (!word(&p, end, flag, sizeof(flag)) || strcmp(flag, "force"))
+			return log_fail(-EINVAL, msg, msg_len,
+					"export takes BUSID [ADDR] [force]");
+		req->force = true;
+	}
 	if (p < end)
 		return log_fail(-EINVAL, msg, msg_len,
 				"trailing words after %s", verb);

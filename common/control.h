@@ -4,7 +4,7 @@
  * request per connection on a SOCK_SEQPACKET unix socket, one reply.
  *
  * A request is one line of printable ASCII:
- *   list | status | reload | export DEVICE [ADDR] | unexport DEVICE
+ *   list | status | reload | export DEVICE [ADDR] [force] | unexport DEVICE
  *   | serve-fd [qubes BUSID]
  * where DEVICE is a busid (1-2.3) or a usbfs node (/dev/bus/usb/001/004).
  * serve-fd comes with a connected stream socket (SCM_RIGHTS) that the
@@ -49,6 +49,7 @@ struct control_request {
 	char busid[USBIP_BUSID_LEN];	      /* or /dev/bus/usb/BBB/DDD */
 	char address[TRANSPORT_ADDR_STR_MAX]; /* export: "" or where to */
 	bool qubes;			      /* serve-fd: Qubes handshake */
+	bool force; /* export: even with mounted file systems */
 };
 
 /* text need not be NUL-terminated; NULL means "too long". Returns 0 or

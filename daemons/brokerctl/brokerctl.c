@@ -6,7 +6,7 @@
  *
  *   usbip-brokerctl list [--json]
  *   usbip-brokerctl status [--json]
- *   usbip-brokerctl export 1-2 [--to vsock:3:5000]
+ *   usbip-brokerctl export 1-2 [--to vsock:3:5000] [--force]
  *   usbip-brokerctl unexport 1-2
  *   usbip-brokerctl reload
  *   usbip-brokerctl keygen [--out DIR]   (local: no broker involved)
@@ -314,10 +314,16 @@ static void usage(FILE *f)
 		"bytes "
 		"in and\n"
 		"                                out, errors\n"
-		"  export BUSID [--to ADDR]      export (and with --to, dial "
+		"  export BUSID [--to ADDR] [--force]\n"
+		"                                export (and with --to, dial "
 		"out "
 		"to ADDR\n"
-		"                                and keep redialling)\n"
+		"                                and keep redialling); a disk "
+		"whose\n"
+		"                                file systems are mounted is "
+		"refused,\n"
+		"                                naming the mount points, "
+		"unless --force\n"
 		"  unexport BUSID                end its session, give it back "
 		"to the\n"
 		"                                host's drivers\n"
@@ -370,11 +376,12 @@ int main(int argc, char **argv)
 		{"busid", required_argument, NULL, 'b'},
 		{"qubes", no_argument, NULL, 'q'},
 		{"wait", no_argument, NULL, 'w'},
+		{"force", no_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	const char *busid = NULL;
-	bool qubes = false, wait = false;
+	bool qubes = false, wait = false, force = false;
 	int pass_fd = -1;
 	const char *socket_path = CONTROL_DEFAULT_PATH, *to = NULL;
 	const char *out_dir = NULL;
@@ -420,6 +427,9 @@ int main(int argc, char **argv)
 		case 'w':
 			wait = true;
 			break;
+		case 'F':
+			force = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -448,13 +458,13 @@ int main(int argc, char **argv)
 	bool with_busid = !strcmp(verb, "export") || !strcmp(verb, "unexport");
 	if (((listing || bare) && args != 1) || (with_busid && args != 2) ||
 	    (!listing && !with_busid && !bare) ||
-	    (to && strcmp(verb, "export")) || (json && !listing)) {
+	    ((to || force) && strcmp(verb, "export")) || (json && !listing)) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	n = snprintf(request, sizeof(request), "%s%s%s%s%s", verb,
+	n = snprintf(request, sizeof(request), "%s%s%s%s%s%s", verb,
 		     with_busid ? " " : "", with_busid ? argv[optind + 1] : "",
-		     to ? " " : "", to ? to : "");
+		     to ? " " : "", to ? to : "", force ? " force" : "");
 	if (n < 0 || (size_t)n >= sizeof(request)) {
 		fprintf(stderr, PROGRAM ": request too long\n");
 		return EXIT_USAGE;

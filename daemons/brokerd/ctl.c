@@ -151,8 +151,9 @@ static void control_request(const struct control_request *req, int conn,
 		reply_status(out);
 		break;
 	case CONTROL_EXPORT:
-		r = export_device(busid, req->address[0] ? req->address : NULL,
-				  msg, sizeof(msg));
+		r = export_device_forced(busid,
+					 req->address[0] ? req->address : NULL,
+					 req->force, msg, sizeof(msg));
 		break;
 	case CONTROL_RELOAD:
 		r = reload_policy(msg, sizeof(msg));

@@ -17,6 +17,7 @@
 #include "grant.h"
 #include "log.h"
 #include "macros.h"
+#include "mounts.h"
 
 #define BACKOFF_MAX_S 60
 
@@ -106,6 +107,39 @@ bool visible_to(const struct session *s, const struct exported *d)
 
 int export_device(const char *busid, const char *to, char *msg, size_t msg_len)
 {
+	return export_device_forced(busid, to, false, msg, msg_len);
+}
+
+/* Taking the device unbinds usb-storage: a mounted file system on it
+ * would lose its disk mid-write. */
+static int refuse_mounted(const char *busid, bool force, char *msg,
+			  size_t msg_len)
+{
+	char points[512];
+	int n = mounts_of_usb_device("/sys", "/proc/self/mountinfo", busid,
+				     points, sizeof(points));
+
+	if (n < 0)
+		return log_fail(n, msg, msg_len,
+				"%s: cannot tell whether it holds mounted "
+				"file systems: %s",
+				busid, strerror(-n));
+	if (n == 0)
+		return 0;
+	if (force) {
+		log_line("%s: exported with --force although mounted at %s",
+			 busid, points);
+		return 0;
+	}
+	return log_fail(-EBUSY, msg, msg_len,
+			"%s has mounted file systems: %.400s; unmount them "
+			"first (or export --force)",
+			busid, points);
+}
+
+int export_device_forced(const char *busid, const char *to, bool force,
+			 char *msg, size_t msg_len)
+{
 	struct exported *d = find_exported(busid), *slot = NULL;
 	struct transport_addr a;
 	int r;
@@ -192,6 +226,9 @@ int export_device(const char *busid, const char *to, char *msg, size_t msg_len)
 	if (slot->info.wire.device.device_class == 0x09) {
 		return log_fail(-EINVAL, msg, msg_len, "%s is a hub", busid);
 	}
+	r = refuse_mounted(busid, force, msg, msg_len);
+	if (r < 0)
+		return r;
 	_cleanup_close_ int fd = usbdev_open(&slot->info, msg, msg_len);
 	if (fd < 0)
 		return fd;

@@ -38,6 +38,11 @@ bool visible_to(const struct session *s, const struct exported *d);
 /* Exports busid (to a destination, to = NULL: for importers). 0 or a
  * negative errno; msg says what happened, either way. */
 int export_device(const char *busid, const char *to, char *msg, size_t msg_len);
+/* The same; a device with mounted file systems is refused (-EBUSY, the
+ * mount points in msg) unless force: the administrator's explicit word
+ * (usbip-brokerctl export --force). Auto export never forces. */
+int export_device_forced(const char *busid, const char *to, bool force,
+			 char *msg, size_t msg_len);
 
 /* Frees d's slot: back to its drivers (give_back) or just forgotten
  * (the device is gone). */

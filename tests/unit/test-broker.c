@@ -24,6 +24,7 @@
 #include "check-main.h"
 #include "devices.h"
 #include "dial_confine.h"
+#include "mounts.h"
 #include "sessions.h"
 #include "state.h"
 
@@ -501,6 +502,76 @@ START_TEST(dialler_cannot_exec)
 }
 END_TEST
 
+/* Issue 16 item 4: a fake sysfs with a USB disk 1-1 (sda, sda1, sda2,
+ * dm-0 stacked on sda2) and another disk 2-1 (sdb). */
+static void mount_tree(char *root, size_t len)
+{
+	char cmd[2048];
+
+	snprintf(root, len, "/tmp/test-mounts.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	snprintf(cmd, sizeof(cmd),
+		 "set -e; cd %s; d=devices/pci0/usb1/1-1/1-1:1.0/host0/block;"
+		 "mkdir -p $d/sda/sda1 $d/sda/sda2/holders devices/virtual/dm-0"
+		 " devices/pci0/usb2/2-1/host1/block/sdb bus/usb/devices"
+		 " class/block;"
+		 "echo 8:0 >$d/sda/dev; echo 8:1 >$d/sda/sda1/dev;"
+		 "echo 8:2 >$d/sda/sda2/dev; echo 254:0 >devices/virtual/dm-0/dev;"
+		 "echo 8:16 >devices/pci0/usb2/2-1/host1/block/sdb/dev;"
+		 "ln -s ../../../devices/pci0/usb1/1-1 bus/usb/devices/1-1;"
+		 "ln -s ../../../devices/pci0/usb2/2-1 bus/usb/devices/2-1;"
+		 "ln -s ../../$d/sda class/block/sda;"
+		 "ln -s ../../$d/sda/sda1 class/block/sda1;"
+		 "ln -s ../../$d/sda/sda2 class/block/sda2;"
+		 "ln -s ../../devices/virtual/dm-0 class/block/dm-0;"
+		 "ln -s ../../devices/pci0/usb2/2-1/host1/block/sdb class/block/sdb;"
+		 "ln -s ../../../../../../../../../../devices/virtual/dm-0 "
+		 "$d/sda/sda2/holders/dm-0;"
+		 "printf '%%s\\n' "
+		 "'22 1 0:21 / /proc rw - proc proc rw'"
+		 " '40 1 8:1 / /media/usb\\040stick rw - vfat /dev/sda1 rw'"
+		 " '41 1 254:0 / /home/crypt rw - ext4 /dev/dm-0 rw'"
+		 " '42 1 8:16 / /mnt/other rw - ext4 /dev/sdb rw' >mountinfo",
+		 root);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(mounted_disks_named)
+{
+	char root[64], mountinfo[96], out[256], cmd[256];
+
+	mount_tree(root, sizeof(root));
+	snprintf(mountinfo, sizeof(mountinfo), "%s/mountinfo", root);
+	ck_assert_int_eq(
+		mounts_of_usb_device(root, mountinfo, "1-1", out, sizeof(out)),
+		2);
+	ck_assert_str_eq(out, "/media/usb\\040stick (sda1), "
+			      "/home/crypt (dm-0)");
+	ck_assert_int_eq(
+		mounts_of_usb_device(root, mountinfo, "2-1", out, sizeof(out)),
+		1);
+	ck_assert_str_eq(out, "/mnt/other (sdb)");
+	/* A short buffer says there is more. */
+	ck_assert_int_eq(
+		mounts_of_usb_device(root, mountinfo, "1-1", out, 16), 2);
+	ck_assert_str_eq(out + strlen(out) - 3, "...");
+	/* Nothing mounted, no block device: none. */
+	snprintf(cmd, sizeof(cmd), "grep -v '8:\\|254' %s/mountinfo >%s/m2",
+		 root, root);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(mountinfo, sizeof(mountinfo), "%s/m2", root);
+	ck_assert_int_eq(
+		mounts_of_usb_device(root, mountinfo, "1-1", out, sizeof(out)),
+		0);
+	ck_assert_str_eq(out, "");
+	ck_assert_int_lt(
+		mounts_of_usb_device(root, mountinfo, "3-1", out, sizeof(out)),
+		0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("broker");
@@ -526,6 +597,7 @@ int main(void)
 	tcase_add_test(t, reevaluation_stops_unnamed_importer);
 	tcase_add_test(t, reevaluation_unexports);
 	tcase_add_test(t, dialler_confined);
+	tcase_add_test(t, mounted_disks_named);
 	tcase_add_test(t, dialler_cannot_exec);
 	suite_add_tcase(s, t);
 	return run_suite(s);

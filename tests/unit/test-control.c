@@ -63,6 +63,15 @@ START_TEST(requests)
 	ck_assert_str_eq(req.busid, "/dev/bus/usb/001/004");
 	ck_assert_int_eq(parse("unexport 4-1", &req), 0);
 	ck_assert_int_eq(req.verb, CONTROL_UNEXPORT);
+	/* Issue 16 item 4: the administrator's word over mounted disks. */
+	ck_assert_int_eq(parse("export 1-2", &req), 0);
+	ck_assert(!req.force);
+	ck_assert_int_eq(parse("export 1-2 force", &req), 0);
+	ck_assert(req.force);
+	ck_assert_str_eq(req.address, "");
+	ck_assert_int_eq(parse("export 1-2 tcp:h:1 force", &req), 0);
+	ck_assert(req.force);
+	ck_assert_str_eq(req.address, "tcp:h:1");
 	/* Issue 16 items 1 and 2: a handed connection, plain or Qubes. */
 	ck_assert_int_eq(parse("serve-fd", &req), 0);
 	ck_assert_int_eq(req.verb, CONTROL_SERVE_FD);
@@ -92,6 +101,9 @@ START_TEST(refusals)
 		"export 1-1\x7f",
 		"status\r",
 		"serve-fd 1-1",
+		"export 1-1 tcp:h:1 forced",
+		"export 1-1 tcp:h:1 force force",
+		"unexport 1-1 force",
 		"serve-fd qubes",
 		"serve-fd qubes /dev/bus/usb/001/002",
 		"serve-fd qubes 1-1 x",
