@@ -28,6 +28,8 @@ long ipc_payload_size(uint32_t type)
 		return sizeof(struct ipc_devlist_answer);
 	case IPC_OPEN_ANSWER:
 		return sizeof(struct ipc_open_answer);
+	case IPC_UNEXPORT:
+		return 0;
 	}
 	return -1;
 }
@@ -73,7 +75,8 @@ int ipc_send(int sock, uint32_t type, const void *payload, uint32_t length,
 
 	if (ipc_payload_size(type) != (long)length)
 		return -EINVAL;
-	if (fd >= 0 && type != IPC_OPEN_ANSWER)
+	if ((fd >= 0 && type != IPC_OPEN_ANSWER && type != IPC_UNEXPORT) ||
+	    (fd < 0 && type == IPC_UNEXPORT))
 		return -EINVAL;
 	if (length)
 		memcpy(&m.u, payload, length);
@@ -152,16 +155,24 @@ int ipc_recv(int sock, enum ipc_side side, struct ipc_message *m, int *fd,
 		err = log_fail(-EBADMSG, msg, msg_len,
 			       "type 0x%x with %zd bytes, expected %ld",
 			       m->type, r - (ssize_t)IPC_HEADER_LEN, want);
-	bool fd_expected = !err && m->type == IPC_OPEN_ANSWER &&
-			   m->u.open_answer.status == 0;
+	bool socket_expected = !err && m->type == IPC_UNEXPORT;
+	bool fd_expected = socket_expected ||
+			   (!err && m->type == IPC_OPEN_ANSWER &&
+			    m->u.open_answer.status == 0);
 	if (!err && nfds != (fd_expected ? 1 : 0))
 		err = log_fail(-EBADMSG, msg, msg_len,
 			       "type 0x%x with %d descriptors", m->type, nfds);
+	/* fstat only: the worker's filter has no getsockopt (the broker
+	 * checked the socket's type when the dialler handed it over). */
 	if (!err && fd_expected) {
 		struct stat st;
-		if (fstat(fds[0], &st) < 0 || !S_ISCHR(st.st_mode))
+		if (fstat(fds[0], &st) < 0 ||
+		    (socket_expected ? !S_ISSOCK(st.st_mode)
+				     : !S_ISCHR(st.st_mode)))
 			err = log_fail(-EBADMSG, msg, msg_len,
-				       "the descriptor is not a device node");
+				       "the descriptor is not a %s",
+				       socket_expected ? "socket"
+						       : "device node");
 	}
 	if (!err && m->type == IPC_OPEN_REQUEST &&
 	    !memchr(m->u.open_request.busid, '\0', USBIP_BUSID_LEN))

@@ -26,6 +26,10 @@ enum ipc_type {
 	/* broker -> worker */
 	IPC_DEVLIST_ANSWER = 0x81, /* struct ipc_devlist_answer */
 	IPC_OPEN_ANSWER = 0x82,	   /* struct ipc_open_answer + the usbfs fd */
+	/* Export flow, granted, being unexported: no payload, a stream
+	 * socket to the importer's listener on which the worker sends
+	 * OP_REQ_UNEXPORT before its link is cut (SIGTERM follows). */
+	IPC_UNEXPORT = 0x83,
 };
 
 struct ipc_open_request {
@@ -70,13 +74,15 @@ enum ipc_side {
  * transport under ipc_send, for the broker's other channels too. */
 int ipc_send_datagram(int sock, const void *data, size_t len, int fd);
 
-/* Sends one message; fd >= 0 only with IPC_OPEN_ANSWER of status 0. */
+/* Sends one message; fd >= 0 only with IPC_OPEN_ANSWER of status 0 and
+ * with IPC_UNEXPORT (which must have one). */
 int ipc_send(int sock, uint32_t type, const void *payload, uint32_t length,
 	     int fd);
 
 /*
  * Receives one message. On success *fd is the received descriptor (an
- * open character device, O_CLOEXEC) or -1. Any breach closes whatever
+ * open character device with IPC_OPEN_ANSWER, a stream socket with
+ * IPC_UNEXPORT; O_CLOEXEC) or -1. Any breach closes whatever
  * arrived and returns -EBADMSG (shape), -EPROTO (wrong type or side) or
  * -ECONNRESET (peer gone); msg says which in words.
  */

@@ -344,16 +344,17 @@ static int cmd_connect_qubes(const char *address, const char *busid,
 		if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0)
 			log_line("%s: cannot write the port", state_file);
 	}
-	/* vhci_hcd holds the socket now; ours must not keep it open. */
-	close(take_fd(&fd));
-	if (!strcmp(address, "fd:0") || !strcmp(address, "fd:1")) {
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (null >= 0) {
-			dup2(null, 0);
-			dup2(null, 1);
-			close(null);
-		}
+	/* vhci_hcd holds the socket now; no copy of ours may keep it open
+	 * (under qrexec, stdin and stdout are both the socket). */
+	int sock = take_fd(&fd), null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (sock <= 1 && null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+	} else {
+		close(sock);
 	}
+	if (null > 1)
+		close(null);
 	while (!stop_requested && still_attached(&v, (unsigned)port))
 		sleep_interruptible(1000);
 	if (stop_requested) {

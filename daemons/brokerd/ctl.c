@@ -20,6 +20,7 @@
 #include "control.h"
 #include "ctl.h"
 #include "devices.h"
+#include "dial.h"
 #include "hotplug.h"
 #include "listen.h"
 #include "log.h"
@@ -166,6 +167,15 @@ static void control_request(const struct control_request *req, int conn,
 		if (!d) {
 			snprintf(msg, sizeof(msg), "%s is not exported", busid);
 			r = -ENOENT;
+		} else if (d->export_to[0] && d->session &&
+			   d->session->outgoing &&
+			   d->session->phase == PHASE_GRANTED &&
+			   !d->session->kill_at && d->dial < 0) {
+			/* The importer is told first (OP_REQ_UNEXPORT, by
+			 * the worker, within UNEXPORT_DIAL_S and then
+			 * UNEXPORT_REPLY_S), then the link is cut. */
+			dial_unexport(d);
+			control_reply_row(out, "telling %s", d->export_to);
 		} else {
 			forget_device(d, true);
 		}

@@ -119,6 +119,37 @@ static void start_dial(struct exported *d, size_t index)
 	d->dial = pair[0];
 }
 
+void dial_unexport(struct exported *d)
+{
+	d->leaving = true; /* no redial; given back once the worker is gone */
+	d->unexport_by = time(NULL) + UNEXPORT_DIAL_S;
+	start_dial(d, (size_t)(d - b.devices));
+	if (d->dial < 0) {
+		d->unexport_by = 0;
+		session_stop(d->session, "is unexported (no dial possible)");
+	}
+}
+
+/* The unexport's dial answered: the socket goes to the worker, or the
+ * link is cut without it. */
+static void unexport_dialled(struct exported *d, int conn, const char *msg)
+{
+	d->unexport_by = 0;
+	if (!d->session) {
+		if (conn >= 0)
+			close(conn);
+		return;
+	}
+	if (conn < 0) {
+		log_line("unexport %s: %s: %s", d->info.wire.device.busid,
+			 d->export_to, msg[0] ? msg : "dialling failed");
+		session_stop(d->session, "is unexported without OP_REQ_UNEXPORT");
+		return;
+	}
+	session_unexport(d->session, conn);
+	close(conn);
+}
+
 void dial_done(struct exported *d)
 {
 	char msg[256] = "";
@@ -127,6 +158,10 @@ void dial_done(struct exported *d)
 	close(d->dial);
 	d->dial = -1;
 	msg[sizeof(msg) - 1] = '\0';
+	if (d->used && d->unexport_by) {
+		unexport_dialled(d, conn, msg);
+		return;
+	}
 	if (conn < 0 || b.draining || !d->used || d->leaving) {
 		if (conn < 0)
 			log_line("export %s to %s: %s",
@@ -154,6 +189,19 @@ void retry_exports(void)
 
 	for (size_t i = 0; i < MAX_EXPORTED && !b.draining; i++) {
 		struct exported *d = &b.devices[i];
+		if (d->used && d->unexport_by && now >= d->unexport_by) {
+			/* The importer's listener could not be reached in
+			 * time: the link is cut without telling it. */
+			if (d->dial >= 0)
+				close(d->dial);
+			d->dial = -1;
+			d->unexport_by = 0;
+			if (d->session)
+				session_stop(d->session,
+					     "is unexported; the importer's "
+					     "listener was not reached");
+			continue;
+		}
 
 		if (d->used && !d->leaving && d->export_to[0] && !d->session &&
 		    d->dial < 0 && d->retry_at <= now &&

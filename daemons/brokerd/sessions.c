@@ -402,3 +402,19 @@ void session_message(struct session *s)
 		break;
 	}
 }
+
+int session_unexport(struct session *s, int conn)
+{
+	int r = -EPERM;
+
+	/* Only the export flow's worker, serving, with its channel: the
+	 * one phase in which it knows the device and the importer. */
+	if (s->outgoing && s->phase == PHASE_GRANTED && s->ipc >= 0 &&
+	    !s->kill_at)
+		r = ipc_send(s->ipc, IPC_UNEXPORT, NULL, 0, conn);
+	session_stop(s, r == 0 ? "is unexporting (OP_REQ_UNEXPORT)"
+			       : "is unexported without OP_REQ_UNEXPORT");
+	if (r == 0)
+		s->kill_at += UNEXPORT_REPLY_S;
+	return r < 0 ? -EPERM : 0;
+}

@@ -36,3 +36,9 @@ void session_message(struct session *s);
  * (counted), else what it did wrong, written into why. */
 const char *session_breach(struct session *s, const struct ipc_message *m,
 			   char *why, size_t why_len);
+
+/* The worker of a granted export session sends OP_REQ_UNEXPORT on conn
+ * (kept by the caller) before its link is cut; it is stopped at once,
+ * with UNEXPORT_REPLY_S more grace for the importer's reply. Returns 0,
+ * or -EPERM when the session is in no state to (then merely stopped). */
+int session_unexport(struct session *s, int conn);

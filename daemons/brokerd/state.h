@@ -23,6 +23,11 @@
 /* The one bound on a worker told to stop: SIGTERM, then SIGKILL this
  * much later, by the 1 s timer (unexport, drain, timeouts alike). */
 #define TERM_GRACE_S 3
+/* An export session being unexported: how long the importer's listener
+ * may take to be reached, and then to answer OP_REQ_UNEXPORT, before the
+ * link is cut regardless. */
+#define UNEXPORT_DIAL_S 5
+#define UNEXPORT_REPLY_S 3
 #define WORKER_UID 65534
 #define RATE_TABLE 64
 
@@ -78,6 +83,9 @@ struct exported {
 	struct session *session;
 	bool leaving; /* unexported: given back once its session is gone */
 	int dial;     /* the dialling helper's channel, or -1 */
+	/* Unexport of a granted export session: the dial is for the
+	 * importer's OP_REQ_UNEXPORT, due by unexport_by (0: none). */
+	time_t unexport_by;
 	unsigned backoff_s;
 	time_t retry_at;
 };

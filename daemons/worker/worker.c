@@ -390,6 +390,67 @@ static int qubes_announce(struct worker_device *d, int fd, const char *peer,
 	return 1;
 }
 
+/* How long the importer's listener may take to answer OP_REQ_UNEXPORT:
+ * with the 2 s drain, inside the broker's grace for an unexporting
+ * session (TERM_GRACE_S + UNEXPORT_REPLY_S). */
+#define UNEXPORT_REPLY_MS 2500
+
+/*
+ * Stopped while exporting: the broker may have handed over a socket to
+ * the importer's listener first (IPC_UNEXPORT, sent before SIGTERM).
+ * There goes OP_REQ_UNEXPORT with the device, and its reply is awaited,
+ * bounded, while the link is still up; the caller closes the link after.
+ * The framing is the "usbip: exporting devices" series' (Nobuo Iwata,
+ * usbip_unexport.c / usbip_disconnect.c: header and the 312-byte
+ * device; the reply a header and a 4-byte returncode).
+ */
+static void unexport_importer(struct worker *w, const char *peer)
+{
+	struct op_io_deadline d = {.at_ms = op_io_now_ms() + 100};
+	struct usbip_op_message req = {.header.code = USBIP_OP_REQ_UNEXPORT},
+				rep;
+	struct ipc_message m;
+	char msg[256];
+	int fd = -1, r;
+
+	if (op_io_wait(w->o->broker_fd, POLLIN, &d) < 0)
+		return; /* a plain stop */
+	r = ipc_recv(w->o->broker_fd, IPC_WORKER_SIDE, &m, &fd, msg,
+		     sizeof(msg));
+	if (r == 0 && m.type != IPC_UNEXPORT) {
+		snprintf(msg, sizeof(msg), "type 0x%x at the end", m.type);
+		r = -EPROTO;
+	}
+	if (r < 0) {
+		if (fd >= 0)
+			close(fd);
+		if (r != -ECONNRESET)
+			log_line("broker channel: %s", msg);
+		return;
+	}
+	_cleanup_close_ int conn = fd;
+	d.at_ms = op_io_now_ms() + UNEXPORT_REPLY_MS;
+	req.device = w->dev.wire.device;
+	if (fcntl(conn, F_SETFL, fcntl(conn, F_GETFL) | O_NONBLOCK) < 0)
+		return;
+	r = op_io_send_by(conn, &d, &req, msg, sizeof(msg));
+	if (r == 0)
+		r = op_io_read_by(conn, &d, &rep, msg, sizeof(msg));
+	if (r < 0) {
+		log_line("%s: OP_REQ_UNEXPORT: %s", peer, msg);
+		return;
+	}
+	if (rep.header.code != USBIP_OP_REP_UNEXPORT || rep.header.status ||
+	    rep.returncode)
+		log_line("%s: unexport refused: %s status %u returncode %d",
+			 peer, usbip_op_code_name(rep.header.code),
+			 rep.header.status, (int)rep.returncode);
+	else
+		log_line("%s: unexported: the importer detached %s", peer,
+			 w->dev.wire.device.busid);
+	usbip_op_message_clear(&rep);
+}
+
 /* The session's counters for the broker's status; no answer comes. */
 static void report_stats(const struct session_stats *stats, void *ctx)
 {
@@ -508,6 +569,8 @@ static int run(struct worker *w, struct endpoint *ep)
 		}
 		if (r == 1)
 			r = serve(w, fd, peer);
+		if (o->export_to && o->broker_fd >= 0 && session_stop)
+			unexport_importer(w, peer);
 		return r < 0 && r != -EBADMSG ? EXIT_FAIL : EXIT_OK;
 	}
 

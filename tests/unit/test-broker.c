@@ -502,6 +502,49 @@ START_TEST(dialler_cannot_exec)
 }
 END_TEST
 
+/* Issue 16 item 3: the one message that asks a worker to send
+ * OP_REQ_UNEXPORT goes only to a granted export session's worker, with
+ * its socket, and the session is stopped with the longer grace either
+ * way. */
+START_TEST(unexport_only_to_granted_export)
+{
+	struct ipc_message m;
+	char msg[256];
+	int pair[2], worker_end, fd = -1;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+				    pair),
+			 0);
+	struct session *asking = session(0, PHASE_ASKING, NULL);
+	asking->outgoing = true;
+	asking->pid = idle_worker();
+	ck_assert_int_eq(session_unexport(asking, pair[0]), -EPERM);
+	ck_assert_int_eq(ended_by(asking->pid), SIGTERM);
+
+	struct session *import = session(1, PHASE_GRANTED, NULL);
+	import->pid = idle_worker();
+	ck_assert_int_eq(session_unexport(import, pair[0]), -EPERM);
+	ck_assert_int_eq(ended_by(import->pid), SIGTERM);
+
+	struct session *s = session(2, PHASE_GRANTED, &worker_end);
+	s->outgoing = true;
+	s->pid = idle_worker();
+	time_t now = time(NULL);
+	ck_assert_int_eq(session_unexport(s, pair[0]), 0);
+	ck_assert_int_ge(s->kill_at, now + TERM_GRACE_S + UNEXPORT_REPLY_S);
+	ck_assert_int_eq(ipc_recv(worker_end, IPC_WORKER_SIDE, &m, &fd, msg,
+				  sizeof(msg)),
+			 0);
+	ck_assert_uint_eq(m.type, IPC_UNEXPORT);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ended_by(s->pid), SIGTERM);
+	close(fd);
+	close(worker_end);
+	close(pair[0]);
+	close(pair[1]);
+}
+END_TEST
+
 /* Issue 16 item 4: a fake sysfs with a USB disk 1-1 (sda, sda1, sda2,
  * dm-0 stacked on sda2) and another disk 2-1 (sdb). */
 static void mount_tree(char *root, size_t len)
@@ -598,6 +641,7 @@ int main(void)
 	tcase_add_test(t, reevaluation_unexports);
 	tcase_add_test(t, dialler_confined);
 	tcase_add_test(t, mounted_disks_named);
+	tcase_add_test(t, unexport_only_to_granted_export);
 	tcase_add_test(t, dialler_cannot_exec);
 	suite_add_tcase(s, t);
 	return run_suite(s);

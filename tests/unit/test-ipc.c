@@ -234,6 +234,40 @@ START_TEST(descriptors_only_where_they_belong)
 }
 END_TEST
 
+/* Issue 16 item 3: the one broker -> worker message that carries a
+ * socket: with exactly one, a socket, and only to the worker. */
+START_TEST(unexport_carries_one_socket)
+{
+	struct ipc_message m = {0};
+	size_t hdr = offsetof(struct ipc_message, u);
+	char msg[256];
+	int pair[2], fd = -1, null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+				    pair),
+			 0);
+	ck_assert_int_eq(ipc_send(sv[1], IPC_UNEXPORT, NULL, 0, -1), -EINVAL);
+	ck_assert_int_eq(ipc_send(sv[1], IPC_UNEXPORT, NULL, 0, pair[0]), 0);
+	ck_assert_int_eq(recv_as(IPC_WORKER_SIDE, &m, &fd, msg), 0);
+	ck_assert_uint_eq(m.type, IPC_UNEXPORT);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	int before = open_fds();
+	m.type = IPC_UNEXPORT;
+	m.length = 0;
+	raw_send(&m, hdr, &null, 1);
+	assert_refused(IPC_WORKER_SIDE, -EBADMSG, "not a socket");
+	raw_send(&m, hdr, NULL, 0);
+	assert_refused(IPC_WORKER_SIDE, -EBADMSG, "0 descriptors");
+	raw_send(&m, hdr, &pair[0], 1);
+	assert_refused(IPC_BROKER_SIDE, -EPROTO, "wrong side");
+	ck_assert_int_eq(open_fds(), before);
+	close(pair[0]);
+	close(pair[1]);
+	close(null);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ipc");
@@ -244,6 +278,7 @@ int main(void)
 	tcase_add_test(tc, send_refuses_misuse);
 	tcase_add_test(tc, malformed);
 	tcase_add_test(tc, descriptors_only_where_they_belong);
+	tcase_add_test(tc, unexport_carries_one_socket);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
