@@ -175,6 +175,10 @@ int export_device_forced(const char *busid, const char *to, bool force,
 			close(d->dial); /* epoll forgets a closed fd */
 			d->dial = -1;
 		}
+		/* Nor a worker the old one's socket went to. */
+		if (export_session_of(d))
+			session_stop(export_session_of(d),
+				     "was dialled for the old destination");
 		snprintf(d->export_to, sizeof(d->export_to), "%s", formatted);
 		d->backoff_s = 0;
 		d->retry_at = time(NULL);

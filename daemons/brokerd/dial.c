@@ -203,9 +203,9 @@ void retry_exports(void)
 			continue;
 		}
 
-		if (d->used && !d->leaving && d->export_to[0] && !d->session &&
-		    d->dial < 0 && d->retry_at <= now &&
-		    reevaluate(d, "redial"))
+		if (d->used && !d->leaving && d->export_to[0] &&
+		    !export_session_of(d) && d->dial < 0 &&
+		    d->retry_at <= now && reevaluate(d, "redial"))
 			start_dial(d, i);
 	}
 }

@@ -211,6 +211,8 @@ static void end_session(struct session *s, int status)
 		if (time(NULL) - s->started > 10)
 			d->backoff_s = 0;
 	}
+	if (!d && s->outgoing)
+		d = find_exported(s->bound_busid); /* it ended ungranted */
 	if (d && d->export_to[0])
 		schedule_redial(d);
 	memset(s, 0, sizeof(*s));

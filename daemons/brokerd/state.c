@@ -42,6 +42,19 @@ struct exported *find_exported(const char *busid)
 	return NULL;
 }
 
+struct session *export_session_of(const struct exported *d)
+{
+	if (d->session)
+		return d->session;
+	/* Until it is granted, only its bound busid ties it to d. */
+	for (size_t i = 0; i < b.max_sessions; i++)
+		if (b.sessions[i].used && b.sessions[i].outgoing &&
+		    !strcmp(b.sessions[i].bound_busid,
+			    d->info.wire.device.busid))
+			return &b.sessions[i];
+	return NULL;
+}
+
 void session_stop(struct session *s, const char *why)
 {
 	if (s->kill_at)

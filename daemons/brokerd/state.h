@@ -139,6 +139,11 @@ void broker_notify_status(void);
 /* The exported device of busid that is not on its way out, or NULL. */
 struct exported *find_exported(const char *busid);
 
+/* d's outgoing (export flow) session, granted or not yet (its worker
+ * still handshaking, or not yet asking for d), or NULL: there is at most
+ * one, so a device is not dialled again while it has one. */
+struct session *export_session_of(const struct exported *d);
+
 /* SIGTERM now, SIGKILL after TERM_GRACE_S unless it is gone by then
  * (sessions_tick). why, if given, is logged. Here rather than in
  * sessions.c because the devices layer, below the sessions, must be able

@@ -23,6 +23,7 @@
 
 #include "check-main.h"
 #include "devices.h"
+#include "dial.h"
 #include "dial_confine.h"
 #include "mounts.h"
 #include "sessions.h"
@@ -502,6 +503,49 @@ START_TEST(dialler_cannot_exec)
 }
 END_TEST
 
+/* An export session whose worker has not yet asked for its device (a
+ * slow machine: still starting, or handshaking) is the device's one
+ * outgoing session: the device is not dialled again meanwhile. (The
+ * redial would reevaluate the device, find it gone from this host's
+ * sysfs and unexport it.) */
+START_TEST(no_redial_while_export_session_asks)
+{
+	struct exported *d = device("9-9", 2);
+	snprintf(d->export_to, sizeof(d->export_to), "127.0.0.1:3240");
+	d->retry_at = 0;
+	struct session *s = session(0, PHASE_ASKING, NULL);
+	s->outgoing = true;
+	snprintf(s->bound_busid, sizeof(s->bound_busid), "9-9");
+	s->pid = idle_worker();
+
+	retry_exports();
+	ck_assert(d->used);
+	ck_assert_int_eq(d->dial, -1);
+	kill(s->pid, SIGKILL);
+}
+END_TEST
+
+/* That session ending ungranted restarts the backoff from its end. */
+START_TEST(ungranted_export_session_backs_off)
+{
+	struct exported *d = device("9-9", 2);
+	snprintf(d->export_to, sizeof(d->export_to), "127.0.0.1:3240");
+	d->retry_at = 0;
+	d->backoff_s = 2;
+	struct session *s = session(0, PHASE_ASKING, NULL);
+	s->outgoing = true;
+	snprintf(s->bound_busid, sizeof(s->bound_busid), "9-9");
+	s->pid = idle_worker();
+
+	kill(s->pid, SIGKILL);
+	while (s->used)
+		reap_workers();
+	time_t now = time(NULL);
+	ck_assert_uint_eq(d->backoff_s, 4);
+	ck_assert_int_ge(d->retry_at, now + 4);
+}
+END_TEST
+
 /* Issue 16 item 3: the one message that asks a worker to send
  * OP_REQ_UNEXPORT goes only to a granted export session's worker, with
  * its socket, and the session is stopped with the longer grace either
@@ -635,6 +679,8 @@ int main(void)
 	tcase_add_test(t, sessions_per_ipv6_prefix);
 	tcase_add_test(t, unjudged_interface_denied);
 	tcase_add_test(t, redial_backoff);
+	tcase_add_test(t, no_redial_while_export_session_asks);
+	tcase_add_test(t, ungranted_export_session_backs_off);
 	tcase_add_test(t, importer_sees_what_policy_names);
 	tcase_add_test(t, reevaluation);
 	tcase_add_test(t, reevaluation_stops_unnamed_importer);
