@@ -19,8 +19,10 @@
 
 /* Holders of holders: dm on md on a partition is three; more is a loop. */
 #define MOUNTS_MAX_DEPTH 4
-/* mountinfo lines are the kernel's, but bounded here all the same; a
- * longer one is skipped (its mount point could not be shown anyway). */
+/* mountinfo lines are the kernel's, but read in pieces of this bound: a
+ * longer line (a mount point of many escaped bytes, long options) is
+ * judged by its first piece, which holds the device number and the start
+ * of the mount point, and the rest is skipped. */
 #define MOUNTINFO_LINE_MAX 8192
 
 struct block {
@@ -145,10 +147,10 @@ int mounts_of_usb_device(const char *sys_root, const char *mountinfo,
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
 		bool whole = strchr(line, '\n') != NULL;
-		if (skipping || !whole) {
-			skipping = !whole;
+		bool rest = skipping;
+		skipping = !whole;
+		if (rest)
 			continue;
-		}
 		/* ID PARENT MAJOR:MINOR ROOT MOUNTPOINT ... */
 		char *save = NULL, *field[5];
 		size_t n = 0;
@@ -157,13 +159,16 @@ int mounts_of_usb_device(const char *sys_root, const char *mountinfo,
 			field[n++] = t;
 		unsigned major, minor;
 		char tail;
-		if (n < 5 ||
+		if (n < 3 ||
 		    sscanf(field[2], "%u:%u%c", &major, &minor, &tail) != 2)
 			continue;
 		for (size_t i = 0; i < set.n; i++) {
 			if (set.b[i].major != major || set.b[i].minor != minor)
 				continue;
-			append_mount(out, out_len, field[4], set.b[i].name);
+			/* A mount point past the first piece is still one. */
+			append_mount(out, out_len,
+				     n == 5 ? field[4] : "(a long path)",
+				     set.b[i].name);
 			found++;
 			break;
 		}

@@ -654,6 +654,23 @@ START_TEST(mounted_disks_named)
 	ck_assert_int_lt(
 		mounts_of_usb_device(root, mountinfo, "3-1", out, sizeof(out)),
 		0);
+	/* A line longer than the reader's piece (a mount point of escaped
+	 * spaces, each \040) is still a mount, not skipped; so is one whose
+	 * bind-mount root alone fills the piece. */
+	snprintf(mountinfo, sizeof(mountinfo), "%s/m3", root);
+	FILE *f = fopen(mountinfo, "we");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "40 1 8:1 / /media/");
+	for (int i = 0; i < 3000; i++)
+		fprintf(f, "\\040");
+	fprintf(f, " rw - vfat /dev/sda1 rw\n41 1 254:0 /");
+	for (int i = 0; i < 3000; i++)
+		fprintf(f, "deep/");
+	fprintf(f, " /home/crypt rw - ext4 /dev/dm-0 rw\n");
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(
+		mounts_of_usb_device(root, mountinfo, "1-1", out, sizeof(out)),
+		2);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	ck_assert_int_eq(system(cmd), 0);
 }
