@@ -33,6 +33,7 @@ struct block {
 struct blocks {
 	struct block b[MOUNTS_MAX_BLOCK];
 	size_t n;
+	bool overflow; /* more than fit, or stacked too deep: not all seen */
 };
 
 static bool read_dev(const char *sys_root, const char *name, unsigned *major,
@@ -58,12 +59,17 @@ static void add_block(struct blocks *set, const char *sys_root,
 	struct block *blk;
 	char path[PATH_MAX];
 
-	if (set->n == MOUNTS_MAX_BLOCK || depth > MOUNTS_MAX_DEPTH ||
-	    strlen(name) >= sizeof(blk->name) || strchr(name, '/'))
+	if (strlen(name) >= sizeof(blk->name) || strchr(name, '/'))
 		return;
 	for (size_t i = 0; i < set->n; i++)
 		if (!strcmp(set->b[i].name, name))
 			return;
+	/* One not looked at could be the mounted one: say so, not "none"
+	 * (a stick can bring 128 GPT partitions). */
+	if (set->n == MOUNTS_MAX_BLOCK || depth > MOUNTS_MAX_DEPTH) {
+		set->overflow = true;
+		return;
+	}
 	blk = &set->b[set->n];
 	if (!read_dev(sys_root, name, &blk->major, &blk->minor))
 		return;
@@ -89,6 +95,7 @@ static int blocks_of(const char *sys_root, const char *busid,
 	size_t len;
 
 	set->n = 0;
+	set->overflow = false;
 	snprintf(path, sizeof(path), "%s/bus/usb/devices/%s", sys_root, busid);
 	if (!realpath(path, device))
 		return -errno;
@@ -108,7 +115,7 @@ static int blocks_of(const char *sys_root, const char *busid,
 			add_block(set, sys_root, e->d_name, 0);
 	}
 	closedir(dir);
-	return 0;
+	return set->overflow ? -E2BIG : 0;
 }
 
 /* Appends "PATH (NAME)" to out, unprintable bytes as '?', "..." when

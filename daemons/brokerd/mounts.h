@@ -19,7 +19,8 @@
  * each PATH as mountinfo escapes it with anything unprintable as '?'.
  * sys_root is "/sys" and mountinfo "/proc/self/mountinfo" but for tests.
  * Returns how many were found (0: none; out is "") or a negative errno
- * when the tables cannot be read.
+ * when the tables cannot be read (-E2BIG: more block devices than
+ * MOUNTS_MAX_BLOCK, or stacked deeper than can be followed).
  */
 int mounts_of_usb_device(const char *sys_root, const char *mountinfo,
 			 const char *busid, char *out, size_t out_len);

@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -625,7 +626,7 @@ static void mount_tree(char *root, size_t len)
 
 START_TEST(mounted_disks_named)
 {
-	char root[64], mountinfo[96], out[256], cmd[256];
+	char root[64], mountinfo[96], out[256], cmd[512];
 
 	mount_tree(root, sizeof(root));
 	snprintf(mountinfo, sizeof(mountinfo), "%s/mountinfo", root);
@@ -671,6 +672,31 @@ START_TEST(mounted_disks_named)
 	ck_assert_int_eq(
 		mounts_of_usb_device(root, mountinfo, "1-1", out, sizeof(out)),
 		2);
+	/* A disk with more partitions than are looked at (GPT has 128):
+	 * not "nothing mounted", whichever of them is. */
+	for (int i = 3; i <= 80; i++) {
+		static const char sda[] =
+			"devices/pci0/usb1/1-1/1-1:1.0/host0/block/sda";
+		char dir[200], link[256];
+		snprintf(dir, sizeof(dir), "%s/%s/sda%d", root, sda, i);
+		ck_assert_int_eq(mkdir(dir, 0755), 0);
+		snprintf(link, sizeof(link), "%s/class/block/sda%d", root, i);
+		snprintf(cmd, sizeof(cmd), "../../%s/sda%d", sda, i);
+		ck_assert_int_eq(symlink(cmd, link), 0);
+		snprintf(link, sizeof(link), "%s/dev", dir);
+		f = fopen(link, "we");
+		ck_assert_ptr_nonnull(f);
+		fprintf(f, "259:%d\n", i);
+		ck_assert_int_eq(fclose(f), 0);
+	}
+	snprintf(mountinfo, sizeof(mountinfo), "%s/m4", root);
+	f = fopen(mountinfo, "we");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "50 1 259:80 / /mnt/p80 rw - ext4 /dev/sda80 rw\n");
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(
+		mounts_of_usb_device(root, mountinfo, "1-1", out, sizeof(out)),
+		-E2BIG);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	ck_assert_int_eq(system(cmd), 0);
 }
