@@ -202,6 +202,12 @@ int handshake_qubes(int fd, const char *busid, int timeout_ms,
 		}
 		if (line[n] == '\n')
 			break;
+		/* A NUL would end the text early: "1 480\0junk" would pass
+		 * as a line with nothing after its speed. */
+		if (line[n] == '\0') {
+			snprintf(msg, msg_len, "a NUL byte in the Qubes line");
+			return -EBADMSG;
+		}
 		if (++n == HANDSHAKE_QUBES_LINE_MAX) {
 			snprintf(msg, msg_len, "the Qubes line is longer than "
 					       "%d bytes",

@@ -1281,6 +1281,20 @@ START_TEST(qubes_refused)
 		ck_assert_msg(qubes_line(bad[i], &d, NULL) < 0, "accepted '%s'",
 			      bad[i]);
 	ck_assert_int_eq(qubes_line("", &d, NULL), -ECONNRESET);
+
+	/* A NUL inside the line: not a shorter line. */
+	static const char nul[] = "65537 480\0 x\n";
+	char msg[256] = "";
+	int sv[2];
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+			 0);
+	ck_assert_int_eq(write(sv[1], nul, sizeof(nul) - 1),
+			 (ssize_t)sizeof(nul) - 1);
+	ck_assert_int_eq(handshake_qubes(sv[0], "2-1", 300, &d, msg,
+					 sizeof(msg)),
+			 -EBADMSG);
+	close(sv[0]);
+	close(sv[1]);
 }
 END_TEST
 
