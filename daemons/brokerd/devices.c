@@ -116,8 +116,9 @@ static int refuse_mounted(const char *busid, bool force, char *msg,
 			  size_t msg_len)
 {
 	char points[512];
-	int n = mounts_of_usb_device("/sys", "/proc/self/mountinfo", busid,
-				     points, sizeof(points));
+	int n = mounts_of_usb_device("/sys", "/proc/self/mountinfo",
+				     "/proc/swaps", busid, points,
+				     sizeof(points));
 
 	if (n < 0 && force) {
 		log_line("%s: exported with --force; whether it holds mounted "

@@ -136,8 +136,44 @@ static void append_mount(char *out, size_t out_len, const char *point,
 		memcpy(out + out_len - 4, "...", 4);
 }
 
+/* The block devices of set that are swap areas: /proc/swaps names them
+ * by path (/dev/sda1, /dev/mapper/NAME -> ../dm-1), not by number. A
+ * swap partition is in no mountinfo, and pulling it loses pages. */
+static int swaps_on(const struct blocks *set, const char *swaps, char *out,
+		    size_t out_len)
+{
+	char line[MOUNTINFO_LINE_MAX], real[PATH_MAX];
+	bool skipping = false, header = true;
+	int found = 0;
+
+	FILE *f = fopen(swaps, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : -errno; /* no swap support */
+	while (fgets(line, sizeof(line), f)) {
+		bool rest = skipping || header;
+		skipping = !strchr(line, '\n');
+		header = false;
+		char *save = NULL, *path = strtok_r(line, " \t\n", &save);
+		if (rest || !path)
+			continue;
+		const char *name = realpath(path, real) ? real : path;
+		const char *slash = strrchr(name, '/');
+		name = slash ? slash + 1 : name;
+		for (size_t i = 0; i < set->n; i++) {
+			if (strcmp(set->b[i].name, name))
+				continue;
+			append_mount(out, out_len, "[swap]", name);
+			found++;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
 int mounts_of_usb_device(const char *sys_root, const char *mountinfo,
-			 const char *busid, char *out, size_t out_len)
+			 const char *swaps, const char *busid, char *out,
+			 size_t out_len)
 {
 	struct blocks set;
 	char line[MOUNTINFO_LINE_MAX];
@@ -181,5 +217,6 @@ int mounts_of_usb_device(const char *sys_root, const char *mountinfo,
 		}
 	}
 	fclose(f);
-	return found;
+	r = swaps ? swaps_on(&set, swaps, out, out_len) : 0;
+	return r < 0 ? r : found + r;
 }

@@ -16,11 +16,14 @@
 /*
  * The mount points of the file systems on busid's block devices, and on
  * the devices stacked on them (holders), as "PATH (NAME), ..." in out,
- * each PATH as mountinfo escapes it with anything unprintable as '?'.
- * sys_root is "/sys" and mountinfo "/proc/self/mountinfo" but for tests.
+ * each PATH as mountinfo escapes it with anything unprintable as '?';
+ * the swap areas among them (from swaps, unless NULL) as "[swap] (NAME)".
+ * sys_root is "/sys", mountinfo "/proc/self/mountinfo" and swaps
+ * "/proc/swaps" but for tests.
  * Returns how many were found (0: none; out is "") or a negative errno
  * when the tables cannot be read (-E2BIG: more block devices than
  * MOUNTS_MAX_BLOCK, or stacked deeper than can be followed).
  */
 int mounts_of_usb_device(const char *sys_root, const char *mountinfo,
-			 const char *busid, char *out, size_t out_len);
+			 const char *swaps, const char *busid, char *out,
+			 size_t out_len);

@@ -630,31 +630,31 @@ START_TEST(mounted_disks_named)
 
 	mount_tree(root, sizeof(root));
 	snprintf(mountinfo, sizeof(mountinfo), "%s/mountinfo", root);
-	ck_assert_int_eq(
-		mounts_of_usb_device(root, mountinfo, "1-1", out, sizeof(out)),
-		2);
+	ck_assert_int_eq(mounts_of_usb_device(root, mountinfo, NULL, "1-1", out,
+					      sizeof(out)),
+			 2);
 	ck_assert_str_eq(out, "/media/usb\\040stick (sda1), "
 			      "/home/crypt (dm-0)");
-	ck_assert_int_eq(
-		mounts_of_usb_device(root, mountinfo, "2-1", out, sizeof(out)),
-		1);
+	ck_assert_int_eq(mounts_of_usb_device(root, mountinfo, NULL, "2-1", out,
+					      sizeof(out)),
+			 1);
 	ck_assert_str_eq(out, "/mnt/other (sdb)");
 	/* A short buffer says there is more. */
 	ck_assert_int_eq(
-		mounts_of_usb_device(root, mountinfo, "1-1", out, 16), 2);
+		mounts_of_usb_device(root, mountinfo, NULL, "1-1", out, 16), 2);
 	ck_assert_str_eq(out + strlen(out) - 3, "...");
 	/* Nothing mounted, no block device: none. */
 	snprintf(cmd, sizeof(cmd), "grep -v '8:\\|254' %s/mountinfo >%s/m2",
 		 root, root);
 	ck_assert_int_eq(system(cmd), 0);
 	snprintf(mountinfo, sizeof(mountinfo), "%s/m2", root);
-	ck_assert_int_eq(
-		mounts_of_usb_device(root, mountinfo, "1-1", out, sizeof(out)),
-		0);
+	ck_assert_int_eq(mounts_of_usb_device(root, mountinfo, NULL, "1-1", out,
+					      sizeof(out)),
+			 0);
 	ck_assert_str_eq(out, "");
-	ck_assert_int_lt(
-		mounts_of_usb_device(root, mountinfo, "3-1", out, sizeof(out)),
-		0);
+	ck_assert_int_lt(mounts_of_usb_device(root, mountinfo, NULL, "3-1", out,
+					      sizeof(out)),
+			 0);
 	/* A line longer than the reader's piece (a mount point of escaped
 	 * spaces, each \040) is still a mount, not skipped; so is one whose
 	 * bind-mount root alone fills the piece. */
@@ -669,9 +669,24 @@ START_TEST(mounted_disks_named)
 		fprintf(f, "deep/");
 	fprintf(f, " /home/crypt rw - ext4 /dev/dm-0 rw\n");
 	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_int_eq(
-		mounts_of_usb_device(root, mountinfo, "1-1", out, sizeof(out)),
-		2);
+	ck_assert_int_eq(mounts_of_usb_device(root, mountinfo, NULL, "1-1", out,
+					      sizeof(out)),
+			 2);
+	/* A swap partition is in no mountinfo; /proc/swaps names it by
+	 * path (here one that does not resolve: its last part counts). */
+	snprintf(cmd, sizeof(cmd), "%s/swaps", root);
+	f = fopen(cmd, "we");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+		   "/nonexistent/dev/sdb\tpartition\t1024\t0\t-2\n"
+		   "/nonexistent/dev/sda2\tpartition\t1024\t0\t-2\n");
+	ck_assert_int_eq(fclose(f), 0);
+	snprintf(mountinfo, sizeof(mountinfo), "%s/m2", root);
+	ck_assert_int_eq(mounts_of_usb_device(root, mountinfo, cmd, "1-1", out,
+					      sizeof(out)),
+			 1);
+	ck_assert_str_eq(out, "[swap] (sda2)");
+
 	/* A disk with more partitions than are looked at (GPT has 128):
 	 * not "nothing mounted", whichever of them is. */
 	for (int i = 3; i <= 80; i++) {
@@ -694,9 +709,9 @@ START_TEST(mounted_disks_named)
 	ck_assert_ptr_nonnull(f);
 	fprintf(f, "50 1 259:80 / /mnt/p80 rw - ext4 /dev/sda80 rw\n");
 	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_int_eq(
-		mounts_of_usb_device(root, mountinfo, "1-1", out, sizeof(out)),
-		-E2BIG);
+	ck_assert_int_eq(mounts_of_usb_device(root, mountinfo, NULL, "1-1", out,
+					      sizeof(out)),
+			 -E2BIG);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	ck_assert_int_eq(system(cmd), 0);
 }
