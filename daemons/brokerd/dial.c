@@ -36,14 +36,31 @@ static int fd_recv(int sock, char *data, size_t len)
 			    .msg_controllen = sizeof(control.buf)};
 	struct cmsghdr *c;
 	int fd = -1, type;
+	size_t count = 0;
 	socklen_t tl = sizeof(type);
 
 	if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT) < 0)
 		return -1;
-	c = CMSG_FIRSTHDR(&mh);
-	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-	    c->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	/* The buffer's padding has room for a second descriptor: whatever
+	 * arrived is closed unless it is exactly one. */
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++, count++) {
+			int got;
+			memcpy(&got, CMSG_DATA(c) + i * sizeof(int),
+			       sizeof(int));
+			if (count == 0)
+				fd = got;
+			else
+				close(got);
+		}
+	}
+	if (fd >= 0 && (count != 1 || (mh.msg_flags & MSG_CTRUNC))) {
+		close(fd);
+		fd = -1;
+	}
 	if (fd >= 0 && (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
 			type != SOCK_STREAM)) {
 		close(fd);

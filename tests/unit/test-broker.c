@@ -7,6 +7,7 @@
  * usbip-brokerd (libusbip-brokerd-core); workers are plain children that
  * wait for a signal.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -547,6 +548,58 @@ START_TEST(ungranted_export_session_backs_off)
 }
 END_TEST
 
+static int open_fds(void)
+{
+	int n = 0;
+	DIR *dir = opendir("/proc/self/fd");
+
+	ck_assert_ptr_nonnull(dir);
+	while (readdir(dir))
+		n++;
+	closedir(dir);
+	return n;
+}
+
+/* A dialler (confined, but it parses DNS answers) that sends two
+ * descriptors where one is due: neither stays open in the broker (the
+ * answer buffer's padding has room for the second). */
+START_TEST(dialler_extra_fds_closed)
+{
+	struct exported *d = device("9-9", 2);
+	int pair[2], extra[2], fds[2];
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(fds))];
+	} control;
+	struct iovec iov = {.iov_base = "", .iov_len = 1};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = control.buf,
+			    .msg_controllen = sizeof(control.buf)};
+
+	d->used = false; /* nothing to serve: only the answer is read */
+	ck_assert_int_eq(
+		socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), 0);
+	ck_assert_int_eq(
+		socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, extra), 0);
+	struct cmsghdr *c = &control.align; /* the first header */
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(fds, extra, sizeof(fds));
+	memcpy(CMSG_DATA(c), fds, sizeof(fds));
+	ck_assert_int_eq(sendmsg(pair[1], &mh, 0), 1);
+	close(extra[0]);
+	close(extra[1]);
+	close(pair[1]);
+	int before = open_fds();
+	d->dial = pair[0];
+	dial_done(d);
+	ck_assert_int_eq(d->dial, -1);
+	ck_assert_int_eq(open_fds(), before - 1); /* its channel, no more */
+}
+END_TEST
+
 /* Issue 16 item 3: the one message that asks a worker to send
  * OP_REQ_UNEXPORT goes only to a granted export session's worker, with
  * its socket, and the session is stopped with the longer grace either
@@ -747,6 +800,7 @@ int main(void)
 	tcase_add_test(t, mounted_disks_named);
 	tcase_add_test(t, unexport_only_to_granted_export);
 	tcase_add_test(t, dialler_cannot_exec);
+	tcase_add_test(t, dialler_extra_fds_closed);
 	suite_add_tcase(s, t);
 	return run_suite(s);
 }
