@@ -292,6 +292,12 @@ void forget_device(struct exported *d, bool give_back)
 {
 	struct session *s = d->session;
 
+	/* A worker dialled for it that has not asked yet would otherwise
+	 * ask later, and get the device if it is exported again. */
+	if (!s && export_session_of(d))
+		session_stop(export_session_of(d),
+			     "was dialled for a device now unexported");
+
 	if (!s || !give_back) {
 		if (s) {
 			session_stop(s, NULL);

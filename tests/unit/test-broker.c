@@ -527,6 +527,24 @@ START_TEST(no_redial_while_export_session_asks)
 }
 END_TEST
 
+/* Unexported meanwhile, the device's pending worker is stopped: it
+ * must not ask later and get the device exported again. */
+START_TEST(unexport_stops_pending_export_session)
+{
+	struct exported *d = device("9-9", 2);
+	snprintf(d->export_to, sizeof(d->export_to), "127.0.0.1:3240");
+	struct session *s = session(0, PHASE_ASKING, NULL);
+	s->outgoing = true;
+	snprintf(s->bound_busid, sizeof(s->bound_busid), "9-9");
+	s->pid = idle_worker();
+
+	forget_device(d, false);
+	ck_assert(!d->used);
+	ck_assert_int_ne(s->kill_at, 0);
+	ck_assert_int_eq(ended_by(s->pid), SIGTERM);
+}
+END_TEST
+
 /* That session ending ungranted restarts the backoff from its end. */
 START_TEST(ungranted_export_session_backs_off)
 {
@@ -792,6 +810,7 @@ int main(void)
 	tcase_add_test(t, redial_backoff);
 	tcase_add_test(t, no_redial_while_export_session_asks);
 	tcase_add_test(t, ungranted_export_session_backs_off);
+	tcase_add_test(t, unexport_stops_pending_export_session);
 	tcase_add_test(t, importer_sees_what_policy_names);
 	tcase_add_test(t, reevaluation);
 	tcase_add_test(t, reevaluation_stops_unnamed_importer);
