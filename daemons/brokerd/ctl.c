@@ -223,6 +223,7 @@ static ssize_t recv_request(int fd, char *text, size_t len, int *conn)
 			    .msg_control = control.buf,
 			    .msg_controllen = sizeof(control.buf)};
 	ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	size_t count = 0;
 
 	*conn = -1;
 	if (n < 0)
@@ -233,14 +234,15 @@ static ssize_t recv_request(int fd, char *text, size_t len, int *conn)
 			continue;
 		size_t nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		int *fds = (int *)(void *)CMSG_DATA(c);
-		for (size_t i = 0; i < nfds; i++) {
-			if (*conn < 0 && i == 0)
+		for (size_t i = 0; i < nfds; i++, count++) {
+			if (count == 0)
 				*conn = fds[i];
 			else
 				close(fds[i]);
 		}
 	}
-	if (mh.msg_flags & MSG_CTRUNC) {
+	/* Two fit in the buffer's padding without MSG_CTRUNC. */
+	if (count > 1 || (mh.msg_flags & MSG_CTRUNC)) {
 		log_line("control: more than one descriptor with a request");
 		if (*conn >= 0)
 			close(*conn);

@@ -25,7 +25,8 @@
 #   serve-fd          connections handed over with usbip-brokerctl
 #                     serve-fd (SCM_RIGHTS) get workers, under the same
 #                     per-peer limit; --qubes starts a Qubes session; a
-#                     file that is no socket is refused
+#                     file that is no socket is refused; two descriptors
+#                     with one request are refused and both closed
 #
 # Needs root (workers start in user namespaces); exits 77 (skip) without.
 set -uo pipefail
@@ -149,6 +150,21 @@ PY
 case $test in
 serve-fd)
 	start_broker
+	# Two descriptors with one request (they fit in the padding of a
+	# one-descriptor buffer): refused, both closed in the broker.
+	fds0=$(fds)
+	out=$(python3 - "$dir/control.sock" <<'PY'
+import array, socket, sys
+c = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+c.connect(sys.argv[1])
+a, b = socket.socketpair()
+c.sendmsg([b"serve-fd"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                            array.array("i", [a.fileno(), b.fileno()]))])
+print(repr(c.recv(4096)))
+PY
+)
+	case $out in "b''" | *rror*) ;; *) fail "two descriptors: $out" ;; esac
+	[ "$(fds)" = "$fds0" ] || fail "fds $fds0 -> $(fds) after two descriptors"
 	out=$(hand idle)
 	case $out in "0 "*) ;; *) fail "serve-fd: $out" ;; esac
 	timeout 2 $ctl status | grep -q "fd:uid:0" ||
