@@ -157,8 +157,11 @@ static int swaps_on(const struct blocks *set, const char *swaps, char *out,
 		if (rest || !path)
 			continue;
 		const char *name = realpath(path, real) ? real : path;
-		const char *slash = strrchr(name, '/');
-		name = slash ? slash + 1 : name;
+		/* A device node, not a swap file that happens to be called
+		 * sda1. */
+		if (strncmp(name, "/dev/", 5) || strchr(name + 5, '/'))
+			continue;
+		name += 5;
 		for (size_t i = 0; i < set->n; i++) {
 			if (strcmp(set->b[i].name, name))
 				continue;

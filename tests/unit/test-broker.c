@@ -744,13 +744,14 @@ START_TEST(mounted_disks_named)
 					      sizeof(out)),
 			 2);
 	/* A swap partition is in no mountinfo; /proc/swaps names it by
-	 * path (here one that does not resolve: its last part counts). */
+	 * its node's path (a swap file named like a disk is not one). */
 	snprintf(cmd, sizeof(cmd), "%s/swaps", root);
 	f = fopen(cmd, "we");
 	ck_assert_ptr_nonnull(f);
 	fprintf(f, "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
-		   "/nonexistent/dev/sdb\tpartition\t1024\t0\t-2\n"
-		   "/nonexistent/dev/sda2\tpartition\t1024\t0\t-2\n");
+		   "/nonexistent/sda1\tfile\t1024\t0\t-2\n"
+		   "/dev/sdb\tpartition\t1024\t0\t-2\n"
+		   "/dev/sda2\tpartition\t1024\t0\t-2\n");
 	ck_assert_int_eq(fclose(f), 0);
 	snprintf(mountinfo, sizeof(mountinfo), "%s/m2", root);
 	ck_assert_int_eq(mounts_of_usb_device(root, mountinfo, cmd, "1-1", out,
