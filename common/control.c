@@ -69,6 +69,10 @@ int control_parse(const char *text, size_t len, struct control_request *req,
 		req->verb = CONTROL_RELOAD;
 	else if (!strcmp(verb, "serve-fd"))
 		req->verb = CONTROL_SERVE_FD;
+	else if (!strcmp(verb, "show"))
+		req->verb = CONTROL_SHOW;
+	else if (!strcmp(verb, "generate-policy"))
+		req->verb = CONTROL_GENERATE_POLICY;
 	else
 		return log_fail(-EINVAL, msg, msg_len, "unknown command '%s'",
 				verb);
@@ -83,7 +87,8 @@ int control_parse(const char *text, size_t len, struct control_request *req,
 					"'qubes BUSID'");
 		req->qubes = true;
 	}
-	if (req->verb == CONTROL_EXPORT || req->verb == CONTROL_UNEXPORT) {
+	if (req->verb == CONTROL_EXPORT || req->verb == CONTROL_UNEXPORT ||
+	    req->verb == CONTROL_SHOW) {
 		unsigned bus, dev;
 		char tail;
 		if (!word(&p, end, req->busid, sizeof(req->busid)) ||

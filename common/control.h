@@ -5,7 +5,7 @@
  *
  * A request is one line of printable ASCII:
  *   list | status | reload | export DEVICE [ADDR] [force] | unexport DEVICE
- *   | serve-fd [qubes BUSID]
+ *   | serve-fd [qubes BUSID] | show DEVICE | generate-policy
  * where DEVICE is a busid (1-2.3) or a usbfs node (/dev/bus/usb/001/004).
  * serve-fd comes with a connected stream socket (SCM_RIGHTS) that the
  * broker serves like an accepted import connection ("from fd" in the
@@ -16,9 +16,16 @@
  * tab-separated fields, one row per line:
  *   list:   busid, vid:pid, product, speed (the wire's number), host
  *           driver or "-", exported: no, yes or in-use, policy: deny,
- *           allow or auto (with the rule's line, e.g. "allow:3")
+ *           allow or auto (with the rule's line, e.g. "allow:3"),
+ *           vendor and product names from udev's hwdb ("" unknown)
  *   status: busid or "-", peer, import or export, worker pid, seconds up,
  *           URBs, bytes in, bytes out, errors
+ *   show:   KEY, VALUE (busid, id, vendor, model, product, serial,
+ *           speed, class, bcd_device, configuration, interfaces, then
+ *           one "interface" row each: number, CC:SS:PP, class name;
+ *           policy, exported, export_to, session, dial); keys may repeat
+ *   generate-policy: one line of policy text per row (comments and
+ *           rules; policy/README.md), ending in "deny"
  * The broker parses requests strictly (control_parse) and only after
  * checking the peer's credentials.
  */
@@ -42,6 +49,8 @@ enum control_verb {
 	CONTROL_UNEXPORT,
 	CONTROL_RELOAD,
 	CONTROL_SERVE_FD,
+	CONTROL_SHOW,
+	CONTROL_GENERATE_POLICY,
 };
 
 struct control_request {

@@ -25,16 +25,40 @@
 #include "listen.h"
 #include "log.h"
 #include "macros.h"
+#include "policy_gen.h"
+#include "usb_hwdb.h"
 #include "usb_sysfs.h"
 
 /* Supplementary groups read from a control peer; one in more groups is
  * judged by its primary group (ERANGE). */
 #define NGROUPS_MAX_PEER 256
 
+/* The USB devices present, in busid order; NULL with *n = 0 when there
+ * are none, and an error in out when sysfs cannot be read. Each name is
+ * freed by the caller, then the array. */
+static struct dirent **usb_devices(int *n, struct control_reply *out)
+{
+	struct dirent **names;
+
+	*n = scandir("/sys/bus/usb/devices", &names, NULL, alphasort);
+	if (*n >= 0)
+		return names;
+	*n = 0;
+	/* No USB on this host (no usbcore): an empty list. */
+	if (errno != ENOENT) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "/sys/bus/usb/devices: %s",
+			 strerror(errno));
+		control_reply_error(out, msg);
+	}
+	return NULL;
+}
+
 static void reply_list(struct control_reply *out)
 {
 	struct dirent **names;
 	int n = scandir("/sys/bus/usb/devices", &names, NULL, alphasort);
+	struct udev_hwdb *hwdb = n > 0 ? usb_hwdb_open() : NULL;
 
 	if (n < 0) {
 		/* No USB on this host (no usbcore): an empty list. */
@@ -55,12 +79,16 @@ static void reply_list(struct control_reply *out)
 		    usbdev_read_info(busid, &info, msg, sizeof(msg)) == 0) {
 			struct exported *d = find_exported(busid);
 			const struct policy_rule *rule = rule_for(&info);
-			char verdict[32];
+			char verdict[32], vendor[128], model[128];
 			snprintf(verdict, sizeof(verdict), "%s:%u",
 				 verdict_of(&info, rule),
 				 rule ? rule->line : 0);
+			usb_hwdb_names(hwdb, info.wire.device.id_vendor,
+				       info.wire.device.id_product, vendor,
+				       sizeof(vendor), model, sizeof(model));
 			control_reply_row(out,
-					  "%s\t%04x:%04x\t%s\t%u\t%s\t%s\t%s",
+					  "%s\t%04x:%04x\t%s\t%u\t%s\t%s\t%s"
+					  "\t%s\t%s",
 					  busid, info.wire.device.id_vendor,
 					  info.wire.device.id_product,
 					  info.product, info.wire.device.speed,
@@ -68,11 +96,134 @@ static void reply_list(struct control_reply *out)
 					  !d	       ? "no"
 					  : d->session ? "in-use"
 						       : "yes",
-					  verdict);
+					  verdict, vendor, model);
 		}
 		free(names[i]);
 	}
 	free(names);
+	usb_hwdb_close(hwdb);
+}
+
+/* One device in full: what sysfs says, what the policy says, and what
+ * the broker does with it. */
+static void reply_show(const char *busid, struct control_reply *out)
+{
+	struct usbdev_info info;
+	char msg[128], vendor[128], model[128];
+
+	if (usbdev_read_info(busid, &info, msg, sizeof(msg)) < 0) {
+		control_reply_error(out, msg);
+		return;
+	}
+	const struct usbip_device_info *dev = &info.wire.device;
+	const struct policy_rule *rule = rule_for(&info);
+	struct exported *d = find_exported(busid);
+	struct udev_hwdb *hwdb = usb_hwdb_open();
+	const char *name = usb_class_name(dev->device_class);
+	time_t now = time(NULL);
+
+	usb_hwdb_names(hwdb, dev->id_vendor, dev->id_product, vendor,
+		       sizeof(vendor), model, sizeof(model));
+	usb_hwdb_close(hwdb);
+	control_reply_row(out, "busid\t%s", busid);
+	control_reply_row(out, "id\t%04x:%04x", dev->id_vendor,
+			  dev->id_product);
+	control_reply_row(out, "vendor\t%s", vendor[0] ? vendor : "-");
+	control_reply_row(out, "model\t%s", model[0] ? model : "-");
+	control_reply_row(out, "product\t%s", info.product);
+	control_reply_row(out, "serial\t%s",
+			  info.serial[0] ? info.serial : "-");
+	control_reply_row(out, "speed\t%u", dev->speed);
+	control_reply_row(out, "class\t%02x:%02x:%02x %s",
+			  dev->device_class, dev->device_subclass,
+			  dev->device_protocol, name ? name : "unknown");
+	control_reply_row(out, "bcd_device\t%04x", dev->bcd_device);
+	control_reply_row(out, "configuration\t%u of %u",
+			  dev->configuration_value, dev->num_configurations);
+	control_reply_row(out, "driver\t%s",
+			  info.driver[0] ? info.driver : "-");
+	control_reply_row(out, "interfaces\t%u", dev->num_interfaces);
+	for (unsigned i = 0;
+	     i < dev->num_interfaces && i < USBIP_MAX_INTERFACES; i++) {
+		const struct usbip_interface_info *f = &info.wire.interfaces[i];
+		name = usb_class_name(f->interface_class);
+		control_reply_row(out, "interface\t%u %02x:%02x:%02x %s", i,
+				  f->interface_class, f->interface_subclass,
+				  f->interface_protocol,
+				  name ? name : "unknown");
+	}
+	if (rule)
+		control_reply_row(out, "policy\t%s (rule at %s:%u)",
+				  verdict_of(&info, rule), b.policy_path,
+				  rule->line);
+	else
+		control_reply_row(out, "policy\t%s (no rule matches: %s)",
+				  verdict_of(&info, rule), b.policy_path);
+	control_reply_row(out, "exported\t%s",
+			  !d ? "no" : d->session ? "in-use" : "yes");
+	if (!d)
+		return;
+	control_reply_row(out, "export_to\t%s",
+			  d->export_to[0] ? d->export_to : "-");
+	if (d->session)
+		control_reply_row(out,
+				  "session\t%s %s, worker %d, up %ld s, "
+				  "%llu URBs, %llu bytes in, %llu out",
+				  d->session->outgoing ? "export to"
+						       : "import by",
+				  d->session->peer, (int)d->session->pid,
+				  (long)(now - d->session->started),
+				  (unsigned long long)d->session->stats.urbs,
+				  (unsigned long long)d->session->stats.bytes_in,
+				  (unsigned long long)
+					  d->session->stats.bytes_out);
+	else
+		control_reply_row(out, "session\t-");
+	if (!d->export_to[0])
+		control_reply_row(out, "dial\t-");
+	else if (d->session)
+		control_reply_row(out, "dial\tconnected");
+	else if (d->dial >= 0)
+		control_reply_row(out, "dial\tconnecting");
+	else
+		control_reply_row(out, "dial\tnext in %ld s (backoff %u s)",
+				  (long)(d->retry_at > now ? d->retry_at - now
+							   : 0),
+				  d->backoff_s);
+}
+
+/* generate-policy: a rule per device present, then a deny for the rest. */
+static void reply_generated_policy(struct control_reply *out)
+{
+	int n;
+	struct dirent **names = usb_devices(&n, out);
+	char rule[1024];
+
+	control_reply_row(out,
+			  "# usbip-brokerctl generate-policy: one rule per "
+			  "device present. Add \"from NET\" (importers)");
+	control_reply_row(out, "# or \"to ADDR\" (destinations) to the "
+			       "rules you keep; policy/README.md.");
+	for (int i = 0; i < n; i++) {
+		struct usbdev_info info;
+		char msg[128];
+		const char *busid = names[i]->d_name;
+
+		/* Hubs and imports are never exported: no rule for them. */
+		if (usb_busid_valid(busid) &&
+		    usbdev_read_info(busid, &info, msg, sizeof(msg)) == 0 &&
+		    info.wire.device.device_class != 0x09 &&
+		    !usbdev_is_imported(busid)) {
+			if (policy_gen_rule(&info, rule, sizeof(rule)) < 0)
+				control_reply_row(out, "# %s: rule too long",
+						  busid);
+			else
+				control_reply_row(out, "%s", rule);
+		}
+		free(names[i]);
+	}
+	free(names);
+	control_reply_row(out, "deny");
 }
 
 static void reply_status(struct control_reply *out)
@@ -150,6 +301,12 @@ static void control_request(const struct control_request *req, int conn,
 		break;
 	case CONTROL_STATUS:
 		reply_status(out);
+		break;
+	case CONTROL_SHOW:
+		reply_show(busid, out);
+		break;
+	case CONTROL_GENERATE_POLICY:
+		reply_generated_policy(out);
 		break;
 	case CONTROL_EXPORT:
 		r = export_device_forced(busid,
