@@ -9,6 +9,8 @@
  *   usbip-brokerctl export 1-2 [--to vsock:3:5000] [--force]
  *   usbip-brokerctl unexport 1-2
  *   usbip-brokerctl reload
+ *   usbip-brokerctl show 1-2
+ *   usbip-brokerctl generate-policy >policy.conf
  *   usbip-brokerctl keygen [--out DIR]   (local: no broker involved)
  *   usbip-brokerctl pin FILE
  *   usbip-brokerctl serve-fd [--fd N] [--qubes --busid BUSID] [--wait]
@@ -40,12 +42,13 @@ enum {
 };
 
 static const char *const list_fields[] = {
-	"busid", "id", "product", "speed", "driver", "exported", "policy"};
+	"busid",    "id",     "product", "speed",	"driver",
+	"exported", "policy", "vendor_name", "model_name"};
 static const char *const status_fields[] = {
 	"busid", "peer",     "direction", "pid",   "uptime_s",
 	"urbs",	 "bytes_in", "bytes_out", "errors"};
 /* Which fields are numbers in JSON. */
-static const bool list_numeric[] = {0, 0, 0, 1, 0, 0, 0};
+static const bool list_numeric[] = {0, 0, 0, 1, 0, 0, 0, 0, 0};
 static const bool status_numeric[] = {0, 0, 0, 1, 1, 1, 1, 1, 1};
 
 static void json_string(const char *s, size_t len)
@@ -99,6 +102,18 @@ static void print_rows(char *rows, const char *const *fields,
 	}
 	if (json)
 		puts("]");
+}
+
+/* show's KEY TAB VALUE rows as aligned "key: value" lines. */
+static void print_show(char *rows)
+{
+	for (char *line = strtok(rows, "\n"); line; line = strtok(NULL, "\n")) {
+		char *tab = strchr(line, '\t');
+		if (!tab)
+			continue;
+		*tab = '\0';
+		printf("%-14s %s\n", line, tab + 1);
+	}
 }
 
 /* The identity commands work on files only: no broker is asked. */
@@ -327,6 +342,16 @@ static void usage(FILE *f)
 		"  unexport BUSID                end its session, give it back "
 		"to the\n"
 		"                                host's drivers\n"
+		"  show BUSID                    one device: descriptors, "
+		"interfaces,\n"
+		"                                hwdb names, the policy's "
+		"verdict and\n"
+		"                                rule, its session and dial "
+		"state\n"
+		"  generate-policy               an allow rule per device "
+		"present (ids,\n"
+		"                                serial, interface types), "
+		"then deny\n"
 		"  reload                        read the policy again (a bad "
 		"file\n"
 		"                                is refused with file:line; "
@@ -454,8 +479,9 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	bool listing = !strcmp(verb, "list") || !strcmp(verb, "status");
-	bool bare = !strcmp(verb, "reload");
-	bool with_busid = !strcmp(verb, "export") || !strcmp(verb, "unexport");
+	bool bare = !strcmp(verb, "reload") || !strcmp(verb, "generate-policy");
+	bool with_busid = !strcmp(verb, "export") ||
+			  !strcmp(verb, "unexport") || !strcmp(verb, "show");
 	if (((listing || bare) && args != 1) || (with_busid && args != 2) ||
 	    (!listing && !with_busid && !bare) ||
 	    ((to || force) && strcmp(verb, "export")) || (json && !listing)) {
@@ -478,5 +504,9 @@ int main(int argc, char **argv)
 	else if (!strcmp(verb, "status"))
 		print_rows(reply + 3, status_fields, status_numeric,
 			   ARRAY_SIZE(status_fields), json);
+	else if (!strcmp(verb, "show"))
+		print_show(reply + 3);
+	else if (!strcmp(verb, "generate-policy"))
+		fputs(reply + 3, stdout); /* policy text, one line a row */
 	return EXIT_OK;
 }
