@@ -19,6 +19,9 @@
 #   max-per-peer      a fifth session from one address is refused
 #   import-timeout    a worker without a device is stopped, then killed
 #   list-without-usb  list on a host without /sys/bus/usb/devices
+#   show-generate-without-usb  there too: show of an absent device is
+#                     refused with its busid named; generate-policy's
+#                     output is a policy the broker reloads
 #   environment       a worker gets the broker's USBIP_* variables alone
 #   second-instance   a second broker on the same control socket refuses
 #   missing-worker    a worker uid 65534 cannot run stops the start
@@ -287,6 +290,27 @@ list-without-usb-inner)
 	[ "$(printf '%s\n' "$out" | grep -vc '^busid')" = 0 ] ||
 		fail "list printed '$out'"
 	kill -0 "$bpid" 2>/dev/null || fail "the broker died"
+	responsive
+	stop_broker
+	;;
+show-generate-without-usb)
+	if [ -d /sys/bus/usb ]; then
+		exec unshare -m sh -c \
+			"mount --make-rprivate / && mount -t tmpfs none /sys/bus/usb &&
+			 exec '$0' '$1' show-generate-inner"
+	fi
+	;&
+show-generate-inner)
+	start_broker
+	out=$(timeout 3 $ctl show 1-1 2>&1) && fail "show of an absent device succeeded: $out"
+	grep -q "1-1" <<<"$out" || fail "show did not name the device: $out"
+	timeout 3 $ctl generate-policy >"$dir/generated.conf" || fail "generate-policy failed"
+	cat "$dir/generated.conf"
+	[ "$(tail -1 "$dir/generated.conf")" = deny ] || fail "the generated policy does not end in deny"
+	cp "$dir/generated.conf" "$dir/policy.conf"
+	timeout 3 $ctl reload || fail "the broker refused the generated policy"
+	timeout 3 $ctl list | head -1 | grep -q "vendor_name.model_name" ||
+		fail "list has no hwdb name columns"
 	responsive
 	stop_broker
 	;;
