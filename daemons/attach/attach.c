@@ -31,6 +31,8 @@
 #include "tls_client.h"
 #endif
 #include "transport.h"
+#include "usb_hwdb.h"
+#include "usb_sysfs.h"
 #include "vhci.h"
 #include "wire.h"
 
@@ -675,6 +677,28 @@ static int cmd_listen(char **addresses, size_t naddr, char *const *allow,
 	return EXIT_OK;
 }
 
+/* ", vvvv:pppp Vendor Model" of the local device a port has, from sysfs
+ * and udev's hardware database; nothing when sysfs has no such device
+ * (yet). */
+static void print_local_names(struct udev_hwdb *hwdb, const char *busid)
+{
+	char dir[96], vendor[128], model[128];
+	unsigned long vid, pid;
+
+	if (!usb_busid_valid(busid))
+		return;
+	snprintf(dir, sizeof(dir), "/sys/bus/usb/devices/%s", busid);
+	if (usb_sysfs_number(dir, "idVendor", 16, 0xffff, &vid) < 0 ||
+	    usb_sysfs_number(dir, "idProduct", 16, 0xffff, &pid) < 0)
+		return;
+	usb_hwdb_names(hwdb, (uint16_t)vid, (uint16_t)pid, vendor,
+		       sizeof(vendor), model, sizeof(model));
+	printf(", %04lx:%04lx", vid, pid);
+	if (vendor[0] || model[0])
+		printf(" %s%s%s", vendor, vendor[0] && model[0] ? " " : "",
+		       model);
+}
+
 static int cmd_port(void)
 {
 	struct vhci v;
@@ -690,6 +714,7 @@ static int cmd_port(void)
 		log_line("cannot read vhci_hcd status");
 		return EXIT_FAIL;
 	}
+	struct udev_hwdb *hwdb = usb_hwdb_open();
 	for (size_t i = 0; i < n; i++) {
 		const struct vhci_port *p = &ports[i];
 		if (p->state == VHCI_PORT_FREE)
@@ -698,12 +723,14 @@ static int cmd_port(void)
 		printf("port %u: %s-speed, remote bus %u device %u, local %s",
 		       p->port, speed_name(p->speed), p->devid >> 16,
 		       p->devid & 0xffff, p->local_busid);
+		print_local_names(hwdb, p->local_busid);
 		if (vhci_record_read(p->port, host, sizeof(host), service,
 				     sizeof(service), busid,
 				     sizeof(busid)) == 0)
 			printf(", from %s:%s/%s", host, service, busid);
 		printf("\n");
 	}
+	usb_hwdb_close(hwdb);
 	if (!used)
 		printf("no attached devices\n");
 	return EXIT_OK;
