@@ -682,14 +682,12 @@ static int cmd_listen(char **addresses, size_t naddr, char *const *allow,
  * (yet). */
 static void print_local_names(struct udev_hwdb *hwdb, const char *busid)
 {
-	char dir[96], vendor[128], model[128];
+	char vendor[128], model[128];
 	unsigned long vid, pid;
 
-	if (!usb_busid_valid(busid))
-		return;
-	snprintf(dir, sizeof(dir), "/sys/bus/usb/devices/%s", busid);
-	if (usb_sysfs_number(dir, "idVendor", 16, 0xffff, &vid) < 0 ||
-	    usb_sysfs_number(dir, "idProduct", 16, 0xffff, &pid) < 0)
+	if (!usb_busid_valid(busid) ||
+	    usb_sysfs_number(busid, "idVendor", 16, 0xffff, &vid) < 0 ||
+	    usb_sysfs_number(busid, "idProduct", 16, 0xffff, &pid) < 0)
 		return;
 	usb_hwdb_names(hwdb, (uint16_t)vid, (uint16_t)pid, vendor,
 		       sizeof(vendor), model, sizeof(model));
