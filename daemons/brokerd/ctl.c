@@ -56,20 +56,10 @@ static struct dirent **usb_devices(int *n, struct control_reply *out)
 
 static void reply_list(struct control_reply *out)
 {
-	struct dirent **names;
-	int n = scandir("/sys/bus/usb/devices", &names, NULL, alphasort);
+	int n;
+	struct dirent **names = usb_devices(&n, out);
 	struct udev_hwdb *hwdb = n > 0 ? usb_hwdb_open() : NULL;
 
-	if (n < 0) {
-		/* No USB on this host (no usbcore): an empty list. */
-		if (errno != ENOENT) {
-			char msg[128];
-			snprintf(msg, sizeof(msg), "/sys/bus/usb/devices: %s",
-				 strerror(errno));
-			control_reply_error(out, msg);
-		}
-		return;
-	}
 	for (int i = 0; i < n; i++) {
 		struct usbdev_info info;
 		char msg[128];
