@@ -3,7 +3,8 @@
 # Installs what building and testing usbip-broker needs on Debian 12
 # (bookworm): the build chain, the libraries, clang's libFuzzer, and what the
 # guest scenarios boot and use (QEMU, Debian's kernel, a static busybox, the
-# upstream usbip tools). Run as root.
+# upstream usbip tools), and what building the Debian package takes.
+# Run as root.
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "run as root (apt-get needs it)" >&2; exit 1; }
 export DEBIAN_FRONTEND=noninteractive
@@ -15,4 +16,5 @@ apt-get install -y -q --no-install-recommends \
 	qemu-system-x86 linux-image-amd64 busybox-static kmod cpio gzip \
 	usbip iproute2 procps coreutils alsa-utils sox strace groff-base \
 	usbutils e2fsprogs util-linux passwd python3 \
-	systemd udev
+	systemd udev \
+	dpkg-dev debhelper fakeroot lintian

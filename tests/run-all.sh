@@ -14,13 +14,15 @@
 #   adversarial  every attacker tool at once against one live broker
 #           while a healthy session reads bit-exact (tests/vm/adversarial.sh)
 #                                                            (build/vm-adversarial/)
+#   deb     the Debian packages: dpkg-buildpackage, lintian, installed
+#           in the guest and used (tests/host/deb-test.sh)   -> build-deb/
 #
 # Ends with one line "N passed, N failed" counting the stages.
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(build unit asan fuzz vm adversarial)
+[ ${#stages[@]} -gt 0 ] || stages=(build unit asan fuzz vm adversarial deb)
 fuzz_seconds=${FUZZ_SECONDS:-60}
 passed=0 failed=0 failures=()
 
@@ -69,10 +71,14 @@ stage_adversarial() {
 	ninja -C build && tests/vm/run.sh -o build/vm-adversarial tests/vm/adversarial.sh
 }
 
+stage_deb() {
+	tests/host/deb-test.sh
+}
+
 for s in "${stages[@]}"; do
 	case $s in
-	build | unit | asan | fuzz | vm | adversarial) ;;
-	*) echo "unknown stage '$s' (build unit asan fuzz vm adversarial)" >&2; exit 2 ;;
+	build | unit | asan | fuzz | vm | adversarial | deb) ;;
+	*) echo "unknown stage '$s' (build unit asan fuzz vm adversarial deb)" >&2; exit 2 ;;
 	esac
 	echo "=== stage $s"
 	t0=$(date +%s)

@@ -5,9 +5,9 @@
 #   tests/host/deb-test.sh [--no-guest]
 #
 # copies the tree (committed or not, build output left out) to
-# build/deb/src, builds the binary packages there with
+# build-deb/src, builds the binary packages there with
 # `dpkg-buildpackage -us -uc -b` (debian/rules runs the unit suite only),
-# runs lintian on them (build/deb/lintian.txt; any error or warning that
+# runs lintian on them (build-deb/lintian.txt; any error or warning that
 # debian/*.lintian-overrides does not explain fails the test), then boots
 # the guest once with tests/host/deb-guest.sh, which installs the .debs
 # with dpkg -i and runs the demo's export and attach from the installed
@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
-out=$repo/build/deb
+out=$repo/build-deb
 guest=1
 [ "${1:-}" != --no-guest ] || guest=0
 
