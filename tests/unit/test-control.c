@@ -125,6 +125,27 @@ START_TEST(refusals)
 }
 END_TEST
 
+/* show takes one device, as unexport does; generate-policy nothing. */
+START_TEST(show_and_generate_policy)
+{
+	static const char *const bad[] = {
+		"show", "show ../1-1", "show 1-1 tcp:1", "show /etc/passwd",
+		"generate-policy 1-1", "generate-policy\t",
+	};
+	struct control_request req;
+
+	ck_assert_int_eq(parse("show 1-2.3", &req), 0);
+	ck_assert_int_eq(req.verb, CONTROL_SHOW);
+	ck_assert_str_eq(req.busid, "1-2.3");
+	ck_assert_int_eq(parse("show /dev/bus/usb/001/004", &req), 0);
+	ck_assert_str_eq(req.busid, "/dev/bus/usb/001/004");
+	ck_assert_int_eq(parse("generate-policy\n", &req), 0);
+	ck_assert_int_eq(req.verb, CONTROL_GENERATE_POLICY);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		ck_assert_msg(parse(bad[i], &req) < 0, "accepted '%s'", bad[i]);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("control");
@@ -133,6 +154,7 @@ int main(void)
 	tcase_add_test(tc, busids);
 	tcase_add_test(tc, requests);
 	tcase_add_test(tc, refusals);
+	tcase_add_test(tc, show_and_generate_policy);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
