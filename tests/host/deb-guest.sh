@@ -107,6 +107,18 @@ grep -q "1d6b:0104 Linux Foundation" /tmp/port.txt || die "port has no hwdb name
 wait_detached
 /usr/sbin/usbip-brokerctl unexport "$b"
 wait_for 20 test -e "/sys/bus/usb/devices/$b:1.0/driver" || die "usb-storage did not get the device back"
+# show's dial state: an export --to a destination nobody listens on is
+# redialled with backoff, and show says when the next attempt is.
+cat >/etc/usbip-broker/policy.conf <<'POLICY'
+allow id 1d6b:0104 to unix:/tmp/absent.sock
+deny
+POLICY
+/usr/sbin/usbip-brokerctl reload || die "reload failed"
+/usr/sbin/usbip-brokerctl export "$b" --to unix:/tmp/absent.sock || die "export --to failed"
+wait_for 20 sh -c "/usr/sbin/usbip-brokerctl show $b | grep -q '^dial  *next in [0-9]* s (backoff [1-9]'" ||
+	die "show has no redial state: $(/usr/sbin/usbip-brokerctl show "$b")"
+/usr/sbin/usbip-brokerctl show "$b" | grep -E '^(exported|export_to|session|dial) '
+/usr/sbin/usbip-brokerctl unexport "$b"
 kill -TERM $bpid
 wait $bpid || die "the broker's exit status was not 0"
 trap - EXIT
