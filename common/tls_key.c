@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
@@ -25,6 +26,17 @@ struct tls_key {
 #define CV_PAD_LEN 64
 static const char cv_server_context[] = "TLS 1.3, server CertificateVerify";
 static const char cv_client_context[] = "TLS 1.3, client CertificateVerify";
+
+/* Declared in tls_pin.h; here because it is the one part of pins that
+ * needs GnuTLS (the hash). */
+int tls_pin_of_spki(const uint8_t *spki, size_t len, struct tls_pin *out)
+{
+	if (!spki || !len)
+		return -EINVAL;
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, spki, len, out->sha256) < 0)
+		return -EIO;
+	return 0;
+}
 
 static void wipe_datum(gnutls_datum_t *d)
 {

@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Pins: SHA-256 of a public key's SPKI and its "SHA256:base64" text form.
- * The hash is GnuTLS's; only the text encoding is done here. */
+/* Pins: the "SHA256:base64" text form of a public key's SHA-256. No
+ * cryptography here (tls_pin_of_spki, GnuTLS's hash, is in tls_key.c), so
+ * that the policy parser can read pins without linking GnuTLS. */
 #include <errno.h>
 #include <string.h>
-
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 
 #include "tls_pin.h"
 
@@ -27,15 +25,6 @@ static int base64_value(unsigned char c)
 	if (c == '/')
 		return 63;
 	return -1;
-}
-
-int tls_pin_of_spki(const uint8_t *spki, size_t len, struct tls_pin *out)
-{
-	if (!spki || !len)
-		return -EINVAL;
-	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, spki, len, out->sha256) < 0)
-		return -EIO;
-	return 0;
 }
 
 void tls_pin_format(const struct tls_pin *pin, char out[TLS_PIN_TEXT_SIZE])

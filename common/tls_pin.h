@@ -39,7 +39,8 @@ struct tls_pins {
 	struct tls_pin pin[TLS_PINS_MAX];
 };
 
-/* The pin of a DER SubjectPublicKeyInfo. 0 or a negative errno. */
+/* The pin of a DER SubjectPublicKeyInfo. 0 or a negative errno. In the
+ * TLS library (tls_key.c): the rest of this file needs no GnuTLS. */
 int tls_pin_of_spki(const uint8_t *spki, size_t len, struct tls_pin *out);
 
 /* Writes the text form (TLS_PIN_TEXT_SIZE bytes with the NUL). */
