@@ -103,6 +103,40 @@ static int parse_id(const struct cursor *c, const char *s,
 }
 
 static int parse_net(const struct cursor *c, const char *s,
+		     struct policy_net *n);
+
+/* key:PIN, or key:PIN@NET for both. */
+static int parse_key_net(const struct cursor *c, const char *s,
+			 struct policy_net *n)
+{
+	char pin[TLS_PIN_TEXT_SIZE];
+	const char *text = s + 4, *at = strchr(text, '@');
+	size_t len = at ? (size_t)(at - text) : strlen(text);
+	struct tls_pin key;
+
+	if (len >= sizeof(pin))
+		return refuse(c, "from: key:SHA256:... wants a pin, 50 "
+				 "characters");
+	memcpy(pin, text, len);
+	pin[len] = '\0';
+	if (tls_pin_parse(pin, &key) < 0)
+		return refuse(c, "from: key:%s is not a pin (SHA256: and 43 "
+				 "base64 characters)",
+			      pin);
+	if (at && !strncmp(at + 1, "key:", 4))
+		return refuse(c, "from: one key a value");
+	if (at && parse_net(c, at + 1, n) < 0)
+		return -EINVAL;
+	if (!at) {
+		memset(n, 0, sizeof(*n));
+		n->kind = POLICY_NET_ANY;
+	}
+	n->has_key = true;
+	n->key = key;
+	return 0;
+}
+
+static int parse_net(const struct cursor *c, const char *s,
 		     struct policy_net *n)
 {
 	char addr[64], *end;
@@ -110,6 +144,8 @@ static int parse_net(const struct cursor *c, const char *s,
 	unsigned long v;
 
 	memset(n, 0, sizeof(*n));
+	if (!strncmp(s, "key:", 4))
+		return parse_key_net(c, s, n);
 	if (!strcmp(s, "any")) {
 		n->kind = POLICY_NET_ANY;
 		return 0;
@@ -358,7 +394,8 @@ static int parse_rule(const struct cursor *c, char **tok, size_t n,
 			if (r->num_to == POLICY_MAX_DESTINATIONS)
 				return refuse(c, "more than %d to",
 					      POLICY_MAX_DESTINATIONS);
-			if (transport_parse(value, &a, msg, sizeof(msg)) < 0)
+			if (transport_parse_tls(value, &a, msg, sizeof(msg)) <
+			    0)
 				return refuse(c, "to: %s", msg);
 			if (a.kind == TRANSPORT_FD)
 				return refuse(c, "to: fd:N is no destination");
@@ -376,6 +413,10 @@ int policy_parse_net(const char *text, struct policy_net *net, char *msg,
 {
 	struct cursor c = {.name = "from", .msg = msg, .msg_len = msg_len};
 
+	if (!strncmp(text, "key:", 4))
+		return refuse(&c, "'%s': a key is judged by the policy, after "
+				  "the TLS handshake, not here",
+			      text);
 	return parse_net(&c, text, net);
 }
 
@@ -631,6 +672,9 @@ bool policy_net_contains(const struct policy_net *nets, size_t num,
 {
 	for (size_t i = 0; i < num; i++) {
 		const struct policy_net *n = &nets[i];
+		if (n->has_key &&
+		    !(peer->has_key && tls_pin_equal(&n->key, &peer->key)))
+			continue;
 		if (n->kind == POLICY_NET_ANY)
 			return true;
 		if (n->kind != peer->kind)
@@ -651,6 +695,34 @@ bool policy_peer_allowed(const struct policy_rule *r,
 {
 	return policy_allows(r) &&
 	       policy_net_contains(r->from, r->num_from, peer);
+}
+
+bool policy_key_allowed(const struct policy_rule *r, const struct tls_pin *pin)
+{
+	if (!policy_allows(r) || !pin)
+		return false;
+	for (size_t i = 0; i < r->num_from; i++)
+		if (r->from[i].has_key && tls_pin_equal(&r->from[i].key, pin))
+			return true;
+	return false;
+}
+
+int policy_keys(const struct policy *p, struct tls_pins *out)
+{
+	char text[TLS_PIN_TEXT_SIZE];
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < p->num_rules; i++)
+		for (size_t j = 0; p->rules[i].allow && j < p->rules[i].num_from;
+		     j++) {
+			if (!p->rules[i].from[j].has_key)
+				continue;
+			tls_pin_format(&p->rules[i].from[j].key, text);
+			if (tls_pins_add(out, text) == -ENOSPC)
+				r = -E2BIG;
+		}
+	return r;
 }
 
 bool policy_destination_allowed(const struct policy_rule *r,

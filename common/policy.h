@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "tls_pin.h"
 #include "transport.h"
 #include "wire.h"
 
@@ -43,6 +44,10 @@ struct policy_net {
 	uint8_t addr[16]; /* network byte order */
 	unsigned prefix;  /* bits */
 	uint32_t cid;	  /* TRANSPORT_VSOCK_CID_ANY for vsock:* */
+	/* "key:PIN" (kind ANY) or "key:PIN@NET": the peer must also have
+	 * shown this key in a TLS handshake. */
+	bool has_key;
+	struct tls_pin key;
 };
 
 /* An interface type CC:SS:PP; -1 in subclass or protocol for any. */
@@ -114,12 +119,16 @@ struct policy_device {
 
 /* An importer as the kernel reports it (getpeername), or for a handed
  * connection (kind FD) the uid that handed it, in cid: per-peer limits
- * then count per local user. */
+ * then count per local user. On a TLS session, also the key its worker
+ * reports it showed (docs/tls.md says what a compromised worker can do
+ * with that). */
 struct policy_peer {
 	enum policy_net_kind kind; /* IP, VSOCK, UNIX or FD */
 	int family;
 	uint8_t addr[16];
 	uint32_t cid;
+	bool has_key;
+	struct tls_pin key;
 };
 
 /*
@@ -155,11 +164,20 @@ int policy_peer_from_sockaddr(const struct sockaddr *sa, socklen_t len,
 bool policy_peer_allowed(const struct policy_rule *r,
 			 const struct policy_peer *peer);
 /* One "from" value (any, unix, fd, vsock:CID, vsock:*, IP[/BITS]), for
- * limits outside the file such as a listener's --from. */
+ * limits outside the file such as a listener's --from; key: is refused
+ * there (a listener sees no key before its worker's handshake). */
 int policy_parse_net(const char *text, struct policy_net *net, char *msg,
 		     size_t msg_len);
 bool policy_net_contains(const struct policy_net *nets, size_t num,
 			 const struct policy_peer *peer);
+/* Whether one of the rule's "from key:" names pin (any address part
+ * aside): the export flow's check on the importer a tls: destination
+ * showed. */
+bool policy_key_allowed(const struct policy_rule *r, const struct tls_pin *pin);
+/* Every pin the policy's allow rules name, at most TLS_PINS_MAX (more
+ * are left out, and -E2BIG says so): the keys a worker's TLS handshake
+ * lets through, to be judged per device by the broker afterwards. */
+int policy_keys(const struct policy *p, struct tls_pins *out);
 /* address as transport_format() writes it. */
 bool policy_destination_allowed(const struct policy_rule *r,
 				const char *address);

@@ -221,6 +221,74 @@ START_TEST(destinations)
 END_TEST
 
 /* usbguard's operators on the interfaces the device has now. */
+/* Issue 15: "from key:PIN", alone or with an address, and tls: in "to". */
+START_TEST(keys)
+{
+	static const char a[] =
+		"SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU";
+	static const char k[] =
+		"SHA256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0";
+	char text[512], msg[256];
+	struct tls_pin pa, pk;
+	struct tls_pins pins;
+	struct policy_net net;
+
+	ck_assert_int_eq(tls_pin_parse(a, &pa), 0);
+	ck_assert_int_eq(tls_pin_parse(k, &pk), 0);
+	snprintf(text, sizeof(text),
+		 "allow from key:%s from key:%s@10.1.0.0/16 "
+		 "to tls:tcp:192.0.2.1:3240\n",
+		 a, k);
+	load(text);
+	const struct policy_rule *r = policy_match(&p, &storage);
+	struct policy_peer peer = ip4("192.0.2.9");
+	ck_assert(!policy_peer_allowed(r, &peer)); /* no key shown */
+	peer.has_key = true;
+	peer.key = pa;
+	ck_assert(policy_peer_allowed(r, &peer)); /* a: from anywhere */
+	peer.key = pk;
+	ck_assert(!policy_peer_allowed(r, &peer)); /* k: not from there */
+	peer = ip4("10.1.2.3");
+	ck_assert(!policy_peer_allowed(r, &peer)); /* the address alone */
+	peer.has_key = true;
+	peer.key = pk;
+	ck_assert(policy_peer_allowed(r, &peer));
+	ck_assert(policy_key_allowed(r, &pa));
+	ck_assert(policy_key_allowed(r, &pk));
+	ck_assert(!policy_key_allowed(NULL, &pk));
+	ck_assert_int_eq(policy_keys(&p, &pins), 0);
+	ck_assert_uint_eq(pins.count, 2);
+	ck_assert(policy_destination_allowed(r, "tls:tcp:192.0.2.1:3240"));
+	ck_assert(!policy_destination_allowed(r, "tcp:192.0.2.1:3240"));
+	/* A rule naming an address only lets a TLS peer in by address. */
+	load("allow from 10.1.0.0/16\n");
+	ck_assert(policy_peer_allowed(policy_match(&p, &storage), &peer));
+	ck_assert(!policy_key_allowed(policy_match(&p, &storage), &pk));
+
+	static const char *const bad[] = {
+		"allow from key:SHA256:nope\n",
+		"allow from key:\n",
+		"allow from key:SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFV\n",
+		"allow from key:SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU@\n",
+		"allow from key:SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU@"
+		"key:SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU\n",
+		"allow from key:SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU@"
+		"10.0.0.1/8\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct policy q = {0};
+		ck_assert_msg(policy_parse(bad[i], strlen(bad[i]), "t", &q, msg,
+					   sizeof(msg)) < 0,
+			      "accepted %s", bad[i]);
+		policy_clear(&q);
+	}
+	/* A listener's --from cannot take a key: no handshake yet. */
+	ck_assert_int_lt(policy_parse_net(a, &net, msg, sizeof(msg)), 0);
+	snprintf(text, sizeof(text), "key:%s", a);
+	ck_assert_int_lt(policy_parse_net(text, &net, msg, sizeof(msg)), 0);
+}
+END_TEST
+
 START_TEST(interface_sets)
 {
 	static const struct {
@@ -432,6 +500,7 @@ int main(void)
 	tcase_add_test(tc, peers);
 	tcase_add_test(tc, handed_peers);
 	tcase_add_test(tc, destinations);
+	tcase_add_test(tc, keys);
 	tcase_add_test(tc, interface_sets);
 	tcase_add_test(tc, storage_example_refuses_composite);
 	tcase_add_test(tc, unconfigured_device);
