@@ -30,6 +30,12 @@ long ipc_payload_size(uint32_t type)
 		return sizeof(struct ipc_open_answer);
 	case IPC_UNEXPORT:
 		return 0;
+	case IPC_SIGN_REQUEST:
+		return sizeof(struct ipc_sign_request);
+	case IPC_SIGN_ANSWER:
+		return sizeof(struct ipc_sign_answer);
+	case IPC_TLS_PEER:
+		return sizeof(struct ipc_tls_peer);
 	}
 	return -1;
 }
@@ -181,6 +187,18 @@ int ipc_recv(int sock, enum ipc_side side, struct ipc_message *m, int *fd,
 	    m->u.devlist.count > IPC_MAX_DEVICES)
 		err = log_fail(-EBADMSG, msg, msg_len, "%u devices",
 			       m->u.devlist.count);
+	if (!err && m->type == IPC_SIGN_REQUEST &&
+	    m->u.sign_request.length > IPC_SIGN_TBS_MAX)
+		err = log_fail(-EBADMSG, msg, msg_len, "%u bytes to sign",
+			       m->u.sign_request.length);
+	if (!err && m->type == IPC_SIGN_ANSWER &&
+	    m->u.sign_answer.length > IPC_SIGNATURE_MAX)
+		err = log_fail(-EBADMSG, msg, msg_len, "a %u-byte signature",
+			       m->u.sign_answer.length);
+	if (!err && m->type == IPC_TLS_PEER &&
+	    !memchr(m->u.tls_peer.params, '\0', IPC_TLS_PARAMS_MAX))
+		err = log_fail(-EBADMSG, msg, msg_len,
+			       "TLS parameters not terminated");
 	if (err) {
 		for (int i = 0; i < nfds; i++)
 			close_unwanted(fds[i]);

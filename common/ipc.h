@@ -23,6 +23,10 @@ enum ipc_type {
 	IPC_OPEN_REQUEST = 2,	 /* struct ipc_open_request */
 	/* 3 was a device reset request that nothing sent: unknown now. */
 	IPC_STATS = 4, /* struct ipc_stats, no answer */
+	/* TLS sessions only (docs/tls.md): the one signature of the
+	 * server's handshake, and then the key the peer showed. */
+	IPC_SIGN_REQUEST = 5, /* struct ipc_sign_request */
+	IPC_TLS_PEER = 6,     /* struct ipc_tls_peer, no answer */
 	/* broker -> worker */
 	IPC_DEVLIST_ANSWER = 0x81, /* struct ipc_devlist_answer */
 	IPC_OPEN_ANSWER = 0x82,	   /* struct ipc_open_answer + the usbfs fd */
@@ -30,7 +34,15 @@ enum ipc_type {
 	 * socket to the importer's listener on which the worker sends
 	 * OP_REQ_UNEXPORT before its link is cut (SIGTERM follows). */
 	IPC_UNEXPORT = 0x83,
+	IPC_SIGN_ANSWER = 0x84,	   /* struct ipc_sign_answer */
 };
+
+/* A TLS 1.3 CertificateVerify content is 64 + 34 + 48 = 146 bytes at
+ * most (SHA-384); room for a little more so that the broker, not the
+ * channel, is what refuses a wrong one, by saying why. */
+#define IPC_SIGN_TBS_MAX 160
+#define IPC_SIGNATURE_MAX 64 /* Ed25519 */
+#define IPC_TLS_PARAMS_MAX 128
 
 struct ipc_open_request {
 	char busid[USBIP_BUSID_LEN]; /* NUL-terminated */
@@ -53,6 +65,24 @@ struct ipc_stats {
 	uint64_t errors;
 };
 
+struct ipc_sign_request {
+	uint32_t length; /* <= IPC_SIGN_TBS_MAX */
+	uint8_t tbs[IPC_SIGN_TBS_MAX];
+};
+
+struct ipc_sign_answer {
+	int32_t status;	 /* 0, or the negative errno of the refusal */
+	uint32_t length; /* <= IPC_SIGNATURE_MAX */
+	uint8_t signature[IPC_SIGNATURE_MAX];
+};
+
+/* After the handshake: the SHA-256 of the peer's public key (the broker
+ * judges it against the policy) and, for the log, what was negotiated. */
+struct ipc_tls_peer {
+	uint8_t pin[32];
+	char params[IPC_TLS_PARAMS_MAX]; /* NUL-terminated */
+};
+
 struct ipc_message {
 	uint32_t type;
 	uint32_t length; /* of the payload */
@@ -61,6 +91,9 @@ struct ipc_message {
 		struct ipc_devlist_answer devlist;
 		struct ipc_open_answer open_answer;
 		struct ipc_stats stats;
+		struct ipc_sign_request sign_request;
+		struct ipc_sign_answer sign_answer;
+		struct ipc_tls_peer tls_peer;
 	} u;
 };
 
