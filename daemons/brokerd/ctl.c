@@ -262,7 +262,8 @@ static int serve_handed(const struct control_request *req, int conn,
 				"serve-fd: not a stream socket");
 	snprintf(peer, sizeof(peer), "fd:uid:%u", (unsigned)cred->uid);
 	struct session *s = admit_connection(
-		conn, peer, &who, req->qubes ? req->busid : NULL, msg, msg_len);
+		conn, peer, &who, req->qubes ? req->busid : NULL, false, msg,
+		msg_len);
 	if (!s)
 		return -EAGAIN;
 	control_reply_row(out, "%d", (int)s->pid);

@@ -78,6 +78,7 @@ struct grant_session grant_session_of(const struct session *s)
 				      .bound_busid = s->bound_busid,
 				      .destination = s->peer,
 				      .who = &s->who,
+				      .tls = s->tls,
 				      .holds_device = s->dev != NULL};
 }
 
@@ -152,7 +153,7 @@ int export_device_forced(const char *busid, const char *to, bool force,
 	struct transport_addr a;
 	int r;
 
-	if (to && transport_parse(to, &a, msg, msg_len) < 0)
+	if (to && transport_parse_tls(to, &a, msg, msg_len) < 0)
 		return -EINVAL;
 	if (d && to) {
 		/* A destination for a device that is exported already. */
@@ -354,8 +355,10 @@ const struct policy_rule *apply_judgement(struct exported *d,
 		forget_device(d, true);
 		return NULL;
 	}
-	if (d->session && !d->session->outgoing &&
-	    !policy_peer_allowed(rule, &d->session->who))
+	struct session *s = d->session;
+	if (s && ((!s->outgoing && !policy_peer_allowed(rule, &s->who)) ||
+		  (s->outgoing && s->tls && s->who.has_key &&
+		   !policy_key_allowed(rule, &s->who.key))))
 		session_stop(d->session,
 			     "is serving a peer its rule no longer names");
 	return rule;

@@ -8,7 +8,9 @@ bool grant_visible(const struct grant_session *s, const struct grant_device *d)
 {
 	if (s->outgoing)
 		return !strcmp(d->busid, s->bound_busid) && s->destination &&
-		       policy_destination_allowed(d->rule, s->destination);
+		       policy_destination_allowed(d->rule, s->destination) &&
+		       (!s->tls || (s->who && s->who->has_key &&
+				    policy_key_allowed(d->rule, &s->who->key)));
 	return s->who && policy_peer_allowed(d->rule, s->who);
 }
 

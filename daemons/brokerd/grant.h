@@ -15,7 +15,10 @@ struct grant_session {
 	bool outgoing;		       /* export flow: started for one device */
 	const char *bound_busid;       /* export flow, Qubes: that device */
 	const char *destination;       /* export flow: where it was dialled */
-	const struct policy_peer *who; /* import flow: the importer */
+	const struct policy_peer *who; /* import flow: the importer; on a
+					  TLS session also its key */
+	bool tls; /* export flow to a tls: destination: the importer's key
+		     must be one of the rule's "from key:" */
 	bool holds_device;	       /* it has had its one device already */
 };
 

@@ -65,12 +65,12 @@ void accept_client(size_t i)
 			 b.listen_name[i]);
 		return;
 	}
-	admit_connection(conn, peer, &who, NULL, NULL, 0);
+	admit_connection(conn, peer, &who, NULL, b.listen_tls[i], NULL, 0);
 }
 
 struct session *admit_connection(int conn, const char *peer,
 				 const struct policy_peer *who,
-				 const char *qubes_busid, char *why,
+				 const char *qubes_busid, bool tls, char *why,
 				 size_t why_len)
 {
 	char text[96];
@@ -84,7 +84,7 @@ struct session *admit_connection(int conn, const char *peer,
 	else if (sessions_of(who) >= b.max_per_peer)
 		snprintf(text, sizeof(text), "%u sessions from it already",
 			 b.max_per_peer);
-	else if (!(s = spawn_worker(conn, peer, qubes_busid, who))) {
+	else if (!(s = spawn_worker(conn, peer, qubes_busid, who, tls))) {
 		/* spawn_worker has said why in the log. */
 		snprintf(why ? why : text, why ? why_len : sizeof(text),
 			 "no worker could be started (at most %u sessions)",
@@ -105,13 +105,14 @@ int listen_open(char **listen_addrs, size_t num_listen)
 	for (size_t i = 0; i < num_listen; i++) {
 		struct transport_addr a;
 		int fd;
-		if (transport_parse(listen_addrs[i], &a, msg, sizeof(msg)) <
-			    0 ||
+		if (transport_parse_tls(listen_addrs[i], &a, msg,
+					sizeof(msg)) < 0 ||
 		    (fd = transport_listen(&a, 16, msg, sizeof(msg))) < 0) {
 			log_line("--listen %s: %s", listen_addrs[i], msg);
 			return -EINVAL;
 		}
 		b.listen[b.num_listen] = fd;
+		b.listen_tls[b.num_listen] = a.tls;
 		transport_format(&a, b.listen_name[b.num_listen],
 				 sizeof(b.listen_name[0]));
 		int r = broker_watch(fd, TAG(TAG_LISTEN, b.num_listen));

@@ -20,10 +20,11 @@ void accept_client(size_t i);
  * The limits every import connection passes, however it arrived (a
  * listener, or handed over by serve-fd): --rate and --max-per-peer for
  * who, then --max-sessions. qubes_busid: a Qubes session for that one
- * device, else NULL. conn stays the caller's. The session, or NULL with
+ * device, else NULL. tls: the worker runs the TLS server handshake
+ * first. conn stays the caller's. The session, or NULL with
  * why set.
  */
 struct session *admit_connection(int conn, const char *peer,
 				 const struct policy_peer *who,
-				 const char *qubes_busid, char *why,
+				 const char *qubes_busid, bool tls, char *why,
 				 size_t why_len);

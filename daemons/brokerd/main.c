@@ -30,6 +30,8 @@
 #include "usb_sysfs.h"
 #include "loop.h"
 #include "macros.h"
+#include "sign.h"
+#include "tls_key.h"
 #include "usbfs_quota.h"
 
 #define DEFAULT_MAX_SESSIONS 16
@@ -175,6 +177,9 @@ static void usage(FILE *f)
 		"at start;\n"
 		"                       each session gets 1/(max-sessions + 1) "
 		"of it\n"
+		"  --key FILE           the TLS identity for tls: listeners "
+		"and\n"
+		"                       destinations (default %s)\n"
 		"  --query-policy BUSID print the policy's verdict on BUSID "
 		"for udev\n"
 		"                       (USBIP_BROKER_POLICY=deny|allow|auto) "
@@ -183,7 +188,33 @@ static void usage(FILE *f)
 		"Exit status: 0 stopped by SIGTERM, 1 failure, 2 usage.\n",
 		CONTROL_DEFAULT_PATH, USBIP_WORKER_PATH, DEFAULT_MAX_SESSIONS,
 		DEFAULT_POLICY, DEFAULT_RATE, DEFAULT_MAX_PER_PEER,
-		DEFAULT_IMPORT_TIMEOUT_S);
+		DEFAULT_IMPORT_TIMEOUT_S,
+		TLS_KEY_DEFAULT_DIR "/" TLS_KEY_FILE);
+}
+
+/* The TLS identity: required by a tls: listener or --key, else loaded
+ * if it is there (a tls: destination may come with a later export). */
+static int tls_setup(char **listen_addrs, size_t num_listen)
+{
+	const char *path = b.tls_key_path ? b.tls_key_path
+					  : TLS_KEY_DEFAULT_DIR "/" TLS_KEY_FILE;
+	bool needed = b.tls_key_path != NULL;
+	char msg[512];
+
+	for (size_t i = 0; i < num_listen; i++)
+		needed |= !strncmp(listen_addrs[i], "tls:", 4);
+	if (!needed && access(path, F_OK) < 0)
+		return 0;
+	if (sign_init(path, msg, sizeof(msg)) < 0) {
+		log_line("--key %s: %s", path, msg);
+		return needed ? -EINVAL : 0;
+	}
+	if (msg[0])
+		log_line("%s", msg);
+	char pin[TLS_PIN_TEXT_SIZE];
+	tls_pin_format(sign_pin(), pin);
+	log_line("TLS identity %s: %s", path, pin);
+	return 0;
 }
 
 /* From the checks before start to the stop: the exit status. */
@@ -196,6 +227,8 @@ static int run(char **listen_addrs, size_t num_listen, char **exports,
 		log_line("--worker %s", msg);
 		return EXIT_FAIL;
 	}
+	if (tls_setup(listen_addrs, num_listen) < 0)
+		return EXIT_FAIL;
 	if (loop_setup(listen_addrs, num_listen) < 0)
 		return EXIT_FAIL;
 	for (size_t i = 0; i < num_exports; i++)
@@ -215,6 +248,7 @@ static int run(char **listen_addrs, size_t num_listen, char **exports,
 			release_device(&b.devices[i], true);
 	unlink(b.control_path);
 	policy_clear(&b.policy);
+	sign_free();
 	log_line("stopped");
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
@@ -250,6 +284,7 @@ int main(int argc, char **argv)
 		{"import-timeout", required_argument, NULL, 'T'},
 		{"query-policy", required_argument, NULL, 'Q'},
 		{"usbfs-memory-mb", required_argument, NULL, 'M'},
+		{"key", required_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -351,6 +386,9 @@ int main(int argc, char **argv)
 			if (!number_option("usbfs-memory-mb", 1048576, "", &v))
 				return EXIT_USAGE;
 			usbfs_memory_mb = v;
+			break;
+		case 'K':
+			b.tls_key_path = optarg;
 			break;
 		case 'h':
 			usage(stdout);

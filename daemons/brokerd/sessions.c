@@ -21,6 +21,7 @@
 #include "log.h"
 #include "namespace.h"
 #include "sessions.h"
+#include "sign.h"
 
 /*
  * A worker is untrusted: the broker's end of its channel never blocks
@@ -47,6 +48,12 @@ static const struct ipc_rule {
 	[IPC_RULE_OPEN] = {IPC_OPEN_REQUEST, "an open request", PHASE_ASKING, 1,
 			   true},
 	[IPC_RULE_STATS] = {IPC_STATS, "counters", PHASE_GRANTED, 0, false},
+	/* TLS sessions only (session_breach): one signature, before the
+	 * grant; then, once, the key the peer showed. */
+	[IPC_RULE_SIGN] = {IPC_SIGN_REQUEST, "a signing request", PHASE_ASKING,
+			   1, true},
+	[IPC_RULE_TLS_PEER] = {IPC_TLS_PEER, "its peer's key", PHASE_ASKING, 1,
+			       false},
 };
 
 unsigned sessions_of(const struct policy_peer *who)
@@ -98,11 +105,25 @@ void sessions_tick(void)
 }
 
 struct session *spawn_worker(int conn, const char *peer, const char *busid,
-			     const struct policy_peer *who)
+			     const struct policy_peer *who, bool tls)
 {
 	char msg[256];
 	int pair[2];
 	struct session *s = NULL;
+	/* The keys its handshake lets through: every key the policy names
+	 * now; which device each may have is judged here afterwards. */
+	static struct tls_pins pins;
+	static char pin_text[TLS_PINS_MAX][TLS_PIN_TEXT_SIZE];
+
+	if (tls && !sign_ready()) {
+		log_line("%s: refused: TLS needs the broker's key (--key)",
+			 peer);
+		return NULL;
+	}
+	if (tls && policy_keys(&b.policy, &pins) < 0)
+		log_line("%s: the policy names more than %d keys; the worker "
+			 "accepts the first %d",
+			 peer, TLS_PINS_MAX, TLS_PINS_MAX);
 
 	for (size_t i = 0; i < b.max_sessions && !s; i++)
 		if (!b.sessions[i].used)
@@ -124,7 +145,7 @@ struct session *spawn_worker(int conn, const char *peer, const char *busid,
 		close(pair[1]);
 		return NULL;
 	}
-	char *argv[16];
+	char *argv[20 + 2 * TLS_PINS_MAX];
 	size_t n = 0;
 	argv[n++] = "usbip-worker";
 	argv[n++] = "--broker-fd";
@@ -143,6 +164,15 @@ struct session *spawn_worker(int conn, const char *peer, const char *busid,
 	argv[n++] = (char *)peer;
 	argv[n++] = "--empty-root";
 	argv[n++] = b.usbfs_share;
+	if (tls) {
+		argv[n++] = "--tls-spki";
+		argv[n++] = (char *)sign_spki_hex();
+		for (size_t i = 0; i < pins.count; i++) {
+			tls_pin_format(&pins.pin[i], pin_text[i]);
+			argv[n++] = "--tls-peer";
+			argv[n++] = pin_text[i];
+		}
+	}
 	argv[n] = NULL;
 	int keep[2] = {pair[1], conn};
 	pid_t pid = ns_spawn(b.worker, argv, keep, 2, WORKER_UID, WORKER_UID,
@@ -158,6 +188,7 @@ struct session *spawn_worker(int conn, const char *peer, const char *busid,
 	s->pid = pid;
 	s->ipc = pair[0];
 	s->outgoing = busid && !qubes;
+	s->tls = tls;
 	s->phase = PHASE_ASKING;
 	if (who)
 		s->who = *who;
@@ -175,11 +206,11 @@ struct session *spawn_worker(int conn, const char *peer, const char *busid,
 		session_kill(s, why);
 		return NULL;
 	}
-	log_line("%s: session started, worker %d%s%s", peer, (int)pid,
+	log_line("%s: session started, worker %d%s%s%s", peer, (int)pid,
 		 qubes	 ? " serving (Qubes) "
 		 : busid ? " exporting "
 			 : "",
-		 busid ? busid : "");
+		 busid ? busid : "", tls ? " over TLS" : "");
 	broker_notify_status();
 	return s;
 }
@@ -300,6 +331,26 @@ const char *session_breach(struct session *s, const struct ipc_message *m,
 		snprintf(why, why_len, "sent type 0x%x", m->type);
 		return why;
 	}
+	if ((m->type == IPC_SIGN_REQUEST || m->type == IPC_TLS_PEER) &&
+	    !s->tls) {
+		snprintf(why, why_len, "sent %s on a plain session",
+			 rule->name);
+		return why;
+	}
+	if (m->type == IPC_TLS_PEER && !s->asked[IPC_RULE_SIGN]) {
+		snprintf(why, why_len,
+			 "reported its peer's key before its handshake "
+			 "was signed");
+		return why;
+	}
+	/* Nothing about devices before the broker knows who the TLS peer
+	 * is: the device list, too, depends on the key. */
+	if ((m->type == IPC_DEVLIST_REQUEST || m->type == IPC_OPEN_REQUEST) &&
+	    s->tls && !s->asked[IPC_RULE_TLS_PEER]) {
+		snprintf(why, why_len, "sent %s before its TLS handshake",
+			 rule->name);
+		return why;
+	}
 	if (!(rule->phases & s->phase)) {
 		snprintf(why, why_len, "sent %s %s", rule->name,
 			 s->phase == PHASE_GRANTED   ? "after its grant"
@@ -402,6 +453,31 @@ void session_message(struct session *s)
 	case IPC_STATS:
 		s->stats = m.u.stats;
 		break;
+	case IPC_SIGN_REQUEST: {
+		struct ipc_sign_answer a;
+		r = sign_certificate_verify(&m.u.sign_request, &a);
+		if (r == -EINVAL) {
+			session_kill(s, "asked to sign something that is not "
+					"a TLS 1.3 server CertificateVerify");
+			break;
+		}
+		if (r < 0)
+			log_line("%s: signing for worker %d: %s", s->peer,
+				 (int)s->pid, strerror(-r));
+		session_answer(s, IPC_SIGN_ANSWER, &a, sizeof(a), -1);
+		break;
+	}
+	case IPC_TLS_PEER: {
+		char pin[TLS_PIN_TEXT_SIZE];
+		s->who.has_key = true;
+		memcpy(s->who.key.sha256, m.u.tls_peer.pin,
+		       sizeof(s->who.key.sha256));
+		tls_pin_format(&s->who.key, pin);
+		/* log_line escapes the worker's text. */
+		log_line("%s: worker %d: TLS peer key %s (%s)", s->peer,
+			 (int)s->pid, pin, m.u.tls_peer.params);
+		break;
+	}
 	}
 }
 

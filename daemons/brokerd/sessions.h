@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -20,10 +21,11 @@ void sessions_tick(void);
 
 /* A worker for the connected socket conn (kept by the caller): an import
  * session (busid NULL, who the importer), an export session for busid
- * (who NULL), or a Qubes session of who for busid alone (both given).
- * NULL, logged, when none can be started. */
+ * (who NULL), or a Qubes session of who for busid alone (both given);
+ * with tls, the worker runs the TLS server handshake first and the broker
+ * signs for it. NULL, logged, when none can be started. */
 struct session *spawn_worker(int conn, const char *peer, const char *busid,
-			     const struct policy_peer *who);
+			     const struct policy_peer *who, bool tls);
 
 /* Ends the sessions of every worker that has exited (SIGCHLD). */
 void reap_workers(void);

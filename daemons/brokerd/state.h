@@ -55,7 +55,14 @@ enum session_phase {
 };
 
 /* Worker -> broker message kinds the dispatch table counts. */
-enum { IPC_RULE_DEVLIST, IPC_RULE_OPEN, IPC_RULE_STATS, IPC_RULES };
+enum {
+	IPC_RULE_DEVLIST,
+	IPC_RULE_OPEN,
+	IPC_RULE_STATS,
+	IPC_RULE_SIGN,
+	IPC_RULE_TLS_PEER,
+	IPC_RULES
+};
 
 struct session {
 	bool used;
@@ -63,6 +70,8 @@ struct session {
 	int ipc;
 	char peer[TRANSPORT_ADDR_STR_MAX];
 	bool outgoing;			   /* export flow */
+	bool tls; /* a tls: listener or destination: the worker runs the
+		     server handshake, and its peer's key is in who */
 	char bound_busid[USBIP_BUSID_LEN]; /* export flow: the one device */
 	struct policy_peer who;		   /* import flow: the importer */
 	struct exported *dev;		   /* the device it holds, if any */
@@ -108,6 +117,8 @@ struct broker {
 	struct policy_net listen_from[MAX_LISTEN][POLICY_MAX_NETS];
 	size_t num_listen_from[MAX_LISTEN];
 	size_t num_listen;
+	bool listen_tls[MAX_LISTEN];
+	const char *tls_key_path; /* --key: the identity the workers use */
 	const char *policy_path;
 	struct policy policy;
 	unsigned rate;

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The broker's TLS identity: the private key stays here, and a worker
+ * running a TLS session's server handshake asks for the one signature
+ * that handshake needs (IPC_SIGN_REQUEST), as OpenSSH's privilege
+ * separation has its monitor sign for the network child. Only the
+ * content of a TLS 1.3 server CertificateVerify is signed (docs/tls.md
+ * says what that binds, and what it does not). Layer: beside the state;
+ * sessions.c calls it.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ipc.h"
+#include "tls_pin.h"
+
+/* Loads the identity key (tls_key_load: a regular file only root reads)
+ * and makes sure the kernel's TLS module is there (modprobe tls; the
+ * workers cannot, having no CAP_NET_ADMIN). 0, or a negative errno with
+ * msg; a missing module is not an error, only a warning in msg (plain
+ * sessions work, and it may be loaded later). */
+int sign_init(const char *key_path, char *msg, size_t msg_len);
+bool sign_ready(void);
+
+/* The public key as hex DER SubjectPublicKeyInfo, for a worker's argv. */
+const char *sign_spki_hex(void);
+const struct tls_pin *sign_pin(void);
+
+/* Signs req if it is a TLS 1.3 server CertificateVerify content: 0 with
+ * the signature in a, or -EINVAL (anything else: the worker is lying),
+ * or another negative errno (the key failed). */
+int sign_certificate_verify(const struct ipc_sign_request *req,
+			    struct ipc_sign_answer *a);
+
+void sign_free(void);
