@@ -41,6 +41,7 @@
 #include "namespace.h"
 #include "op_io.h"
 #include "sandbox.h"
+#include "tls_server.h"
 #include "session.h"
 #include "simdev.h"
 #include "transport.h"
@@ -73,6 +74,7 @@ struct options {
 	bool no_sandbox;
 	bool empty_root;
 	uint64_t usbfs_share; /* bytes; 0: URB_USBFS_SHARE_DEFAULT */
+	struct worker_tls tls; /* spki_hex set: a TLS session */
 };
 
 struct worker {
@@ -538,6 +540,12 @@ static int run(struct worker *w, struct endpoint *ep)
 	if (ep->conn_fd >= 0) {
 		_cleanup_close_ int fd = take_fd(&ep->conn_fd);
 		const char *peer = o->peer ? o->peer : ep->peer;
+		/* TLS first: the broker judges the peer's key before it
+		 * lists or gives a device, and USB/IP then runs on kTLS. */
+		if (o->tls.spki_hex &&
+		    worker_tls_accept(fd, o->broker_fd, &o->tls, peer,
+				      HANDSHAKE_TIMEOUT_MS) < 0)
+			return EXIT_FAIL;
 		if (o->qubes) {
 			struct op_io_deadline d = handshake_deadline();
 			r = w->have_device ? 0
@@ -653,6 +661,12 @@ static void usage(FILE *f)
 		"  --empty-root       in fresh namespaces (the broker starts\n"
 		"                     workers so): swap / for an empty tmpfs\n"
 		"  --no-sandbox       debugging only: skip the sandbox\n"
+		"  --tls-spki HEX     with --broker-fd: run the TLS server "
+		"handshake first,\n"
+		"                     showing this public key (DER, hex); the "
+		"broker signs\n"
+		"  --tls-peer PIN     a key the handshake lets through "
+		"(repeatable)\n"
 		"  --usbfs-share KIB  of the host's usbfs quota, what this "
 		"session\n"
 		"                     may hold (the broker's share; default "
@@ -772,6 +786,8 @@ int main(int argc, char **argv)
 		{"no-sandbox", no_argument, NULL, 'n'},
 		{"empty-root", no_argument, NULL, 'E'},
 		{"usbfs-share", required_argument, NULL, 'U'},
+		{"tls-spki", required_argument, NULL, 'K'},
+		{"tls-peer", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -841,6 +857,21 @@ int main(int argc, char **argv)
 			o.usbfs_share = kib << 10;
 			break;
 		}
+		case 'K':
+			if (worker_tls_check_spki(optarg) < 0) {
+				log_line("--tls-spki: not a public key in hex");
+				return EXIT_USAGE;
+			}
+			o.tls.spki_hex = optarg;
+			break;
+		case 'P':
+			if (tls_pins_add(&o.tls.peers, optarg) < 0) {
+				log_line("--tls-peer: not a pin, or more than "
+					 "%d",
+					 TLS_PINS_MAX);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -854,6 +885,10 @@ int main(int argc, char **argv)
 		  (o.broker_fd >= 0);
 	if (optind != argc || modes != 1 || sources != 1) {
 		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (o.tls.spki_hex && (o.broker_fd < 0 || o.listen)) {
+		log_line("--tls-spki needs --broker-fd: the broker signs");
 		return EXIT_USAGE;
 	}
 	if ((o.device_fd >= 0 && !o.busid) ||
