@@ -12,6 +12,11 @@
 #                     worker must be killed (unless SCENARIO is legit or
 #                     exit), the broker must answer list and status within
 #                     2 s throughout, and its fd count must come back
+#   tls-worker-SCENARIO  the same on a tls: listener (the broker has a
+#                     key; the fake worker asks it to sign): the worker
+#                     must be killed for the reason the broker should
+#                     name (unless sign-legit, which must get its one
+#                     signature and report a key)
 #   hostile-soak [N]  N rounds (default 50) of four hostile workers at
 #                     once (flood, stats-flood, two-outstanding,
 #                     oversize): every one killed, status answered
@@ -90,7 +95,12 @@ start_broker() {
 	printf 'deny\n' >"$dir/policy.conf"
 	for _ in 1 2 3 4 5; do
 		port=$((20000 + RANDOM % 20000))
-		"$brokerd" --listen "tcp:127.0.0.1:$port" \
+		local tls_args=()
+		if [ -n "${tls:-}" ]; then
+			tls_args=(--listen "tls:tcp:127.0.0.1:$((port + 1))"
+				--key "$dir/keys/identity.key")
+		fi
+		"$brokerd" --listen "tcp:127.0.0.1:$port" "${tls_args[@]}" \
 			--control "$dir/control.sock" --policy "$dir/policy.conf" \
 			--rate 1000 --worker "$fake" "$@" 2>>"$log" &
 		bpid=$!
@@ -108,7 +118,7 @@ start_broker() {
 # connect SCENARIO: a client that asks for SCENARIO and stays connected.
 connect() {
 	local fd
-	exec {fd}<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
+	exec {fd}<>"/dev/tcp/127.0.0.1/$((port + ${tls:-0}))" || fail "connect"
 	printf '%s\n' "$1" >&"$fd"
 	clients+=("$fd")
 }
@@ -149,6 +159,27 @@ p = subprocess.run(sys.argv[2:], stdin=theirs, capture_output=True, text=True)
 print(p.returncode, p.stderr.strip())
 PY
 }
+
+# Why the broker must kill a worker of each TLS scenario.
+tls_reason() {
+	case $1 in
+	sign-twice) echo "sent a signing request more than 1 times" ;;
+	sign-other | sign-client) echo "asked to sign something that is not a TLS 1.3 server CertificateVerify" ;;
+	peer-unsigned) echo "reported its peer's key before its handshake was signed" ;;
+	devlist-before-tls) echo "sent a device list request before its TLS handshake" ;;
+	sign-plain) echo "sent a signing request on a plain session" ;;
+	esac
+}
+
+tls=
+case $test in
+tls-worker-*)
+	tls=1
+	mkdir -p "$dir/keys"
+	$brokerctl keygen --out "$dir/keys" >/dev/null || fail "keygen"
+	test=worker-${test#tls-worker-}
+	;;
+esac
 
 case $test in
 serve-fd)
@@ -209,11 +240,23 @@ worker-*)
 	responsive
 	case $scenario in
 	legit | exit) ;;
+	sign-legit)
+		wait_for 5 grep -q "fake-worker: signed 64 bytes" "$log" ||
+			fail "no signature for a genuine CertificateVerify"
+		wait_for 5 grep -q "TLS peer key SHA256:WlpaWlpa" "$log" ||
+			fail "the peer's key was not taken"
+		grep -q "killing it" "$log" && fail "a legitimate worker was killed"
+		;;
 	*)
 		# Killed on the spot, or (a worker that closed its channel
 		# or never asked) stopped, then killed 3 s later.
 		wait_for 8 grep -q "killed by signal 9" "$log" ||
 			fail "the worker was not killed"
+		reason=$(tls_reason "$scenario")
+		if [ -n "$reason" ]; then
+			grep -qF "$reason; killing it" "$log" ||
+				fail "not killed for: $reason"
+		fi
 		;;
 	esac
 	responsive

@@ -35,6 +35,21 @@
  *   close-early        closes its channel, then never exits
  *   exit               exits 0 at once
  *
+ * For a session of a tls: listener (the broker passes --tls-spki); the
+ * client still sends the scenario's name in clear, this worker runs no
+ * handshake:
+ *
+ *   sign-legit         a genuine server CertificateVerify content signed,
+ *                      a peer key reported, a device list: a control,
+ *                      exits 0 ("fake-worker: signed 64 bytes")
+ *   sign-twice         the same signature asked for twice
+ *   sign-other         146 bytes that are no CertificateVerify content
+ *   sign-client        a client CertificateVerify content (the broker is
+ *                      the server, always)
+ *   peer-unsigned      a peer key reported with no handshake signed
+ *   devlist-before-tls a device list before any peer key
+ *   sign-plain         (on a plain listener) a signing request
+ *
  * It logs what it did on stderr (the broker's stderr), prefixed
  * "fake-worker:".
  *
@@ -108,8 +123,10 @@ static bool real_worker_wanted(char **argv, int client)
 	for (char **a = argv; *a; a++)
 		if (!strcmp(*a, "--export-to"))
 			return true;
+	/* 0x16: a TLS handshake record, on a tls: listener. */
 	return poll(&p, 1, 5000) == 1 &&
-	       recv(client, &first, 1, MSG_PEEK) == 1 && first == 0x01;
+	       recv(client, &first, 1, MSG_PEEK) == 1 &&
+	       (first == 0x01 || first == 0x16);
 }
 
 static void request(uint32_t type, const void *payload, uint32_t len)
@@ -150,6 +167,32 @@ static void answer(void)
 		close(fd);
 }
 
+/* A TLS 1.3 CertificateVerify content (RFC 8446 4.4.3) with a made-up
+ * SHA-256 transcript hash: 64 spaces, the context, 0, the hash. */
+static void certificate_verify(struct ipc_sign_request *req, const char *ctx)
+{
+	memset(req, 0, sizeof(*req));
+	memset(req->tbs, 0x20, 64);
+	memcpy(req->tbs + 64, ctx, strlen(ctx) + 1);
+	memset(req->tbs + 64 + strlen(ctx) + 1, 0xab, 32);
+	req->length = (uint32_t)(64 + strlen(ctx) + 1 + 32);
+}
+
+static void sign(const struct ipc_sign_request *req)
+{
+	struct ipc_message m;
+	char n[32];
+
+	request(IPC_SIGN_REQUEST, req, sizeof(*req));
+	answer_into(&m);
+	if (m.type != IPC_SIGN_ANSWER || m.u.sign_answer.status) {
+		say("signing refused:", strerror(-m.u.sign_answer.status));
+		forever();
+	}
+	snprintf(n, sizeof(n), "%u bytes", m.u.sign_answer.length);
+	say("signed", n);
+}
+
 static void raw(const void *data, size_t len, int fd)
 {
 	int r = ipc_send_datagram(broker, data, len, fd);
@@ -165,7 +208,12 @@ int main(int argc, char **argv)
 	struct ipc_open_request open = {.busid = "1-1"};
 	struct ipc_stats stats = {0};
 	struct ipc_message m = {0};
+	struct ipc_sign_request cv;
+	struct ipc_tls_peer peer = {.params = "TLS1.3 fake"};
+	static const char server_cv[] = "TLS 1.3, server CertificateVerify";
 
+	certificate_verify(&cv, server_cv);
+	memset(peer.pin, 0x5a, sizeof(peer.pin));
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	for (int i = 1; i + 1 < argc; i++) {
@@ -301,6 +349,34 @@ int main(int argc, char **argv)
 		forever();
 	} else if (!strcmp(scenario, "exit")) {
 		return 0;
+	} else if (!strcmp(scenario, "sign-legit")) {
+		sign(&cv);
+		request(IPC_TLS_PEER, &peer, sizeof(peer));
+		request(IPC_DEVLIST_REQUEST, NULL, 0);
+		answer();
+		return 0;
+	} else if (!strcmp(scenario, "sign-twice")) {
+		sign(&cv);
+		request(IPC_SIGN_REQUEST, &cv, sizeof(cv));
+		forever();
+	} else if (!strcmp(scenario, "sign-other")) {
+		memset(&cv, 'A', sizeof(cv));
+		cv.length = 146;
+		request(IPC_SIGN_REQUEST, &cv, sizeof(cv));
+		forever();
+	} else if (!strcmp(scenario, "sign-client")) {
+		certificate_verify(&cv, "TLS 1.3, client CertificateVerify");
+		request(IPC_SIGN_REQUEST, &cv, sizeof(cv));
+		forever();
+	} else if (!strcmp(scenario, "peer-unsigned")) {
+		request(IPC_TLS_PEER, &peer, sizeof(peer));
+		forever();
+	} else if (!strcmp(scenario, "devlist-before-tls")) {
+		request(IPC_DEVLIST_REQUEST, NULL, 0);
+		forever();
+	} else if (!strcmp(scenario, "sign-plain")) {
+		request(IPC_SIGN_REQUEST, &cv, sizeof(cv));
+		forever();
 	}
 	say("unknown scenario", scenario);
 	return 2;
