@@ -105,8 +105,18 @@ int listen_open(char **listen_addrs, size_t num_listen)
 	for (size_t i = 0; i < num_listen; i++) {
 		struct transport_addr a;
 		int fd;
-		if (transport_parse_tls(listen_addrs[i], &a, msg,
-					sizeof(msg)) < 0 ||
+		int r = transport_parse_tls(listen_addrs[i], &a, msg,
+					    sizeof(msg));
+		/* The worker hands the records to kTLS, which the kernel
+		 * has for TCP only. */
+		if (r == 0 && a.tls && a.kind != TRANSPORT_TCP &&
+		    a.kind != TRANSPORT_FD) {
+			log_line("--listen %s: TLS is for TCP only here (the "
+				 "kernel's TLS runs on TCP)",
+				 listen_addrs[i]);
+			return -EINVAL;
+		}
+		if (r < 0 ||
 		    (fd = transport_listen(&a, 16, msg, sizeof(msg))) < 0) {
 			log_line("--listen %s: %s", listen_addrs[i], msg);
 			return -EINVAL;
