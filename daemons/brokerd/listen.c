@@ -125,7 +125,7 @@ int listen_open(char **listen_addrs, size_t num_listen)
 		b.listen_tls[b.num_listen] = a.tls;
 		transport_format(&a, b.listen_name[b.num_listen],
 				 sizeof(b.listen_name[0]));
-		int r = broker_watch(fd, TAG(TAG_LISTEN, b.num_listen));
+		r = broker_watch(fd, TAG(TAG_LISTEN, b.num_listen));
 		if (r < 0) {
 			log_line("--listen %s: epoll: %s", listen_addrs[i],
 				 strerror(-r));
