@@ -45,7 +45,14 @@ static int modprobe_tls(void)
 			dup2(null, STDIN_FILENO);
 			dup2(null, STDOUT_FILENO);
 		}
-		execlp("modprobe", "modprobe", "-q", "tls", (char *)NULL);
+		/* tls, and the AEADs kTLS instantiates on TLS_TX/TLS_RX
+		 * (gcm(aes) needs ctr and ghash): loaded on demand they would
+		 * be loaded by a worker's setsockopt, slowly, in the middle of
+		 * its session's start (seen under a loaded TCG guest: ENOENT
+		 * from TLS_TX). Where one is built in or absent, the others
+		 * still load; tls.ko alone is checked. */
+		execlp("modprobe", "modprobe", "-q", "-a", "tls", "gcm", "ctr",
+		       "ghash", "chacha20poly1305", (char *)NULL);
 		_exit(127);
 	}
 	while (waitpid(pid, &status, 0) < 0)

@@ -42,6 +42,7 @@ allow id ffff:ffff from key:$other_pin
 deny" --listen tls:tcp:127.0.0.1:4210 --key $keys/broker/identity.key
 grep -q "TLS identity .*: $broker_pin" /tmp/broker.log || die "the broker did not load its key"
 [ -d /sys/module/tls ] || die "the broker did not load tls.ko"
+grep -E "^(tls|gcm|ctr|ghash|chacha20poly1305) " /proc/modules | cut -d' ' -f1 | tr '\n' ' '; echo
 $ctl export 1-1
 
 one_line() { # FILE WHAT: FILE holds exactly one line, matching WHAT
@@ -72,7 +73,7 @@ short_capture 4210 /tmp/connect.pcap
 sleep 1
 
 log "--- connect: usbip-attach connect tls:tcp: to the broker's tls: listener"
-$attach connect tls:tcp:127.0.0.1:4210 1-1 --key $ckey --peer "$broker_pin" 2>/tmp/attach.log ||
+$attach --timeout 60000 connect tls:tcp:127.0.0.1:4210 1-1 --key $ckey --peer "$broker_pin" 2>/tmp/attach.log ||
 	{ cat /tmp/attach.log; die "import over TLS failed"; }
 check_vhci_disk "$want"
 cat /tmp/attach.log
@@ -88,7 +89,7 @@ wait_detached
 wait_for 10 sh -c "! $ctl status | grep -q '^1-1'" || die "the session did not end"
 
 log "--- device-initiated: export --to tls:tcp: an usbip-attach listen tls:tcp:"
-$attach listen tls:tcp:127.0.0.1:4211 --from 127.0.0.1 --key $ckey --peer "$broker_pin" \
+$attach --timeout 60000 listen tls:tcp:127.0.0.1:4211 --from 127.0.0.1 --key $ckey --peer "$broker_pin" \
 	2>/tmp/listen.log &
 lpid=$!
 wait_listening 127.0.0.1:4211
@@ -148,7 +149,7 @@ refused() {
 	log "--- refused: $name"
 	before=$(wc -l </tmp/broker.log)
 	rc=0
-	$attach connect "$@" --timeout 5000 2>/tmp/r-attach.log || rc=$?
+	$attach connect "$@" --timeout 30000 2>/tmp/r-attach.log || rc=$?
 	[ $rc = 1 ] || die "$name: usbip-attach exit $rc"
 	sleep 1
 	nothing_reached "$name"
