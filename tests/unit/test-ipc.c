@@ -184,6 +184,29 @@ START_TEST(malformed)
 	raw_send(&m, hdr + m.length, NULL, 0);
 	assert_refused(IPC_WORKER_SIDE, -EBADMSG, "17 devices");
 
+	/* Issue 15: the TLS messages' own bounds. */
+	memset(&m, 0, sizeof(m));
+	m.type = IPC_SIGN_REQUEST;
+	m.length = sizeof(struct ipc_sign_request);
+	m.u.sign_request.length = IPC_SIGN_TBS_MAX + 1;
+	raw_send(&m, hdr + m.length, NULL, 0);
+	assert_refused(IPC_BROKER_SIDE, -EBADMSG, "161 bytes to sign");
+	m.type = IPC_SIGN_ANSWER;
+	m.length = sizeof(struct ipc_sign_answer);
+	m.u.sign_answer.length = IPC_SIGNATURE_MAX + 1;
+	raw_send(&m, hdr + m.length, NULL, 0);
+	assert_refused(IPC_WORKER_SIDE, -EBADMSG, "65-byte signature");
+	m.type = IPC_TLS_PEER;
+	m.length = sizeof(struct ipc_tls_peer);
+	memset(m.u.tls_peer.params, 'x', IPC_TLS_PARAMS_MAX);
+	raw_send(&m, hdr + m.length, NULL, 0);
+	assert_refused(IPC_BROKER_SIDE, -EBADMSG, "not terminated");
+	m.type = IPC_SIGN_REQUEST; /* a worker's message from the broker */
+	m.length = sizeof(struct ipc_sign_request);
+	m.u.sign_request.length = 0;
+	raw_send(&m, hdr + m.length, NULL, 0);
+	assert_refused(IPC_WORKER_SIDE, -EPROTO, "wrong side");
+
 	/* Longer than any message: truncated, refused. */
 	static char big[sizeof(struct ipc_message) + 64];
 	memcpy(big, &m, hdr);
