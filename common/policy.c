@@ -120,8 +120,9 @@ static int parse_key_net(const struct cursor *c, const char *s,
 	memcpy(pin, text, len);
 	pin[len] = '\0';
 	if (tls_pin_parse(pin, &key) < 0)
-		return refuse(c, "from: key:%s is not a pin (SHA256: and 43 "
-				 "base64 characters)",
+		return refuse(c,
+			      "from: key:%s is not a pin (SHA256: and 43 "
+			      "base64 characters)",
 			      pin);
 	if (at && !strncmp(at + 1, "key:", 4))
 		return refuse(c, "from: one key a value");
@@ -414,8 +415,9 @@ int policy_parse_net(const char *text, struct policy_net *net, char *msg,
 	struct cursor c = {.name = "from", .msg = msg, .msg_len = msg_len};
 
 	if (!strncmp(text, "key:", 4))
-		return refuse(&c, "'%s': a key is judged by the policy, after "
-				  "the TLS handshake, not here",
+		return refuse(&c,
+			      "'%s': a key is judged by the policy, after "
+			      "the TLS handshake, not here",
 			      text);
 	return parse_net(&c, text, net);
 }
@@ -714,8 +716,8 @@ int policy_keys(const struct policy *p, struct tls_pins *out)
 
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < p->num_rules; i++)
-		for (size_t j = 0; p->rules[i].allow && j < p->rules[i].num_from;
-		     j++) {
+		for (size_t j = 0;
+		     p->rules[i].allow && j < p->rules[i].num_from; j++) {
 			if (!p->rules[i].from[j].has_key)
 				continue;
 			tls_pin_format(&p->rules[i].from[j].key, text);

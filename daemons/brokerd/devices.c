@@ -156,10 +156,11 @@ int export_device_forced(const char *busid, const char *to, bool force,
 	if (to && transport_parse_tls(to, &a, msg, msg_len) < 0)
 		return -EINVAL;
 	if (to && a.tls && a.kind != TRANSPORT_TCP)
-		return log_fail(-EINVAL, msg, msg_len,
-				"%.100s: TLS is for tcp: destinations only (the "
-				"kernel's TLS runs on TCP)",
-				to);
+		return log_fail(
+			-EINVAL, msg, msg_len,
+			"%.100s: TLS is for tcp: destinations only (the "
+			"kernel's TLS runs on TCP)",
+			to);
 	if (d && to) {
 		/* A destination for a device that is exported already. */
 		char formatted[TRANSPORT_ADDR_STR_MAX];

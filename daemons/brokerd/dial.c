@@ -102,8 +102,7 @@ static void start_dial(struct exported *d, size_t index)
 		 * permissions and the listener's credential check
 		 * (usbip-attach lets root in) are for root, and the connect
 		 * resolves no name and reads no byte. */
-		int r = transport_parse_tls(d->export_to, &a, msg,
-					    sizeof(msg));
+		int r = transport_parse_tls(d->export_to, &a, msg, sizeof(msg));
 		if (r == 0 && a.kind == TRANSPORT_UNIX)
 			fd = transport_connect(&a, msg, sizeof(msg));
 		if (r == 0 &&
@@ -198,9 +197,9 @@ void dial_done(struct exported *d)
 	}
 	struct transport_addr a;
 	char why[256];
-	bool tls = transport_parse_tls(d->export_to, &a, why, sizeof(why)) ==
-			   0 &&
-		   a.tls;
+	bool tls =
+		transport_parse_tls(d->export_to, &a, why, sizeof(why)) == 0 &&
+		a.tls;
 	if (!spawn_worker(conn, d->export_to, d->info.wire.device.busid, NULL,
 			  tls))
 		schedule_redial(d);

@@ -188,8 +188,7 @@ static void usage(FILE *f)
 		"Exit status: 0 stopped by SIGTERM, 1 failure, 2 usage.\n",
 		CONTROL_DEFAULT_PATH, USBIP_WORKER_PATH, DEFAULT_MAX_SESSIONS,
 		DEFAULT_POLICY, DEFAULT_RATE, DEFAULT_MAX_PER_PEER,
-		DEFAULT_IMPORT_TIMEOUT_S,
-		TLS_KEY_DEFAULT_DIR "/" TLS_KEY_FILE);
+		DEFAULT_IMPORT_TIMEOUT_S, TLS_KEY_DEFAULT_DIR "/" TLS_KEY_FILE);
 }
 
 /* The TLS identity: required by a tls: listener or --key, else loaded
@@ -197,7 +196,8 @@ static void usage(FILE *f)
 static int tls_setup(char **listen_addrs, size_t num_listen)
 {
 	const char *path = b.tls_key_path ? b.tls_key_path
-					  : TLS_KEY_DEFAULT_DIR "/" TLS_KEY_FILE;
+					  : TLS_KEY_DEFAULT_DIR
+				   "/" TLS_KEY_FILE;
 	bool needed = b.tls_key_path != NULL;
 	char msg[512];
 

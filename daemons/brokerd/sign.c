@@ -126,14 +126,14 @@ int sign_certificate_verify(const struct ipc_sign_request *req,
 	memset(a, 0, sizeof(*a));
 	if (!key)
 		return a->status = -ENOKEY;
-	/* A server's, never a client's: the exporting side is always the
-	 * TLS server, so a client CertificateVerify from a worker could
-	 * only serve to impersonate the broker to another server. */
 #ifndef HAVE_GNUTLS
 	(void)len;
 	(void)r;
 	return a->status = -EOPNOTSUPP;
 #else
+	/* A server's, never a client's: the exporting side is always the
+	 * TLS server, so a client CertificateVerify from a worker could
+	 * only serve to impersonate the broker to another server. */
 	r = tls_certificate_verify_check(TLS_ROLE_SERVER, req->tbs,
 					 req->length);
 	if (r < 0)

@@ -70,8 +70,6 @@ struct session {
 	int ipc;
 	char peer[TRANSPORT_ADDR_STR_MAX];
 	bool outgoing;			   /* export flow */
-	bool tls; /* a tls: listener or destination: the worker runs the
-		     server handshake, and its peer's key is in who */
 	char bound_busid[USBIP_BUSID_LEN]; /* export flow: the one device */
 	struct policy_peer who;		   /* import flow: the importer */
 	struct exported *dev;		   /* the device it holds, if any */
@@ -82,6 +80,9 @@ struct session {
 	time_t stats_second;	   /* the second stats_in_second counts */
 	unsigned stats_in_second;
 	time_t kill_at; /* told to stop: SIGKILL due then; 0 while not */
+	/* A tls: listener or destination: the worker runs the server
+	 * handshake, and the key its peer showed is in who. */
+	bool tls;
 };
 
 struct exported {

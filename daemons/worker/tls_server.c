@@ -22,8 +22,7 @@ static int hex_value(char c)
 	return -1;
 }
 
-static int spki_of_hex(const char *hex, uint8_t *spki, size_t cap,
-		       size_t *len)
+static int spki_of_hex(const char *hex, uint8_t *spki, size_t cap, size_t *len)
 {
 	size_t n = strnlen(hex, 2 * cap + 1);
 
@@ -151,8 +150,7 @@ int worker_tls_accept(int fd, int broker_fd, const struct worker_tls *t,
 		      const char *peer, int timeout_ms)
 {
 	(void)fd, (void)broker_fd, (void)t, (void)timeout_ms;
-	log_line("%s: TLS refused: this worker was built without GnuTLS",
-		 peer);
+	log_line("%s: TLS refused: this worker was built without GnuTLS", peer);
 	return -EOPNOTSUPP;
 }
 #endif

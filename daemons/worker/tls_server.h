@@ -15,7 +15,7 @@
 #include "tls_pin.h"
 
 struct worker_tls {
-	const char *spki_hex; /* --tls-spki: the broker's public key */
+	const char *spki_hex;  /* --tls-spki: the broker's public key */
 	struct tls_pins peers; /* --tls-peer: the keys the policy names */
 };
 

@@ -73,7 +73,7 @@ struct options {
 	bool qubes;
 	bool no_sandbox;
 	bool empty_root;
-	uint64_t usbfs_share; /* bytes; 0: URB_USBFS_SHARE_DEFAULT */
+	uint64_t usbfs_share;  /* bytes; 0: URB_USBFS_SHARE_DEFAULT */
 	struct worker_tls tls; /* spki_hex set: a TLS session */
 };
 
