@@ -214,6 +214,11 @@ static int tls_setup(char **listen_addrs, size_t num_listen)
 	char pin[TLS_PIN_TEXT_SIZE];
 	tls_pin_format(sign_pin(), pin);
 	log_line("TLS identity %s: %s", path, pin);
+	struct tls_pins keys;
+	policy_keys(&b.policy, &keys);
+	if (keys.count == 0)
+		log_line("the policy names no key (from key:SHA256:...): every "
+			 "TLS peer will be refused");
 	return 0;
 }
 
