@@ -34,8 +34,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "broker_client.h"
 #include "device.h"
-#include "ipc.h"
 #include "log.h"
 #include "macros.h"
 #include "namespace.h"
@@ -82,6 +82,7 @@ struct worker {
 	libusb_context *ctx;
 	struct worker_device dev;
 	bool have_device;
+	struct broker_client broker; /* with --broker-fd */
 };
 
 /* A handshake's deadline, from now. */
@@ -94,82 +95,35 @@ static struct op_io_deadline handshake_deadline(void)
 	};
 }
 
-/* One request to the broker and its answer, which must be of type want,
- * by the handshake's deadline. */
-static int ask_broker(struct worker *w, const struct op_io_deadline *d,
-		      uint32_t type, const void *payload, uint32_t length,
-		      uint32_t want, struct ipc_message *m, int *fd)
-{
-	char msg[256];
-	int r = ipc_send(w->o->broker_fd, type, payload, length, -1);
-
-	if (r < 0) {
-		log_line("broker channel: %s", strerror(-r));
-		return r;
-	}
-	r = op_io_wait(w->o->broker_fd, POLLIN, d);
-	if (r < 0) {
-		if (r != -EINTR)
-			log_line("broker channel: no answer: %s", strerror(-r));
-		return r;
-	}
-	r = ipc_recv(w->o->broker_fd, IPC_WORKER_SIDE, m, fd, msg, sizeof(msg));
-	if (r == 0 && m->type != want) {
-		if (*fd >= 0)
-			close(*fd);
-		snprintf(msg, sizeof(msg), "answer 0x%x to request 0x%x",
-			 m->type, type);
-		r = -EPROTO;
-	}
-	if (r < 0)
-		log_line("broker channel: %s", msg);
-	return r;
-}
-
 /*
  * The session's device from the broker, which checks that this session
  * may have it. The fd arrives with usbfs privileges already dropped; it is
  * wrapped here, under the sandbox. Returns 0, the broker's refusal
- * (negative errno) or a channel failure (-EPROTO and the like).
+ * (negative errno, *refused set) or a channel failure (-EPROTO and the
+ * like, logged).
  */
 static int device_from_broker(struct worker *w, const struct op_io_deadline *d,
 			      const char *busid, bool *refused)
 {
-	struct ipc_open_request req = {0};
-	struct ipc_message m;
+	struct broker_grant grant;
 	char msg[256];
-	int fd = -1, r;
+	int r;
 
-	*refused = false;
-	snprintf(req.busid, sizeof(req.busid), "%s", busid);
-	r = ask_broker(w, d, IPC_OPEN_REQUEST, &req, sizeof(req),
-		       IPC_OPEN_ANSWER, &m, &fd);
-	if (r < 0)
-		return r;
-	if (m.u.open_answer.status) {
-		*refused = true;
-		return m.u.open_answer.status < 0 ? m.u.open_answer.status
-						  : -EPROTO;
-	}
-	r = worker_device_open(&w->dev, w->ctx, fd, busid,
-			       m.u.open_answer.device.device.busnum,
-			       m.u.open_answer.device.device.devnum, msg,
+	r = broker_client_open(&w->broker, d, busid, &grant, refused, msg,
 			       sizeof(msg));
+	if (r < 0) {
+		if (!*refused && r != -EINTR)
+			log_line("broker channel: %s", msg);
+		return r;
+	}
+	r = worker_device_open(&w->dev, w->ctx, grant.fd, busid, grant.busnum,
+			       grant.devnum, msg, sizeof(msg));
 	if (r < 0) {
 		log_line("%s: %s", busid, msg);
 		return r;
 	}
 	w->have_device = true;
 	return 0;
-}
-
-static int devlist_from_broker(struct worker *w, const struct op_io_deadline *d,
-			       struct ipc_message *m)
-{
-	int fd = -1;
-
-	return ask_broker(w, d, IPC_DEVLIST_REQUEST, NULL, 0,
-			  IPC_DEVLIST_ANSWER, m, &fd);
 }
 
 /* Why a handshake did not get through, in one line. A stop or a peer
@@ -203,18 +157,21 @@ static int answer_devlist(struct worker *w, int fd, const char *peer,
 			  const struct op_io_deadline *d)
 {
 	struct usbip_op_message rep = {.header.code = USBIP_OP_REP_DEVLIST};
-	struct ipc_message list;
-	char msg[256] = "";
+	struct ipc_devlist_answer list;
+	char msg[256];
 	int r;
 
 	if (w->o->broker_fd >= 0) {
-		r = devlist_from_broker(w, d, &list);
+		r = broker_client_devlist(&w->broker, d, &list, msg,
+					  sizeof(msg));
 		if (r == -EINTR)
 			return handshake_failed(peer, "handshake", r, msg);
-		if (r < 0)
+		if (r < 0) {
+			log_line("broker channel: %s", msg);
 			return r;
-		rep.num_devices = list.u.devlist.count;
-		rep.devices = list.u.devlist.devices;
+		}
+		rep.num_devices = list.count;
+		rep.devices = list.devices;
 	} else {
 		rep.num_devices = 1;
 		rep.devices = &w->dev.wire;
@@ -453,16 +410,15 @@ static void unexport_importer(struct worker *w, const char *peer)
 	usbip_op_message_clear(&rep);
 }
 
-/* The session's counters for the broker's status; no answer comes. */
+/* The session's counters for the broker's status. The session goes on
+ * without them: they are the broker's view, not the client's. */
 static void report_stats(const struct session_stats *stats, void *ctx)
 {
-	const struct worker *w = ctx;
-	struct ipc_stats s = {.urbs = stats->urbs,
-			      .bytes_in = stats->bytes_in,
-			      .bytes_out = stats->bytes_out,
-			      .errors = stats->errors};
+	struct worker *w = ctx;
+	char msg[128];
 
-	ipc_send(w->o->broker_fd, IPC_STATS, &s, sizeof(s), -1);
+	if (broker_client_report(&w->broker, stats, msg, sizeof(msg)) < 0)
+		log_line("broker channel: %s", msg);
 }
 
 static int serve(struct worker *w, int fd, const char *peer)
@@ -792,7 +748,7 @@ int main(int argc, char **argv)
 		{0},
 	};
 	struct options o = {.device_fd = -1, .broker_fd = -1};
-	struct worker w = {.o = &o};
+	struct worker w = {.o = &o, .broker.fd = -1};
 	char msg[256];
 	int c, modes, sources, status;
 
@@ -883,6 +839,7 @@ int main(int argc, char **argv)
 	modes = !!o.listen + !!o.client + !!o.export_to;
 	sources = !!o.device + (o.device_fd >= 0) + !!o.simulate +
 		  (o.broker_fd >= 0);
+	w.broker.fd = o.broker_fd;
 	if (optind != argc || modes != 1 || sources != 1) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "broker_client.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "session.h"
+
+/* One request and the answer of type want, by the deadline. *fd is the
+ * descriptor that came with the answer, or -1. */
+static int ask(struct broker_client *bc, const struct op_io_deadline *d,
+	       uint32_t type, const void *payload, uint32_t length,
+	       uint32_t want, struct ipc_message *m, int *fd, char *msg,
+	       size_t msg_len)
+{
+	int r = ipc_send(bc->fd, type, payload, length, -1);
+
+	*fd = -1;
+	if (r < 0)
+		return log_fail(r, msg, msg_len, "sending request 0x%x: %s",
+				type, strerror(-r));
+	r = op_io_wait(bc->fd, POLLIN, d);
+	if (r == -EINTR)
+		return log_fail(r, msg, msg_len, "stopped");
+	if (r < 0)
+		return log_fail(r, msg, msg_len, "no answer: %s", strerror(-r));
+	r = ipc_recv(bc->fd, IPC_WORKER_SIDE, m, fd, msg, msg_len);
+	if (r < 0)
+		return r;
+	if (m->type != want) {
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		return log_fail(-EPROTO, msg, msg_len,
+				"answer 0x%x to request 0x%x", m->type, type);
+	}
+	return 0;
+}
+
+int broker_client_devlist(struct broker_client *bc,
+			  const struct op_io_deadline *d,
+			  struct ipc_devlist_answer *list, char *msg,
+			  size_t msg_len)
+{
+	struct ipc_message m;
+	int fd, r;
+
+	r = ask(bc, d, IPC_DEVLIST_REQUEST, NULL, 0, IPC_DEVLIST_ANSWER, &m,
+		&fd, msg, msg_len);
+	if (r == 0)
+		*list = m.u.devlist;
+	return r;
+}
+
+int broker_client_open(struct broker_client *bc, const struct op_io_deadline *d,
+		       const char *busid, struct broker_grant *grant,
+		       bool *refused, char *msg, size_t msg_len)
+{
+	struct ipc_open_request req = {0};
+	struct ipc_message m;
+	int fd, r;
+
+	*refused = false;
+	grant->fd = -1;
+	if (strlen(busid) >= sizeof(req.busid))
+		return log_fail(-EINVAL, msg, msg_len, "busid too long");
+	snprintf(req.busid, sizeof(req.busid), "%s", busid);
+	r = ask(bc, d, IPC_OPEN_REQUEST, &req, sizeof(req), IPC_OPEN_ANSWER, &m,
+		&fd, msg, msg_len);
+	if (r < 0)
+		return r;
+	const struct ipc_open_answer *a = &m.u.open_answer;
+	if (a->status < 0) {
+		*refused = true;
+		return log_fail(a->status, msg, msg_len, "refused: %s",
+				strerror(-a->status));
+	}
+	/* ipc_recv saw to it that a status of 0, and only that, came with
+	 * a device node. */
+	if (a->status > 0)
+		return log_fail(-EPROTO, msg, msg_len, "answer status %d",
+				a->status);
+	if (strncmp(a->device.device.busid, busid,
+		    sizeof(a->device.device.busid))) {
+		close(fd);
+		return log_fail(-EPROTO, msg, msg_len,
+				"asked for %s, given another device", busid);
+	}
+	grant->fd = fd;
+	grant->busnum = a->device.device.busnum;
+	grant->devnum = a->device.device.devnum;
+	return 0;
+}
+
+int broker_client_report(struct broker_client *bc,
+			 const struct session_stats *stats, char *msg,
+			 size_t msg_len)
+{
+	const struct ipc_stats s = {.urbs = stats->urbs,
+				    .bytes_in = stats->bytes_in,
+				    .bytes_out = stats->bytes_out,
+				    .errors = stats->errors};
+	int r;
+
+	if (bc->stats_broken)
+		return 0;
+	r = ipc_send(bc->fd, IPC_STATS, &s, sizeof(s), -1);
+	if (r < 0) {
+		bc->stats_broken = true;
+		return log_fail(r, msg, msg_len, "sending counters: %s",
+				strerror(-r));
+	}
+	return 0;
+}

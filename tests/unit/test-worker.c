@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The worker's side of things that need no kernel device: its broker
+ * client (daemons/worker/broker_client.h) against a scripted broker on a
+ * socketpair, and the error vocabulary of its device operations (negative
+ * errno from every one, whatever the backend).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "broker_client.h"
+#include "check-main.h"
+#include "session.h"
+
+/* The broker's end is *broker; the client holds the worker's. */
+static struct broker_client client(int *broker)
+{
+	int pair[2];
+
+	ck_assert_int_eq(
+		socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair), 0);
+	*broker = pair[0];
+	return (struct broker_client){.fd = pair[1]};
+}
+
+static struct op_io_deadline within(int ms)
+{
+	return (struct op_io_deadline){.at_ms = op_io_now_ms() + ms};
+}
+
+/* The one request the broker got, which must be of type want. */
+static struct ipc_message request(int broker, uint32_t want)
+{
+	struct ipc_message m;
+	char msg[128];
+	int fd;
+
+	ck_assert_int_eq(
+		ipc_recv(broker, IPC_BROKER_SIDE, &m, &fd, msg, sizeof(msg)),
+		0);
+	ck_assert_uint_eq(m.type, want);
+	ck_assert_int_eq(fd, -1);
+	return m;
+}
+
+static void answer_open(int broker, int32_t status, const char *busid, int fd)
+{
+	struct ipc_open_answer a = {.status = status};
+
+	snprintf(a.device.device.busid, sizeof(a.device.device.busid), "%s",
+		 busid);
+	a.device.device.busnum = 3;
+	a.device.device.devnum = 7;
+	ck_assert_int_eq(ipc_send(broker, IPC_OPEN_ANSWER, &a, sizeof(a), fd),
+			 0);
+}
+
+static bool fd_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+/* Answers with a device node and closes the broker's copy: the number it
+ * had is the one the worker's copy gets, the lowest free. */
+static int answer_node(int broker, const char *busid)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	answer_open(broker, 0, busid, fd);
+	close(fd);
+	return fd;
+}
+
+START_TEST(client_devlist)
+{
+	int broker;
+	struct broker_client bc = client(&broker);
+	struct ipc_devlist_answer a = {.count = 2}, got;
+	struct op_io_deadline d = within(1000);
+	char msg[128];
+
+	snprintf(a.devices[1].device.busid, sizeof(a.devices[1].device.busid),
+		 "2-1");
+	/* Answered ahead: the client sends, then reads what is there. */
+	ck_assert_int_eq(
+		ipc_send(broker, IPC_DEVLIST_ANSWER, &a, sizeof(a), -1), 0);
+	ck_assert_int_eq(broker_client_devlist(&bc, &d, &got, msg, sizeof(msg)),
+			 0);
+	request(broker, IPC_DEVLIST_REQUEST);
+	ck_assert_uint_eq(got.count, 2);
+	ck_assert_str_eq(got.devices[1].device.busid, "2-1");
+}
+END_TEST
+
+START_TEST(client_wrong_answer)
+{
+	int broker;
+	struct broker_client bc = client(&broker);
+	struct ipc_devlist_answer got;
+	struct op_io_deadline d = within(1000);
+	char msg[128] = "unset";
+
+	/* A device node where a list was asked for: refused, and the node
+	 * does not stay open in the worker. */
+	int node = answer_node(broker, "1-1");
+	ck_assert_int_eq(broker_client_devlist(&bc, &d, &got, msg, sizeof(msg)),
+			 -EPROTO);
+	ck_assert_str_eq(msg, "answer 0x82 to request 0x1");
+	ck_assert(!fd_open(node));
+}
+END_TEST
+
+START_TEST(client_no_answer)
+{
+	int broker;
+	struct broker_client bc = client(&broker);
+	struct ipc_devlist_answer got;
+	struct op_io_deadline d = within(50);
+	char msg[128] = "unset";
+
+	ck_assert_int_eq(broker_client_devlist(&bc, &d, &got, msg, sizeof(msg)),
+			 -ETIMEDOUT);
+	ck_assert_str_eq(msg, "no answer: Connection timed out");
+}
+END_TEST
+
+START_TEST(client_stopped)
+{
+	static volatile sig_atomic_t stop = 1;
+	int broker;
+	struct broker_client bc = client(&broker);
+	struct ipc_devlist_answer got;
+	struct op_io_deadline d = within(1000);
+	char msg[128] = "unset";
+
+	d.stop = &stop;
+	ck_assert_int_eq(broker_client_devlist(&bc, &d, &got, msg, sizeof(msg)),
+			 -EINTR);
+	ck_assert_str_eq(msg, "stopped");
+}
+END_TEST
+
+START_TEST(client_open_granted)
+{
+	int broker;
+	struct broker_client bc = client(&broker);
+	struct op_io_deadline d = within(1000);
+	struct broker_grant g;
+	bool refused = true;
+	char msg[128];
+
+	answer_node(broker, "1-1.2");
+	ck_assert_int_eq(broker_client_open(&bc, &d, "1-1.2", &g, &refused, msg,
+					    sizeof(msg)),
+			 0);
+	ck_assert(!refused);
+	ck_assert(fd_open(g.fd));
+	ck_assert_uint_eq(g.busnum, 3);
+	ck_assert_uint_eq(g.devnum, 7);
+	struct ipc_message m = request(broker, IPC_OPEN_REQUEST);
+	ck_assert_str_eq(m.u.open_request.busid, "1-1.2");
+	close(g.fd);
+}
+END_TEST
+
+START_TEST(client_open_refused)
+{
+	int broker;
+	struct broker_client bc = client(&broker);
+	struct op_io_deadline d = within(1000);
+	struct broker_grant g;
+	bool refused = false;
+	char msg[128] = "unset";
+
+	answer_open(broker, -EBUSY, "1-1", -1);
+	ck_assert_int_eq(broker_client_open(&bc, &d, "1-1", &g, &refused, msg,
+					    sizeof(msg)),
+			 -EBUSY);
+	ck_assert(refused);
+	ck_assert_int_eq(g.fd, -1);
+	ck_assert_str_eq(msg, "refused: Device or resource busy");
+}
+END_TEST
+
+/* A broker that answers with another device than the one asked for is
+ * broken; the node it sent is closed, not served. */
+START_TEST(client_open_other_device)
+{
+	int broker;
+	struct broker_client bc = client(&broker);
+	struct op_io_deadline d = within(1000);
+	struct broker_grant g;
+	bool refused = true;
+	char msg[128] = "unset";
+
+	int node = answer_node(broker, "1-2");
+	ck_assert_int_eq(broker_client_open(&bc, &d, "1-1", &g, &refused, msg,
+					    sizeof(msg)),
+			 -EPROTO);
+	ck_assert(!refused);
+	ck_assert_int_eq(g.fd, -1);
+	ck_assert(!fd_open(node));
+	ck_assert_str_eq(msg, "asked for 1-1, given another device");
+}
+END_TEST
+
+START_TEST(client_open_positive_status)
+{
+	int broker;
+	struct broker_client bc = client(&broker);
+	struct op_io_deadline d = within(1000);
+	struct broker_grant g;
+	bool refused = true;
+	char msg[128] = "unset";
+
+	answer_open(broker, 5, "1-1", -1);
+	ck_assert_int_eq(broker_client_open(&bc, &d, "1-1", &g, &refused, msg,
+					    sizeof(msg)),
+			 -EPROTO);
+	ck_assert(!refused);
+	ck_assert_str_eq(msg, "answer status 5");
+}
+END_TEST
+
+/* Counters need no answer; once the broker is gone the failure is said
+ * once and the session goes on without sending more. */
+START_TEST(client_report)
+{
+	int broker;
+	struct broker_client bc = client(&broker);
+	struct session_stats st = {.urbs = 5, .bytes_in = 6, .errors = 1};
+	char msg[128] = "unset";
+
+	ck_assert_int_eq(broker_client_report(&bc, &st, msg, sizeof(msg)), 0);
+	struct ipc_message m = request(broker, IPC_STATS);
+	ck_assert_uint_eq(m.u.stats.urbs, 5);
+	ck_assert_uint_eq(m.u.stats.bytes_in, 6);
+	ck_assert_uint_eq(m.u.stats.errors, 1);
+	close(broker);
+	ck_assert_int_eq(broker_client_report(&bc, &st, msg, sizeof(msg)),
+			 -EPIPE);
+	ck_assert_str_eq(msg, "sending counters: Broken pipe");
+	ck_assert_int_eq(broker_client_report(&bc, &st, msg, sizeof(msg)), 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("worker");
+	TCase *tc = tcase_create("broker-client");
+
+	tcase_add_test(tc, client_devlist);
+	tcase_add_test(tc, client_wrong_answer);
+	tcase_add_test(tc, client_no_answer);
+	tcase_add_test(tc, client_stopped);
+	tcase_add_test(tc, client_open_granted);
+	tcase_add_test(tc, client_open_refused);
+	tcase_add_test(tc, client_open_other_device);
+	tcase_add_test(tc, client_open_positive_status);
+	tcase_add_test(tc, client_report);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
