@@ -73,15 +73,15 @@ static void reply_list(struct control_reply *out)
 			snprintf(verdict, sizeof(verdict), "%s:%u",
 				 verdict_of(&info, rule),
 				 rule ? rule->line : 0);
-			usb_hwdb_names(hwdb, info.wire.device.id_vendor,
-				       info.wire.device.id_product, vendor,
+			usb_hwdb_names(hwdb, info.id_vendor,
+				       info.id_product, vendor,
 				       sizeof(vendor), model, sizeof(model));
 			control_reply_row(out,
 					  "%s\t%04x:%04x\t%s\t%u\t%s\t%s\t%s"
 					  "\t%s\t%s",
-					  busid, info.wire.device.id_vendor,
-					  info.wire.device.id_product,
-					  info.product, info.wire.device.speed,
+					  busid, info.id_vendor,
+					  info.id_product,
+					  info.product, info.speed,
 					  info.driver[0] ? info.driver : "-",
 					  !d	       ? "no"
 					  : d->session ? "in-use"
@@ -105,7 +105,7 @@ static void reply_show(const char *busid, struct control_reply *out)
 		control_reply_error(out, msg);
 		return;
 	}
-	const struct usbip_device_info *dev = &info.wire.device;
+	const struct usbdev_info *dev = &info;
 	const struct policy_rule *rule = rule_for(&info);
 	struct exported *d = find_exported(busid);
 	struct udev_hwdb *hwdb = usb_hwdb_open();
@@ -134,12 +134,12 @@ static void reply_show(const char *busid, struct control_reply *out)
 			  info.driver[0] ? info.driver : "-");
 	control_reply_row(out, "interfaces\t%u", dev->num_interfaces);
 	for (unsigned i = 0;
-	     i < dev->num_interfaces && i < USBIP_MAX_INTERFACES; i++) {
-		const struct usbip_interface_info *f = &info.wire.interfaces[i];
-		name = usb_class_name(f->interface_class);
+	     i < dev->num_interfaces && i < USBDEV_MAX_INTERFACES; i++) {
+		const struct usbdev_interface *f = &info.interfaces[i];
+		name = usb_class_name(f->cls);
 		control_reply_row(out, "interface\t%u %02x:%02x:%02x %s", i,
-				  f->interface_class, f->interface_subclass,
-				  f->interface_protocol,
+				  f->cls, f->subclass,
+				  f->protocol,
 				  name ? name : "unknown");
 	}
 	if (rule)
@@ -202,7 +202,7 @@ static void reply_generated_policy(struct control_reply *out)
 		/* Hubs and imports are never exported: no rule for them. */
 		if (usb_busid_valid(busid) &&
 		    usbdev_read_info(busid, &info, msg, sizeof(msg)) == 0 &&
-		    info.wire.device.device_class != 0x09 &&
+		    info.device_class != 0x09 &&
 		    !usbdev_is_imported(busid)) {
 			if (policy_gen_rule(&info, rule, sizeof(rule)) < 0)
 				control_reply_row(out, "# %s: rule too long",
@@ -226,8 +226,8 @@ static void reply_status(struct control_reply *out)
 			continue;
 		control_reply_row(out,
 				  "%s\t%s\t%s\t%d\t%ld\t%llu\t%llu\t%llu\t%llu",
-				  s->dev ? s->dev->info.wire.device.busid : "-",
-				  s->peer, s->outgoing ? "export" : "import",
+				  s->dev ? s->dev->info.busid : "-", s->peer,
+				  s->outgoing ? "export" : "import",
 				  (int)s->pid, (long)(now - s->started),
 				  (unsigned long long)s->stats.urbs,
 				  (unsigned long long)s->stats.bytes_in,
@@ -273,7 +273,7 @@ static int serve_handed(const struct control_request *req, int conn,
 static void control_request(const struct control_request *req, int conn,
 			    const struct ucred *cred, struct control_reply *out)
 {
-	char msg[256] = "", busid[USBIP_BUSID_LEN];
+	char msg[256] = "", busid[USBDEV_BUSID_LEN];
 	int r = 0;
 
 	/* A usbfs node names the device by its numbers: find its busid. */

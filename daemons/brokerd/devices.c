@@ -35,26 +35,22 @@ void schedule_redial(struct exported *d)
 /* The policy's verdict on a device, as sysfs describes it now. */
 const struct policy_rule *rule_for(const struct usbdev_info *info)
 {
-	const struct usbip_device_info *w = &info->wire.device;
-	struct policy_interface interfaces[USBIP_MAX_INTERFACES];
+	struct policy_interface interfaces[USBDEV_MAX_INTERFACES];
 	struct policy_device d = {
-		.vid = w->id_vendor,
-		.pid = w->id_product,
+		.vid = info->id_vendor,
+		.pid = info->id_product,
 		.serial = info->serial,
-		.device_class = w->device_class,
+		.device_class = info->device_class,
 		.interfaces = interfaces,
-		.num_interfaces = w->num_interfaces,
-		.busid = w->busid,
+		.num_interfaces = info->num_interfaces,
+		.busid = info->busid,
 	};
 
-	for (size_t i = 0; i < w->num_interfaces; i++) {
-		const struct usbip_interface_info *in =
-			&info->wire.interfaces[i];
+	for (size_t i = 0; i < info->num_interfaces; i++)
 		interfaces[i] = (struct policy_interface){
-			.cls = in->interface_class,
-			.subclass = in->interface_subclass,
-			.protocol = in->interface_protocol};
-	}
+			.cls = info->interfaces[i].cls,
+			.subclass = info->interfaces[i].subclass,
+			.protocol = info->interfaces[i].protocol};
 	return policy_match(&b.policy, &d);
 }
 
@@ -64,9 +60,8 @@ const struct policy_rule *rule_for(const struct usbdev_info *info)
 const char *verdict_of(const struct usbdev_info *info,
 		       const struct policy_rule *rule)
 {
-	if (!policy_allows(rule) || info->wire.device.device_class == 0x09 ||
-	    info->unjudged_interface ||
-	    usbdev_is_imported(info->wire.device.busid))
+	if (!policy_allows(rule) || info->device_class == 0x09 ||
+	    info->unjudged_interface || usbdev_is_imported(info->busid))
 		return "deny";
 	return rule->autoexport ? "auto" : "allow";
 }
@@ -92,7 +87,7 @@ const struct policy_rule *allowing_rule(const struct usbdev_info *info)
 
 struct grant_device grant_device_of(const struct exported *d)
 {
-	return (struct grant_device){.busid = d->info.wire.device.busid,
+	return (struct grant_device){.busid = d->info.busid,
 				     .in_session = d->session != NULL,
 				     .rule = allowing_rule(&d->info)};
 }
@@ -242,7 +237,7 @@ int export_device_forced(const char *busid, const char *to, bool force,
 					rule->line);
 		}
 	}
-	if (slot->info.wire.device.device_class == 0x09) {
+	if (slot->info.device_class == 0x09) {
 		return log_fail(-EINVAL, msg, msg_len, "%s is a hub", busid);
 	}
 	r = refuse_mounted(busid, force, msg, msg_len);
@@ -269,10 +264,9 @@ int export_device_forced(const char *busid, const char *to, bool force,
 	}
 	slot->used = true;
 	slot->retry_at = time(NULL);
-	log_line("exported %s (%04x:%04x %s)%s%s", busid,
-		 slot->info.wire.device.id_vendor,
-		 slot->info.wire.device.id_product, slot->info.product,
-		 to ? " to " : "", to ? slot->export_to : "");
+	log_line("exported %s (%04x:%04x %s)%s%s", busid, slot->info.id_vendor,
+		 slot->info.id_product, slot->info.product, to ? " to " : "",
+		 to ? slot->export_to : "");
 	snprintf(msg, msg_len, "exported %s", busid);
 	broker_notify_status();
 	return 0;
@@ -284,7 +278,7 @@ void release_device(struct exported *d, bool give_back)
 		usbdev_give_back(&d->info, d->hub_fd);
 	else if (d->hub_fd >= 0)
 		close(d->hub_fd);
-	log_line("unexported %s%s", d->info.wire.device.busid,
+	log_line("unexported %s%s", d->info.busid,
 		 give_back ? "" : " (device gone)");
 	if (d->dial >= 0)
 		close(d->dial); /* the helper's answer goes nowhere */
@@ -332,12 +326,11 @@ void forget_device(struct exported *d, bool give_back)
 const struct policy_rule *
 judge_again(struct exported *d, const struct usbdev_info *now, const char **why)
 {
-	struct usbip_device_info *w = &d->info.wire.device;
 	const struct policy_rule *rule = NULL;
 
 	*why = "the device is gone or another one";
-	if (now && now->wire.device.busnum == w->busnum &&
-	    now->wire.device.devnum == w->devnum) {
+	if (now && now->busnum == d->info.busnum &&
+	    now->devnum == d->info.devnum) {
 		d->info = *now;
 		rule = allowing_rule(&d->info);
 		*why = "the policy denies it now";
@@ -356,8 +349,8 @@ const struct policy_rule *apply_judgement(struct exported *d,
 {
 	if (!rule) {
 		/* forget_device ends the session, if there is one. */
-		log_line("%s (%s): %s; unexporting it",
-			 d->info.wire.device.busid, when, why);
+		log_line("%s (%s): %s; unexporting it", d->info.busid, when,
+			 why);
 		forget_device(d, true);
 		return NULL;
 	}
@@ -375,8 +368,7 @@ const struct policy_rule *reevaluate(struct exported *d, const char *when)
 	struct usbdev_info now;
 	char msg[256];
 	const char *why;
-	int r = usbdev_read_info(d->info.wire.device.busid, &now, msg,
-				 sizeof(msg));
+	int r = usbdev_read_info(d->info.busid, &now, msg, sizeof(msg));
 	const struct policy_rule *rule =
 		judge_again(d, r == 0 ? &now : NULL, &why);
 

@@ -127,8 +127,7 @@ static void start_dial(struct exported *d, size_t index)
 	 * its send fails, and the device waits for the next attempt. */
 	int r = broker_watch(pair[0], TAG(TAG_DIAL, index));
 	if (r < 0) {
-		log_line("export %s: epoll: %s", d->info.wire.device.busid,
-			 strerror(-r));
+		log_line("export %s: epoll: %s", d->info.busid, strerror(-r));
 		close(pair[0]);
 		schedule_redial(d);
 		return;
@@ -158,7 +157,7 @@ static void unexport_dialled(struct exported *d, int conn, const char *msg)
 		return;
 	}
 	if (conn < 0) {
-		log_line("unexport %s: %s: %s", d->info.wire.device.busid,
+		log_line("unexport %s: %s: %s", d->info.busid,
 			 d->export_to, msg[0] ? msg : "dialling failed");
 		session_stop(d->session, "is unexported without OP_REQ_UNEXPORT");
 		return;
@@ -181,8 +180,8 @@ void dial_done(struct exported *d)
 	}
 	if (conn < 0 || b.draining || !d->used || d->leaving) {
 		if (conn < 0)
-			log_line("export %s to %s: %s",
-				 d->info.wire.device.busid, d->export_to,
+			log_line("export %s to %s: %s", d->info.busid,
+				 d->export_to,
 				 msg[0] ? msg : "dialling failed");
 		else
 			close(conn);
@@ -200,7 +199,7 @@ void dial_done(struct exported *d)
 	bool tls =
 		transport_parse_tls(d->export_to, &a, why, sizeof(why)) == 0 &&
 		a.tls;
-	if (!spawn_worker(conn, d->export_to, d->info.wire.device.busid, NULL,
+	if (!spawn_worker(conn, d->export_to, d->info.busid, NULL,
 			  tls))
 		schedule_redial(d);
 	close(conn);

@@ -85,7 +85,7 @@ void udev_event(void)
 	if (!strcmp(devtype, "usb_interface")) {
 		/* An interface added: its device has a configuration now,
 		 * its first, or another one its importer chose. */
-		char busid[USBIP_BUSID_LEN];
+		char busid[USBDEV_BUSID_LEN];
 		snprintf(busid, sizeof(busid), "%.*s", (int)strcspn(name, ":"),
 			 name);
 		struct exported *d = find_exported(busid);

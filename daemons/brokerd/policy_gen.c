@@ -41,18 +41,18 @@ static bool serial_quotable(const char *s)
 
 int policy_gen_rule(const struct usbdev_info *info, char *out, size_t len)
 {
-	const struct usbip_device_info *d = &info->wire.device;
+	const struct usbdev_info *d = info;
 	struct text t = {.buf = out, .len = len};
-	struct usbip_interface_info types[POLICY_MAX_INTERFACE_TYPES];
+	struct usbdev_interface types[POLICY_MAX_INTERFACE_TYPES];
 	size_t num_types = 0;
 	bool too_many = false;
 
 	if (!len)
 		return -ENOSPC;
 	out[0] = '\0';
-	for (size_t i = 0; i < d->num_interfaces && i < USBIP_MAX_INTERFACES;
+	for (size_t i = 0; i < d->num_interfaces && i < USBDEV_MAX_INTERFACES;
 	     i++) {
-		const struct usbip_interface_info *f = &info->wire.interfaces[i];
+		const struct usbdev_interface *f = &info->interfaces[i];
 		size_t k = 0;
 		while (k < num_types &&
 		       memcmp(&types[k], f, sizeof(*f)) != 0)
@@ -80,9 +80,9 @@ int policy_gen_rule(const struct usbdev_info *info, char *out, size_t len)
 	if (num_types && !too_many) {
 		add(&t, " with-interface equals {");
 		for (size_t k = 0; k < num_types; k++)
-			add(&t, " %02x:%02x:%02x", types[k].interface_class,
-			    types[k].interface_subclass,
-			    types[k].interface_protocol);
+			add(&t, " %02x:%02x:%02x", types[k].cls,
+			    types[k].subclass,
+			    types[k].protocol);
 		add(&t, " }");
 	}
 	return t.full ? -ENOSPC : (int)t.used;

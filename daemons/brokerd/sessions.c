@@ -262,6 +262,36 @@ void reap_workers(void)
 				end_session(&b.sessions[i], status);
 }
 
+_Static_assert(USBDEV_BUSID_LEN <= USBIP_BUSID_LEN &&
+		       USBDEV_MAX_INTERFACES <= USBIP_MAX_INTERFACES,
+	       "the record fits the wire form");
+void devlist_entry_of(const struct usbdev_info *info,
+		      struct usbip_devlist_entry *e)
+{
+	struct usbip_device_info *w = &e->device;
+
+	memset(e, 0, sizeof(*e));
+	snprintf(w->path, sizeof(w->path), "%s", info->path);
+	snprintf(w->busid, sizeof(w->busid), "%s", info->busid);
+	w->busnum = info->busnum;
+	w->devnum = info->devnum;
+	w->speed = info->speed;
+	w->id_vendor = info->id_vendor;
+	w->id_product = info->id_product;
+	w->bcd_device = info->bcd_device;
+	w->device_class = info->device_class;
+	w->device_subclass = info->device_subclass;
+	w->device_protocol = info->device_protocol;
+	w->configuration_value = info->configuration_value;
+	w->num_configurations = info->num_configurations;
+	w->num_interfaces = info->num_interfaces;
+	for (size_t i = 0; i < info->num_interfaces; i++)
+		e->interfaces[i] = (struct usbip_interface_info){
+			.interface_class = info->interfaces[i].cls,
+			.interface_subclass = info->interfaces[i].subclass,
+			.interface_protocol = info->interfaces[i].protocol};
+}
+
 /* The device for a worker that asked for busid: exported, free, and
  * (export flow) the one its session was started for. */
 static int open_for_session(struct session *s, const char *busid,
@@ -299,7 +329,7 @@ static int open_for_session(struct session *s, const char *busid,
 	}
 	d->session = s;
 	s->dev = d;
-	answer->device = d->info.wire;
+	devlist_entry_of(&d->info, &answer->device);
 	return 0;
 }
 
@@ -314,7 +344,8 @@ static void devlist_for_session(const struct session *s,
 	for (size_t i = 0; i < MAX_EXPORTED && a->count < IPC_MAX_DEVICES; i++)
 		if (b.devices[i].used && !b.devices[i].session &&
 		    !b.devices[i].leaving && visible_to(s, &b.devices[i]))
-			a->devices[a->count++] = b.devices[i].info.wire;
+			devlist_entry_of(&b.devices[i].info,
+					 &a->devices[a->count++]);
 }
 
 /* NULL when the session has earned message m; else what it did wrong. */

@@ -44,3 +44,8 @@ const char *session_breach(struct session *s, const struct ipc_message *m,
  * with UNEXPORT_REPLY_S more grace for the importer's reply. Returns 0,
  * or -EPERM when the session is in no state to (then merely stopped). */
 int session_unexport(struct session *s, int conn);
+/* The broker's record of a device in the form the worker hands on to its
+ * client, for the worker's answers: the one place the broker writes a
+ * USB/IP type. */
+void devlist_entry_of(const struct usbdev_info *info,
+		      struct usbip_devlist_entry *e);

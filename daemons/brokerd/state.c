@@ -37,7 +37,7 @@ struct exported *find_exported(const char *busid)
 {
 	for (size_t i = 0; i < MAX_EXPORTED; i++)
 		if (b.devices[i].used && !b.devices[i].leaving &&
-		    !strcmp(b.devices[i].info.wire.device.busid, busid))
+		    !strcmp(b.devices[i].info.busid, busid))
 			return &b.devices[i];
 	return NULL;
 }
@@ -50,7 +50,7 @@ struct session *export_session_of(const struct exported *d)
 	for (size_t i = 0; i < b.max_sessions; i++)
 		if (b.sessions[i].used && b.sessions[i].outgoing &&
 		    !strcmp(b.sessions[i].bound_busid,
-			    d->info.wire.device.busid))
+			    d->info.busid))
 			return &b.sessions[i];
 	return NULL;
 }

@@ -69,10 +69,10 @@ struct session {
 	pid_t pid;
 	int ipc;
 	char peer[TRANSPORT_ADDR_STR_MAX];
-	bool outgoing;			   /* export flow */
-	char bound_busid[USBIP_BUSID_LEN]; /* export flow: the one device */
-	struct policy_peer who;		   /* import flow: the importer */
-	struct exported *dev;		   /* the device it holds, if any */
+	bool outgoing;			    /* export flow */
+	char bound_busid[USBDEV_BUSID_LEN]; /* export flow: the one device */
+	struct policy_peer who;		    /* import flow: the importer */
+	struct exported *dev;		    /* the device it holds, if any */
 	time_t started;
 	struct ipc_stats stats;
 	enum session_phase phase;

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/usb/ch9.h>
 #include <linux/usbdevice_fs.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,19 +24,20 @@
 #define USB_DEVICE_MAJOR 189
 #define ATTR_MAX 256 /* a sysfs attribute's text */
 
-static uint32_t wire_speed(const char *text)
+/* sysfs's speed text as the kernel's enum usb_device_speed. */
+static uint32_t speed_of(const char *text)
 {
 	static const struct {
 		const char *mbps;
 		uint32_t speed;
 	} speeds[] = {
-		{"1.5", USBIP_SPEED_LOW},
-		{"12", USBIP_SPEED_FULL},
-		{"480", USBIP_SPEED_HIGH},
-		{"53.3-480", USBIP_SPEED_WIRELESS},
-		{"5000", USBIP_SPEED_SUPER},
-		{"10000", USBIP_SPEED_SUPER_PLUS},
-		{"20000", USBIP_SPEED_SUPER_PLUS},
+		{"1.5", USB_SPEED_LOW},
+		{"12", USB_SPEED_FULL},
+		{"480", USB_SPEED_HIGH},
+		{"53.3-480", USB_SPEED_WIRELESS},
+		{"5000", USB_SPEED_SUPER},
+		{"10000", USB_SPEED_SUPER_PLUS},
+		{"20000", USB_SPEED_SUPER_PLUS},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(speeds); i++)
@@ -57,14 +59,13 @@ static bool interface_number(const char *busid, const char *name,
 
 static void read_interfaces(struct usbdev_info *info)
 {
-	struct usbip_device_info *w = &info->wire.device;
 	DIR *dir;
 	struct dirent *e;
 	char path[256];
 
-	snprintf(path, sizeof(path), USB_SYSFS_DEVICES "/%s", w->busid);
+	snprintf(path, sizeof(path), USB_SYSFS_DEVICES "/%s", info->busid);
 	dir = opendir(path);
-	w->num_interfaces = 0;
+	info->num_interfaces = 0;
 	if (!dir)
 		return;
 	while ((e = readdir(dir))) {
@@ -72,14 +73,15 @@ static void read_interfaces(struct usbdev_info *info)
 		unsigned long cls, sub, proto;
 		char sub_dir[256 + 32];
 
-		if (!interface_number(w->busid, e->d_name, &config, &number) ||
-		    config != w->configuration_value)
+		if (!interface_number(info->busid, e->d_name, &config,
+				      &number) ||
+		    config != info->configuration_value)
 			continue;
-		if (number >= USBIP_MAX_INTERFACES) {
+		if (number >= USBDEV_MAX_INTERFACES) {
 			info->unjudged_interface = true;
 			continue;
 		}
-		snprintf(sub_dir, sizeof(sub_dir), "%s/%s", w->busid,
+		snprintf(sub_dir, sizeof(sub_dir), "%s/%s", info->busid,
 			 e->d_name);
 		if (usb_sysfs_number(sub_dir, "bInterfaceClass", 16, 255,
 				     &cls) ||
@@ -88,13 +90,14 @@ static void read_interfaces(struct usbdev_info *info)
 		    usb_sysfs_number(sub_dir, "bInterfaceProtocol", 16, 255,
 				     &proto))
 			continue;
-		/* The wire lists interfaces by number; sysfs in any order. */
-		struct usbip_interface_info *i = &info->wire.interfaces[number];
-		i->interface_class = (uint8_t)cls;
-		i->interface_subclass = (uint8_t)sub;
-		i->interface_protocol = (uint8_t)proto;
-		if (number + 1u > w->num_interfaces)
-			w->num_interfaces = (uint8_t)(number + 1);
+		/* Kept by number, as the wire lists them; sysfs has any order.
+		 */
+		struct usbdev_interface *i = &info->interfaces[number];
+		i->cls = (uint8_t)cls;
+		i->subclass = (uint8_t)sub;
+		i->protocol = (uint8_t)proto;
+		if (number + 1u > info->num_interfaces)
+			info->num_interfaces = (uint8_t)(number + 1);
 		if (number == 0) {
 			char link[512], target[256];
 			snprintf(link, sizeof(link),
@@ -127,7 +130,6 @@ static void printable(const char *in, char *out, size_t len)
 int usbdev_read_info(const char *busid, struct usbdev_info *info, char *msg,
 		     size_t msg_len)
 {
-	struct usbip_device_info *w = &info->wire.device;
 	static const struct {
 		const char *name;
 		int base;
@@ -165,26 +167,26 @@ int usbdev_read_info(const char *busid, struct usbdev_info *info, char *msg,
 						      : strerror(-r));
 	}
 	r = usb_sysfs_attr(busid, "speed", speed, sizeof(speed));
-	if (r < 0 || !wire_speed(speed))
+	if (r < 0 || !speed_of(speed))
 		return log_fail(r < 0 ? r : -EBADMSG, msg, msg_len,
 				"%s/speed: unknown", busid);
-	snprintf(w->busid, sizeof(w->busid), "%s", busid);
-	w->busnum = (uint32_t)v[0];
-	w->devnum = (uint32_t)v[1];
-	if (!w->busnum || !w->devnum)
+	snprintf(info->busid, sizeof(info->busid), "%s", busid);
+	info->busnum = (uint32_t)v[0];
+	info->devnum = (uint32_t)v[1];
+	if (!info->busnum || !info->devnum)
 		return log_fail(-EBADMSG, msg, msg_len, "%s: bus or device 0",
 				busid);
-	snprintf(w->path, sizeof(w->path), "/dev/bus/usb/%03u/%03u", w->busnum,
-		 w->devnum);
-	w->id_vendor = (uint16_t)v[2];
-	w->id_product = (uint16_t)v[3];
-	w->bcd_device = (uint16_t)v[4];
-	w->device_class = (uint8_t)v[5];
-	w->device_subclass = (uint8_t)v[6];
-	w->device_protocol = (uint8_t)v[7];
-	w->configuration_value = (uint8_t)v[8];
-	w->num_configurations = (uint8_t)v[9];
-	w->speed = wire_speed(speed);
+	snprintf(info->path, sizeof(info->path), "/dev/bus/usb/%03u/%03u",
+		 info->busnum, info->devnum);
+	info->id_vendor = (uint16_t)v[2];
+	info->id_product = (uint16_t)v[3];
+	info->bcd_device = (uint16_t)v[4];
+	info->device_class = (uint8_t)v[5];
+	info->device_subclass = (uint8_t)v[6];
+	info->device_protocol = (uint8_t)v[7];
+	info->configuration_value = (uint8_t)v[8];
+	info->num_configurations = (uint8_t)v[9];
+	info->speed = speed_of(speed);
 	if (usb_sysfs_attr(busid, "product", product, sizeof(product)) == 0)
 		printable(product, info->product, sizeof(info->product));
 	if (usb_sysfs_attr(busid, "serial", product, sizeof(product)) == 0)
@@ -208,7 +210,7 @@ bool usbdev_is_imported(const char *busid)
 
 int usbdev_open(const struct usbdev_info *info, char *msg, size_t msg_len)
 {
-	const struct usbip_device_info *w = &info->wire.device;
+	const struct usbdev_info *w = info;
 	_cleanup_close_ int fd = open(w->path, O_RDWR | O_CLOEXEC);
 	unsigned long busnum, devnum;
 	struct stat st;
@@ -260,8 +262,8 @@ static int parent_port(const char *busid, unsigned busnum, char *parent,
 int usbdev_take(struct usbdev_info *info, int device_fd, char *msg,
 		size_t msg_len)
 {
-	const struct usbip_device_info *w = &info->wire.device;
-	char parent[USBIP_BUSID_LEN + 8], node[64];
+	const struct usbdev_info *w = info;
+	char parent[USBDEV_BUSID_LEN + 8], node[64];
 	unsigned long busnum, devnum;
 	unsigned port;
 	_cleanup_close_ int hub = -1;
@@ -285,7 +287,7 @@ int usbdev_take(struct usbdev_info *info, int device_fd, char *msg,
 	 * A device that has just appeared may have got its configuration
 	 * and interfaces after sysfs was read: read it again, now that
 	 * nothing new can bind. */
-	char busid[USBIP_BUSID_LEN];
+	char busid[USBDEV_BUSID_LEN];
 	snprintf(busid, sizeof(busid), "%s", w->busid);
 	int r = usbdev_read_info(busid, info, msg, msg_len);
 	if (r < 0)
@@ -322,9 +324,9 @@ void usbdev_give_back(const struct usbdev_info *info, int hub_fd)
 	 * or so. Reset it here, as usbip-host does after a broken link, so
 	 * the driver starts from a clean device. */
 	if (ioctl(fd, USBDEVFS_RESET, 0) < 0 && errno != ENODEV)
-		log_line("%s: reset before giving it back: %s",
-			 info->wire.device.busid, strerror(errno));
-	for (int i = 0; i < USBIP_MAX_INTERFACES; i++) {
+		log_line("%s: reset before giving it back: %s", info->busid,
+			 strerror(errno));
+	for (int i = 0; i < USBDEV_MAX_INTERFACES; i++) {
 		struct usbdevfs_ioctl cmd = {.ifno = i,
 					     .ioctl_code = USBDEVFS_CONNECT};
 		/* No such interface, or no driver for it: nothing to do. */

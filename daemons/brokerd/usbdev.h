@@ -13,16 +13,48 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-#include "wire.h"
+/* sysfs busids are short ("3-1.4.2"); the wire has room for 31 bytes. */
+#define USBDEV_BUSID_LEN 32
+/* Interfaces by number, as the policy sees them: 0 to 31. */
+#define USBDEV_MAX_INTERFACES 32
 
+/* An interface's first alternate setting, as sysfs lists it. */
+struct usbdev_interface {
+	uint8_t cls;
+	uint8_t subclass;
+	uint8_t protocol;
+};
+
+/*
+ * A device as sysfs describes it: the broker's own record. The worker's
+ * device list (the USB/IP wire form) is made from it only where a worker
+ * is answered (sessions.c).
+ */
 struct usbdev_info {
-	struct usbip_devlist_entry wire; /* busid, numbers, ids, interfaces */
-	char product[128];		 /* from sysfs, printable only */
-	char serial[128];		 /* from sysfs, "" when none */
-	char driver[64];		 /* the first interface's, or "" */
+	char busid[USBDEV_BUSID_LEN];
+	char path[40];	 /* /dev/bus/usb/BBB/DDD */
+	uint32_t busnum; /* 1..65535 */
+	uint32_t devnum; /* 1..65535 */
+	uint32_t speed;	 /* the kernel's enum usb_device_speed */
+	uint16_t id_vendor;
+	uint16_t id_product;
+	uint16_t bcd_device;
+	uint8_t device_class;
+	uint8_t device_subclass;
+	uint8_t device_protocol;
+	uint8_t configuration_value; /* the current one; 0: unconfigured */
+	uint8_t num_configurations;
+	/* Interfaces of the current configuration, indexed by number:
+	 * num_interfaces is one past the highest number seen. */
+	uint8_t num_interfaces;
+	struct usbdev_interface interfaces[USBDEV_MAX_INTERFACES];
+	char product[128]; /* from sysfs, printable only */
+	char serial[128];  /* from sysfs, "" when none */
+	char driver[64];   /* the first interface's, or "" */
 	/* An interface numbered past what the wire and the policy can
-	 * hold (USBIP_MAX_INTERFACES): the policy would judge the device
+	 * hold (USBDEV_MAX_INTERFACES): the policy would judge the device
 	 * without it, so it is never exported. */
 	bool unjudged_interface;
 };

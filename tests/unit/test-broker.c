@@ -120,12 +120,11 @@ static struct exported *device(const char *busid, unsigned devnum)
 	d->used = true;
 	d->hub_fd = -1;
 	d->dial = -1;
-	snprintf(d->info.wire.device.busid, sizeof(d->info.wire.device.busid),
-		 "%s", busid);
-	d->info.wire.device.id_vendor = 1;
-	d->info.wire.device.id_product = 2;
-	d->info.wire.device.busnum = 1;
-	d->info.wire.device.devnum = devnum;
+	snprintf(d->info.busid, sizeof(d->info.busid), "%s", busid);
+	d->info.id_vendor = 1;
+	d->info.id_product = 2;
+	d->info.busnum = 1;
+	d->info.devnum = devnum;
 	return d;
 }
 
@@ -257,6 +256,73 @@ START_TEST(legit_devlist_answered)
 }
 END_TEST
 
+/* The broker keeps its own record; the worker gets the wire form of it,
+ * every field in its place. */
+START_TEST(devlist_entry_from_record)
+{
+	struct usbdev_info info = {
+		.busid = "3-1.4",
+		.path = "/dev/bus/usb/003/012",
+		.busnum = 3,
+		.devnum = 12,
+		.speed = 5,
+		.id_vendor = 0x1234,
+		.id_product = 0x5678,
+		.bcd_device = 0x0102,
+		.device_class = 0xef,
+		.device_subclass = 2,
+		.device_protocol = 1,
+		.configuration_value = 1,
+		.num_configurations = 2,
+		.num_interfaces = 2,
+		.interfaces = {{0x08, 0x06, 0x50}, {0x03, 0x01, 0x02}},
+		.product = "not on the wire",
+	};
+	struct usbip_devlist_entry e;
+
+	memset(&e, 0xa5, sizeof(e));
+	devlist_entry_of(&info, &e);
+	ck_assert_str_eq(e.device.busid, "3-1.4");
+	ck_assert_str_eq(e.device.path, "/dev/bus/usb/003/012");
+	ck_assert_uint_eq(e.device.busnum, 3);
+	ck_assert_uint_eq(e.device.devnum, 12);
+	ck_assert_uint_eq(e.device.speed, USBIP_SPEED_SUPER);
+	ck_assert_uint_eq(e.device.id_vendor, 0x1234);
+	ck_assert_uint_eq(e.device.id_product, 0x5678);
+	ck_assert_uint_eq(e.device.bcd_device, 0x0102);
+	ck_assert_uint_eq(e.device.device_class, 0xef);
+	ck_assert_uint_eq(e.device.device_subclass, 2);
+	ck_assert_uint_eq(e.device.device_protocol, 1);
+	ck_assert_uint_eq(e.device.configuration_value, 1);
+	ck_assert_uint_eq(e.device.num_configurations, 2);
+	ck_assert_uint_eq(e.device.num_interfaces, 2);
+	ck_assert_uint_eq(e.interfaces[0].interface_class, 0x08);
+	ck_assert_uint_eq(e.interfaces[0].interface_subclass, 0x06);
+	ck_assert_uint_eq(e.interfaces[0].interface_protocol, 0x50);
+	ck_assert_uint_eq(e.interfaces[1].interface_class, 0x03);
+	ck_assert_uint_eq(e.interfaces[1].interface_protocol, 0x02);
+	/* Nothing of the old contents survives: no heap bytes to a peer. */
+	ck_assert_uint_eq(e.interfaces[2].interface_class, 0);
+	ck_assert_uint_eq(e.device.path[sizeof(e.device.path) - 1], 0);
+	ck_assert_uint_eq(e.device.busid[sizeof(e.device.busid) - 1], 0);
+}
+END_TEST
+
+/* The policy judges the interfaces of the broker's record. */
+START_TEST(policy_judges_record_interfaces)
+{
+	struct exported *d = device("1-1", 2);
+
+	load("allow with-interface 08:06:50\n");
+	d->info.configuration_value = 1;
+	d->info.num_interfaces = 2;
+	d->info.interfaces[1] = (struct usbdev_interface){0x08, 0x06, 0x50};
+	ck_assert_ptr_nonnull(allowing_rule(&d->info));
+	d->info.interfaces[1].protocol = 0x62; /* UAS, not bulk-only */
+	ck_assert_ptr_null(allowing_rule(&d->info));
+}
+END_TEST
+
 START_TEST(import_timeout_stops)
 {
 	struct session *s = session(0, PHASE_ASKING, NULL);
@@ -367,14 +433,14 @@ START_TEST(reevaluation)
 	ck_assert_ptr_nonnull(judge_again(d, &now, &why));
 	ck_assert_ptr_null(judge_again(d, NULL, &why));
 	ck_assert_str_eq(why, "the device is gone or another one");
-	now.wire.device.devnum = 3; /* unplugged, another in its place */
+	now.devnum = 3; /* unplugged, another in its place */
 	ck_assert_ptr_null(judge_again(d, &now, &why));
 	ck_assert_str_eq(why, "the device is gone or another one");
-	now.wire.device.devnum = 2;
-	now.wire.device.id_product = 9; /* now another product */
+	now.devnum = 2;
+	now.id_product = 9; /* now another product */
 	ck_assert_ptr_null(judge_again(d, &now, &why));
 	ck_assert_str_eq(why, "the policy denies it now");
-	now.wire.device.id_product = 2;
+	now.id_product = 2;
 	snprintf(d->export_to, sizeof(d->export_to), "tcp:127.0.0.1:4011");
 	ck_assert_ptr_null(judge_again(d, &now, &why));
 	ck_assert_str_eq(why, "its rule no longer names the destination");
@@ -803,6 +869,8 @@ int main(void)
 	tcase_add_test(t, dispatch_stats_rate);
 	tcase_add_test(t, breach_kills_worker);
 	tcase_add_test(t, legit_devlist_answered);
+	tcase_add_test(t, devlist_entry_from_record);
+	tcase_add_test(t, policy_judges_record_interfaces);
 	tcase_add_test(t, import_timeout_stops);
 	tcase_add_test(t, granted_session_not_timed_out);
 	tcase_add_test(t, sessions_per_peer);
