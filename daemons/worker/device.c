@@ -121,12 +121,11 @@ int worker_device_describe(struct worker_device *d, const uint8_t *raw,
 	struct usbip_device_info *w = &d->wire.device;
 	int r = usb_model_parse(raw, len, &d->model, &fault);
 
-	if (r < 0) {
-		snprintf(msg, msg_len,
-			 "device descriptors refused: %s %llu: %s", fault.field,
-			 (unsigned long long)fault.value, fault.reason);
-		return r;
-	}
+	if (r < 0)
+		return log_fail(r, msg, msg_len,
+				"device descriptors refused: %s %llu: %s",
+				fault.field, (unsigned long long)fault.value,
+				fault.reason);
 	snprintf(w->path, sizeof(w->path), "/dev/bus/usb/%03u/%03u", busnum,
 		 devnum);
 	snprintf(w->busid, sizeof(w->busid), "%s", busid);
@@ -148,48 +147,59 @@ int worker_usb_init(libusb_context **ctx)
 {
 	/* Nothing but the fds we are given: no enumeration, no hotplug, no
 	 * sysfs. */
-	libusb_set_option(NULL, LIBUSB_OPTION_NO_DEVICE_DISCOVERY);
-	return errno_from_libusb(libusb_init(ctx));
+	int r = libusb_set_option(NULL, LIBUSB_OPTION_NO_DEVICE_DISCOVERY);
+
+	if (r == 0)
+		r = libusb_init(ctx);
+	return errno_from_libusb(r);
 }
 
 static const struct worker_device_ops usbfs_ops;
+
+/* The fd wrapped and its configuration known: 0 or a negative errno. */
+static int wrap(struct worker_device *d)
+{
+	int r, config = 0;
+
+	r = errno_from_libusb(
+		libusb_wrap_sys_device(d->ctx, (intptr_t)d->fd, &d->handle));
+	if (r == 0)
+		r = errno_from_libusb(
+			libusb_get_configuration(d->handle, &config));
+	if (r == 0)
+		r = usbfs_io_new(d->fd, &d->io);
+	d->configuration = (uint8_t)config;
+	return r;
+}
 
 int worker_device_open(struct worker_device *d, libusb_context *ctx, int fd,
 		       const char *busid, uint32_t busnum, uint32_t devnum,
 		       char *msg, size_t msg_len)
 {
 	_cleanup_free_ uint8_t *raw = malloc(RAW_DESCRIPTORS_MAX);
-	ssize_t len;
-	int r, config = 0;
+	ssize_t len = 0;
+	int r = 0;
 
 	memset(d, 0, sizeof(*d));
 	d->ops = &usbfs_ops;
 	d->fd = fd;
 	d->ctx = ctx;
 	if (!raw)
-		return -ENOMEM;
+		r = log_fail(-ENOMEM, msg, msg_len,
+			     "no memory for descriptors");
 	/* usbfs returns the descriptors as the kernel cached them. */
-	len = pread(fd, raw, RAW_DESCRIPTORS_MAX, 0);
-	if (len < 0) {
-		r = -errno;
-		snprintf(msg, msg_len, "reading descriptors: %s", strerror(-r));
-		return r;
-	}
-	r = libusb_wrap_sys_device(ctx, (intptr_t)fd, &d->handle);
+	if (r == 0 && (len = pread(fd, raw, RAW_DESCRIPTORS_MAX, 0)) < 0)
+		r = log_fail(-errno, msg, msg_len, "reading descriptors: %s",
+			     strerror(errno));
+	if (r == 0 && (r = wrap(d)) < 0)
+		log_fail(r, msg, msg_len, "libusb: %s", strerror(-r));
 	if (r == 0)
-		r = libusb_get_configuration(d->handle, &config);
-	if (r == 0 && usbfs_io_new(fd, &d->io) < 0)
-		r = LIBUSB_ERROR_NO_MEM;
-	if (r < 0) {
-		snprintf(msg, msg_len, "libusb: %s", libusb_strerror(r));
-		worker_device_close(d);
-		return errno_from_libusb(r);
-	}
-	d->configuration = (uint8_t)config;
-	r = worker_device_describe(d, raw, (size_t)len, busid, busnum, devnum,
-				   wire_speed(libusb_get_device_speed(
-					   libusb_get_device(d->handle))),
-				   msg, msg_len);
+		r = worker_device_describe(
+			d, raw, (size_t)len, busid, busnum, devnum,
+			wire_speed(libusb_get_device_speed(
+				libusb_get_device(d->handle))),
+			msg, msg_len);
+	/* The fd is the device's from the start: closed with it. */
 	if (r < 0)
 		worker_device_close(d);
 	return r;
@@ -212,19 +222,23 @@ static int usbfs_claim(struct worker_device *d)
 	if (!c)
 		return 0;
 	for (unsigned i = 0; i < c->num_interfaces; i++) {
-		int number = c->interface_numbers[i], r;
+		int number = c->interface_numbers[i], r = 0;
 
+		/* The broker took the interfaces from their drivers before
+		 * the fd came; one that bound since is taken back here. */
 		if (libusb_kernel_driver_active(d->handle, number) == 1)
-			libusb_detach_kernel_driver(d->handle, number);
-		r = libusb_claim_interface(d->handle, number);
+			r = errno_from_libusb(
+				libusb_detach_kernel_driver(d->handle, number));
+		if (r == 0)
+			r = errno_from_libusb(
+				libusb_claim_interface(d->handle, number));
 		if (r < 0)
-			log_line("claiming interface %d: "
-				 "%s",
-				 number, libusb_strerror(r));
+			log_line("claiming interface %d: %s", number,
+				 strerror(-r));
 		if (r == 0)
 			d->claimed |= 1u << i;
 		else if (!first_error)
-			first_error = errno_from_libusb(r);
+			first_error = r;
 	}
 	return first_error;
 }
@@ -234,10 +248,16 @@ static void usbfs_release(struct worker_device *d)
 	const struct usb_config_model *c =
 		usb_model_config(&d->model, d->configuration);
 
-	for (unsigned i = 0; c && i < c->num_interfaces; i++)
-		if (d->claimed & (1u << i))
-			libusb_release_interface(d->handle,
-						 c->interface_numbers[i]);
+	for (unsigned i = 0; c && i < c->num_interfaces; i++) {
+		if (!(d->claimed & (1u << i)))
+			continue;
+		int r = errno_from_libusb(libusb_release_interface(
+			d->handle, c->interface_numbers[i]));
+		/* A device that is gone has nothing left to release. */
+		if (r < 0 && r != -ENODEV)
+			log_line("releasing interface %d: %s",
+				 c->interface_numbers[i], strerror(-r));
+	}
 	d->claimed = 0;
 }
 
@@ -259,12 +279,16 @@ static int usbfs_set_configuration(struct worker_device *d, uint8_t value)
 
 	/* usbfs refuses while interfaces are claimed. */
 	usbfs_release(d);
-	r = libusb_set_configuration(d->handle, value ? value : -1);
+	r = errno_from_libusb(
+		libusb_set_configuration(d->handle, value ? value : -1));
 	if (r == 0)
 		d->configuration = value;
 	worker_device_describe_interfaces(d);
-	usbfs_claim(d);
-	return errno_from_libusb(r);
+	/* The client's request is answered by the configuration; an
+	 * interface that cannot be claimed again is logged by the claim,
+	 * and usbfs tries once more at the first transfer to it. */
+	(void)usbfs_claim(d);
+	return r;
 }
 
 static int usbfs_set_interface(struct worker_device *d, uint8_t interface,
@@ -281,21 +305,25 @@ static int usbfs_clear_halt(struct worker_device *d, uint8_t endpoint)
 
 static int usbfs_reset(struct worker_device *d)
 {
-	/* libusb re-claims the claimed interfaces after the reset. */
+	/* libusb re-claims the claimed interfaces after the reset. Its
+	 * NOT_FOUND here means the device came back as another one (its
+	 * descriptors changed): for this session it is gone. */
 	int r = libusb_reset_device(d->handle);
 	return r == LIBUSB_ERROR_NOT_FOUND ? -ENODEV : errno_from_libusb(r);
 }
 
 /* Transfers go to usbfs directly (usbfs_io.h says why), control
- * transfers of any length the wire carries included. */
+ * transfers of any length the wire carries included. usbfs_io answers
+ * as libusb_submit_transfer would; its codes are mapped here, as every
+ * libusb code of the worker is, so that the session sees errno only. */
 static int usbfs_submit(struct worker_device *d, struct libusb_transfer *x)
 {
-	return usbfs_io_submit(d->io, x);
+	return errno_from_libusb(usbfs_io_submit(d->io, x));
 }
 
 static int usbfs_cancel(struct worker_device *d, struct libusb_transfer *x)
 {
-	return usbfs_io_cancel(d->io, x);
+	return errno_from_libusb(usbfs_io_cancel(d->io, x));
 }
 
 /* usbfs raises POLLOUT while completions wait to be reaped (and POLLHUP

@@ -23,8 +23,13 @@
 struct worker_device;
 struct usbfs_io;
 
+/* Every operation that can fail returns 0 or a negative errno, whatever
+ * the backend: libusb's codes are mapped once, by errno_from_libusb. */
 struct worker_device_ops {
+	/* -ENODEV: the device is gone; another errno: this transfer is
+	 * refused (it goes back to the client as its status). */
 	int (*submit)(struct worker_device *d, struct libusb_transfer *x);
+	/* -ENOENT: x is not in flight; -ENODEV: the device is gone. */
 	int (*cancel)(struct worker_device *d, struct libusb_transfer *x);
 	/* The fds to poll; they do not change during a session. */
 	size_t (*pollfds)(struct worker_device *d, struct pollfd *pfd,
@@ -58,7 +63,7 @@ struct worker_device {
 /*
  * libusb with discovery off, initialised before the sandbox and before any
  * device is known: the broker flow learns which device it serves only
- * after the client asks.
+ * after the client asks. 0 or a negative errno.
  */
 int worker_usb_init(libusb_context **ctx);
 
@@ -66,7 +71,7 @@ int worker_usb_init(libusb_context **ctx);
  * Wraps fd (which it then owns) on ctx (which it borrows). busid, busnum
  * and devnum come from whoever opened the node (the broker, or the command
  * line): in a sandbox there is no sysfs to ask. Returns 0 or a negative
- * errno; msg says why.
+ * errno; msg says why, and fd is closed.
  */
 int worker_device_open(struct worker_device *d, libusb_context *ctx, int fd,
 		       const char *busid, uint32_t busnum, uint32_t devnum,
@@ -105,8 +110,8 @@ static inline void worker_device_release(struct worker_device *d)
 	d->ops->release(d);
 }
 
-/* The special requests the server carries out itself. They return a
- * negative Linux errno for the RET_SUBMIT status. */
+/* The special requests the server carries out itself. Their negative
+ * errno is the RET_SUBMIT status. */
 static inline int worker_device_set_configuration(struct worker_device *d,
 						  uint8_t value)
 {
@@ -132,6 +137,6 @@ static inline int worker_device_reset(struct worker_device *d)
 }
 
 /* A libusb error or transfer status as the negative Linux errno USB/IP
- * carries. */
+ * carries: the one place the worker maps libusb's vocabulary. */
 int errno_from_libusb(int libusb_error);
 int errno_from_transfer_status(enum libusb_transfer_status status);

@@ -484,15 +484,14 @@ static int submit(struct session *s, const struct usbip_urb_frame *f,
 			 plan->transfer_flags);
 	/* A backend may complete it at once: u is not ours past success. */
 	r = worker_device_submit(s->dev, u->xfer);
-	if (r == LIBUSB_ERROR_NO_DEVICE) {
+	if (r == -ENODEV) {
 		retire(s, u);
 		return -ENODEV;
 	}
 	if (r < 0) {
 		/* Refused: answered here, in its turn. */
 		libusb_free_transfer(take_ptr(u->xfer));
-		return queue_ret_submit(s, u, errno_from_libusb(r), 0, NULL, 0,
-					NULL, NULL, 0, 0);
+		return queue_ret_submit(s, u, r, 0, NULL, 0, NULL, NULL, 0, 0);
 	}
 	return 0;
 nomem:
@@ -515,7 +514,7 @@ static int unlink_urb(struct session *s, uint32_t seqnum, uint32_t victim)
 	if (u->held || !u->xfer)
 		return 0;
 	/* Completion (cancelled or not) then answers with RET_UNLINK. */
-	if (worker_device_cancel(s->dev, u->xfer) == LIBUSB_ERROR_NO_DEVICE)
+	if (worker_device_cancel(s->dev, u->xfer) == -ENODEV)
 		return -ENODEV;
 	return 0;
 }

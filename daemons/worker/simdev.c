@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
 #include "macros.h"
 
 /* pid.codes test VID and PIDs, which exist for devices like these. */
@@ -217,25 +218,23 @@ static int keyboard_script(struct sim *sim, const char *text, char *msg,
 {
 	size_t len = strlen(text);
 
-	if (len > KEYBOARD_TEXT_MAX) {
-		snprintf(msg, msg_len, "keyboard text longer than %d bytes",
-			 KEYBOARD_TEXT_MAX);
-		return -EINVAL;
-	}
+	if (len > KEYBOARD_TEXT_MAX)
+		return log_fail(-EINVAL, msg, msg_len,
+				"keyboard text longer than %d bytes",
+				KEYBOARD_TEXT_MAX);
 	sim->reports = calloc(2 * len + 1, KEYBOARD_REPORT_LEN);
 	if (!sim->reports)
-		return -ENOMEM;
+		return log_fail(-ENOMEM, msg, msg_len,
+				"no memory for the keyboard's reports");
 	for (size_t i = 0; i < len; i++) {
 		uint8_t code;
 		bool shift;
 
-		if (!keycode(text[i], &code, &shift)) {
-			snprintf(msg, msg_len,
-				 "the keyboard cannot type byte 0x%02x at "
-				 "offset %zu",
-				 (unsigned char)text[i], i);
-			return -EINVAL;
-		}
+		if (!keycode(text[i], &code, &shift))
+			return log_fail(-EINVAL, msg, msg_len,
+					"the keyboard cannot type byte 0x%02x "
+					"at offset %zu",
+					(unsigned char)text[i], i);
 		sim->reports[2 * i][0] = shift ? 0x02 : 0x00; /* left shift */
 		sim->reports[2 * i][2] = code;
 	}
@@ -519,7 +518,7 @@ static int sim_submit(struct worker_device *d, struct libusb_transfer *x)
 	uint64_t now = now_ns();
 
 	if (!p)
-		return LIBUSB_ERROR_NO_MEM;
+		return -ENOMEM;
 	p->x = x;
 	p->due_ns = now;
 	switch (x->type) {
@@ -528,7 +527,7 @@ static int sim_submit(struct worker_device *d, struct libusb_transfer *x)
 		 * report too short for the boot format is an overflow. */
 		if (x->length < KEYBOARD_REPORT_LEN) {
 			free(p);
-			return LIBUSB_ERROR_INVALID_PARAM;
+			return -EINVAL;
 		}
 		if (sim->next_report >= sim->num_reports) {
 			p->due_ns = NEVER; /* nothing more to type */
@@ -570,7 +569,7 @@ static int sim_submit(struct worker_device *d, struct libusb_transfer *x)
 		 * stand-in for usbfs refusing a URB (its memory quota). */
 		if ((x->endpoint & 0x80) && x->length == 0) {
 			free(p);
-			return LIBUSB_ERROR_INVALID_PARAM;
+			return -EINVAL;
 		}
 		if ((x->endpoint & 0x80) && sim->bulk_in_ns > now)
 			p->due_ns = sim->bulk_in_ns;
@@ -600,7 +599,7 @@ static int sim_cancel(struct worker_device *d, struct libusb_transfer *x)
 		enqueue(sim, p);
 		return 0;
 	}
-	return LIBUSB_ERROR_NOT_FOUND;
+	return -ENOENT;
 }
 
 static size_t sim_pollfds(struct worker_device *d, struct pollfd *pfd,
@@ -734,7 +733,8 @@ int sim_device_open(struct worker_device *d, const char *spec,
 	memset(d, 0, sizeof(*d));
 	d->fd = -1;
 	if (!sim)
-		return -ENOMEM;
+		return log_fail(-ENOMEM, msg, msg_len,
+				"no memory for a simulated device");
 	d->ops = &sim_ops;
 	d->sim = sim;
 	if (strcmp(spec, "keyboard") == 0 ||
@@ -754,7 +754,8 @@ int sim_device_open(struct worker_device *d, const char *spec,
 		sim->rate = AUDIO_RATE;
 		sim->fifo = malloc(AUDIO_FIFO_BYTES);
 		if (!sim->fifo)
-			r = -ENOMEM;
+			r = log_fail(-ENOMEM, msg, msg_len,
+				     "no memory for the audio loopback");
 		devnum = 2;
 	} else if (strcmp(spec, "zero") == 0) {
 		sim->kind = SIM_ZERO;
@@ -764,11 +765,10 @@ int sim_device_open(struct worker_device *d, const char *spec,
 		speed = USBIP_SPEED_HIGH;
 		devnum = 3;
 	} else {
-		snprintf(msg, msg_len,
-			 "unknown simulated device '%s' (keyboard[:TEXT], "
-			 "audio-loopback, zero)",
-			 spec);
-		r = -EINVAL;
+		r = log_fail(-EINVAL, msg, msg_len,
+			     "unknown simulated device '%s' (keyboard[:TEXT], "
+			     "audio-loopback, zero)",
+			     spec);
 	}
 	if (r == 0) {
 		/* Configured, as the host's hub driver leaves a real one. */

@@ -85,6 +85,15 @@ struct worker {
 	struct broker_client broker; /* with --broker-fd */
 };
 
+static int set_nonblocking(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
 /* A handshake's deadline, from now. */
 static struct op_io_deadline handshake_deadline(void)
 {
@@ -184,6 +193,20 @@ static int answer_devlist(struct worker *w, int fd, const char *peer,
 	return r == 0 ? 1 : r;
 }
 
+/* A refused import's answer. The connection ends either way; an answer
+ * that does not get through is logged, nothing more. */
+static void refuse_import(int fd, const char *peer,
+			  const struct op_io_deadline *d, uint32_t status)
+{
+	struct usbip_op_message rep = {.header.code = USBIP_OP_REP_IMPORT,
+				       .header.status = status};
+	char msg[256];
+	int r = op_io_send_by(fd, d, &rep, msg, sizeof(msg));
+
+	if (r < 0 && r != -EINTR)
+		log_line("%s: the refusal did not get through: %s", peer, msg);
+}
+
 /* Returns 1 for "serve URBs now", 0 for "done with this connection",
  * negative for a refused peer or a failure. */
 static int answer_import(struct worker *w, int fd, const char *peer,
@@ -199,8 +222,7 @@ static int answer_import(struct worker *w, int fd, const char *peer,
 		if (r == -EINTR)
 			return handshake_failed(peer, "handshake", r, "-");
 		if (r < 0 && !refused) {
-			rep.header.status = USBIP_ST_NODEV;
-			op_io_send_by(fd, d, &rep, msg, sizeof(msg));
+			refuse_import(fd, peer, d, USBIP_ST_NODEV);
 			return r;
 		}
 	} else if (strcmp(busid, w->dev.wire.device.busid) != 0) {
@@ -210,15 +232,13 @@ static int answer_import(struct worker *w, int fd, const char *peer,
 		/* In another session: upstream usbipd's status for a device
 		 * in use, which upstream clients print as "Device busy". */
 		log_line("%s: asked for %s, which is in use", peer, busid);
-		rep.header.status = USBIP_ST_DEV_BUSY;
-		op_io_send_by(fd, d, &rep, msg, sizeof(msg));
+		refuse_import(fd, peer, d, USBIP_ST_DEV_BUSY);
 		return 0;
 	}
 	if (refused) {
 		log_line("%s: asked for %s, which is not exported to it", peer,
 			 busid);
-		rep.header.status = USBIP_ST_NODEV;
-		op_io_send_by(fd, d, &rep, msg, sizeof(msg));
+		refuse_import(fd, peer, d, USBIP_ST_NODEV);
 		return 0;
 	}
 	rep.device = w->dev.wire.device;
@@ -240,8 +260,9 @@ static int answer_client(struct worker *w, int fd, const char *peer)
 	char msg[256];
 	int r;
 
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
-		return -errno;
+	r = set_nonblocking(fd);
+	if (r < 0)
+		return r;
 	for (;;) {
 		struct usbip_op_message req;
 
@@ -282,8 +303,9 @@ static int offer_export(struct worker_device *d, int fd, const char *peer,
 	char msg[256];
 	int r;
 
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
-		return -errno;
+	r = set_nonblocking(fd);
+	if (r < 0)
+		return r;
 	req.device = d->wire.device;
 	r = op_io_send_by(fd, dl, &req, msg, sizeof(msg));
 	if (r == 0)
@@ -542,8 +564,11 @@ static int run(struct worker *w, struct endpoint *ep)
 	struct op_io_deadline forever = {.at_ms = LLONG_MAX,
 					 .wait_mask = &session_wait_mask,
 					 .stop = &session_stop};
-	if (fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK) < 0)
+	r = set_nonblocking(lfd);
+	if (r < 0) {
+		log_line("%s: %s", ep->peer, strerror(-r));
 		return EXIT_FAIL;
+	}
 	log_line("listening on %s for %s", ep->peer, w->dev.wire.device.busid);
 	while (!session_stop) {
 		char peer[TRANSPORT_ADDR_STR_MAX];
@@ -640,11 +665,10 @@ static int open_standalone_device(struct worker *w, char *msg, size_t len)
 	int fd, r;
 
 	if (o->device) {
-		if (usb_node_numbers(o->device, &busnum, &devnum) < 0) {
-			snprintf(msg, len, "%s: expected /dev/bus/usb/BBB/DDD",
-				 o->device);
-			return -EINVAL;
-		}
+		if (usb_node_numbers(o->device, &busnum, &devnum) < 0)
+			return log_fail(-EINVAL, msg, len,
+					"%s: expected /dev/bus/usb/BBB/DDD",
+					o->device);
 	}
 	if (o->busid) {
 		snprintf(busid, sizeof(busid), "%s", o->busid);
@@ -654,10 +678,10 @@ static int open_standalone_device(struct worker *w, char *msg, size_t len)
 		snprintf(busid, sizeof(busid), SIM_DEFAULT_BUSID);
 	} else if (usb_sysfs_busid_of(busnum, devnum, busid, sizeof(busid)) <
 		   0) {
-		snprintf(msg, len,
-			 "no busid in sysfs for bus %u device %u; give --busid",
-			 busnum, devnum);
-		return -EINVAL;
+		return log_fail(
+			-EINVAL, msg, len,
+			"no busid in sysfs for bus %u device %u; give --busid",
+			busnum, devnum);
 	}
 	if (busnum == 0 && (sscanf(busid, "%u-", &busnum) != 1 || busnum == 0))
 		busnum = 1;
@@ -670,11 +694,9 @@ static int open_standalone_device(struct worker *w, char *msg, size_t len)
 	else {
 		fd = o->device ? open(o->device, O_RDWR | O_CLOEXEC)
 			       : o->device_fd;
-		if (fd < 0) {
-			snprintf(msg, len, "%s: %s", o->device,
-				 strerror(errno));
-			return -errno;
-		}
+		if (fd < 0)
+			return log_fail(-errno, msg, len, "%s: %s", o->device,
+					strerror(errno));
 		r = worker_device_open(&w->dev, w->ctx, fd, busid, busnum,
 				       devnum, msg, len);
 	}
@@ -698,7 +720,7 @@ static int sandbox(const struct options *o, char *msg, size_t len)
 	if (r == 0)
 		r = sandbox_drop_privileges(&limits, msg, len);
 	if (r == 0 && (r = worker_seccomp_load(o->broker_fd)) < 0)
-		snprintf(msg, len, "seccomp: %s", strerror(-r));
+		log_fail(r, msg, len, "seccomp: %s", strerror(-r));
 	if (r < 0)
 		return r;
 #ifdef USBIP_TEST_HOOKS
@@ -872,8 +894,9 @@ int main(int argc, char **argv)
 
 	/* Before the sandbox: libusb_init needs what the empty root and the
 	 * filter take away. */
-	if (!o.simulate && worker_usb_init(&w.ctx) < 0) {
-		log_line("libusb: cannot initialise");
+	int r = o.simulate ? 0 : worker_usb_init(&w.ctx);
+	if (r < 0) {
+		log_line("libusb: cannot initialise: %s", strerror(-r));
 		return EXIT_FAIL;
 	}
 	status = EXIT_OK;

@@ -3,7 +3,7 @@
  * The worker's side of things that need no kernel device: its broker
  * client (daemons/worker/broker_client.h) against a scripted broker on a
  * socketpair, and the error vocabulary of its device operations (negative
- * errno from every one, whatever the backend).
+ * errno from every one, whatever the backend; a reason on every failure).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +16,7 @@
 #include "broker_client.h"
 #include "check-main.h"
 #include "session.h"
+#include "simdev.h"
 
 /* The broker's end is *broker; the client holds the worker's. */
 static struct broker_client client(int *broker)
@@ -250,6 +251,109 @@ START_TEST(client_report)
 }
 END_TEST
 
+/* The device operations speak errno whatever the backend: a refused
+ * submission is -EINVAL (LIBUSB_ERROR_INVALID_PARAM, -2, would read as
+ * -ENOENT), an unknown cancel -ENOENT (LIBUSB_ERROR_NOT_FOUND, -5, would
+ * read as -EIO). */
+START_TEST(sim_operations_errno)
+{
+	struct worker_device d;
+	struct libusb_transfer *x = libusb_alloc_transfer(0);
+	char msg[128] = "unset";
+
+	ck_assert_ptr_nonnull(x);
+	ck_assert_int_eq(
+		sim_device_open(&d, "zero", "1-1", 1, msg, sizeof(msg)), 0);
+	x->type = LIBUSB_TRANSFER_TYPE_BULK;
+	x->endpoint = 0x81;
+	x->length = 0; /* the source refuses a zero-length read */
+	ck_assert_int_eq(worker_device_submit(&d, x), -EINVAL);
+	ck_assert_int_eq(worker_device_cancel(&d, x), -ENOENT);
+	ck_assert_int_eq(worker_device_set_configuration(&d, 9), -EINVAL);
+	ck_assert_int_eq(worker_device_set_interface(&d, 7, 0), -EINVAL);
+	worker_device_close(&d);
+	libusb_free_transfer(x);
+}
+END_TEST
+
+START_TEST(sim_open_says_why)
+{
+	struct worker_device d;
+	char msg[128] = "unset";
+
+	ck_assert_int_eq(
+		sim_device_open(&d, "toaster", "1-1", 1, msg, sizeof(msg)),
+		-EINVAL);
+	ck_assert_str_eq(msg, "unknown simulated device 'toaster' "
+			      "(keyboard[:TEXT], audio-loopback, zero)");
+	strcpy(msg, "unset");
+	ck_assert_int_eq(sim_device_open(&d, "keyboard:\x01", "1-1", 1, msg,
+					 sizeof(msg)),
+			 -EINVAL);
+	ck_assert_str_eq(msg, "the keyboard cannot type byte 0x01 at offset 0");
+}
+END_TEST
+
+/* A node that is no usbfs device: an errno, the reason, and the fd
+ * (the device's from the start) closed on every path. */
+START_TEST(usbfs_open_failures)
+{
+	libusb_context *ctx;
+	struct worker_device d;
+	char msg[128] = "unset";
+	int pipe_fds[2], null_fd;
+
+	ck_assert_int_eq(worker_usb_init(&ctx), 0);
+	ck_assert_int_eq(pipe2(pipe_fds, O_CLOEXEC), 0);
+	close(pipe_fds[1]);
+	ck_assert_int_eq(worker_device_open(&d, ctx, pipe_fds[0], "1-1", 1, 2,
+					    msg, sizeof(msg)),
+			 -ESPIPE);
+	ck_assert_str_eq(msg, "reading descriptors: Illegal seek");
+	ck_assert(!fd_open(pipe_fds[0]));
+
+	strcpy(msg, "unset");
+	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(null_fd, 0);
+	int r = worker_device_open(&d, ctx, null_fd, "1-1", 1, 2, msg,
+				   sizeof(msg));
+	ck_assert_int_lt(r, 0);
+	ck_assert_int_gt(r, -4096);
+	ck_assert_str_ne(msg, "unset");
+	ck_assert(!fd_open(null_fd));
+	libusb_exit(ctx);
+}
+END_TEST
+
+/* The one map from libusb's codes: each to its own negative errno, none
+ * left as a libusb code. */
+START_TEST(libusb_codes_mapped)
+{
+	static const struct {
+		int libusb, errno_value;
+	} map[] = {
+		{LIBUSB_SUCCESS, 0},
+		{LIBUSB_ERROR_IO, -EIO},
+		{LIBUSB_ERROR_INVALID_PARAM, -EINVAL},
+		{LIBUSB_ERROR_ACCESS, -EACCES},
+		{LIBUSB_ERROR_NO_DEVICE, -ENODEV},
+		{LIBUSB_ERROR_NOT_FOUND, -ENOENT},
+		{LIBUSB_ERROR_BUSY, -EBUSY},
+		{LIBUSB_ERROR_TIMEOUT, -ETIMEDOUT},
+		{LIBUSB_ERROR_OVERFLOW, -EOVERFLOW},
+		{LIBUSB_ERROR_PIPE, -EPIPE},
+		{LIBUSB_ERROR_INTERRUPTED, -EINTR},
+		{LIBUSB_ERROR_NO_MEM, -ENOMEM},
+		{LIBUSB_ERROR_NOT_SUPPORTED, -EOPNOTSUPP},
+		{LIBUSB_ERROR_OTHER, -EPROTO},
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		ck_assert_int_eq(errno_from_libusb(map[i].libusb),
+				 map[i].errno_value);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("worker");
@@ -264,6 +368,12 @@ int main(void)
 	tcase_add_test(tc, client_open_other_device);
 	tcase_add_test(tc, client_open_positive_status);
 	tcase_add_test(tc, client_report);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("device");
+	tcase_add_test(tc, sim_operations_errno);
+	tcase_add_test(tc, sim_open_says_why);
+	tcase_add_test(tc, usbfs_open_failures);
+	tcase_add_test(tc, libusb_codes_mapped);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
