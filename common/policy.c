@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "macros.h"
 
 #define MAX_TOKENS 64
@@ -35,8 +36,8 @@ __attribute__((format(printf, 2, 3))) static int refuse(const struct cursor *c,
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	snprintf(c->msg, c->msg_len, "%s:%u: %s", c->name, c->line, what);
-	return -EINVAL;
+	return log_fail(-EINVAL, c->msg, c->msg_len, "%s:%u: %s", c->name,
+			c->line, what);
 }
 
 /* Splits a line into tokens in place: blanks separate, "..." quotes (no
@@ -430,11 +431,10 @@ int policy_parse(const char *text, size_t len, const char *name,
 	size_t num = 0, pos = 0;
 	int r = 0;
 
-	if (len > POLICY_MAX_BYTES) {
-		snprintf(msg, msg_len, "%s: larger than %d bytes", name,
-			 POLICY_MAX_BYTES);
-		return -E2BIG;
-	}
+	if (len > POLICY_MAX_BYTES)
+		return log_fail(-E2BIG, msg, msg_len,
+				"%s: larger than %d bytes", name,
+				POLICY_MAX_BYTES);
 	while (pos < len && r == 0) {
 		char line[POLICY_MAX_LINE + 1], *tok[MAX_TOKENS];
 		size_t n = 0, ntok;
@@ -468,7 +468,9 @@ int policy_parse(const char *text, size_t len, const char *name,
 			struct policy_rule *grown =
 				realloc(rules, (num + 16) * sizeof(*rules));
 			if (!grown) {
-				r = -ENOMEM;
+				r = log_fail(-ENOMEM, msg, msg_len,
+					     "%s: no memory for %zu rules",
+					     name, num + 16);
 				break;
 			}
 			rules = grown;
@@ -495,16 +497,13 @@ int policy_load(const char *path, struct policy *p, char *msg, size_t msg_len)
 
 	if (fd < 0 || !text) {
 		int e = fd < 0 ? errno : ENOMEM;
-		snprintf(msg, msg_len, "%s: %s", path, strerror(e));
-		return -e;
+		return log_fail(-e, msg, msg_len, "%s: %s", path, strerror(e));
 	}
 	for (;;) {
 		ssize_t n = read(fd, text + len, POLICY_MAX_BYTES + 1 - len);
-		if (n < 0) {
-			int e = errno;
-			snprintf(msg, msg_len, "%s: %s", path, strerror(e));
-			return -e;
-		}
+		if (n < 0)
+			return log_fail(-errno, msg, msg_len, "%s: %s", path,
+					strerror(errno));
 		if (n == 0 || (len += (size_t)n) > POLICY_MAX_BYTES)
 			break;
 	}
