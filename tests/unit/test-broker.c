@@ -256,6 +256,52 @@ START_TEST(legit_devlist_answered)
 }
 END_TEST
 
+/* A refusal is an answer too: its errno, no descriptor, nothing of any
+ * device, and the session has had its one question. */
+static void ask_open(struct session *s, int worker, const char *busid,
+		     int32_t expect)
+{
+	struct ipc_open_request req = {0};
+	struct ipc_message m;
+	char msg[128];
+	int fd;
+
+	snprintf(req.busid, sizeof(req.busid), "%s", busid);
+	ck_assert_int_eq(
+		ipc_send(worker, IPC_OPEN_REQUEST, &req, sizeof(req), -1), 0);
+	session_message(s);
+	ck_assert_int_ge(s->ipc, 0);
+	ck_assert_int_eq(s->kill_at, 0);
+	ck_assert_int_eq(
+		ipc_recv(worker, IPC_WORKER_SIDE, &m, &fd, msg, sizeof(msg)),
+		0);
+	ck_assert_uint_eq(m.type, IPC_OPEN_ANSWER);
+	ck_assert_int_eq(m.u.open_answer.status, expect);
+	ck_assert_int_eq(fd, -1);
+	ck_assert_str_eq(m.u.open_answer.device.device.busid, "");
+	ck_assert_uint_eq(m.u.open_answer.device.device.id_vendor, 0);
+	ck_assert_int_eq(s->phase, PHASE_REFUSED);
+	ck_assert_ptr_null(s->dev);
+}
+
+START_TEST(open_refused_answered)
+{
+	int worker;
+	struct session *s = session(0, PHASE_ASKING, &worker);
+
+	load("allow id 0001:0002 from 127.0.0.1\n");
+	s->pid = getpid(); /* not signalled: the request is allowed */
+	ask_open(s, worker, "9-9", -ENODEV);
+
+	/* The export flow's worker asks for another device than its own. */
+	s = session(1, PHASE_ASKING, &worker);
+	s->pid = getpid();
+	s->outgoing = true;
+	snprintf(s->bound_busid, sizeof(s->bound_busid), "1-1");
+	ask_open(s, worker, "1-2", -EPERM);
+}
+END_TEST
+
 /* The broker keeps its own record; the worker gets the wire form of it,
  * every field in its place. */
 START_TEST(devlist_entry_from_record)
@@ -869,6 +915,7 @@ int main(void)
 	tcase_add_test(t, dispatch_stats_rate);
 	tcase_add_test(t, breach_kills_worker);
 	tcase_add_test(t, legit_devlist_answered);
+	tcase_add_test(t, open_refused_answered);
 	tcase_add_test(t, devlist_entry_from_record);
 	tcase_add_test(t, policy_judges_record_interfaces);
 	tcase_add_test(t, import_timeout_stops);
