@@ -23,11 +23,11 @@ static struct usbdev_info disk(void)
 	struct usbdev_info info;
 
 	memset(&info, 0, sizeof(info));
-	strcpy(info.wire.device.busid, "1-1");
-	info.wire.device.id_vendor = 0x1d6b;
-	info.wire.device.id_product = 0x0104;
-	info.wire.device.num_interfaces = 1;
-	info.wire.interfaces[0] = (struct usbip_interface_info){8, 6, 0x50};
+	strcpy(info.busid, "1-1");
+	info.id_vendor = 0x1d6b;
+	info.id_product = 0x0104;
+	info.num_interfaces = 1;
+	info.interfaces[0] = (struct usbdev_interface){8, 6, 0x50};
 	strcpy(info.product, "test disk");
 	strcpy(info.serial, "0001");
 	return info;
@@ -38,14 +38,14 @@ static struct usbdev_info disk(void)
 static bool allowed(const char *text, const struct usbdev_info *info)
 {
 	char file[2048], msg[256];
-	struct policy_interface ifs[USBIP_MAX_INTERFACES];
-	const struct usbip_device_info *d = &info->wire.device;
+	struct policy_interface ifs[USBDEV_MAX_INTERFACES];
+	const struct usbdev_info *d = info;
 
 	for (size_t i = 0; i < d->num_interfaces; i++)
 		ifs[i] = (struct policy_interface){
-			info->wire.interfaces[i].interface_class,
-			info->wire.interfaces[i].interface_subclass,
-			info->wire.interfaces[i].interface_protocol};
+			info->interfaces[i].cls,
+			info->interfaces[i].subclass,
+			info->interfaces[i].protocol};
 	struct policy_device dev = {.vid = d->id_vendor,
 				    .pid = d->id_product,
 				    .serial = info->serial,
@@ -77,11 +77,11 @@ START_TEST(rule_pins_the_device)
 	strcpy(other.serial, "0002");
 	ck_assert(!allowed(rule, &other));
 	other = info;
-	other.wire.device.num_interfaces = 2; /* a keyboard behind it */
-	other.wire.interfaces[1] = (struct usbip_interface_info){3, 1, 1};
+	other.num_interfaces = 2; /* a keyboard behind it */
+	other.interfaces[1] = (struct usbdev_interface){3, 1, 1};
 	ck_assert(!allowed(rule, &other));
 	other = info;
-	other.wire.device.id_product = 0x0105;
+	other.id_product = 0x0105;
 	ck_assert(!allowed(rule, &other));
 }
 END_TEST
@@ -91,9 +91,9 @@ START_TEST(repeated_types_once)
 	struct usbdev_info info = disk();
 	char rule[1024];
 
-	info.wire.device.num_interfaces = 3;
-	info.wire.interfaces[1] = (struct usbip_interface_info){3, 1, 1};
-	info.wire.interfaces[2] = (struct usbip_interface_info){8, 6, 0x50};
+	info.num_interfaces = 3;
+	info.interfaces[1] = (struct usbdev_interface){3, 1, 1};
+	info.interfaces[2] = (struct usbdev_interface){8, 6, 0x50};
 	ck_assert_int_gt(policy_gen_rule(&info, rule, sizeof(rule)), 0);
 	ck_assert_msg(strstr(rule, "with-interface equals { 08:06:50 03:01:01 }"),
 		      "%s", rule);
@@ -115,7 +115,7 @@ START_TEST(unquotable_serial_and_unconfigured)
 	ck_assert(allowed(rule, &info));
 
 	info.serial[0] = '\0';
-	info.wire.device.num_interfaces = 0;
+	info.num_interfaces = 0;
 	ck_assert_int_gt(policy_gen_rule(&info, rule, sizeof(rule)), 0);
 	ck_assert(strstr(rule, "not configured"));
 	ck_assert(strstr(rule, "\nallow id 1d6b:0104") &&
