@@ -116,3 +116,73 @@ int broker_client_report(struct broker_client *bc,
 	}
 	return 0;
 }
+
+int broker_client_sign(struct broker_client *bc, const struct op_io_deadline *d,
+		       const uint8_t *tbs, size_t tbs_len, uint8_t *sig,
+		       size_t cap, size_t *sig_len, char *msg, size_t msg_len)
+{
+	struct ipc_sign_request req = {.length = (uint32_t)tbs_len};
+	struct ipc_message m;
+	int fd, r;
+
+	if (tbs_len > sizeof(req.tbs))
+		return log_fail(-EINVAL, msg, msg_len,
+				"%zu bytes to sign: too many", tbs_len);
+	memcpy(req.tbs, tbs, tbs_len);
+	r = ask(bc, d, IPC_SIGN_REQUEST, &req, sizeof(req), IPC_SIGN_ANSWER, &m,
+		&fd, msg, msg_len);
+	if (r < 0)
+		return r;
+	const struct ipc_sign_answer *a = &m.u.sign_answer;
+	if (a->status)
+		return log_fail(a->status < 0 ? a->status : -EPROTO, msg,
+				msg_len, "the broker did not sign: status %d",
+				a->status);
+	if (a->length > cap || a->length > sizeof(a->signature))
+		return log_fail(-ENOSPC, msg, msg_len, "a %u-byte signature",
+				a->length);
+	memcpy(sig, a->signature, a->length);
+	*sig_len = a->length;
+	return 0;
+}
+
+int broker_client_tls_peer(struct broker_client *bc, const uint8_t *pin,
+			   size_t pin_len, const char *params, char *msg,
+			   size_t msg_len)
+{
+	struct ipc_tls_peer report = {0};
+	int r;
+
+	if (pin_len != sizeof(report.pin))
+		return log_fail(-EINVAL, msg, msg_len, "a %zu-byte pin",
+				pin_len);
+	memcpy(report.pin, pin, pin_len);
+	snprintf(report.params, sizeof(report.params), "%s", params);
+	r = ipc_send(bc->fd, IPC_TLS_PEER, &report, sizeof(report), -1);
+	if (r < 0)
+		return log_fail(r, msg, msg_len, "reporting the TLS peer: %s",
+				strerror(-r));
+	return 0;
+}
+
+int broker_client_await_unexport(struct broker_client *bc,
+				 const struct op_io_deadline *d, char *msg,
+				 size_t msg_len)
+{
+	struct ipc_message m;
+	int fd = -1, r;
+
+	r = op_io_wait(bc->fd, POLLIN, d);
+	if (r < 0)
+		return log_fail(-ETIMEDOUT, msg, msg_len, "no unexport");
+	r = ipc_recv(bc->fd, IPC_WORKER_SIDE, &m, &fd, msg, msg_len);
+	if (r < 0)
+		return r;
+	if (m.type != IPC_UNEXPORT || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		return log_fail(-EPROTO, msg, msg_len, "type 0x%x at the end",
+				m.type);
+	}
+	return fd;
+}

@@ -64,3 +64,29 @@ int broker_client_open(struct broker_client *bc, const struct op_io_deadline *d,
 int broker_client_report(struct broker_client *bc,
 			 const struct session_stats *stats, char *msg,
 			 size_t msg_len);
+
+/*
+ * The TLS handshake's one signature (tls_server.c): tbs is the server
+ * CertificateVerify content, which the broker checks and signs once per
+ * session. Returns 0 with sig and *sig_len set, or a negative errno with
+ * msg set (the broker's refusal comes back as its status).
+ */
+int broker_client_sign(struct broker_client *bc, const struct op_io_deadline *d,
+		       const uint8_t *tbs, size_t tbs_len, uint8_t *sig,
+		       size_t cap, size_t *sig_len, char *msg, size_t msg_len);
+
+/* The TLS peer's key (its SHA-256 pin) and the negotiated parameters as
+ * text, once, after the handshake; no answer comes. */
+int broker_client_tls_peer(struct broker_client *bc, const uint8_t *pin,
+			   size_t pin_len, const char *params, char *msg,
+			   size_t msg_len);
+
+/*
+ * At the end of an export session: waits until d for the socket to the
+ * importer's listener that the broker hands over before SIGTERM
+ * (IPC_UNEXPORT). Returns the socket (the caller's), -ETIMEDOUT for a
+ * plain stop (nothing came), or another negative errno with msg set.
+ */
+int broker_client_await_unexport(struct broker_client *bc,
+				 const struct op_io_deadline *d, char *msg,
+				 size_t msg_len);

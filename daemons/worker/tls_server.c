@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ipc.h"
+#include "broker_client.h"
 #include "log.h"
 
 #ifdef HAVE_GNUTLS
@@ -47,8 +47,8 @@ int worker_tls_check_spki(const char *hex)
 }
 
 struct broker_signer {
-	int broker_fd;
-	int timeout_ms;
+	struct broker_client *bc;
+	struct op_io_deadline deadline;
 };
 
 /* The handshake's one signature, from the broker, which checks that it is
@@ -57,49 +57,25 @@ static int sign_by_broker(void *ctx, enum tls_role role, const uint8_t *tbs,
 			  size_t tbs_len, uint8_t *sig, size_t cap,
 			  size_t *sig_len)
 {
-	const struct broker_signer *b = ctx;
-	struct ipc_sign_request req = {.length = (uint32_t)tbs_len};
-	struct pollfd p = {.fd = b->broker_fd, .events = POLLIN};
-	struct ipc_message m;
+	struct broker_signer *b = ctx;
 	char msg[256];
-	int fd = -1, r;
+	int r;
 
-	if (role != TLS_ROLE_SERVER || tbs_len > sizeof(req.tbs))
+	if (role != TLS_ROLE_SERVER)
 		return -EINVAL;
-	memcpy(req.tbs, tbs, tbs_len);
-	r = ipc_send(b->broker_fd, IPC_SIGN_REQUEST, &req, sizeof(req), -1);
+	r = broker_client_sign(b->bc, &b->deadline, tbs, tbs_len, sig, cap,
+			       sig_len, msg, sizeof(msg));
 	if (r < 0)
-		return r;
-	do
-		r = poll(&p, 1, b->timeout_ms);
-	while (r < 0 && errno == EINTR);
-	if (r <= 0)
-		return r < 0 ? -errno : -ETIMEDOUT;
-	r = ipc_recv(b->broker_fd, IPC_WORKER_SIDE, &m, &fd, msg, sizeof(msg));
-	if (r < 0) {
 		log_line("broker channel: %s", msg);
-		return r;
-	}
-	if (m.type != IPC_SIGN_ANSWER) {
-		log_line("broker channel: answer 0x%x to a signing request",
-			 m.type);
-		return -EPROTO;
-	}
-	if (m.u.sign_answer.status)
-		return m.u.sign_answer.status < 0 ? m.u.sign_answer.status
-						  : -EPROTO;
-	if (m.u.sign_answer.length > cap)
-		return -ENOSPC;
-	memcpy(sig, m.u.sign_answer.signature, m.u.sign_answer.length);
-	*sig_len = m.u.sign_answer.length;
-	return 0;
+	return r;
 }
 
-int worker_tls_accept(int fd, int broker_fd, const struct worker_tls *t,
-		      const char *peer, int timeout_ms)
+int worker_tls_accept(int fd, struct broker_client *bc,
+		      const struct worker_tls *t, const char *peer,
+		      int timeout_ms)
 {
-	struct broker_signer signer = {.broker_fd = broker_fd,
-				       .timeout_ms = timeout_ms};
+	struct broker_signer signer = {
+		.bc = bc, .deadline = {.at_ms = op_io_now_ms() + timeout_ms}};
 	struct tls_identity me = {.sign = sign_by_broker, .sign_ctx = &signer};
 	struct tls_config cfg = {
 		.role = TLS_ROLE_SERVER,
@@ -112,8 +88,7 @@ int worker_tls_accept(int fd, int broker_fd, const struct worker_tls *t,
 	};
 	struct tls_session *session = NULL;
 	struct tls_result result;
-	struct ipc_tls_peer report = {0};
-	char msg[256], line[256];
+	char msg[256], line[256], params[IPC_TLS_PARAMS_MAX];
 	int r;
 
 	if (spki_of_hex(t->spki_hex, me.spki, sizeof(me.spki), &me.spki_len) <
@@ -131,12 +106,13 @@ int worker_tls_accept(int fd, int broker_fd, const struct worker_tls *t,
 	}
 	tls_result_format(&result, line, sizeof(line));
 	log_line("%s: TLS: %s", peer, line);
-	memcpy(report.pin, result.peer.sha256, sizeof(report.pin));
-	snprintf(report.params, sizeof(report.params), "%s %s %s %s",
-		 result.version, result.cipher, result.group, result.signature);
-	r = ipc_send(broker_fd, IPC_TLS_PEER, &report, sizeof(report), -1);
+	snprintf(params, sizeof(params), "%s %s %s %s", result.version,
+		 result.cipher, result.group, result.signature);
+	r = broker_client_tls_peer(bc, result.peer.sha256,
+				   sizeof(result.peer.sha256), params, msg,
+				   sizeof(msg));
 	if (r < 0)
-		log_line("broker channel: %s", strerror(-r));
+		log_line("broker channel: %s", msg);
 	return r;
 }
 #else
@@ -146,10 +122,11 @@ int worker_tls_check_spki(const char *hex)
 	return -EOPNOTSUPP;
 }
 
-int worker_tls_accept(int fd, int broker_fd, const struct worker_tls *t,
-		      const char *peer, int timeout_ms)
+int worker_tls_accept(int fd, struct broker_client *bc,
+		      const struct worker_tls *t, const char *peer,
+		      int timeout_ms)
 {
-	(void)fd, (void)broker_fd, (void)t, (void)timeout_ms;
+	(void)fd, (void)bc, (void)t, (void)timeout_ms;
 	log_line("%s: TLS refused: this worker was built without GnuTLS", peer);
 	return -EOPNOTSUPP;
 }

@@ -14,6 +14,8 @@
 
 #include "tls_pin.h"
 
+struct broker_client;
+
 struct worker_tls {
 	const char *spki_hex;  /* --tls-spki: the broker's public key */
 	struct tls_pins peers; /* --tls-peer: the keys the policy names */
@@ -29,5 +31,5 @@ int worker_tls_check_spki(const char *hex);
  * peer's key reported to the broker. 0, or a negative errno after one
  * log line naming peer and the cause; the connection is then useless.
  */
-int worker_tls_accept(int fd, int broker_fd, const struct worker_tls *t,
-		      const char *peer, int timeout_ms);
+int worker_tls_accept(int fd, struct broker_client *bc,
+		      const struct worker_tls *t, const char *peer, int timeout_ms);

@@ -390,24 +390,14 @@ static void unexport_importer(struct worker *w, const char *peer)
 	struct op_io_deadline d = {.at_ms = op_io_now_ms() + 100};
 	struct usbip_op_message req = {.header.code = USBIP_OP_REQ_UNEXPORT},
 				rep;
-	struct ipc_message m;
 	char msg[256];
-	int fd = -1, r;
+	int r;
 
-	if (op_io_wait(w->o->broker_fd, POLLIN, &d) < 0)
-		return; /* a plain stop */
-	r = ipc_recv(w->o->broker_fd, IPC_WORKER_SIDE, &m, &fd, msg,
-		     sizeof(msg));
-	if (r == 0 && m.type != IPC_UNEXPORT) {
-		snprintf(msg, sizeof(msg), "type 0x%x at the end", m.type);
-		r = -EPROTO;
-	}
-	if (r < 0) {
-		if (fd >= 0)
-			close(fd);
-		if (r != -ECONNRESET)
+	int fd = broker_client_await_unexport(&w->broker, &d, msg, sizeof(msg));
+	if (fd < 0) {
+		if (fd != -ETIMEDOUT && fd != -ECONNRESET)
 			log_line("broker channel: %s", msg);
-		return;
+		return; /* a plain stop */
 	}
 	_cleanup_close_ int conn = fd;
 	d.at_ms = op_io_now_ms() + UNEXPORT_REPLY_MS;
@@ -521,7 +511,7 @@ static int run(struct worker *w, struct endpoint *ep)
 		/* TLS first: the broker judges the peer's key before it
 		 * lists or gives a device, and USB/IP then runs on kTLS. */
 		if (o->tls.spki_hex &&
-		    worker_tls_accept(fd, o->broker_fd, &o->tls, peer,
+		    worker_tls_accept(fd, &w->broker, &o->tls, peer,
 				      HANDSHAKE_TIMEOUT_MS) < 0)
 			return EXIT_FAIL;
 		if (o->qubes) {

@@ -251,6 +251,92 @@ START_TEST(client_report)
 }
 END_TEST
 
+/* The signature comes back as the broker made it; a refusal keeps its
+ * errno; an answer of another type is a broken channel. */
+START_TEST(client_sign)
+{
+	int broker;
+	struct broker_client bc = client(&broker);
+	struct op_io_deadline d = within(2000);
+	const uint8_t tbs[98] = {0x20};
+	uint8_t sig[64];
+	size_t len = 0;
+	char msg[128];
+
+	struct ipc_sign_answer a = {.length = 64};
+	memset(a.signature, 0xab, sizeof(a.signature));
+	ck_assert_int_eq(ipc_send(broker, IPC_SIGN_ANSWER, &a, sizeof(a), -1),
+			 0);
+	ck_assert_int_eq(broker_client_sign(&bc, &d, tbs, sizeof(tbs), sig,
+					    sizeof(sig), &len, msg,
+					    sizeof(msg)),
+			 0);
+	ck_assert_uint_eq(len, 64);
+	ck_assert_uint_eq(sig[63], 0xab);
+	struct ipc_message m = request(broker, IPC_SIGN_REQUEST);
+	ck_assert_uint_eq(m.u.sign_request.length, sizeof(tbs));
+
+	a = (struct ipc_sign_answer){.status = -EPERM};
+	ck_assert_int_eq(ipc_send(broker, IPC_SIGN_ANSWER, &a, sizeof(a), -1),
+			 0);
+	ck_assert_int_eq(broker_client_sign(&bc, &d, tbs, sizeof(tbs), sig,
+					    sizeof(sig), &len, msg,
+					    sizeof(msg)),
+			 -EPERM);
+	request(broker, IPC_SIGN_REQUEST);
+
+	ck_assert_int_eq(ipc_send(broker, IPC_DEVLIST_ANSWER,
+				  &(struct ipc_devlist_answer){0},
+				  sizeof(struct ipc_devlist_answer), -1),
+			 0);
+	ck_assert_int_eq(broker_client_sign(&bc, &d, tbs, sizeof(tbs), sig,
+					    sizeof(sig), &len, msg,
+					    sizeof(msg)),
+			 -EPROTO);
+	close(broker);
+	close(bc.fd);
+}
+END_TEST
+
+/* The unexport socket arrives with its message; nothing by the deadline
+ * is a plain stop; IPC_UNEXPORT without a socket is refused on the way
+ * in (ipc_recv), and another message is a broken channel. */
+START_TEST(client_await_unexport)
+{
+	int broker;
+	struct broker_client bc = client(&broker);
+	struct op_io_deadline d = within(50);
+	int pair[2];
+	char msg[128];
+
+	ck_assert_int_eq(
+		broker_client_await_unexport(&bc, &d, msg, sizeof(msg)),
+		-ETIMEDOUT);
+	ck_assert_int_eq(
+		socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+	ck_assert_int_eq(ipc_send(broker, IPC_UNEXPORT, NULL, 0, pair[0]), 0);
+	d = within(2000);
+	int fd = broker_client_await_unexport(&bc, &d, msg, sizeof(msg));
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "x", 1), 1);
+	char c;
+	ck_assert_int_eq(read(pair[1], &c, 1), 1);
+	close(fd);
+	close(pair[0]);
+	close(pair[1]);
+
+	ck_assert_int_eq(ipc_send(broker, IPC_DEVLIST_ANSWER,
+				  &(struct ipc_devlist_answer){0},
+				  sizeof(struct ipc_devlist_answer), -1),
+			 0);
+	ck_assert_int_eq(
+		broker_client_await_unexport(&bc, &d, msg, sizeof(msg)),
+		-EPROTO);
+	close(broker);
+	close(bc.fd);
+}
+END_TEST
+
 /* The device operations speak errno whatever the backend: a refused
  * submission is -EINVAL (LIBUSB_ERROR_INVALID_PARAM, -2, would read as
  * -ENOENT), an unknown cancel -ENOENT (LIBUSB_ERROR_NOT_FOUND, -5, would
@@ -368,6 +454,8 @@ int main(void)
 	tcase_add_test(tc, client_open_other_device);
 	tcase_add_test(tc, client_open_positive_status);
 	tcase_add_test(tc, client_report);
+	tcase_add_test(tc, client_sign);
+	tcase_add_test(tc, client_await_unexport);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("device");
 	tcase_add_test(tc, sim_operations_errno);
