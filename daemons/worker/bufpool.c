@@ -1,85 +1,210 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "bufpool.h"
 
+#include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Half for large slots (bulk and iso), the rest small (control,
- * interrupt, short bulk), each up to its fixed count. */
-void bufpool_init(struct bufpool *p, libusb_device_handle *handle,
-		  size_t max_bytes)
+/* Under ASan a slot is poisoned but for the bytes asked, so that an
+ * overrun is caught as it would be in a buffer of its own. */
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#define poison(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define unpoison(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define poison(p, n) ((void)(p), (void)(n))
+#define unpoison(p, n) ((void)(p), (void)(n))
+#endif
+
+static const size_t slot_sizes[BUFPOOL_CLASSES] = {BUFPOOL_SMALL, BUFPOOL_LARGE,
+						   BUFPOOL_HUGE};
+static const unsigned slot_counts[BUFPOOL_CLASSES] = {
+	BUFPOOL_SMALL_SLOTS, BUFPOOL_LARGE_SLOTS, BUFPOOL_HUGE_SLOTS};
+
+/* A heap buffer outside the regions carries its capacity in front, so
+ * that a freed one can serve a later request as a spare. */
+struct spare_head {
+	alignas(max_align_t) size_t cap;
+};
+
+static size_t spare_cap(const void *buf)
 {
-	size_t large = max_bytes / 2 / BUFPOOL_LARGE, small;
+	return ((const struct spare_head *)buf - 1)->cap;
+}
+
+/* count slots of the region's size: mapped when usbfs gives that much
+ * (fewer slots each time it refuses), else from the heap. */
+static void region_init(struct bufpool *p, struct bufpool_region *r,
+			unsigned count)
+{
+	for (unsigned n = count; p->handle && n; n /= 2) {
+		r->base = libusb_dev_mem_alloc(p->handle, n * r->slot_size);
+		if (r->base) {
+			r->count = n;
+			r->mapped = true;
+			p->size += n * r->slot_size;
+			poison(r->base, n * r->slot_size);
+			return;
+		}
+	}
+	r->base = count ? malloc(count * r->slot_size) : NULL;
+	if (!r->base)
+		return;
+	r->count = count;
+	p->heap_size += count * r->slot_size;
+	poison(r->base, count * r->slot_size);
+}
+
+/* Huge slots first, as many as fit in half of it, so that a share of
+ * 8 MiB (2 MiB mapped) already takes a 1 MiB transfer; then half of the
+ * rest in large slots, and what remains small. */
+void bufpool_init(struct bufpool *p, libusb_device_handle *handle,
+		  size_t map_max)
+{
+	unsigned counts[BUFPOOL_CLASSES];
+	size_t left = map_max;
 
 	memset(p, 0, sizeof(*p));
 	p->handle = handle;
-	if (large > BUFPOOL_LARGE_SLOTS)
-		large = BUFPOOL_LARGE_SLOTS;
-	small = (max_bytes - large * BUFPOOL_LARGE) / BUFPOOL_SMALL;
-	if (small > BUFPOOL_SMALL_SLOTS)
-		small = BUFPOOL_SMALL_SLOTS;
-	p->small_bytes = small * BUFPOOL_SMALL;
-	p->size = p->small_bytes + large * BUFPOOL_LARGE;
-	/* Slots past the counts are marked taken for good. */
-	for (size_t i = small; i < BUFPOOL_SMALL_SLOTS; i++)
-		p->small_used[i / 64] |= 1ull << (i % 64);
-	for (size_t i = large; i < BUFPOOL_LARGE_SLOTS; i++)
-		p->large_used |= 1u << i;
-	/* Without a mapping (or without usbfs: a simulated device), malloc
-	 * only. */
-	p->base = handle && p->size ? libusb_dev_mem_alloc(handle, p->size)
-				    : NULL;
-	if (!p->base)
-		p->size = 0;
+	p->spare_max = map_max * BUFPOOL_SPARE_FACTOR;
+	for (int c = BUFPOOL_CLASSES - 1; c >= 0; c--) {
+		size_t n = (c ? left / 2 : left) / slot_sizes[c];
+		counts[c] = n < slot_counts[c] ? (unsigned)n : slot_counts[c];
+		left -= counts[c] * slot_sizes[c];
+	}
+	for (int c = 0; c < BUFPOOL_CLASSES; c++) {
+		p->region[c].slot_size = slot_sizes[c];
+		region_init(p, &p->region[c], counts[c]);
+	}
 }
 
 void bufpool_destroy(struct bufpool *p)
 {
-	if (p->base)
-		libusb_dev_mem_free(p->handle, p->base, p->size);
-	p->base = NULL;
+	for (int c = 0; c < BUFPOOL_CLASSES; c++) {
+		struct bufpool_region *r = &p->region[c];
+		if (r->base)
+			unpoison(r->base, r->count * r->slot_size);
+		if (r->mapped)
+			libusb_dev_mem_free(p->handle, r->base,
+					    r->count * r->slot_size);
+		else
+			free(r->base);
+		r->base = NULL;
+		r->count = 0;
+	}
+	while (p->spares) {
+		void *buf = p->spare[--p->spares];
+		unpoison(buf, spare_cap(buf));
+		free((struct spare_head *)buf - 1);
+	}
+	p->spare_bytes = 0;
+}
+
+static void *take_slot(struct bufpool_region *r)
+{
+	for (unsigned w = 0; w * 64 < r->count; w++) {
+		uint64_t free_bits = ~r->used[w];
+		if (r->count - w * 64 < 64)
+			free_bits &= (1ull << (r->count - w * 64)) - 1;
+		if (!free_bits)
+			continue;
+		unsigned bit = (unsigned)__builtin_ctzll(free_bits);
+		r->used[w] |= 1ull << bit;
+		return r->base + (size_t)(w * 64 + bit) * r->slot_size;
+	}
+	return NULL;
+}
+
+/* The smallest spare that takes len without wasting more than as much
+ * again, or a new heap buffer. */
+static void *heap_buffer(struct bufpool *p, size_t len)
+{
+	unsigned best = p->spares;
+
+	for (unsigned i = 0; i < p->spares; i++) {
+		size_t cap = spare_cap(p->spare[i]);
+		if (cap >= len && cap / 2 <= len &&
+		    (best == p->spares || cap < spare_cap(p->spare[best])))
+			best = i;
+	}
+	if (best < p->spares) {
+		void *buf = p->spare[best];
+		p->spare[best] = p->spare[--p->spares];
+		p->spare_bytes -= spare_cap(buf);
+		p->reused++;
+		unpoison(buf, len);
+		poison((uint8_t *)buf + len, spare_cap(buf) - len);
+		return buf;
+	}
+	struct spare_head *h = malloc(sizeof(*h) + (len ? len : 1));
+	if (!h)
+		return NULL;
+	h->cap = len;
+	return h + 1;
 }
 
 void *bufpool_alloc(struct bufpool *p, size_t len)
 {
-	if (p->base && len <= BUFPOOL_SMALL) {
-		for (unsigned w = 0; w < BUFPOOL_SMALL_SLOTS / 64; w++) {
-			if (p->small_used[w] == UINT64_MAX)
-				continue;
-			unsigned bit =
-				(unsigned)__builtin_ctzll(~p->small_used[w]);
-			p->small_used[w] |= 1ull << bit;
-			p->pooled++;
-			return p->base + (size_t)(w * 64 + bit) * BUFPOOL_SMALL;
+	for (int c = 0; c < BUFPOOL_CLASSES; c++) {
+		struct bufpool_region *r = &p->region[c];
+		if (len > r->slot_size)
+			continue;
+		/* Only the smallest size that fits: a small request must
+		 * not take the slot a 1 MiB transfer needs. */
+		void *buf = r->base ? take_slot(r) : NULL;
+		if (buf) {
+			unpoison(buf, len);
+			if (r->mapped)
+				p->mapped++;
+			else
+				p->pooled++;
+			return buf;
 		}
-	}
-	if (p->base && len <= BUFPOOL_LARGE &&
-	    p->large_used != (1u << BUFPOOL_LARGE_SLOTS) - 1) {
-		unsigned slot = (unsigned)__builtin_ctz(~p->large_used);
-		p->large_used |= 1u << slot;
-		p->pooled++;
-		return p->base + p->small_bytes + (size_t)slot * BUFPOOL_LARGE;
+		break;
 	}
 	p->fallback++;
-	return malloc(len ? len : 1);
+	return heap_buffer(p, len);
+}
+
+static struct bufpool_region *region_of(struct bufpool *p, const void *buf)
+{
+	const uint8_t *b = buf;
+
+	for (int c = 0; c < BUFPOOL_CLASSES; c++) {
+		struct bufpool_region *r = &p->region[c];
+		if (r->base && b >= r->base &&
+		    b < r->base + r->count * r->slot_size)
+			return r;
+	}
+	return NULL;
+}
+
+bool bufpool_is_mapped(const struct bufpool *p, const void *buf)
+{
+	struct bufpool_region *r = region_of((struct bufpool *)p, buf);
+
+	return r && r->mapped;
 }
 
 void bufpool_free(struct bufpool *p, void *buf)
 {
-	uint8_t *b = buf;
-
-	if (!b)
+	if (!buf)
 		return;
-	if (!p->base || b < p->base || b >= p->base + p->size) {
-		free(b);
+	struct bufpool_region *r = region_of(p, buf);
+	if (r) {
+		size_t slot = (size_t)((uint8_t *)buf - r->base) / r->slot_size;
+		r->used[slot / 64] &= ~(1ull << (slot % 64));
+		poison(buf, r->slot_size);
 		return;
 	}
-	size_t off = (size_t)(b - p->base);
-	if (off < p->small_bytes) {
-		size_t slot = off / BUFPOOL_SMALL;
-		p->small_used[slot / 64] &= ~(1ull << (slot % 64));
-	} else {
-		size_t slot = (off - p->small_bytes) / BUFPOOL_LARGE;
-		p->large_used &= ~(1u << slot);
+	size_t cap = spare_cap(buf);
+	unpoison(buf, cap);
+	if (p->spares < BUFPOOL_SPARES &&
+	    p->spare_bytes + cap <= p->spare_max) {
+		p->spare[p->spares++] = buf;
+		p->spare_bytes += cap;
+		poison(buf, cap);
+		return;
 	}
+	free((struct spare_head *)buf - 1);
 }
