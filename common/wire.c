@@ -608,8 +608,16 @@ void usbip_urb_reader_clear(struct usbip_urb_reader *r)
 	free(r->payload);
 	r->payload = NULL;
 	r->payload_cap = 0;
+	r->placed = NULL;
 	r->have = 0;
 	r->payload_len = 0;
+}
+
+void usbip_urb_reader_set_place(struct usbip_urb_reader *r,
+				usbip_payload_place_fn place, void *ctx)
+{
+	r->place = place;
+	r->place_ctx = ctx;
 }
 
 uint8_t *usbip_urb_reader_take_data(struct usbip_urb_reader *r)
@@ -629,7 +637,7 @@ void usbip_urb_reader_next(struct usbip_urb_reader *r, uint8_t **dst,
 		*len = USBIP_URB_HEADER_LEN - r->have;
 	} else {
 		size_t off = r->have - USBIP_URB_HEADER_LEN;
-		*dst = r->payload + off;
+		*dst = (r->placed ? r->placed : r->payload) + off;
 		*len = r->payload_len - off;
 	}
 }
@@ -702,7 +710,10 @@ sized:
 	r->frame.data_len = data_len;
 	r->frame.num_iso = (size_t)num_iso;
 	r->payload_len = data_len + (size_t)num_iso * USBIP_ISO_DESC_LEN;
-	if (r->payload_len > r->payload_cap) {
+	r->placed = r->place && r->payload_len
+			    ? r->place(r->place_ctx, h, r->payload_len)
+			    : NULL;
+	if (!r->placed && r->payload_len > r->payload_cap) {
 		uint8_t *nb = realloc(r->payload, r->payload_len);
 		if (!nb)
 			return -ENOMEM;
@@ -737,8 +748,9 @@ int usbip_urb_reader_advance(struct usbip_urb_reader *r, size_t n,
 	if (r->have < USBIP_URB_HEADER_LEN + r->payload_len)
 		return 0;
 
-	r->frame.data = r->frame.data_len ? r->payload : NULL;
-	const uint8_t *iso = r->payload + r->frame.data_len;
+	uint8_t *payload = r->placed ? r->placed : r->payload;
+	r->frame.data = r->frame.data_len ? payload : NULL;
+	const uint8_t *iso = payload + r->frame.data_len;
 	for (size_t i = 0; i < r->frame.num_iso; i++)
 		usbip_iso_desc_unpack(iso + i * USBIP_ISO_DESC_LEN, &r->iso[i]);
 	r->frame.iso = r->frame.num_iso ? r->iso : NULL;

@@ -269,11 +269,24 @@ struct usbip_urb_frame {
 	size_t num_iso;
 };
 
+/*
+ * Where a frame's payload (data and iso descriptors) is to go, asked once
+ * its header is in: a buffer of at least len bytes, or NULL for the
+ * reader's own. A placed buffer stays the caller's: the reader only reads
+ * into it, and frame->data then points into it.
+ */
+typedef uint8_t *(*usbip_payload_place_fn)(void *ctx,
+					   const struct usbip_urb_header *h,
+					   size_t len);
+
 struct usbip_urb_reader {
 	enum usbip_urb_role role;
 	size_t max_data; /* largest data stage accepted, bytes */
 	usbip_ret_direction_fn ret_direction;
 	void *opaque;
+	usbip_payload_place_fn place;
+	void *place_ctx;
+	uint8_t *placed; /* the current frame's payload, when placed */
 
 	uint8_t raw_header[USBIP_URB_HEADER_LEN];
 	size_t have;	    /* bytes of the current frame so far */
@@ -291,6 +304,10 @@ void usbip_urb_reader_init(struct usbip_urb_reader *r, enum usbip_urb_role role,
 			   size_t max_data,
 			   usbip_ret_direction_fn ret_direction, void *opaque);
 void usbip_urb_reader_clear(struct usbip_urb_reader *r);
+/* Lets place() choose where payloads go (NULL: always the reader's own
+ * buffer, the default). */
+void usbip_urb_reader_set_place(struct usbip_urb_reader *r,
+				usbip_payload_place_fn place, void *ctx);
 void usbip_urb_reader_next(struct usbip_urb_reader *r, uint8_t **dst,
 			   size_t *len);
 /*

@@ -3,11 +3,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +22,15 @@
 #define SEQNUM_BUCKETS 1024
 /* A read this large or larger skips the input buffer. */
 #define DIRECT_READ_MIN 16384
+/* Read-ahead into the input buffer while large OUT payloads come (see
+ * next_bytes()), and for how many frames after the last one. */
+#define READ_AHEAD_AFTER_LARGE 1024
+#define LARGE_OUT_FRAMES 64
+/* Heap buffers up to this size come from glibc's heap, not mmap, and up
+ * to the second of free memory stays there: a freed payload is not given
+ * back to the kernel only to be faulted in again for the next URB. */
+#define HEAP_MMAP_THRESHOLD (8 << 20)
+#define HEAP_TRIM_THRESHOLD (32 << 20)
 /* Replies waiting for the socket: past this, stop reading requests. */
 #define OUTPUT_HIGH_WATER (8u << 20)
 /* Frames handled per wakeup, so completions are not starved. */
@@ -98,11 +109,22 @@ struct session {
 	struct endpoint_order orders[ENDPOINT_ORDERS];
 	struct usbip_urb_reader reader;
 	struct bufpool pool;
+	/* The current frame's OUT data, read straight into a transfer
+	 * buffer (place_payload); submit() takes it. */
+	uint8_t *placed;
 	struct outq out;
 	/* Small requests are read many at a time; large OUT payloads go
 	 * straight into the reader's buffer. */
 	uint8_t in[65536];
 	size_t in_len, in_off;
+	/* Frames to go with a short read-ahead (READ_AHEAD_AFTER_LARGE):
+	 * set by a payload read directly. */
+	unsigned large_out_frames;
+	/* Bulk and interrupt OUT data, and how much of it was copied on
+	 * the way from the socket to the device (past the socket's own
+	 * copy): through in[], from the reader's buffer, or by usbfs from a
+	 * heap buffer. For the log. */
+	uint64_t out_bytes, out_copied;
 	bool drained; /* the last read came up short: wait for poll */
 	bool client_gone;
 	/* Half-closed: no more requests; what is in flight may finish
@@ -426,13 +448,23 @@ static int submit(struct session *s, const struct usbip_urb_frame *f,
 	case USB_TYPE_BULK:
 	case USB_TYPE_INTERRUPT:
 		/* OUT data is used where the reader put it: no copy. */
-		if (plan->dir_in || plan->length == 0)
-			u->buf = bufpool_alloc(&s->pool, plan->length);
+		if (!plan->dir_in && plan->length && s->placed)
+			u->buf = take_ptr(s->placed);
 		else
-			u->buf = usbip_urb_reader_take_data(&s->reader);
+			u->buf = bufpool_alloc(&s->pool, plan->length);
 		u->xfer = libusb_alloc_transfer(0);
 		if (!u->buf || !u->xfer)
 			goto nomem;
+		if (!plan->dir_in && plan->length && u->buf != f->data) {
+			memcpy(u->buf, f->data, plan->length);
+			s->out_copied += plan->length;
+		}
+		if (!plan->dir_in) {
+			s->out_bytes += plan->length;
+			if (s->dev->handle &&
+			    !bufpool_is_mapped(&s->pool, u->buf))
+				s->out_copied += plan->length; /* by usbfs */
+		}
 		if (plan->type == USB_TYPE_BULK)
 			libusb_fill_bulk_transfer(u->xfer, h, plan->endpoint,
 						  u->buf, (int)plan->length,
@@ -567,6 +599,26 @@ static int special(struct session *s, const struct usbip_urb_frame *f,
 	return queue_ret_submit(s, u, status, 0, NULL, 0, NULL, NULL, 0, 0);
 }
 
+/* Bulk and interrupt OUT data goes from the socket straight into a
+ * transfer buffer, usbfs-mapped where there is a slot: the one copy it
+ * gets on its way to the device. Control data (behind the setup packet)
+ * and iso packets (closed up for libusb) go through the reader's own
+ * buffer. An OUT on an endpoint that turns out not to be bulk or
+ * interrupt is refused, and its buffer freed after handle_frame(). */
+static uint8_t *place_payload(void *ctx, const struct usbip_urb_header *h,
+			      size_t len)
+{
+	struct session *s = ctx;
+
+	bufpool_free(&s->pool, take_ptr(s->placed));
+	/* len is the data alone: no iso descriptors follow. */
+	if (h->command != USBIP_CMD_SUBMIT || h->direction != USBIP_DIR_OUT ||
+	    h->ep == 0 || len != h->u.submit.transfer_buffer_length)
+		return NULL;
+	s->placed = bufpool_alloc(&s->pool, len);
+	return s->placed;
+}
+
 static int handle_frame(struct session *s, const struct usbip_urb_frame *f)
 {
 	struct urb_plan plan;
@@ -604,18 +656,27 @@ static ssize_t next_bytes(struct session *s, uint8_t *dst, size_t want)
 		if (n > want)
 			n = want;
 		memcpy(dst, s->in + s->in_off, n);
+		/* The payload of a placed frame, through in[]. */
+		if (s->placed && s->reader.have >= USBIP_URB_HEADER_LEN)
+			s->out_copied += n;
 		s->in_off += n;
 		return (ssize_t)n;
 	}
 	if (s->drained)
 		return 0;
-	/* A large payload goes straight where it belongs; small requests
-	 * come many per read. A short read means the socket is empty: no
-	 * read just to learn EAGAIN. */
-	bool direct = want >= DIRECT_READ_MIN;
-	size_t len = direct ? want : sizeof(s->in);
+	/* What the reader wants goes straight where it belongs (a header,
+	 * OUT data into its transfer buffer), what follows into in[], so
+	 * that small requests come many per read. Whatever lands in in[]
+	 * is copied once more: while large OUT payloads come, only a little
+	 * is read ahead, lest the next one's data land there. A short read
+	 * means the socket is empty: no read just to learn EAGAIN. */
+	size_t ahead = want >= DIRECT_READ_MIN ? 0
+		       : s->large_out_frames   ? READ_AHEAD_AFTER_LARGE
+					       : sizeof(s->in);
+	struct iovec v[2] = {{.iov_base = dst, .iov_len = want},
+			     {.iov_base = s->in, .iov_len = ahead}};
 	do
-		got = read(s->client, direct ? dst : s->in, len);
+		got = readv(s->client, v, ahead ? 2 : 1);
 	while (got < 0 && errno == EINTR);
 	if (got < 0 && errno == EAGAIN) {
 		s->drained = true;
@@ -625,13 +686,13 @@ static ssize_t next_bytes(struct session *s, uint8_t *dst, size_t want)
 		return -2;
 	if (got == 0)
 		return -1;
-	if ((size_t)got < len)
+	if ((size_t)got < want + ahead)
 		s->drained = true;
-	if (direct)
+	if ((size_t)got <= want)
 		return got;
-	s->in_len = (size_t)got;
+	s->in_len = (size_t)got - want;
 	s->in_off = 0;
-	return next_bytes(s, dst, want);
+	return (ssize_t)want;
 }
 
 static int read_client(struct session *s)
@@ -660,6 +721,10 @@ static int read_client(struct session *s)
 			s->client_gone = true;
 			return 0;
 		}
+		/* After a payload read directly, the next is likely as
+		 * large. */
+		if (want >= DIRECT_READ_MIN)
+			s->large_out_frames = LARGE_OUT_FRAMES + 1;
 		r = usbip_urb_reader_advance(&s->reader, (size_t)got, &f,
 					     &fault);
 		if (r < 0) {
@@ -673,7 +738,11 @@ static int read_client(struct session *s)
 		if (r == 0)
 			continue;
 		frames++;
+		if (s->large_out_frames)
+			s->large_out_frames--;
 		r = handle_frame(s, f);
+		/* Placed and not taken: a refused or a control/iso frame. */
+		bufpool_free(&s->pool, take_ptr(s->placed));
 		if (r < 0)
 			return r;
 	}
@@ -827,6 +896,8 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 	s->limits = *limits;
 	if (fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK) < 0)
 		return -errno;
+	mallopt(M_MMAP_THRESHOLD, HEAP_MMAP_THRESHOLD);
+	mallopt(M_TRIM_THRESHOLD, HEAP_TRIM_THRESHOLD);
 	/* A quarter of the share is mapped for buffers, the rest (and the
 	 * quarter again, for buffers that come from the heap) is what URBs
 	 * may hold: the session never holds more than its share. */
@@ -835,10 +906,15 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 		urb_limits_for_budget(&s->limits,
 				      limits->usbfs_share - s->pool.size);
 	if (dev->handle)
-		log_line("%s: usbfs share %llu KiB: %zu KiB mapped, %llu KiB "
-			 "in flight",
+		log_line("%s: usbfs share %llu KiB: %zu KiB mapped (%u x 1 "
+			 "MiB, %u x 128 KiB, %u x 4 KiB), %zu KiB pooled "
+			 "on the heap, %llu KiB in flight",
 			 peer, (unsigned long long)limits->usbfs_share >> 10,
 			 s->pool.size >> 10,
+			 s->pool.region[2].mapped ? s->pool.region[2].count : 0,
+			 s->pool.region[1].mapped ? s->pool.region[1].count : 0,
+			 s->pool.region[0].mapped ? s->pool.region[0].count : 0,
+			 s->pool.heap_size >> 10,
 			 (unsigned long long)s->limits.max_bytes_in_flight >>
 				 10);
 	s->view.model = &dev->model;
@@ -854,6 +930,7 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 				      ? s->limits.max_bulk_length
 				      : s->limits.max_iso_length,
 			      NULL, NULL);
+	usbip_urb_reader_set_place(&s->reader, place_payload, s);
 	s->num_device_fds = s->dev->ops->pollfds(s->dev, s->pfd + 1,
 						 ARRAY_SIZE(s->pfd) - 1);
 	s->out.release = release_buffer;
@@ -891,9 +968,15 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 		final_flush(s);
 	worker_device_release(dev);
 	usbip_urb_reader_clear(&s->reader);
+	bufpool_free(&s->pool, take_ptr(s->placed));
 	outq_clear(&s->out);
-	stats->mapped_buffers = s->pool.pooled;
-	stats->heap_buffers = s->pool.fallback;
+	if (s->out_bytes)
+		log_line("%s: bulk and interrupt OUT: %llu bytes, %llu copied "
+			 "again between the socket and the device",
+			 peer, (unsigned long long)s->out_bytes,
+			 (unsigned long long)s->out_copied);
+	stats->mapped_buffers = s->pool.mapped;
+	stats->heap_buffers = s->pool.pooled + s->pool.fallback;
 	bufpool_destroy(&s->pool);
 	return s->end;
 }

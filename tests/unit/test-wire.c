@@ -563,6 +563,68 @@ START_TEST(urb_reader_back_to_back)
 }
 END_TEST
 
+/* Payloads the caller places (issue 14 item 5: OUT data read straight
+ * into transfer buffers) land there, byte for byte; the others in the
+ * reader's own buffer. */
+static uint8_t placed_buf[4096];
+static unsigned places;
+
+static uint8_t *place_bulk_out(void *ctx, const struct usbip_urb_header *h,
+			       size_t len)
+{
+	(void)ctx;
+	places++;
+	/* Not iso: no descriptors behind the data. */
+	if (h->ep == 0 || h->direction != USBIP_DIR_OUT ||
+	    len != h->u.submit.transfer_buffer_length ||
+	    len > sizeof(placed_buf))
+		return NULL;
+	return placed_buf;
+}
+
+START_TEST(urb_reader_places_payload)
+{
+	struct usbip_urb_reader *r = malloc(sizeof(*r));
+	const struct usbip_urb_frame *frame;
+	const enum vec_id ids[] = {V_CMD_SUBMIT_ISO_OUT, V_CMD_SUBMIT_BULK_OUT,
+				   V_CMD_UNLINK};
+	struct vec v;
+
+	usbip_urb_reader_init(r, USBIP_ROLE_SERVER, 4096, NULL, NULL);
+	usbip_urb_reader_set_place(r, place_bulk_out, NULL);
+	places = 0;
+	for (size_t i = 0; i < 3; i++) {
+		size_t pos = 0;
+		int ret = 0;
+		vec_build(ids[i], &v);
+		memset(placed_buf, 0, sizeof(placed_buf));
+		while (ret == 0) {
+			uint8_t *dst;
+			size_t want;
+			usbip_urb_reader_next(r, &dst, &want);
+			ck_assert_uint_le(pos + want, v.len);
+			memcpy(dst, v.b + pos, want);
+			pos += want;
+			ret = usbip_urb_reader_advance(r, want, &frame, NULL);
+			ck_assert_int_ge(ret, 0);
+		}
+		ck_assert_uint_eq(pos, v.len);
+		bool bulk = ids[i] == V_CMD_SUBMIT_BULK_OUT;
+		ck_assert(frame->data_len == 0 ||
+			  (frame->data == placed_buf) == bulk);
+		if (bulk) {
+			ck_assert_uint_gt(frame->data_len, 0);
+			ck_assert_mem_eq(placed_buf, v.b + USBIP_URB_HEADER_LEN,
+					 frame->data_len);
+		}
+	}
+	/* Asked for the two frames with a payload only. */
+	ck_assert_uint_eq(places, 2);
+	usbip_urb_reader_clear(r);
+	free(r);
+}
+END_TEST
+
 /* The reader on a real non-blocking socket: the peer writes a few bytes at
  * a time, reads stop at EAGAIN mid-header and mid-payload, and the frames
  * still come out whole. */
@@ -641,6 +703,7 @@ int main(void)
 	tcase_add_test(tc, urb_malformed);
 	tcase_add_test(tc, urb_reader_back_to_back);
 	tcase_add_test(tc, urb_reader_nonblocking_socket);
+	tcase_add_test(tc, urb_reader_places_payload);
 	tcase_add_test(tc, names);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
