@@ -448,7 +448,8 @@ static int submit(struct session *s, const struct usbip_urb_frame *f,
 	case USB_TYPE_BULK:
 	case USB_TYPE_INTERRUPT:
 		/* OUT data is used where the reader put it: no copy. */
-		if (!plan->dir_in && plan->length && s->placed)
+		if (!plan->dir_in && plan->length && s->placed &&
+		    f->data == s->placed && f->data_len >= plan->length)
 			u->buf = take_ptr(s->placed);
 		else
 			u->buf = bufpool_alloc(&s->pool, plan->length);

@@ -19,7 +19,8 @@ status=0
 for script in bulk-1-16 bulk-32-16; do
 	"$worker" --simulate zero --listen "unix:$dir/s" --once "$@" 2>"$dir/log" &
 	pid=$!
-	for _ in $(seq 100); do [ -S "$dir/s" ] && break; sleep 0.05; done
+	# The log says so once it listens (the socket exists from bind on).
+	for _ in $(seq 100); do grep -q 'listening on' "$dir/log" && break; sleep 0.05; done
 	"$probe" "unix:$dir/s" 1-1 "$script" >/dev/null
 	wait $pid
 	line=$(grep 'bulk and interrupt OUT' "$dir/log" || true)
