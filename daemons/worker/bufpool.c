@@ -16,6 +16,9 @@
 #define unpoison(p, n) ((void)(p), (void)(n))
 #endif
 
+/* What small slots keep at least when a larger size takes its one. */
+#define SMALL_RESERVE (64 * 1024)
+
 static const size_t slot_sizes[BUFPOOL_CLASSES] = {BUFPOOL_SMALL, BUFPOOL_LARGE,
 						   BUFPOOL_HUGE};
 static const unsigned slot_counts[BUFPOOL_CLASSES] = {
@@ -57,7 +60,11 @@ static void region_init(struct bufpool *p, struct bufpool_region *r,
 
 /* Huge slots first, as many as fit in half of it, so that a share of
  * 8 MiB (2 MiB mapped) already takes a 1 MiB transfer; then half of the
- * rest in large slots, and what remains small. */
+ * rest in large slots, and what remains small. A size that gets none
+ * that way gets one where that leaves 64 KiB for small slots: a small
+ * share (963 KiB, the broker's default of 16 sessions on 16 MiB, maps
+ * 240 KiB) then still takes high-speed storage's 120 KiB transfers, one
+ * in flight, in usbfs memory. */
 void bufpool_init(struct bufpool *p, libusb_device_handle *handle,
 		  size_t map_max)
 {
@@ -69,6 +76,8 @@ void bufpool_init(struct bufpool *p, libusb_device_handle *handle,
 	p->spare_max = map_max * BUFPOOL_SPARE_FACTOR;
 	for (int c = BUFPOOL_CLASSES - 1; c >= 0; c--) {
 		size_t n = (c ? left / 2 : left) / slot_sizes[c];
+		if (c && n == 0 && left >= slot_sizes[c] + SMALL_RESERVE)
+			n = 1;
 		counts[c] = n < slot_counts[c] ? (unsigned)n : slot_counts[c];
 		left -= counts[c] * slot_sizes[c];
 	}

@@ -28,6 +28,26 @@ START_TEST(large_transfers_reuse_slots)
 }
 END_TEST
 
+/* A small share (the broker's default: 240 KiB mapped) still has one slot
+ * for high-speed storage's 120 KiB transfers, and small ones besides. */
+START_TEST(small_share_keeps_a_large_slot)
+{
+	struct bufpool p;
+
+	bufpool_init(&p, NULL, 240u << 10);
+	for (int i = 0; i < 10; i++) {
+		void *cbw = bufpool_alloc(&p, 31),
+		     *data = bufpool_alloc(&p, 120u << 10);
+		bufpool_free(&p, data);
+		bufpool_free(&p, cbw);
+	}
+	ck_assert_uint_eq(p.pooled, 20);
+	ck_assert_uint_eq(p.fallback, 0);
+	ck_assert_uint_le(p.heap_size + p.size, 240u << 10);
+	bufpool_destroy(&p);
+}
+END_TEST
+
 /* Many small buffers held at once: slots up to the bound, each handed out
  * once, the rest from the heap; all of them given back. */
 START_TEST(slots_bounded_and_distinct)
@@ -95,6 +115,7 @@ int main(void)
 
 	tcase_add_test(tc, large_transfers_reuse_slots);
 	tcase_add_test(tc, slots_bounded_and_distinct);
+	tcase_add_test(tc, small_share_keeps_a_large_slot);
 	tcase_add_test(tc, oversized_reuses_spares);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
