@@ -5,7 +5,7 @@
 #    flight): 4 KiB O_DIRECT reads and writes under strace -c, the calls
 #    divided by the URBs the worker logs (start-up and teardown included:
 #    a few dozen calls in all);
-#  - CPU per GB: 32 MiB read and 32 MiB written in 1 MiB O_DIRECT blocks,
+#  - CPU per GB: 16 MiB read and 16 MiB written in 1 MiB O_DIRECT blocks,
 #    no strace, the worker's user+system time from bash's `time`.
 # Each worker in turn: $USBIP_REPO/build-base/usbip-worker first when it
 # exists (a copy of an older build, for before/after in one boot), then
@@ -48,17 +48,17 @@ session() {
 		echo "RESULT $label syscalls/URB: $calls calls / $urbs URBs = $(awk "BEGIN { printf \"%.2f\", $calls / $urbs }")"
 	else
 		read -r user sys </tmp/time.txt
-		echo "RESULT $label CPU per GB (64 MiB moved): user $user s sys $sys s = $(awk "BEGIN { printf \"%.2f\", ($user + $sys) * 1024 / 64 }") s/GB"
+		echo "RESULT $label CPU per GB (32 MiB moved): user $user s sys $sys s = $(awk "BEGIN { printf \"%.2f\", ($user + $sys) * 1024 / 32 }") s/GB"
 	fi
 }
 
 small_io() {
-	dd if="$1" of=/dev/null bs=4k count=500 iflag=direct status=none
-	dd if=/dev/zero of="$1" bs=4k count=500 oflag=direct status=none
+	dd if="$1" of=/dev/null bs=4k count=250 iflag=direct status=none
+	dd if=/dev/zero of="$1" bs=4k count=250 oflag=direct status=none
 }
 bulk_io() {
-	dd if="$1" of=/dev/null bs=1M count=32 iflag=direct 2>&1 | tail -1
-	dd if=/dev/zero of="$1" bs=1M count=32 oflag=direct 2>&1 | tail -1
+	dd if="$1" of=/dev/null bs=1M count=16 iflag=direct 2>&1 | tail -1
+	dd if=/dev/zero of="$1" bs=1M count=16 oflag=direct 2>&1 | tail -1
 }
 
 workers=()
