@@ -168,6 +168,10 @@ tls_reason() {
 	peer-unsigned) echo "reported its peer's key before its handshake was signed" ;;
 	devlist-before-tls) echo "sent a device list request before its TLS handshake" ;;
 	sign-plain) echo "sent a signing request on a plain session" ;;
+	sign-short-hash) echo "asked to sign something that is not a TLS 1.3 server CertificateVerify" ;;
+	sign-overlong) echo "broke the channel (161 bytes to sign)" ;;
+	peer-twice) echo "sent its peer's key more than 1 times" ;;
+	peer-plain) echo "sent its peer's key on a plain session" ;;
 	esac
 }
 
@@ -245,6 +249,19 @@ worker-*)
 			fail "no signature for a genuine CertificateVerify"
 		wait_for 5 grep -q "TLS peer key SHA256:WlpaWlpa" "$log" ||
 			fail "the peer's key was not taken"
+		grep -q "killing it" "$log" && fail "a legitimate worker was killed"
+		;;
+	peer-escape)
+		# The worker's parameters reach the log escaped: no raw
+		# escape or carriage return, no line it forged.
+		wait_for 5 grep -qF 'TLS peer key SHA256:WlpaWlpa' "$log" ||
+			fail "the peer's key was not taken"
+		grep -qF '(\x1b[31m\x0ausbip-brokerd: forged line\x0d)' "$log" ||
+			fail "the parameters were not logged escaped"
+		grep -q "^usbip-brokerd: forged line" "$log" &&
+			fail "a worker forged a log line"
+		grep -q "$(printf '[\033\r]')" "$log" &&
+			fail "a raw control byte reached the log"
 		grep -q "killing it" "$log" && fail "a legitimate worker was killed"
 		;;
 	*)

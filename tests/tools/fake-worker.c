@@ -49,6 +49,14 @@
  *   peer-unsigned      a peer key reported with no handshake signed
  *   devlist-before-tls a device list before any peer key
  *   sign-plain         (on a plain listener) a signing request
+ *   peer-twice         signed, then its peer's key reported twice (the
+ *                      second could change the verdict later)
+ *   peer-plain         (on a plain listener) a peer key, with no signing
+ *   peer-escape        signed, then a peer key whose parameters carry an
+ *                      escape sequence and a forged log line: the broker
+ *                      logs them escaped and goes on
+ *   sign-short-hash    a server CertificateVerify with a 40-byte hash
+ *   sign-overlong      a signing request whose length says 161 bytes
  *
  * It logs what it did on stderr (the broker's stderr), prefixed
  * "fake-worker:".
@@ -375,6 +383,32 @@ int main(int argc, char **argv)
 		request(IPC_DEVLIST_REQUEST, NULL, 0);
 		forever();
 	} else if (!strcmp(scenario, "sign-plain")) {
+		request(IPC_SIGN_REQUEST, &cv, sizeof(cv));
+		forever();
+	} else if (!strcmp(scenario, "peer-twice")) {
+		sign(&cv);
+		request(IPC_TLS_PEER, &peer, sizeof(peer));
+		memset(peer.pin, 0xa5, sizeof(peer.pin));
+		request(IPC_TLS_PEER, &peer, sizeof(peer));
+		forever();
+	} else if (!strcmp(scenario, "peer-plain")) {
+		request(IPC_TLS_PEER, &peer, sizeof(peer));
+		forever();
+	} else if (!strcmp(scenario, "peer-escape")) {
+		sign(&cv);
+		snprintf(peer.params, sizeof(peer.params),
+			 "\x1b[31m\nusbip-brokerd: forged line\r");
+		request(IPC_TLS_PEER, &peer, sizeof(peer));
+		request(IPC_DEVLIST_REQUEST, NULL, 0);
+		answer();
+		return 0;
+	} else if (!strcmp(scenario, "sign-short-hash")) {
+		certificate_verify(&cv, server_cv);
+		cv.length += 8; /* 64 + 34 + 40: neither SHA-256 nor SHA-384 */
+		request(IPC_SIGN_REQUEST, &cv, sizeof(cv));
+		forever();
+	} else if (!strcmp(scenario, "sign-overlong")) {
+		cv.length = IPC_SIGN_TBS_MAX + 1;
 		request(IPC_SIGN_REQUEST, &cv, sizeof(cv));
 		forever();
 	}
