@@ -240,8 +240,11 @@ static int read_key_file(const char *path, bool private, gnutls_datum_t *out,
 	struct stat st;
 	int r;
 
-	_cleanup_close_ int fd =
-		open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO or a device there must be refused by the
+	 * fstat below, not hang the start waiting for a writer; a regular
+	 * file reads the same. */
+	_cleanup_close_ int fd = open(
+		path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		r = -errno;
 		log_fail(0, msg, msg_len, "%s: %s", path, strerror(-r));

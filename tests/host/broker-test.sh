@@ -30,6 +30,10 @@
 #   environment       a worker gets the broker's USBIP_* variables alone
 #   second-instance   a second broker on the same control socket refuses
 #   missing-worker    a worker uid 65534 cannot run stops the start
+#   tls-key-refused   a tls: listener whose --key is readable by others,
+#                     a symlink, a directory, absent or a FIFO stops the
+#                     start within 5 s, with the path named; with a good
+#                     key the broker logs its pin, never the key itself
 #   serve-fd          connections handed over with usbip-brokerctl
 #                     serve-fd (SCM_RIGHTS) get workers, under the same
 #                     per-peer limit; --qubes starts a Qubes session; a
@@ -422,6 +426,34 @@ missing-worker)
 			fail "--worker $w: no message: $(cat "$dir/start.log")"
 		cat "$dir/start.log"
 	done
+	;;
+tls-key-refused)
+	printf 'deny\n' >"$dir/policy.conf"
+	mkdir -p "$dir/keys" "$dir/bad"
+	$brokerctl keygen --out "$dir/keys" >/dev/null || fail "keygen"
+	key=$dir/keys/identity.key
+	cp "$key" "$dir/bad/open.key" && chmod 644 "$dir/bad/open.key"
+	ln -s "$key" "$dir/bad/link.key"
+	mkfifo "$dir/bad/fifo.key"
+	for k in "$dir/bad/open.key" "$dir/bad/link.key" "$dir/bad" \
+		"$dir/bad/absent.key" "$dir/bad/fifo.key"; do
+		timeout 5 "$brokerd" --listen "tls:tcp:127.0.0.1:$((20000 + RANDOM % 20000))" \
+			--control "$dir/control.sock" --worker "$fake" --key "$k" \
+			--policy "$dir/policy.conf" 2>"$dir/start.log"
+		rc=$?
+		[ "$rc" = 1 ] || fail "--key $k: exit status $rc, not 1: $(cat "$dir/start.log")"
+		grep -qF -- "--key $k" "$dir/start.log" ||
+			fail "--key $k: no message: $(cat "$dir/start.log")"
+		cat "$dir/start.log"
+	done
+	tls=1 start_broker
+	grep -q "TLS identity $key: SHA256:" "$log" || fail "no pin logged"
+	while read -r line; do
+		if grep -qF -- "$line" "$log"; then
+			fail "the key reached the log"
+		fi
+	done < <(grep -v -- "-----" "$key")
+	stop_broker
 	;;
 *)
 	echo "unknown test $test"
