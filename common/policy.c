@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -491,14 +492,21 @@ int policy_parse(const char *text, size_t len, const char *name,
 
 int policy_load(const char *path, struct policy *p, char *msg, size_t msg_len)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK and a regular file only: a FIFO there would block the
+	 * start, or on a reload the whole loop, waiting for a writer. */
+	_cleanup_close_ int fd =
+		open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	_cleanup_free_ char *text = malloc(POLICY_MAX_BYTES + 1);
 	size_t len = 0;
+	struct stat st;
 
-	if (fd < 0 || !text) {
-		int e = fd < 0 ? errno : ENOMEM;
+	if (fd < 0 || !text || fstat(fd, &st) < 0) {
+		int e = fd < 0 || text ? errno : ENOMEM;
 		return log_fail(-e, msg, msg_len, "%s: %s", path, strerror(e));
 	}
+	if (!S_ISREG(st.st_mode))
+		return log_fail(-EINVAL, msg, msg_len,
+				"%s: not a regular file", path);
 	for (;;) {
 		ssize_t n = read(fd, text + len, POLICY_MAX_BYTES + 1 - len);
 		if (n < 0)

@@ -6,7 +6,9 @@
 #include <linux/vm_sockets.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "check-main.h"
 #include "policy.h"
@@ -492,6 +494,23 @@ START_TEST(limits)
 }
 END_TEST
 
+/* A FIFO at the policy path is refused at once: open(2) without
+ * O_NONBLOCK would wait for a writer, and on a reload that is the
+ * broker's whole loop (Check's timeout fails the test on a hang). */
+START_TEST(load_refuses_fifo)
+{
+	char dir[] = "/tmp/policy-fifo.XXXXXX", path[64], msg[256];
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/policy.conf", dir);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(policy_load(path, &p, msg, sizeof(msg)), -EINVAL);
+	ck_assert_msg(strstr(msg, "not a regular file"), "%s", msg);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("policy");
@@ -510,6 +529,7 @@ int main(void)
 	tcase_add_test(tc, unconfigured_device);
 	tcase_add_test(tc, refusals);
 	tcase_add_test(tc, limits);
+	tcase_add_test(tc, load_refuses_fifo);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
