@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Benchmark, not a test: per-URB latency, one synchronous small transfer
+# in flight, through vhci_hcd on a configfs SourceSink gadget (dummy_hcd,
+# high speed), in one guest boot, for
+#   usbip-host   the kernel's stub, served by usbipd
+#   brokerd      usbip-brokerd and its sandboxed worker
+# both imported with the same upstream `usbip attach` over 127.0.0.1, so
+# the client side is the same and the difference is the server's.
+# tests/usb-latency times 512-byte bulk OUT, 512-byte bulk IN,
+# GET_DESCRIPTOR(DEVICE) and GET_STATUS(DEVICE) through usbfs.
+# BENCH_ROUNDS (5) alternating rounds of BENCH_COUNT (300) of each kind;
+# prints each round, the medians, stub ÷ ours (the median of the rounds'
+# ratios: above 1 we are faster), the server's CPU per URB, the worker's
+# syscalls per URB (an untimed pass under perf) and the floor.
+#   tests/vm/run.sh bench/latency.sh
+. "$USBIP_REPO/tests/vm/lib.sh"
+. "$USBIP_REPO/bench/bench-lib.sh"
+
+bin=$(build_dir)
+lat=$bin/tests/usb-latency
+count=${BENCH_COUNT:-300}
+rounds=${BENCH_ROUNDS:-5}
+
+make_sourcesink_gadget 0
+busid=$GADGET_BUSID
+modprobe usbip-host
+modprobe vhci-hcd
+usbipd -D
+wait_listening 0.0.0.0:3240 2>/dev/null || wait_listening '\*:3240' 2>/dev/null || sleep 1
+start_broker 3241 "allow id 1d6b:0105 from 127.0.0.1"
+
+# imported_node: the usbfs node of the configured import behind vhci_hcd.
+imported_node() {
+	local v
+	wait_for 30 vhci_busid || die "nothing came in through vhci_hcd"
+	v=$(vhci_busid)
+	wait_for 30 test -e "/sys/bus/usb/devices/$v:1.0" || die "the import was not configured"
+	usb_node "$v"
+}
+
+# run_latency ROUND NAME PID...: one usb-latency run on the import, the
+# server PIDs' CPU around it; appends "ROUND NAME KIND MEDIAN MEAN P90"
+# rows and "ROUND NAME cpu-us-per-urb X" to /tmp/lat.txt.
+run_latency() {
+	local round=$1 name=$2 node c0 c1
+	shift 2
+	node=$(imported_node)
+	c0=$(cpu_seconds "$@")
+	"$lat" "$node" "$count" >/tmp/lat.out || die "usb-latency through $name"
+	c1=$(cpu_seconds "$@")
+	awk -v r="$round" -v n="$name" '{ print r, n, $0 }' /tmp/lat.out | tee -a /tmp/lat.txt
+	awk -v r="$round" -v n="$name" -v a="$c0" -v b="$c1" -v u="$((4 * count))" \
+		'BEGIN { printf "%s %s cpu-us-per-urb %.1f\n", r, n, (b - a) * 1e6 / u }' | tee -a /tmp/lat.txt
+}
+
+with_host() { # ROUND
+	usbip bind -b "$busid" >/dev/null
+	usbip attach -r 127.0.0.1 -b "$busid"
+	run_latency "$1" usbip-host $(stub_threads)
+	usbip detach -p 0 >/dev/null
+	wait_for 30 vhci_all_free || die "usbip-host's import did not go away"
+	usbip unbind -b "$busid" >/dev/null
+}
+
+with_brokerd() { # ROUND
+	$ctl export "$busid" >/dev/null
+	usbip --tcp-port 3241 attach -r 127.0.0.1 -b "$busid"
+	wait_for 30 vhci_busid || die "brokerd import failed"
+	wpid=$($ctl status | awk -F'\t' -v b="$busid" '$1 == b {print $4}')
+	if [ "$1" = count ]; then
+		# The untimed pass: the worker's syscalls per URB.
+		count_syscalls_start "$wpid"
+		"$lat" "$(imported_node)" "$count" >/dev/null || die "usb-latency (counting)"
+		echo "count brokerd syscalls $(count_syscalls_stop) urbs $((4 * count + 2))" | tee -a /tmp/lat.txt
+	else
+		run_latency "$1" brokerd "$wpid"
+	fi
+	usbip detach -p 0 >/dev/null
+	wait_for 30 vhci_all_free || die "brokerd's import did not go away"
+	$ctl unexport "$busid" >/dev/null
+}
+
+: >/tmp/lat.txt
+for r in $(seq "$rounds"); do
+	log "--- round $r"
+	# Alternate which goes first, so that drift hits both alike.
+	if [ $((r % 2)) = 1 ]; then with_host "$r"; with_brokerd "$r"
+	else with_brokerd "$r"; with_host "$r"; fi
+done
+with_brokerd count
+
+echo
+echo "Per-URB latency, one in flight, through vhci_hcd on a dummy_hcd SourceSink gadget (high speed), $(uname -r), QEMU TCG"
+echo "$rounds alternating rounds of $count transfers of each kind; microseconds, medians over the rounds"
+awk '
+	$1 == "count" { sys = $4; urbs = $6; next }
+	$3 == "syscall-ns" { ns[++nns] = $4; next }
+	$3 == "cpu-us-per-urb" { cpu[$2] = cpu[$2] " " $4; next }
+	{ lat[$2, $3] = lat[$2, $3] " " $4
+	  if ($2 == "usbip-host") host[$1, $3] = $4; else ours[$1, $3] = $4
+	  kinds[$3] = 1 }
+	function med(list,   n, v, i, j, t) {
+		n = split(list, v, " ")
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+			if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }
+		return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+	}
+	END {
+		printf "%-11s %12s %12s %14s\n", "kind", "usbip-host", "brokerd", "host ÷ ours"
+		split("bulk-out bulk-in get-desc get-status", order, " ")
+		for (k = 1; k <= 4; k++) {
+			q = order[k]; ratios = ""
+			for (key in host) {
+				split(key, part, SUBSEP)
+				if (part[2] == q && ((part[1], q) in ours))
+					ratios = ratios " " host[key] / ours[part[1], q]
+			}
+			hm = med(lat["usbip-host", q]); om = med(lat["brokerd", q])
+			printf "%-11s %12.1f %12.1f %14.2f\n", q, hm, om, med(ratios)
+			hsum += hm
+		}
+		printf "server CPU per URB (us): usbip-host %.1f (stub_rx + stub_tx), brokerd %.1f (its worker)\n",
+			med(cpu["usbip-host"]), med(cpu["brokerd"])
+		if (sys != "-" && urbs > 0)
+			printf "worker syscalls per URB (perf, untimed pass): %.2f (%d over %d URBs); usbip-host: none (kernel threads)\n", sys / urbs, sys, urbs
+		else
+			print "worker syscalls per URB: perf could not count here"
+		c = med(substr(ns_list(), 1))
+		floor = 4 * c / 1000
+		printf "floor: a userspace server cannot avoid 4 syscalls per URB (read the request, SUBMITURB, REAPURB, write the reply); one costs %.0f ns here, so %.1f us per URB;\n", c, floor
+		printf "       against usbip-host'"'"'s mean of %.1f us over the four kinds the best ratio a userspace server can reach is %.3f\n", hsum / 4, (hsum / 4) / (hsum / 4 + floor)
+	}
+	function ns_list(   i, s) { for (i = 1; i <= nns; i++) s = s " " ns[i]; return s }
+' /tmp/lat.txt

@@ -1,0 +1,167 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Benchmark, not a test: session setup and teardown, in one guest boot,
+# on a configfs SourceSink gadget (dummy_hcd, high speed), for
+#   usbip-host        usbipd and the kernel's stub, upstream `usbip attach`
+#   brokerd           usbip-brokerd, the same upstream `usbip attach`
+#   brokerd+attach    usbip-brokerd, the project's usbip-attach
+# BENCH_ROUNDS (5) alternating rounds. Times, in ms, from starting the
+# client (its TCP connect is its first act) to
+#   enumerated   the import's sysfs device (BUSID) on the vhci_hcd side
+#   configured   its interface (BUSID:1.0): the device is usable
+# and, from starting the client's detach, to
+#   gone         the import's sysfs device gone
+#   ready        the server ready for the next session (usbip-host: the
+#                stub's usbip_status back to available; brokerd: the
+#                session's worker reaped)
+# The exporting side's preparation (usbip bind, usbip-brokerctl export)
+# is not timed: both need it once per device, not per session. Then one
+# brokerd session under strace (untimed) shows where the setup time goes.
+#   tests/vm/run.sh bench/setup.sh
+. "$USBIP_REPO/tests/vm/lib.sh"
+. "$USBIP_REPO/bench/bench-lib.sh"
+
+bin=$(build_dir)
+attach=$bin/daemons/attach/usbip-attach
+rounds=${BENCH_ROUNDS:-5}
+
+make_sourcesink_gadget 0
+busid=$GADGET_BUSID
+modprobe usbip-host
+modprobe vhci-hcd
+usbipd -D
+wait_listening 0.0.0.0:3240 2>/dev/null || wait_listening '\*:3240' 2>/dev/null || sleep 1
+start_broker 3241 "allow id 1d6b:0105 from 127.0.0.1"
+
+# The busid an import gets: port 1 of vhci_hcd's high-speed root hub.
+for h in /sys/devices/platform/vhci_hcd.0/usb*; do
+	[ "$(cat "$h/speed")" = 480 ] && vbusid=$(cat "$h/busnum")-1
+done
+[ -n "${vbusid:-}" ] || die "no high-speed vhci_hcd root hub"
+vdev=/sys/bus/usb/devices/$vbusid
+log "imports appear as $vbusid"
+
+# timed_attach NAME COMMAND...: runs the client, appends the setup times.
+timed_attach() {
+	local name=$1 t0 t1 t2
+	shift
+	t0=$EPOCHREALTIME
+	"$@" >/dev/null || die "$name: the client failed"
+	wait_exists "$vdev" 30 || die "$name: no import"
+	t1=$EPOCHREALTIME
+	wait_exists "$vdev:1.0" 30 || die "$name: the import was not configured"
+	t2=$EPOCHREALTIME
+	echo "$round $name enumerated $(elapsed_ms "$t0" "$t1") configured $(elapsed_ms "$t0" "$t2")" >>/tmp/setup.txt
+}
+
+# timed_detach NAME READY-COMMAND COMMAND...: runs the client's detach,
+# appends the teardown times (READY-COMMAND polled until it succeeds).
+timed_detach() {
+	local name=$1 ready=$2 t0 t1 t2 deadline
+	shift 2
+	t0=$EPOCHREALTIME
+	deadline=$((${t0%.*} + 30))
+	"$@" >/dev/null || die "$name: the detach failed"
+	wait_gone "$vdev" 30 || die "$name: the import stayed"
+	t1=$EPOCHREALTIME
+	until $ready; do
+		[ "${EPOCHREALTIME%.*}" -lt "$deadline" ] || die "$name: the server never got ready"
+		nap 0.002
+	done
+	t2=$EPOCHREALTIME
+	echo "$round $name gone $(elapsed_ms "$t0" "$t1") ready $(elapsed_ms "$t0" "$t2")" >>/tmp/setup.txt
+}
+
+stub_ready() { [ "$(cat "/sys/bus/usb/devices/$busid/usbip_status" 2>/dev/null)" = 1 ]; }
+worker_reaped() { [ ! -e "/proc/$wpid" ]; }
+
+with_host() {
+	usbip bind -b "$busid" >/dev/null
+	timed_attach usbip-host usbip attach -r 127.0.0.1 -b "$busid"
+	timed_detach usbip-host stub_ready usbip detach -p 0
+	wait_for 30 vhci_all_free || die "the vhci port stayed in use"
+	usbip unbind -b "$busid" >/dev/null
+}
+
+# with_brokerd NAME ATTACH DETACH: ATTACH and DETACH are command lines.
+with_brokerd() {
+	local name=$1 attach_cmd=$2 detach_cmd=$3
+	$ctl export "$busid" >/dev/null
+	timed_attach "$name" $attach_cmd
+	wpid=$($ctl status | awk -F'\t' -v b="$busid" '$1 == b {print $4}')
+	[ -n "$wpid" ] || die "$name: no session in the broker's status"
+	timed_detach "$name" worker_reaped $detach_cmd
+	wait_for 30 vhci_all_free || die "the vhci port stayed in use"
+	$ctl unexport "$busid" >/dev/null
+}
+
+: >/tmp/setup.txt
+for round in $(seq "$rounds"); do
+	log "--- round $round"
+	if [ $((round % 2)) = 1 ]; then
+		with_host
+		with_brokerd brokerd "usbip --tcp-port 3241 attach -r 127.0.0.1 -b $busid" "usbip detach -p 0"
+		with_brokerd brokerd+attach "$attach connect tcp:127.0.0.1:3241 $busid" "$attach detach --all"
+	else
+		with_brokerd brokerd+attach "$attach connect tcp:127.0.0.1:3241 $busid" "$attach detach --all"
+		with_brokerd brokerd "usbip --tcp-port 3241 attach -r 127.0.0.1 -b $busid" "usbip detach -p 0"
+		with_host
+	fi
+done
+cat /tmp/setup.txt
+
+# Where brokerd's setup time goes: one session under strace, only the
+# syscalls that mark its stages (the tracing slows each of them; the
+# order and the gaps are what count).
+$ctl export "$busid" >/dev/null
+strace -f -ttt -qq -o /tmp/setup.strace \
+	-e trace=accept4,clone,clone3,execve,unshare,pivot_root,seccomp,sendmsg,recvmsg,connect,ioctl,exit_group \
+	-p "$bpid" &
+spid=$!
+sleep 2
+t0=$EPOCHREALTIME
+usbip --tcp-port 3241 attach -r 127.0.0.1 -b "$busid" >/dev/null || die "traced attach"
+wait_exists "$vdev:1.0" 30 || die "traced attach: not configured"
+t1=$EPOCHREALTIME
+kill -INT "$spid"
+wait "$spid" 2>/dev/null || true
+echo
+echo "brokerd under strace: client start $t0, configured $t1 ($(elapsed_ms "$t0" "$t1") ms, tracing included)"
+awk -v t0="$t0" '
+	# The stages: the accept, the clone into namespaces, the exec, the
+	# worker asking the broker for the device, its first usbfs ioctl,
+	# the first URB submitted.
+	{ ms = ($2 - t0) * 1000 }
+	/accept4\(/ && !acc++ { printf "%8.1f ms  broker accepts the client\n", ms }
+	/clone\(/ && /CLONE_NEWUSER/ && !cl++ { printf "%8.1f ms  broker clones the worker into new namespaces\n", ms }
+	/execve\(/ && !ex++ { printf "%8.1f ms  worker execve\n", ms }
+	/pivot_root/ && !pr++ { printf "%8.1f ms  worker pivots to the empty root\n", ms }
+	/seccomp\(/ && !sc++ { printf "%8.1f ms  worker installs its seccomp filter\n", ms }
+	/recvmsg\(/ && /SCM_RIGHTS/ && !rf++ { printf "%8.1f ms  worker receives the usbfs fd\n", ms }
+	/ioctl\(.*USBDEVFS_SUBMITURB/ && !su++ { printf "%8.1f ms  worker submits its first URB\n", ms }
+' /tmp/setup.strace
+usbip detach -p 0 >/dev/null
+wait_for 30 vhci_all_free || true
+$ctl unexport "$busid" >/dev/null
+
+echo
+echo "Session setup and teardown on a dummy_hcd SourceSink gadget (high speed), $(uname -r), QEMU TCG, $rounds alternating rounds"
+echo "milliseconds, medians over the rounds (setup from starting the client, teardown from starting its detach)"
+awk '
+	NF == 6 && $3 == "enumerated" { en[$2] = en[$2] " " $4; co[$2] = co[$2] " " $6 }
+	NF == 6 && $3 == "gone" { go[$2] = go[$2] " " $4; re[$2] = re[$2] " " $6 }
+	function med(list,   n, v, i, j, t) {
+		n = split(list, v, " ")
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+			if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }
+		return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+	}
+	END {
+		printf "%-15s %11s %11s %9s %9s %16s\n", "server", "enumerated", "configured", "gone", "ready", "configured ÷ ours"
+		split("usbip-host brokerd brokerd+attach", order, " ")
+		h = med(co["usbip-host"])
+		for (k = 1; k <= 3; k++) {
+			p = order[k]
+			printf "%-15s %11.1f %11.1f %9.1f %9.1f %16.2f\n", p, med(en[p]), med(co[p]), med(go[p]), med(re[p]), h / med(co[p])
+		}
+		print "(the last column: usbip-host'"'"'s setup time over this path'"'"'s; 1.00 or more is no slower than usbipd)"
+	}' /tmp/setup.txt
