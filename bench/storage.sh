@@ -5,22 +5,34 @@
 #   (b) usbip-host   the kernel's server, upstream `usbip attach`
 #   (c) brokerd      usbip-brokerd and its sandboxed worker, the same
 #                    upstream `usbip attach`
-#   (d) worker       usbip-worker alone (--device, no sandbox), usbip-attach
-# with O_DIRECT sequential reads of 1 MiB (MB/s) and 4 KiB (IOPS), each
-# path BENCH_ROUNDS times (3) in turn so that drift hits all alike, and the
-# server side's CPU seconds per GB moved (usbip-host's stub_rx and stub_tx
-# kernel threads; the worker process). Prints every round and the mean ratio
-# of each path against (b).   Run: tests/vm/run.sh bench/storage.sh
+#   (d) worker       usbip-worker alone (--device), usbip-attach
+# with O_DIRECT sequential reads of 1 MiB (MB/s) and 4 KiB (IOPS), over
+# loopback and then over loopback with 1 ms of added round-trip delay
+# (netem, 0.5 ms each way: (b) and (c) only). BENCH_ROUNDS (5) rounds,
+# the servers' order alternating from round to round so that drift hits
+# all alike. Prints every round, then per path the medians over the
+# rounds, the median of the rounds' ratios against (b) (above 1 we are
+# faster) and the server side's CPU seconds per GB moved (usbip-host's
+# stub_rx and stub_tx kernel threads; the worker process). Last, an
+# untimed pass counts the worker's syscalls per URB with perf (usbip-host's
+# kernel threads make none).
+#   tests/vm/run.sh bench/storage.sh
+# Sizes: BENCH_MIB (32) MiB and BENCH_SMALL_IOS (1024) 4 KiB reads on
+# loopback, BENCH_NET_MIB (16) and BENCH_NET_SMALL_IOS (512) over the
+# delayed link; about 5 minutes under TCG.
 . "$USBIP_REPO/tests/vm/lib.sh"
+. "$USBIP_REPO/bench/bench-lib.sh"
 
 bin=$(build_dir)
 worker=$bin/daemons/worker/usbip-worker
 attach=$bin/daemons/attach/usbip-attach
-mib=${BENCH_MIB:-64}
-small=${BENCH_SMALL_IOS:-2048}
-rounds=${BENCH_ROUNDS:-3}
+rounds=${BENCH_ROUNDS:-5}
+lo_mib=${BENCH_MIB:-32}
+lo_small=${BENCH_SMALL_IOS:-1024}
+net_mib=${BENCH_NET_MIB:-16}
+net_small=${BENCH_NET_SMALL_IOS:-512}
 
-make_storage_gadget /tmp/bench.img "$mib"
+make_storage_gadget /tmp/bench.img "$lo_mib"
 modprobe usbip-host
 modprobe vhci-hcd
 
@@ -29,14 +41,9 @@ dd_seconds() {
 	dd "$@" iflag=direct of=/dev/null 2>&1 | sed -n 's/.* copied, \([0-9.e-]*\) s,.*/\1/p'
 }
 
-cpu_seconds() { # PID...: their user + system seconds so far
-	local p
-	for p in "$@"; do cat "/proc/$p/stat"; done |
-		awk -v t="$(getconf CLK_TCK)" '{ sum += $14 + $15 } END { printf "%.2f", sum / t }'
-}
-
-# measure NAME DISK [PID...]: one row "NAME MB/s IOPS CPU-SECONDS" (the
-# server side's CPU over both reads: the PIDs', 0 without any).
+# measure NAME DISK [PID...]: one row "ROUND LINK NAME MB/s IOPS CPU/GB"
+# (the server side's CPU seconds per GB over both reads: the PIDs', "-"
+# without any).
 measure() {
 	local name=$1 disk=$2 s1 s4 c0=0 c1=0
 	shift 2
@@ -44,8 +51,11 @@ measure() {
 	s1=$(dd_seconds if="$disk" bs=1M count="$mib")
 	s4=$(dd_seconds if="$disk" bs=4k count="$small")
 	[ $# -gt 0 ] && c1=$(cpu_seconds "$@")
-	awk -v n="$name" -v m="$mib" -v s1="$s1" -v c="$small" -v s4="$s4" -v cpu="$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" \
-		'BEGIN { printf "%s %.2f %.0f %.2f\n", n, m * 1.048576 / s1, c / s4, cpu }' | tee -a /tmp/bench.txt
+	awk -v r="$round" -v l="$link" -v n="$name" -v m="$mib" -v s1="$s1" -v c="$small" -v s4="$s4" \
+		-v a="$c0" -v b="$c1" -v pids=$# \
+		'BEGIN { gb = (m * 1048576 + c * 4096) / 1e9
+			printf "%s %s %s %.2f %.0f %s\n", r, l, n, m * 1.048576 / s1, c / s4,
+				pids ? sprintf("%.1f", (b - a) / gb) : "-" }' | tee -a /tmp/bench.txt
 }
 
 run_direct() {
@@ -58,7 +68,7 @@ run_host() {
 	usbip attach -r 127.0.0.1 -b 1-1
 	wait_for 30 vhci_disk || die "usbip-host import failed"
 	# usbip-host's server side: its two kernel threads for the device.
-	measure usbip-host "$(vhci_disk)" $(pgrep -x stub_rx) $(pgrep -x stub_tx)
+	measure usbip-host "$(vhci_disk)" $(stub_threads)
 	usbip detach -p 0
 	wait_detached
 	usbip unbind -b 1-1
@@ -78,17 +88,26 @@ run_brokerd() {
 		cat /tmp/broker.log; ls -l /sys/bus/usb/devices/1-1:1.0/; die "the gadget did not come back from the broker"; }
 }
 
+# run_worker [COUNT-BS COUNT-N]: without arguments a measured round; with
+# them the untimed pass: N reads of BS under perf, one row "count BS
+# SYSCALLS URBS" (the URBs from the worker's own count).
 run_worker() {
-	USBIP_WORKER_TRACE=${BENCH_TRACE:-} $worker --device "$(usb_node 1-1)" --listen tcp:127.0.0.1:3242 2>/tmp/worker.log &
+	USBIP_WORKER_TRACE=${BENCH_TRACE:-} $worker --device "$(usb_node 1-1)" --listen tcp:127.0.0.1:3242 --once 2>/tmp/worker.log &
 	wpid=$!
 	wait_listening 127.0.0.1:3242
 	$attach connect tcp:127.0.0.1:3242 1-1
 	wait_for 30 vhci_disk || die "worker import failed"
-	measure worker "$(vhci_disk)" "$wpid"
+	if [ $# -eq 2 ]; then
+		count_syscalls_start "$wpid"
+		dd if="$(vhci_disk)" of=/dev/null iflag=direct bs="$1" count="$2" status=none
+		sys=$(count_syscalls_stop)
+	else
+		measure worker "$(vhci_disk)" "$wpid"
+	fi
 	$attach detach --all
 	wait_detached
-	kill $wpid
 	wait $wpid 2>/dev/null || true
+	[ $# -eq 2 ] && echo "count $1 $sys $(sed -n 's/.*session ended.*: \([0-9]*\) URBs.*/\1/p' /tmp/worker.log | tail -1)" | tee -a /tmp/bench.txt
 	# The worker alone gives nothing back; the broker would.
 	echo 1-1:1.0 >/sys/bus/usb/drivers/usb-storage/bind
 	wait_for 20 gadget_disk || die "the gadget did not come back"
@@ -99,36 +118,65 @@ wait_listening 0.0.0.0:3240 2>/dev/null || wait_listening '\*:3240' 2>/dev/null 
 start_broker 3241 "allow id 1d6b:0104 from 127.0.0.1"
 
 : >/tmp/bench.txt
-for r in $(seq "$rounds"); do
-	log "--- round $r"
+link=loopback mib=$lo_mib small=$lo_small
+for round in $(seq "$rounds"); do
+	log "--- round $round, loopback"
 	run_direct
-	run_host
-	run_brokerd
-	run_worker
+	if [ $((round % 2)) = 1 ]; then run_host; run_brokerd; run_worker
+	else run_worker; run_brokerd; run_host; fi
 done
 
+modprobe sch_netem || die "no sch_netem in this kernel"
+tc qdisc add dev lo root netem delay 500us limit 10000 || die "tc netem on lo"
+# A TCP connect takes one round trip: the delay as the servers meet it.
+t0=$EPOCHREALTIME
+exec {probe_fd}<>/dev/tcp/127.0.0.1/3240 || die "connecting over the delayed link"
+t1=$EPOCHREALTIME
+exec {probe_fd}>&-
+log "loopback with netem ($(tc qdisc show dev lo | head -1)): a TCP connect took $(elapsed_ms "$t0" "$t1") ms"
+link=netem-1ms mib=$net_mib small=$net_small
+for round in $(seq "$rounds"); do
+	log "--- round $round, 1 ms round trip"
+	if [ $((round % 2)) = 1 ]; then run_host; run_brokerd
+	else run_brokerd; run_host; fi
+done
+tc qdisc del dev lo root
+
+log "--- syscalls per URB (untimed)"
+run_worker 4k "$lo_small"
+run_worker 1M "$lo_mib"
+
 echo
-echo "O_DIRECT reads of a ${mib} MiB dummy_hcd mass-storage gadget, $(uname -r), QEMU TCG, $rounds rounds"
-awk -v mib="$mib" -v small="$small" '
-	# Rows come in rounds of four: direct, usbip-host, brokerd, worker.
-	{ name[NR] = $1; mb[NR] = $2; iops[NR] = $3; cpu[NR] = $4
-	  if ($1 == "usbip-host") { hmb = $2; hiops = $3 }
-	  if ($1 == "worker" || $1 == "brokerd") ; }
-	$1 == "worker" {
-		for (i = NR - 3; i <= NR; i++) {
-			rmb[name[i]] += mb[i] / hmb; riops[name[i]] += iops[i] / hiops
-			smb[name[i]] += mb[i]; siops[name[i]] += iops[i]; scpu[name[i]] += cpu[i]
-		}
-		rounds++
+echo "O_DIRECT reads of a ${lo_mib} MiB dummy_hcd mass-storage gadget, $(uname -r), QEMU TCG, $rounds alternating rounds"
+echo "loopback: ${lo_mib} x 1 MiB and ${lo_small} x 4 KiB per path and round; netem-1ms: ${net_mib} x 1 MiB and ${net_small} x 4 KiB"
+awk '
+	$1 == "count" { sys[$2] = $3; urbs[$2] = $4; next }
+	{ key = $2 SUBSEP $3; seen[key] = 1
+	  mb[key] = mb[key] " " $4; iops[key] = iops[key] " " $5
+	  if ($6 != "-") cpu[key] = cpu[key] " " $6
+	  v_mb[$1, $2, $3] = $4; v_io[$1, $2, $3] = $5; rnd[$1] = 1 }
+	function med(list,   n, v, i, j, t) {
+		n = split(list, v, " ")
+		if (n == 0) return "-"
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+			if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }
+		return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
 	}
 	END {
-		printf "%-11s %10s %9s %10s %9s %8s\n", "path", "1MiB MB/s", "÷ host", "4KiB IOPS", "÷ host", "CPU s/GB"
-		gb = (mib * 1048576 + small * 4096) / 1e9
-		split("direct usbip-host brokerd worker", order, " ")
-		for (k = 1; k <= 4; k++) {
-			p = order[k]
-			c = scpu[p] > 0 ? sprintf("%.1f", scpu[p] / rounds / gb) : "-"
-			printf "%-11s %10.2f %9.2f %10.0f %9.2f %8s\n", p, smb[p] / rounds, rmb[p] / rounds, siops[p] / rounds, riops[p] / rounds, c
+		printf "%-10s %-11s %10s %7s %10s %7s %9s\n", "link", "path", "1MiB MB/s", "÷ host", "4KiB IOPS", "÷ host", "CPU s/GB"
+		split("loopback netem-1ms", links, " ")
+		split("direct usbip-host brokerd worker", paths, " ")
+		for (l = 1; l <= 2; l++) for (p = 1; p <= 4; p++) {
+			key = links[l] SUBSEP paths[p]
+			if (!(key in seen)) continue
+			rm = ""; ri = ""
+			for (r in rnd) if ((r, links[l], "usbip-host") in v_mb && (r, links[l], paths[p]) in v_mb) {
+				rm = rm " " v_mb[r, links[l], paths[p]] / v_mb[r, links[l], "usbip-host"]
+				ri = ri " " v_io[r, links[l], paths[p]] / v_io[r, links[l], "usbip-host"]
+			}
+			printf "%-10s %-11s %10.2f %7.2f %10.0f %7.2f %9s\n", links[l], paths[p], med(mb[key]), med(rm), med(iops[key]), med(ri), med(cpu[key])
 		}
-		print "(means over the rounds; the ratios are means of each round'"'"'s ratio)"
+		print "(medians over the rounds; each ratio is the median of the rounds'"'"' ratios to usbip-host in the same round)"
+		for (k in sys) if (sys[k] != "-" && urbs[k] > 0)
+			printf "worker syscalls per URB, %s reads: %.2f (%d over %d URBs, perf); usbip-host: none (kernel threads)\n", k, sys[k] / urbs[k], sys[k], urbs[k]
 	}' /tmp/bench.txt

@@ -1,15 +1,111 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Benchmark, not a test: URBs per second through usbip-worker over a unix
-# socket, control GET_DESCRIPTORs to a dummy_hcd gadget with 1 and with 32
-# in flight. Run: tests/vm/run.sh bench/urb-rate.sh
+# Benchmark, not a test: URBs per second through the server alone, no
+# vhci_hcd: usbip-probe imports a dummy_hcd SourceSink gadget over TCP on
+# 127.0.0.1 and sends control GET_DESCRIPTORs, 1 and 32 in flight
+# (batched: the probe makes 2 syscalls per URB at depth 1 and a few
+# hundredths at depth 32), in one guest boot, to
+#   usbip-host   usbipd hands the connection to the kernel's stub
+#   brokerd      usbip-brokerd and its sandboxed worker
+# BENCH_ROUNDS (5) alternating rounds; prints the medians, ours ÷ stub
+# (the median of the rounds' ratios: above 1 we are faster), the server
+# CPU per URB and the worker's syscalls per URB (untimed pass, perf).
+#   tests/vm/run.sh bench/urb-rate.sh
 . "$USBIP_REPO/tests/vm/lib.sh"
+. "$USBIP_REPO/bench/bench-lib.sh"
 
-worker=$(build_dir)/daemons/worker/usbip-worker
 probe=$(build_dir)/tests/usbip-probe
-make_storage_gadget /tmp/rate.img 1
-$worker --device "$(usb_node 1-1)" --listen unix:/run/worker.sock 2>/tmp/worker.log &
-wait_for 10 test -S /run/worker.sock || die "the worker did not start"
-for depth in 1 32; do
-	$probe unix:/run/worker.sock 1-1 "rate-$depth-4000" || die "depth $depth"
+rounds=${BENCH_ROUNDS:-5}
+n1=${BENCH_DEPTH1_URBS:-2000}
+n32=${BENCH_DEPTH32_URBS:-8000}
+
+make_sourcesink_gadget 0
+busid=$GADGET_BUSID
+modprobe usbip-host
+usbipd -D
+wait_listening 0.0.0.0:3240 2>/dev/null || wait_listening '\*:3240' 2>/dev/null || sleep 1
+start_broker 3241 "allow id 1d6b:0105 from 127.0.0.1"
+
+host_pids() { stub_threads | tr '\n' ' '; }
+# The broker's worker for the session (its pid in the broker's status).
+worker_pids() { $ctl status | awk -F'\t' -v b="$busid" '$1 == b {print $4}'; }
+nonempty() { [ -n "$("$@")" ]; }
+no_session() { [ -z "$(worker_pids)" ]; }
+
+# rate ROUND NAME PORT DEPTH COUNT PIDS-COMMAND: one probe run, the
+# server's CPU around it (PIDS-COMMAND names the server's processes once
+# the session is up: they exist only then).
+rate() {
+	local round=$1 name=$2 port=$3 depth=$4 count=$5 pids_cmd=$6 pids c0 c1 ppid
+	"$probe" "tcp:127.0.0.1:$port" "$busid" "rate-$depth-$count" >/tmp/rate.out &
+	ppid=$!
+	wait_for 10 nonempty "$pids_cmd" || die "$name: no server process"
+	pids=$($pids_cmd)
+	c0=$(cpu_seconds $pids)
+	wait $ppid || die "$name: rate-$depth-$count"
+	c1=$(cpu_seconds $pids 2>/dev/null || echo "$c0")
+	sed -n "s/.* = \([0-9]*\) URBs\/s/$round $name $depth \1/p" /tmp/rate.out |
+		awk -v a="$c0" -v b="$c1" -v n="$count" '{ printf "%s %.1f\n", $0, (b - a) * 1e6 / n }' | tee -a /tmp/rate.txt
+}
+
+with_host() { # ROUND
+	usbip bind -b "$busid" >/dev/null
+	rate "$1" usbip-host 3240 1 "$n1" host_pids
+	wait_for 20 stub_available "$busid" || die "the stub did not come back"
+	rate "$1" usbip-host 3240 32 "$n32" host_pids
+	wait_for 20 stub_available "$busid" || die "the stub did not come back"
+	usbip unbind -b "$busid" >/dev/null
+}
+
+with_brokerd() { # ROUND
+	$ctl export "$busid" >/dev/null
+	rate "$1" brokerd 3241 1 "$n1" worker_pids
+	wait_for 20 no_session || die "the session did not end"
+	rate "$1" brokerd 3241 32 "$n32" worker_pids
+	wait_for 20 no_session || die "the session did not end"
+	$ctl unexport "$busid" >/dev/null
+}
+
+: >/tmp/rate.txt
+for r in $(seq "$rounds"); do
+	log "--- round $r"
+	if [ $((r % 2)) = 1 ]; then with_host "$r"; with_brokerd "$r"
+	else with_brokerd "$r"; with_host "$r"; fi
 done
-cat /tmp/worker.log
+
+# The untimed pass: the worker's syscalls per URB at each depth. perf
+# follows the broker and the workers it starts (counters are inherited),
+# so the count includes the broker's share and the session's setup.
+$ctl export "$busid" >/dev/null
+for depth in 1 32; do
+	count_syscalls_start "$bpid"
+	"$probe" "tcp:127.0.0.1:3241" "$busid" "rate-$depth-$n32" >/dev/null || die "counting: rate-$depth-$n32"
+	wait_for 20 no_session || die "the session did not end"
+	echo "count $depth $(count_syscalls_stop) $n32" | tee -a /tmp/rate.txt
+done
+$ctl unexport "$busid" >/dev/null
+
+echo
+echo "GET_DESCRIPTOR URBs per second through the server alone (usbip-probe over TCP on 127.0.0.1), dummy_hcd SourceSink gadget, $(uname -r), QEMU TCG"
+echo "$rounds alternating rounds; $n1 URBs at depth 1, $n32 at depth 32; medians over the rounds"
+awk '
+	$1 == "count" { sys[$2] = $3; cnt[$2] = $4; next }
+	{ v[$1, $2, $3] = $4; list[$2, $3] = list[$2, $3] " " $4; cpu[$2, $3] = cpu[$2, $3] " " $5; rnd[$1] = 1 }
+	function med(l,   n, a, i, j, t) {
+		n = split(l, a, " ")
+		if (n == 0) return "-"
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+			if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	END {
+		printf "%-6s %12s %12s %12s %16s %16s\n", "depth", "usbip-host", "brokerd", "ours ÷ host", "host CPU us/URB", "ours CPU us/URB"
+		split("1 32", depths, " ")
+		for (k = 1; k <= 2; k++) {
+			d = depths[k]; ratios = ""
+			for (r in rnd) if ((r, "usbip-host", d) in v && (r, "brokerd", d) in v)
+				ratios = ratios " " v[r, "brokerd", d] / v[r, "usbip-host", d]
+			printf "%-6s %12.0f %12.0f %12.2f %16.1f %16.1f\n", d, med(list["usbip-host", d]), med(list["brokerd", d]), med(ratios), med(cpu["usbip-host", d]), med(cpu["brokerd", d])
+		}
+		for (d in sys) if (sys[d] != "-")
+			printf "worker syscalls per URB at depth %s: %.2f (perf on the broker and its worker, %d over %d URBs, session setup included); usbip-host: none\n", d, sys[d] / cnt[d], sys[d], cnt[d]
+	}' /tmp/rate.txt
