@@ -8,7 +8,7 @@
 # the client side is the same and the difference is the server's.
 # tests/usb-latency times 512-byte bulk OUT, 512-byte bulk IN,
 # GET_DESCRIPTOR(DEVICE) and GET_STATUS(DEVICE) through usbfs.
-# BENCH_ROUNDS (5) alternating rounds of BENCH_COUNT (300) of each kind;
+# BENCH_ROUNDS (5) alternating rounds of BENCH_COUNT (150) of each kind;
 # prints each round, the medians, stub ÷ ours (the median of the rounds'
 # ratios: above 1 we are faster), the server's CPU per URB, the worker's
 # syscalls per URB (an untimed pass under perf) and the floor.
@@ -18,7 +18,7 @@
 
 bin=$(build_dir)
 lat=$bin/tests/usb-latency
-count=${BENCH_COUNT:-300}
+count=${BENCH_COUNT:-150}
 rounds=${BENCH_ROUNDS:-5}
 
 make_sourcesink_gadget 0

@@ -14,7 +14,10 @@
 #                stub's usbip_status back to available; brokerd: the
 #                session's worker reaped)
 # The exporting side's preparation (usbip bind, usbip-brokerctl export)
-# is not timed: both need it once per device, not per session. Then one
+# is not timed: both need it once per device, not per session. After
+# each usbip-host and brokerd session, usbip-probe times the server alone
+# (no vhci_hcd): from before its connect to OP_REP_IMPORT and to the
+# answer of a first GET_DESCRIPTOR. Then one
 # brokerd session under strace (untimed) shows where the setup time goes.
 #   tests/vm/run.sh bench/setup.sh
 . "$USBIP_REPO/tests/vm/lib.sh"
@@ -22,6 +25,7 @@
 
 bin=$(build_dir)
 attach=$bin/daemons/attach/usbip-attach
+probe=$bin/tests/usbip-probe
 rounds=${BENCH_ROUNDS:-5}
 
 make_sourcesink_gadget 0
@@ -33,7 +37,7 @@ wait_listening 0.0.0.0:3240 2>/dev/null || wait_listening '\*:3240' 2>/dev/null 
 start_broker 3241 "allow id 1d6b:0105 from 127.0.0.1"
 
 # The busid an import gets: port 1 of vhci_hcd's high-speed root hub.
-for h in /sys/devices/platform/vhci_hcd.0/usb*; do
+for h in /sys/devices/platform/vhci_hcd.0/usb[0-9]*; do
 	[ "$(cat "$h/speed")" = 480 ] && vbusid=$(cat "$h/busnum")-1
 done
 [ -n "${vbusid:-}" ] || die "no high-speed vhci_hcd root hub"
@@ -71,6 +75,17 @@ timed_detach() {
 	echo "$round $name gone $(elapsed_ms "$t0" "$t1") ready $(elapsed_ms "$t0" "$t2")" >>/tmp/setup.txt
 }
 
+# probe_setup NAME PORT READY-COMMAND: the server's own part, no vhci_hcd:
+# usbip-probe's connect to OP_REP_IMPORT and to a first URB's answer;
+# the probe then closes, and READY-COMMAND is polled until it succeeds.
+probe_setup() {
+	local name=$1 port=$2 ready=$3
+	"$probe" "tcp:127.0.0.1:$port" "$busid" setup-time >/tmp/probe.out || die "$name: usbip-probe setup-time"
+	sed -n "s/.*imported in \([0-9.]*\) ms, first URB answered at \([0-9.]*\) ms/$round $name imported \1 first-urb \2/p" \
+		/tmp/probe.out >>/tmp/setup.txt
+	wait_for 30 $ready || die "$name: the server did not get ready after the probe"
+}
+
 stub_ready() { [ "$(cat "/sys/bus/usb/devices/$busid/usbip_status" 2>/dev/null)" = 1 ]; }
 worker_reaped() { [ ! -e "/proc/$wpid" ]; }
 
@@ -79,18 +94,22 @@ with_host() {
 	timed_attach usbip-host usbip attach -r 127.0.0.1 -b "$busid"
 	timed_detach usbip-host stub_ready usbip detach -p 0
 	wait_for 30 vhci_all_free || die "the vhci port stayed in use"
+	probe_setup usbip-host 3240 stub_ready
 	usbip unbind -b "$busid" >/dev/null
 }
 
-# with_brokerd NAME ATTACH DETACH: ATTACH and DETACH are command lines.
+# with_brokerd NAME ATTACH DETACH [PROBE]: ATTACH and DETACH are command
+# lines; with PROBE, probe_setup too.
+no_session() { [ -z "$($ctl status | awk -F'\t' -v b="$busid" '$1 == b')" ]; }
 with_brokerd() {
-	local name=$1 attach_cmd=$2 detach_cmd=$3
+	local name=$1 attach_cmd=$2 detach_cmd=$3 with_probe=${4:-}
 	$ctl export "$busid" >/dev/null
 	timed_attach "$name" $attach_cmd
 	wpid=$($ctl status | awk -F'\t' -v b="$busid" '$1 == b {print $4}')
 	[ -n "$wpid" ] || die "$name: no session in the broker's status"
 	timed_detach "$name" worker_reaped $detach_cmd
 	wait_for 30 vhci_all_free || die "the vhci port stayed in use"
+	[ -z "$with_probe" ] || probe_setup brokerd 3241 no_session
 	$ctl unexport "$busid" >/dev/null
 }
 
@@ -99,11 +118,11 @@ for round in $(seq "$rounds"); do
 	log "--- round $round"
 	if [ $((round % 2)) = 1 ]; then
 		with_host
-		with_brokerd brokerd "usbip --tcp-port 3241 attach -r 127.0.0.1 -b $busid" "usbip detach -p 0"
+		with_brokerd brokerd "usbip --tcp-port 3241 attach -r 127.0.0.1 -b $busid" "usbip detach -p 0" probe
 		with_brokerd brokerd+attach "$attach connect tcp:127.0.0.1:3241 $busid" "$attach detach --all"
 	else
 		with_brokerd brokerd+attach "$attach connect tcp:127.0.0.1:3241 $busid" "$attach detach --all"
-		with_brokerd brokerd "usbip --tcp-port 3241 attach -r 127.0.0.1 -b $busid" "usbip detach -p 0"
+		with_brokerd brokerd "usbip --tcp-port 3241 attach -r 127.0.0.1 -b $busid" "usbip detach -p 0" probe
 		with_host
 	fi
 done
@@ -113,7 +132,7 @@ cat /tmp/setup.txt
 # syscalls that mark its stages (the tracing slows each of them; the
 # order and the gaps are what count).
 $ctl export "$busid" >/dev/null
-strace -f -ttt -qq -o /tmp/setup.strace \
+strace -f -ttt -qq -o /tmp/setup.strace 2>/tmp/strace.err \
 	-e trace=accept4,clone,clone3,execve,unshare,pivot_root,seccomp,sendmsg,recvmsg,connect,ioctl,exit_group \
 	-p "$bpid" &
 spid=$!
@@ -139,6 +158,9 @@ awk -v t0="$t0" '
 	/recvmsg\(/ && /SCM_RIGHTS/ && !rf++ { printf "%8.1f ms  worker receives the usbfs fd\n", ms }
 	/ioctl\(.*USBDEVFS_SUBMITURB/ && !su++ { printf "%8.1f ms  worker submits its first URB\n", ms }
 ' /tmp/setup.strace
+[ -s /tmp/setup.strace ] || { echo "strace recorded nothing:"; cat /tmp/strace.err; }
+echo "($(wc -l </tmp/setup.strace) lines traced; the first ones:)"
+head -3 /tmp/setup.strace | cut -c1-160
 usbip detach -p 0 >/dev/null
 wait_for 30 vhci_all_free || true
 $ctl unexport "$busid" >/dev/null
@@ -149,6 +171,7 @@ echo "milliseconds, medians over the rounds (setup from starting the client, tea
 awk '
 	NF == 6 && $3 == "enumerated" { en[$2] = en[$2] " " $4; co[$2] = co[$2] " " $6 }
 	NF == 6 && $3 == "gone" { go[$2] = go[$2] " " $4; re[$2] = re[$2] " " $6 }
+	NF == 6 && $3 == "imported" { im[$2] = im[$2] " " $4; fu[$2] = fu[$2] " " $6 }
 	function med(list,   n, v, i, j, t) {
 		n = split(list, v, " ")
 		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
@@ -164,4 +187,12 @@ awk '
 			printf "%-15s %11.1f %11.1f %9.1f %9.1f %16.2f\n", p, med(en[p]), med(co[p]), med(go[p]), med(re[p]), h / med(co[p])
 		}
 		print "(the last column: usbip-host'"'"'s setup time over this path'"'"'s; 1.00 or more is no slower than usbipd)"
+		print ""
+		print "The server alone (usbip-probe, no vhci_hcd): from before the TCP connect to"
+		printf "%-15s %13s %16s %18s\n", "server", "OP_REP_IMPORT", "first URB answer", "first URB ÷ ours"
+		h = med(fu["usbip-host"])
+		for (k = 1; k <= 2; k++) {
+			p = order[k]
+			printf "%-15s %13.1f %16.1f %18.2f\n", p, med(im[p]), med(fu[p]), h / med(fu[p])
+		}
 	}' /tmp/setup.txt

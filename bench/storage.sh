@@ -5,21 +5,24 @@
 #   (b) usbip-host   the kernel's server, upstream `usbip attach`
 #   (c) brokerd      usbip-brokerd and its sandboxed worker, the same
 #                    upstream `usbip attach`
-#   (d) worker       usbip-worker alone (--device), usbip-attach
-# with O_DIRECT sequential reads of 1 MiB (MB/s) and 4 KiB (IOPS), over
-# loopback and then over loopback with 1 ms of added round-trip delay
-# (netem, 0.5 ms each way: (b) and (c) only). BENCH_ROUNDS (5) rounds,
-# the servers' order alternating from round to round so that drift hits
-# all alike. Prints every round, then per path the medians over the
-# rounds, the median of the rounds' ratios against (b) (above 1 we are
-# faster) and the server side's CPU seconds per GB moved (usbip-host's
-# stub_rx and stub_tx kernel threads; the worker process). Last, an
-# untimed pass counts the worker's syscalls per URB with perf (usbip-host's
-# kernel threads make none).
-#   tests/vm/run.sh bench/storage.sh
-# Sizes: BENCH_MIB (32) MiB and BENCH_SMALL_IOS (1024) 4 KiB reads on
-# loopback, BENCH_NET_MIB (16) and BENCH_NET_SMALL_IOS (512) over the
-# delayed link; about 5 minutes under TCG.
+#   (d) worker       usbip-worker alone (--device), usbip-attach; only
+#                    with BENCH_WORKER=1
+# with O_DIRECT sequential reads of 1 MiB (MB/s) and 4 KiB (IOPS) over
+# loopback. bench/storage-netem.sh runs the same over loopback with 1 ms
+# of added round-trip delay (BENCH_LINK=netem-1ms: netem, 0.5 ms each
+# way; (b) and (c) only). BENCH_ROUNDS (5) rounds, the servers' order
+# alternating from round to round so that drift hits all alike. Prints
+# every round, then per path the medians over the rounds, the median of
+# the rounds' ratios against (b) (above 1 we are faster) and the server
+# side's CPU seconds per GB moved (usbip-host's stub_rx and stub_tx kernel
+# threads; the worker process). On loopback an untimed pass then counts
+# the worker's syscalls per URB with perf (usbip-host's kernel threads
+# make none).
+#   tests/vm/run.sh bench/storage.sh bench/storage-netem.sh
+# Sizes: BENCH_MIB (32) MiB and BENCH_SMALL_IOS (768) 4 KiB reads on
+# loopback, BENCH_NET_MIB (16) and BENCH_NET_SMALL_IOS (384) over the
+# delayed link; each script a few minutes under TCG (the guest's
+# scenario limit is 600 s).
 . "$USBIP_REPO/tests/vm/lib.sh"
 . "$USBIP_REPO/bench/bench-lib.sh"
 
@@ -28,9 +31,11 @@ worker=$bin/daemons/worker/usbip-worker
 attach=$bin/daemons/attach/usbip-attach
 rounds=${BENCH_ROUNDS:-5}
 lo_mib=${BENCH_MIB:-32}
-lo_small=${BENCH_SMALL_IOS:-1024}
+lo_small=${BENCH_SMALL_IOS:-768}
 net_mib=${BENCH_NET_MIB:-16}
-net_small=${BENCH_NET_SMALL_IOS:-512}
+net_small=${BENCH_NET_SMALL_IOS:-384}
+link=${BENCH_LINK:-loopback}
+with_worker=${BENCH_WORKER:-0}
 
 make_storage_gadget /tmp/bench.img "$lo_mib"
 modprobe usbip-host
@@ -118,37 +123,41 @@ wait_listening 0.0.0.0:3240 2>/dev/null || wait_listening '\*:3240' 2>/dev/null 
 start_broker 3241 "allow id 1d6b:0104 from 127.0.0.1"
 
 : >/tmp/bench.txt
-link=loopback mib=$lo_mib small=$lo_small
-for round in $(seq "$rounds"); do
-	log "--- round $round, loopback"
-	run_direct
-	if [ $((round % 2)) = 1 ]; then run_host; run_brokerd; run_worker
-	else run_worker; run_brokerd; run_host; fi
-done
-
-modprobe sch_netem || die "no sch_netem in this kernel"
-tc qdisc add dev lo root netem delay 500us limit 10000 || die "tc netem on lo"
-# A TCP connect takes one round trip: the delay as the servers meet it.
-t0=$EPOCHREALTIME
-exec {probe_fd}<>/dev/tcp/127.0.0.1/3240 || die "connecting over the delayed link"
-t1=$EPOCHREALTIME
-exec {probe_fd}>&-
-log "loopback with netem ($(tc qdisc show dev lo | head -1)): a TCP connect took $(elapsed_ms "$t0" "$t1") ms"
-link=netem-1ms mib=$net_mib small=$net_small
-for round in $(seq "$rounds"); do
-	log "--- round $round, 1 ms round trip"
-	if [ $((round % 2)) = 1 ]; then run_host; run_brokerd
-	else run_brokerd; run_host; fi
-done
-tc qdisc del dev lo root
-
-log "--- syscalls per URB (untimed)"
-run_worker 4k "$lo_small"
-run_worker 1M "$lo_mib"
+if [ "$link" = loopback ]; then
+	mib=$lo_mib small=$lo_small
+	for round in $(seq "$rounds"); do
+		log "--- round $round, loopback"
+		run_direct
+		if [ $((round % 2)) = 1 ]; then
+			run_host; run_brokerd; [ "$with_worker" = 0 ] || run_worker
+		else
+			[ "$with_worker" = 0 ] || run_worker; run_brokerd; run_host
+		fi
+	done
+	log "--- syscalls per URB (untimed)"
+	run_worker 4k "$lo_small"
+	run_worker 1M "$lo_mib"
+else
+	modprobe sch_netem || die "no sch_netem in this kernel"
+	tc qdisc add dev lo root netem delay 500us limit 10000 || die "tc netem on lo"
+	# A TCP connect takes one round trip: the delay as the servers meet it.
+	t0=$EPOCHREALTIME
+	exec {probe_fd}<>/dev/tcp/127.0.0.1/3240 || die "connecting over the delayed link"
+	t1=$EPOCHREALTIME
+	exec {probe_fd}>&-
+	log "loopback with netem ($(tc qdisc show dev lo | head -1)): a TCP connect took $(elapsed_ms "$t0" "$t1") ms"
+	mib=$net_mib small=$net_small
+	for round in $(seq "$rounds"); do
+		log "--- round $round, 1 ms round trip"
+		if [ $((round % 2)) = 1 ]; then run_host; run_brokerd
+		else run_brokerd; run_host; fi
+	done
+	tc qdisc del dev lo root
+fi
 
 echo
-echo "O_DIRECT reads of a ${lo_mib} MiB dummy_hcd mass-storage gadget, $(uname -r), QEMU TCG, $rounds alternating rounds"
-echo "loopback: ${lo_mib} x 1 MiB and ${lo_small} x 4 KiB per path and round; netem-1ms: ${net_mib} x 1 MiB and ${net_small} x 4 KiB"
+echo "O_DIRECT reads of a ${lo_mib} MiB dummy_hcd mass-storage gadget over $link, $(uname -r), QEMU TCG, $rounds alternating rounds"
+echo "${mib} x 1 MiB and ${small} x 4 KiB per path and round"
 awk '
 	$1 == "count" { sys[$2] = $3; urbs[$2] = $4; next }
 	{ key = $2 SUBSEP $3; seen[key] = 1

@@ -19,6 +19,8 @@
  *                     seqnum once, each 18 bytes
  *   hostile-NAME      one malformed request (see hostile[] below): the
  *                     worker must close the connection without replying
+ *   setup-time        benchmark: milliseconds from before the connect to
+ *                     OP_REP_IMPORT and to a first GET_DESCRIPTOR's answer
  *   rate-DEPTH-COUNT  benchmark: COUNT GET_DESCRIPTORs with DEPTH in
  *                     flight; prints URBs per second
  *   hold-BYTES-SECONDS  bulk INs on ep 1 that never complete, as many as
@@ -537,6 +539,23 @@ static void script_rate(unsigned depth, unsigned count)
 	double t = now_s() - t0;
 	printf("usbip-probe: depth %u: %u URBs in %.3f s = %.0f URBs/s\n",
 	       depth, count, t, count / t);
+}
+
+/* The server's part of session setup: from before the TCP connect to
+ * OP_REP_IMPORT, and to the answer of a first GET_DESCRIPTOR. */
+static void script_setup_time(double t_connect)
+{
+	const struct usbip_urb_frame *f;
+	double t_imported = now_s();
+
+	submit(1, USBIP_DIR_IN, 0, 18, get_device_descriptor);
+	if (next_reply(&f, TIMEOUT_MS) < 0 || f->header.u.ret_submit.status ||
+	    f->data_len != 18)
+		fail("the first GET_DESCRIPTOR failed");
+	double t_first = now_s();
+	printf("usbip-probe: imported in %.1f ms, first URB answered at "
+	       "%.1f ms\n",
+	       (t_imported - t_connect) * 1e3, (t_first - t_connect) * 1e3);
 }
 
 /* Fills BYTES of the worker's in-flight budget with bulk INs that no
@@ -1355,6 +1374,7 @@ int main(int argc, char **argv)
 			argv[0], argv[0]);
 		return 2;
 	}
+	double t_connect = now_s();
 	bool import_refusal = spawned && !strncmp(argv[3], "import-", 7);
 	if (import_refusal)
 		broker_end = 0; /* spawn() makes the channel */
@@ -1413,6 +1433,8 @@ int main(int argc, char **argv)
 		script_order_bulk();
 	else if (!strcmp(script, "inflight-64"))
 		script_inflight(64);
+	else if (!strcmp(script, "setup-time"))
+		script_setup_time(t_connect);
 	else if (!strncmp(script, "hostile-", 8))
 		script_hostile(script + 8);
 	else if (!strcmp(script, "enumerate"))
