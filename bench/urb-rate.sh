@@ -15,8 +15,8 @@
 
 probe=$(build_dir)/tests/usbip-probe
 rounds=${BENCH_ROUNDS:-5}
-n1=${BENCH_DEPTH1_URBS:-2000}
-n32=${BENCH_DEPTH32_URBS:-8000}
+n1=${BENCH_DEPTH1_URBS:-500}
+n32=${BENCH_DEPTH32_URBS:-2000}
 
 make_sourcesink_gadget 0
 busid=$GADGET_BUSID
@@ -77,10 +77,12 @@ done
 # so the count includes the broker's share and the session's setup.
 $ctl export "$busid" >/dev/null
 for depth in 1 32; do
+	n=$n1
+	[ "$depth" = 1 ] || n=$n32
 	count_syscalls_start "$bpid"
-	"$probe" "tcp:127.0.0.1:3241" "$busid" "rate-$depth-$n32" >/dev/null || die "counting: rate-$depth-$n32"
+	"$probe" "tcp:127.0.0.1:3241" "$busid" "rate-$depth-$n" >/dev/null || die "counting: rate-$depth-$n"
 	wait_for 20 no_session || die "the session did not end"
-	echo "count $depth $(count_syscalls_stop) $n32" | tee -a /tmp/rate.txt
+	echo "count $depth $(count_syscalls_stop) $n" | tee -a /tmp/rate.txt
 done
 $ctl unexport "$busid" >/dev/null
 
