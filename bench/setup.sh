@@ -133,10 +133,13 @@ cat /tmp/setup.txt
 # order and the gaps are what count).
 $ctl export "$busid" >/dev/null
 strace -f -ttt -qq -o /tmp/setup.strace 2>/tmp/strace.err \
-	-e trace=accept4,clone,clone3,execve,unshare,pivot_root,seccomp,sendmsg,recvmsg,connect,ioctl,exit_group \
+	-e trace=accept,accept4,clone,clone3,execve,openat,pivot_root,seccomp,sendmsg,recvmsg,ioctl \
 	-p "$bpid" &
 spid=$!
-sleep 2
+# strace starts slowly under TCG: time only once it has the broker.
+traced() { ! grep -q '^TracerPid:[[:space:]]*0$' "/proc/$bpid/status"; }
+wait_for 60 traced || die "strace did not attach to the broker"
+sleep 0.5
 t0=$EPOCHREALTIME
 usbip --tcp-port 3241 attach -r 127.0.0.1 -b "$busid" >/dev/null || die "traced attach"
 wait_exists "$vdev:1.0" 30 || die "traced attach: not configured"
@@ -150,7 +153,9 @@ awk -v t0="$t0" '
 	# worker asking the broker for the device, its first usbfs ioctl,
 	# the first URB submitted.
 	{ ms = ($2 - t0) * 1000 }
-	/accept4\(/ && !acc++ { printf "%8.1f ms  broker accepts the client\n", ms }
+	/accept4?\(/ && !acc++ { printf "%8.1f ms  broker accepts the client\n", ms }
+	/openat\(.*\.so/ && ex { lib = ms }
+	/openat\(.*\/dev\/bus\/usb\// && !uo++ { printf "%8.1f ms  worker'"'"'s shared libraries loaded (the last at this time)\n%8.1f ms  broker opens the usbfs node for it\n", lib, ms }
 	/clone\(/ && /CLONE_NEWUSER/ && !cl++ { printf "%8.1f ms  broker clones the worker into new namespaces\n", ms }
 	/execve\(/ && !ex++ { printf "%8.1f ms  worker execve\n", ms }
 	/pivot_root/ && !pr++ { printf "%8.1f ms  worker pivots to the empty root\n", ms }

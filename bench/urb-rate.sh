@@ -36,13 +36,21 @@ no_session() { [ -z "$(worker_pids)" ]; }
 # the session is up: they exist only then).
 rate() {
 	local round=$1 name=$2 port=$3 depth=$4 count=$5 pids_cmd=$6 pids c0 c1 ppid
-	"$probe" "tcp:127.0.0.1:$port" "$busid" "rate-$depth-$count" >/tmp/rate.out &
+	rm -f /tmp/go
+	USBIP_PROBE_GO_FILE=/tmp/go "$probe" "tcp:127.0.0.1:$port" "$busid" "rate-$depth-$count" >/tmp/rate.out &
 	ppid=$!
-	wait_for 10 nonempty "$pids_cmd" || die "$name: no server process"
+	# The probe holds the imported session until /tmp/go exists: the
+	# server's processes are there to be found, and idle.
+	wait_for 60 nonempty "$pids_cmd" || die "$name: no server process"
 	pids=$($pids_cmd)
 	c0=$(cpu_seconds $pids)
+	touch /tmp/go
+	# Its figures printed, the probe keeps the session open until /tmp/go
+	# is gone: the server's processes still exist to be read.
+	wait_for 600 grep -q "URBs/s" /tmp/rate.out || die "$name: rate-$depth-$count gave no figure"
+	c1=$(cpu_seconds $pids)
+	rm -f /tmp/go
 	wait $ppid || die "$name: rate-$depth-$count"
-	c1=$(cpu_seconds $pids 2>/dev/null || echo "$c0")
 	sed -n "s/.* = \([0-9]*\) URBs\/s/$round $name $depth \1/p" /tmp/rate.out |
 		awk -v a="$c0" -v b="$c1" -v n="$count" '{ printf "%s %.1f\n", $0, (b - a) * 1e6 / n }' | tee -a /tmp/rate.txt
 }

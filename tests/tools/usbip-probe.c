@@ -71,6 +71,11 @@
  *   usbip-probe ADDR BUSID SCRIPT
  *   usbip-probe --spawn BUSID SCRIPT -- WORKER ARGS...
  *
+ * With USBIP_PROBE_GO_FILE=PATH in the environment the probe waits after
+ * the import until PATH exists before it runs the script, and after it,
+ * the session still open, until PATH is gone (benchmarks read the
+ * server's CPU for the session before and after).
+ *
  * --spawn starts the worker itself with "--client fd:3" on one end of a
  * socketpair, and afterwards requires that it exited 0 (a refused session
  * included) and, for hostile scripts, that it logged the refusal.
@@ -1359,6 +1364,23 @@ static bool qubes_line(struct usbip_op_message *rep)
 	return true;
 }
 
+/* USBIP_PROBE_GO_FILE: once imported, wait (up to a minute) until that
+ * file exists, and after the script, with the session still open, until
+ * it is gone again: a benchmark reads the CPU of the server's processes
+ * for the session (they end with it) before and after. */
+static void wait_for_go_file(bool present)
+{
+	const char *go = getenv("USBIP_PROBE_GO_FILE");
+
+	if (!go)
+		return;
+	fflush(stdout);
+	for (int i = 0; i < 6000 && (access(go, F_OK) == 0) != present; i++)
+		nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
+	if ((access(go, F_OK) == 0) != present)
+		fail("USBIP_PROBE_GO_FILE did not come or go");
+}
+
 int main(int argc, char **argv)
 {
 	struct transport_addr a;
@@ -1418,6 +1440,7 @@ int main(int argc, char **argv)
 	devid = rep.device.busnum << 16 | rep.device.devnum;
 	usbip_urb_reader_init(&reader, USBIP_ROLE_CLIENT, 1 << 20, direction_of,
 			      NULL);
+	wait_for_go_file(true);
 
 	unsigned depth, count;
 	unsigned long long hold_bytes;
@@ -1457,6 +1480,7 @@ int main(int argc, char **argv)
 		script_bulk(depth, count);
 	else
 		fail("unknown script");
+	wait_for_go_file(false);
 	usbip_urb_reader_clear(&reader);
 
 	if (spawned) {
