@@ -136,8 +136,8 @@ if [ "$link" = loopback ]; then
 		fi
 	done
 	log "--- syscalls per URB (untimed)"
-	run_worker 4k "$lo_small"
-	run_worker 1M "$lo_mib"
+	run_worker 4k "$((lo_small / 2))"
+	run_worker 1M "$((lo_mib / 2))"
 else
 	modprobe sch_netem || die "no sch_netem in this kernel"
 	tc qdisc add dev lo root netem delay 500us limit 10000 || die "tc netem on lo"
