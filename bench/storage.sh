@@ -16,8 +16,8 @@
 # the rounds' ratios against (b) (above 1 we are faster) and the server
 # side's CPU seconds per GB moved (usbip-host's stub_rx and stub_tx kernel
 # threads; the worker process). On loopback an untimed pass then counts
-# the worker's syscalls per URB with perf (usbip-host's kernel threads
-# make none).
+# the broker's worker's syscalls per URB with perf (usbip-host's kernel
+# threads make none); bench/storage-syscalls.sh runs that pass alone.
 #   tests/vm/run.sh bench/storage.sh bench/storage-netem.sh
 # Sizes: BENCH_MIB (8) MiB and BENCH_SMALL_IOS (256) 4 KiB reads on
 # loopback, BENCH_NET_MIB (4) and BENCH_NET_SMALL_IOS (128) over the
@@ -94,29 +94,45 @@ run_brokerd() {
 		cat /tmp/broker.log; ls -l /sys/bus/usb/devices/1-1:1.0/; die "the gadget did not come back from the broker"; }
 }
 
-# run_worker [COUNT-BS COUNT-N]: without arguments a measured round; with
-# them the untimed pass: N reads of BS under perf, one row "count BS
-# SYSCALLS URBS" (the URBs from the worker's own count).
 run_worker() {
 	USBIP_WORKER_TRACE=${BENCH_TRACE:-} $worker --device "$(usb_node 1-1)" --listen tcp:127.0.0.1:3242 --once 2>/tmp/worker.log &
 	wpid=$!
 	wait_listening 127.0.0.1:3242
 	$attach connect tcp:127.0.0.1:3242 1-1
 	wait_for 30 vhci_disk || die "worker import failed"
-	if [ $# -eq 2 ]; then
-		count_syscalls_start "$wpid"
-		dd if="$(vhci_disk)" of=/dev/null iflag=direct bs="$1" count="$2" status=none
-		sys=$(count_syscalls_stop)
-	else
-		measure worker "$(vhci_disk)" "$wpid"
-	fi
+	measure worker "$(vhci_disk)" "$wpid"
 	$attach detach --all
 	wait_detached
 	wait $wpid 2>/dev/null || true
-	[ $# -eq 2 ] && echo "count $1 $sys $(sed -n 's/.*session ended.*: \([0-9]*\) URBs.*/\1/p' /tmp/worker.log | tail -1)" | tee -a /tmp/bench.txt
 	# The worker alone gives nothing back; the broker would.
 	echo 1-1:1.0 >/sys/bus/usb/drivers/usb-storage/bind
 	wait_for 20 gadget_disk || die "the gadget did not come back"
+}
+
+# The URBs the broker's session has served (its worker reports them at
+# most once a second).
+session_urbs() { $ctl status | awk -F'\t' '$1 == "1-1" {print $6}'; }
+
+# count_brokerd BS N: the untimed pass, N reads of BS through brokerd
+# with perf counting the worker's syscalls, the URBs from the broker's
+# status before and after: one row "count BS SYSCALLS URBS".
+count_brokerd() {
+	local u0 u1 sys
+	$ctl export 1-1
+	usbip --tcp-port 3241 attach -r 127.0.0.1 -b 1-1
+	wait_for 30 vhci_disk || die "brokerd import failed"
+	sleep 3 # enumeration's URBs reported
+	count_syscalls_start "$($ctl status | awk -F'\t' '$1 == "1-1" {print $4}')"
+	u0=$(session_urbs)
+	dd if="$(vhci_disk)" of=/dev/null iflag=direct bs="$1" count="$2" status=none
+	sleep 3
+	u1=$(session_urbs)
+	sys=$(count_syscalls_stop)
+	echo "count $1 $sys $((u1 - u0))" | tee -a /tmp/bench.txt
+	usbip detach -p 0
+	wait_detached
+	$ctl unexport 1-1
+	wait_for 20 gadget_disk || die "the gadget did not come back from the broker"
 }
 
 usbipd -D
@@ -135,10 +151,13 @@ if [ "$link" = loopback ]; then
 			[ "$with_worker" = 0 ] || run_worker; run_brokerd; run_host
 		fi
 	done
+fi
+if [ "$link" = loopback ] || [ "$link" = count ]; then
 	log "--- syscalls per URB (untimed)"
-	run_worker 4k "$((lo_small / 2))"
-	run_worker 1M "$((lo_mib / 2))"
-else
+	count_brokerd 4k "$((lo_small / 2))"
+	count_brokerd 1M "$((lo_mib / 2))"
+fi
+if [ "$link" = netem-1ms ]; then
 	modprobe sch_netem || die "no sch_netem in this kernel"
 	tc qdisc add dev lo root netem delay 500us limit 10000 || die "tc netem on lo"
 	# A TCP connect takes one round trip: the delay as the servers meet it.
@@ -161,7 +180,7 @@ echo "O_DIRECT reads of a ${lo_mib} MiB dummy_hcd mass-storage gadget over $link
 echo "${mib} x 1 MiB and ${small} x 4 KiB per path and round"
 awk '
 	$1 == "count" { sys[$2] = $3; urbs[$2] = $4; next }
-	{ key = $2 SUBSEP $3; seen[key] = 1
+	{ key = $2 SUBSEP $3; seen[key] = 1; any = 1
 	  mb[key] = mb[key] " " $4; iops[key] = iops[key] " " $5
 	  if ($6 != "-") cpu[key] = cpu[key] " " $6
 	  v_mb[$1, $2, $3] = $4; v_io[$1, $2, $3] = $5; rnd[$1] = 1 }
@@ -173,7 +192,7 @@ awk '
 		return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
 	}
 	END {
-		printf "%-10s %-11s %10s %7s %10s %7s %9s\n", "link", "path", "1MiB MB/s", "÷ host", "4KiB IOPS", "÷ host", "CPU s/GB"
+		if (any) printf "%-10s %-11s %10s %7s %10s %7s %9s\n", "link", "path", "1MiB MB/s", "÷ host", "4KiB IOPS", "÷ host", "CPU s/GB"
 		split("loopback netem-1ms", links, " ")
 		split("direct usbip-host brokerd worker", paths, " ")
 		for (l = 1; l <= 2; l++) for (p = 1; p <= 4; p++) {
@@ -184,9 +203,9 @@ awk '
 				rm = rm " " v_mb[r, links[l], paths[p]] / v_mb[r, links[l], "usbip-host"]
 				ri = ri " " v_io[r, links[l], paths[p]] / v_io[r, links[l], "usbip-host"]
 			}
-			printf "%-10s %-11s %10.2f %7.2f %10.0f %7.2f %9s\n", links[l], paths[p], med(mb[key]), med(rm), med(iops[key]), med(ri), med(cpu[key])
+			if (any) printf "%-10s %-11s %10.2f %7.2f %10.0f %7.2f %9s\n", links[l], paths[p], med(mb[key]), med(rm), med(iops[key]), med(ri), med(cpu[key])
 		}
-		print "(medians over the rounds; each ratio is the median of the rounds'"'"' ratios to usbip-host in the same round)"
+		if (any) print "(medians over the rounds; each ratio is the median of the rounds'"'"' ratios to usbip-host in the same round)"
 		for (k in sys) if (sys[k] != "-" && urbs[k] > 0)
-			printf "worker syscalls per URB, %s reads: %.2f (%d over %d URBs, perf); usbip-host: none (kernel threads)\n", k, sys[k] / urbs[k], sys[k], urbs[k]
+			printf "the broker worker, syscalls per URB, %s reads: %.2f (%d over %d URBs; perf, and the URB count in the broker status); usbip-host: none (kernel threads)\n", k, sys[k] / urbs[k], sys[k], urbs[k]
 	}' /tmp/bench.txt
