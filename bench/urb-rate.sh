@@ -80,17 +80,23 @@ for r in $(seq "$rounds"); do
 	else with_brokerd "$r"; with_host "$r"; fi
 done
 
-# The untimed pass: the worker's syscalls per URB at each depth. perf
-# follows the broker and the workers it starts (counters are inherited),
-# so the count includes the broker's share and the session's setup.
+# The untimed pass: the worker's syscalls per URB at each depth, perf on
+# the session's worker while the probe (held by /tmp/go) runs its URBs.
 $ctl export "$busid" >/dev/null
 for depth in 1 32; do
 	n=$n1
 	[ "$depth" = 1 ] || n=$n32
-	count_syscalls_start "$bpid"
-	"$probe" "tcp:127.0.0.1:3241" "$busid" "rate-$depth-$n" >/dev/null || die "counting: rate-$depth-$n"
-	wait_for 20 no_session || die "the session did not end"
+	rm -f /tmp/go
+	USBIP_PROBE_GO_FILE=/tmp/go "$probe" "tcp:127.0.0.1:3241" "$busid" "rate-$depth-$n" >/tmp/rate.out &
+	ppid=$!
+	wait_for 60 nonempty worker_pids || die "counting: no worker"
+	count_syscalls_start "$(worker_pids)"
+	touch /tmp/go
+	wait_for 600 grep -q "URBs/s" /tmp/rate.out || die "counting: rate-$depth-$n gave no figure"
 	echo "count $depth $(count_syscalls_stop) $n" | tee -a /tmp/rate.txt
+	rm -f /tmp/go
+	wait $ppid || die "counting: rate-$depth-$n"
+	wait_for 20 no_session || die "the session did not end"
 done
 $ctl unexport "$busid" >/dev/null
 
@@ -117,5 +123,5 @@ awk '
 			printf "%-6s %12.0f %12.0f %12.2f %16.1f %16.1f\n", d, med(list["usbip-host", d]), med(list["brokerd", d]), med(ratios), med(cpu["usbip-host", d]), med(cpu["brokerd", d])
 		}
 		for (d in sys) if (sys[d] != "-")
-			printf "worker syscalls per URB at depth %s: %.2f (perf on the broker and its worker, %d over %d URBs, session setup included); usbip-host: none\n", d, sys[d] / cnt[d], sys[d], cnt[d]
+			printf "worker syscalls per URB at depth %s: %.2f (perf on the worker during the URBs, %d over %d URBs); usbip-host: none\n", d, sys[d] / cnt[d], sys[d], cnt[d]
 	}' /tmp/rate.txt
