@@ -47,10 +47,12 @@ count_syscalls_start() {
 	rm -f /tmp/perf-syscalls.txt
 	perf stat -x, -e raw_syscalls:sys_enter -p "$1" -o /tmp/perf-syscalls.txt 2>/dev/null &
 	perf_pid=$!
-	# perf needs a moment to attach; counting from late loses nothing
-	# that matters more than this wait costs.
-	sleep 1
+	# perf starts slowly under TCG: wait until it holds its counters (a
+	# count stopped before that comes out empty, "-").
+	wait_for 30 perf_attached || true
+	sleep 0.5
 }
+perf_attached() { ls -l "/proc/$perf_pid/fd" 2>/dev/null | grep -q 'perf_event'; }
 count_syscalls_stop() {
 	kill -INT "$perf_pid" 2>/dev/null
 	wait "$perf_pid" 2>/dev/null
