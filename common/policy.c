@@ -174,7 +174,9 @@ static int parse_net(const struct cursor *c, const char *s,
 		if (errno || end == s + 6 || *end ||
 		    !isdigit((unsigned char)s[6]) ||
 		    v >= TRANSPORT_VSOCK_CID_ANY)
-			return refuse(c, "from '%s': want vsock:CID or vsock:*",
+			return refuse(c,
+				      "from '%s': want vsock:CID (a peer, any "
+				      "port) or vsock:*",
 				      s);
 		n->cid = (uint32_t)v;
 		return 0;

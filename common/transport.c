@@ -113,15 +113,19 @@ static int parse_vsock(const char *rest, struct transport_addr *a, char *msg,
 	uint64_t v;
 
 	a->cid = TRANSPORT_VSOCK_CID_ANY;
-	if (colon) {
+	/* vsock:*:PORT: any CID. The old vsock:PORT (no colon) still means
+	 * that, but reads like policy's vsock:CID; transport.h. */
+	if (colon && colon == rest + 1 && rest[0] == '*') {
+		rest = colon + 1;
+	} else if (colon) {
 		size_t n = (size_t)(colon - rest);
 		if (n >= sizeof(cid_text) ||
 		    (memcpy(cid_text, rest, n), cid_text[n] = '\0',
 		     !parse_number(cid_text, 0, UINT32_MAX - 1, &v)))
 			return log_fail(
 				-EINVAL, msg, msg_len,
-				"vsock:%s: CID '%.*s' is not a number below "
-				"4294967295",
+				"vsock:%s: CID '%.*s' is not * or a number "
+				"below 4294967295",
 				rest, (int)n, rest);
 		a->cid = (uint32_t)v;
 		rest = colon + 1;
@@ -271,7 +275,7 @@ static void format_plain(const struct transport_addr *a, char *buf, size_t len)
 		return;
 	case TRANSPORT_VSOCK:
 		if (a->cid == TRANSPORT_VSOCK_CID_ANY)
-			snprintf(buf, len, "vsock:%u", a->port);
+			snprintf(buf, len, "vsock:*:%u", a->port);
 		else
 			snprintf(buf, len, "vsock:%u:%u", a->cid, a->port);
 		return;

@@ -4,8 +4,10 @@
  *
  *   tcp:HOST:PORT     host name, IPv4 address or [IPv6] address
  *   tcp:PORT          listen: every address (dual stack); connect: localhost
- *   vsock:CID:PORT    AF_VSOCK
- *   vsock:PORT        listen: any CID; connect: the host (CID 2)
+ *   vsock:CID:PORT    AF_VSOCK; the CID always comes first, as in the
+ *                     policy's and --from's vsock:CID (which has no port)
+ *   vsock:*:PORT      listen: any CID; connect: the host (CID 2).
+ *                     vsock:PORT, the old spelling, is still read so.
  *   unix:PATH         a socket file
  *   unix:@NAME        an abstract socket
  *   fd:N              an inherited socket: connected for connect,

@@ -83,7 +83,7 @@ static void describe(int fd, const struct sockaddr_storage *ss, socklen_t sl,
 		   ss->ss_family == AF_VSOCK) {
 		const struct sockaddr_vm *vm = (const void *)ss;
 		if (vm->svm_cid == VMADDR_CID_ANY) /* as listen spells it */
-			snprintf(who, who_len, "vsock:%u", vm->svm_port);
+			snprintf(who, who_len, "vsock:*:%u", vm->svm_port);
 		else
 			snprintf(who, who_len, "vsock:%u:%u", vm->svm_cid,
 				 vm->svm_port);

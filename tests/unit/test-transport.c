@@ -46,7 +46,10 @@ START_TEST(parse_valid)
 	assert_parses("tcp:[fe80::1%lo]:1", "tcp:[fe80::1%lo]:1");
 	assert_parses("tcp:host.example:65535", "tcp:host.example:65535");
 	assert_parses("vsock:3:5000", "vsock:3:5000");
-	assert_parses("vsock:5000", "vsock:5000");
+	/* CID first, as in the policy's vsock:CID; the old vsock:PORT is
+	 * still read, and written the new way. */
+	assert_parses("vsock:*:5000", "vsock:*:5000");
+	assert_parses("vsock:5000", "vsock:*:5000");
 	assert_parses("unix:/run/usbip.sock", "unix:/run/usbip.sock");
 	assert_parses("unix:@usbip", "unix:@usbip");
 	assert_parses("fd:0", "fd:0");
@@ -100,7 +103,8 @@ START_TEST(parse_tls)
 	assert_parses_tls("tls:tcp:3240", "tls:tcp:3240", true);
 	assert_parses_tls("tls:tcp:[::1]:3240", "tls:tcp:[::1]:3240", true);
 	assert_parses_tls("tls:vsock:3:5000", "tls:vsock:3:5000", true);
-	assert_parses_tls("tls:vsock:5000", "tls:vsock:5000", true);
+	assert_parses_tls("tls:vsock:5000", "tls:vsock:*:5000", true);
+	assert_parses_tls("tls:vsock:*:5000", "tls:vsock:*:5000", true);
 	assert_parses_tls("tls:unix:/run/u.sock", "tls:unix:/run/u.sock", true);
 	assert_parses_tls("tls:unix:@u", "tls:unix:@u", true);
 	assert_parses_tls("tls:fd:3", "tls:fd:3", true);
@@ -177,6 +181,9 @@ START_TEST(parse_invalid)
 	assert_refused("vsock:x:1", -EINVAL, "CID 'x'");
 	assert_refused("vsock:4294967295:1", -EINVAL, "CID");
 	assert_refused("vsock:3:", -EINVAL, "port ''");
+	assert_refused("vsock:*:", -EINVAL, "port ''");
+	assert_refused("vsock:*", -EINVAL, "port '*'");
+	assert_refused("vsock:**:1", -EINVAL, "CID '**'");
 	assert_refused("vsock:3:1:2", -EINVAL, "port '1:2'");
 	assert_refused("unix:", -EINVAL, "empty path");
 	assert_refused("unix:@", -EINVAL, "empty path");
