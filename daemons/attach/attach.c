@@ -23,6 +23,7 @@
 #endif
 
 #include "callers.h"
+#include "cli.h"
 #include "handshake.h"
 #include "log.h"
 #include "macros.h"
@@ -864,8 +865,8 @@ static void usage(FILE *f)
 		"included,\n"
 		"                            needs --from to start. NET: "
 		"who else\n"
-		"                            may call (IP[/BITS], vsock:CID, "
-		"vsock:*,\n"
+		"                            may call (IP[/BITS], vsock:CID "
+		"(any port), vsock:*,\n"
 		"                            unix: every local user, any). "
 		"PATTERN\n"
 		"                            is a shell glob on the busid "
@@ -884,8 +885,10 @@ static void usage(FILE *f)
 		"ends\n"
 		"  detach PORT|--all         detach one port or every port\n"
 		"\n"
-		"ADDR: tcp:HOST:PORT, tcp:PORT, vsock:CID:PORT, unix:PATH,\n"
-		"unix:@NAME, fd:N (an inherited socket), fc-vsock:PATH:PORT;\n"
+		"ADDR: tcp:HOST:PORT, tcp:PORT, vsock:CID:PORT, vsock:*:PORT\n"
+		"(listen: any CID), unix:PATH, unix:@NAME, fd:N (an "
+		"inherited\n"
+		"socket), fc-vsock:PATH:PORT;\n"
 		"tls:tcp:HOST:PORT, tls:tcp:PORT and tls:fd:N run TLS 1.3 "
 		"with\n"
 		"pinned keys first (the kernel's TLS then carries USB/IP).\n"
@@ -902,6 +905,7 @@ static void usage(FILE *f)
 		"  --timeout MS   how long a peer may take per handshake\n"
 		"                 message (default %d)\n"
 		"  -h, --help     this text\n"
+		"  --version      print the version and exit\n"
 		"\n"
 		"Exit status: 0 success, 1 failure, 2 usage error.\n",
 		OP_IO_TIMEOUT_MS);
@@ -958,6 +962,7 @@ int main(int argc, char **argv)
 		{"peers", required_argument, NULL, 'p'},
 		{"qubes", no_argument, NULL, 'Q'},
 		{"state-file", required_argument, NULL, 'S'},
+		{"version", no_argument, NULL, 'V'},
 		{0},
 	};
 	bool qubes = false;
@@ -972,7 +977,7 @@ int main(int argc, char **argv)
 
 	callers_init(&callers);
 
-	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1 ||
+	while ((c = getopt_long(argc, argv, "+:h", options, NULL)) != -1 ||
 	       optind < argc) {
 		if (c == -1) {
 			/* A positional argument; options may follow it. */
@@ -986,6 +991,9 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'h':
 			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			cli_version(PROGRAM);
 			return EXIT_OK;
 		case 'r':
 			reconnect = true;
@@ -1047,14 +1055,11 @@ int main(int argc, char **argv)
 			break;
 		}
 		default:
-			usage(stderr);
-			return EXIT_USAGE;
+			return cli_option_error(PROGRAM, argv, c);
 		}
 	}
-	if (npos == 0) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (npos == 0)
+		return cli_usage_error(PROGRAM, "a command is missing");
 	if (fd_address[0]) {
 		/* --fd N stands where ADDR would: right after the command. */
 		if (npos == ARRAY_SIZE(positional))
@@ -1078,6 +1083,14 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "list") || !strcmp(cmd, "connect") ||
 	    !strcmp(cmd, "listen")) {
 		size_t naddr = strcmp(cmd, "listen") ? (npos > 1) : npos - 1;
+		/* A mistyped address is a usage error (exit 2) in every
+		 * program, told before anything connects or retries. */
+		for (size_t i = 0; i < naddr; i++) {
+			struct transport_addr a;
+			if (transport_parse_tls(positional[1 + i], &a, msg,
+						sizeof(msg)) < 0)
+				return cli_usage_error(PROGRAM, "%s", msg);
+		}
 		int r = tls_preflight(positional + 1, naddr);
 		if (r)
 			return r;

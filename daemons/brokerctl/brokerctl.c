@@ -27,8 +27,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "control.h"
 #include "macros.h"
+#include "transport.h"
 #ifdef HAVE_GNUTLS
 #include "tls_key.h"
 #endif
@@ -314,7 +316,7 @@ static int serve_fd(const char *socket_path, int fd, bool qubes,
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: " PROGRAM " [--socket PATH] COMMAND\n"
+		"Usage: " PROGRAM " [--control PATH] COMMAND\n"
 		"\n"
 		"Commands:\n"
 		"  list [--json]                 USB devices: busid, vid:pid, "
@@ -382,7 +384,9 @@ static void usage(FILE *f)
 		"session\n"
 		"                                ends\n"
 		"\n"
-		"  --socket PATH   the broker's control socket (default %s)\n"
+		"  --control PATH  the broker's control socket (default %s;\n"
+		"                  --socket is the old name)\n"
+		"  --version       print the version and exit\n"
 		"\n"
 		"Exit status: 0 done, 1 the broker refused (keygen, pin: "
 		"failed),\n"
@@ -393,6 +397,8 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
+		{"control", required_argument, NULL, 's'},
+		/* The old name, as usbip-brokerd calls it --control. */
 		{"socket", required_argument, NULL, 's'},
 		{"to", required_argument, NULL, 't'},
 		{"json", no_argument, NULL, 'j'},
@@ -403,6 +409,7 @@ int main(int argc, char **argv)
 		{"wait", no_argument, NULL, 'w'},
 		{"force", no_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{0},
 	};
 	const char *busid = NULL;
@@ -415,7 +422,7 @@ int main(int argc, char **argv)
 	bool json = false;
 	int c, n;
 
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			socket_path = optarg;
@@ -436,9 +443,9 @@ int main(int argc, char **argv)
 			long v = strtol(optarg, &end, 10);
 			if (errno || end == optarg || *end || v < 0 ||
 			    v > 65535) {
-				fprintf(stderr, PROGRAM ": --fd takes a "
-							"descriptor number\n");
-				return EXIT_USAGE;
+				return cli_usage_error(PROGRAM,
+						       "--fd takes a descriptor "
+						       "number");
 			}
 			pass_fd = (int)v;
 			break;
@@ -458,9 +465,11 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
+		case 'V':
+			cli_version(PROGRAM);
+			return EXIT_OK;
 		default:
-			usage(stderr);
-			return EXIT_USAGE;
+			return cli_option_error(PROGRAM, argv, c);
 		}
 	}
 	int args = argc - optind;
@@ -474,20 +483,29 @@ int main(int argc, char **argv)
 	    qubes == (busid != NULL))
 		return serve_fd(socket_path, pass_fd < 0 ? 0 : pass_fd, qubes,
 				busid, wait || qubes);
-	if (out_dir || serving || busid || qubes || wait || pass_fd >= 0) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (out_dir)
+		return cli_usage_error(PROGRAM, "--out is for keygen");
+	if (serving || busid || qubes || wait || pass_fd >= 0)
+		return cli_usage_error(PROGRAM,
+				       "--fd, --busid, --qubes and --wait are "
+				       "for serve-fd (--qubes with --busid)");
 	bool listing = !strcmp(verb, "list") || !strcmp(verb, "status");
 	bool bare = !strcmp(verb, "reload") || !strcmp(verb, "generate-policy");
 	bool with_busid = !strcmp(verb, "export") ||
 			  !strcmp(verb, "unexport") || !strcmp(verb, "show");
 	if (((listing || bare) && args != 1) || (with_busid && args != 2) ||
 	    (!listing && !with_busid && !bare) ||
-	    ((to || force) && strcmp(verb, "export")) || (json && !listing)) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	    ((to || force) && strcmp(verb, "export")) || (json && !listing))
+		return cli_usage_error(PROGRAM,
+				       "unknown command or wrong arguments: "
+				       "'%s'",
+				       verb);
+	/* The broker would refuse it too, but a mistyped address is a
+	 * usage error in every program (exit 2), told before connecting. */
+	struct transport_addr to_addr;
+	char msg[256];
+	if (to && transport_parse_tls(to, &to_addr, msg, sizeof(msg)) < 0)
+		return cli_usage_error(PROGRAM, "--to %s", msg);
 	n = snprintf(request, sizeof(request), "%s%s%s%s%s%s", verb,
 		     with_busid ? " " : "", with_busid ? argv[optind + 1] : "",
 		     to ? " " : "", to ? to : "", force ? " force" : "");

@@ -23,6 +23,7 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "cli.h"
 #include "control.h"
 #include "devices.h"
 #include "hotplug.h"
@@ -32,6 +33,7 @@
 #include "macros.h"
 #include "sign.h"
 #include "tls_key.h"
+#include "transport.h"
 #include "usbfs_quota.h"
 
 #define DEFAULT_MAX_SESSIONS 16
@@ -151,7 +153,7 @@ static void usage(FILE *f)
 		"\n"
 		"  --listen ADDR        accept importers on ADDR (repeatable; "
 		"default\n"
-		"                       tcp:3240; also vsock:3240 (any CID), "
+		"                       tcp:3240; also vsock:*:3240 (any CID), "
 		"unix:PATH, fd:N)\n"
 		"  --control PATH       control socket (default %s)\n"
 		"  --control-group NAME also let this group use it (default: "
@@ -161,8 +163,9 @@ static void usage(FILE *f)
 		"%d)\n"
 		"  --from NET           importers the last --listen accepts "
 		"(repeatable:\n"
-		"                       IP[/BITS], vsock:CID, vsock:*, unix, "
-		"any)\n"
+		"                       IP[/BITS], vsock:CID (any port), "
+		"vsock:*, unix,\n"
+		"                       any)\n"
 		"  --policy FILE        the device policy (default %s)\n"
 		"  --rate N             connections per peer and minute "
 		"(default %d)\n"
@@ -184,6 +187,7 @@ static void usage(FILE *f)
 		"for udev\n"
 		"                       (USBIP_BROKER_POLICY=deny|allow|auto) "
 		"and exit\n"
+		"  --version            print the version and exit\n"
 		"\n"
 		"Exit status: 0 stopped by SIGTERM, 1 failure, 2 usage.\n",
 		CONTROL_DEFAULT_PATH, USBIP_WORKER_PATH, DEFAULT_MAX_SESSIONS,
@@ -291,6 +295,7 @@ int main(int argc, char **argv)
 		{"usbfs-memory-mb", required_argument, NULL, 'M'},
 		{"key", required_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{0},
 	};
 	char *listen_addrs[MAX_LISTEN], *exports[MAX_EXPORTED];
@@ -309,7 +314,7 @@ int main(int argc, char **argv)
 	b.max_per_peer = DEFAULT_MAX_PER_PEER;
 	b.import_timeout_s = DEFAULT_IMPORT_TIMEOUT_S;
 	bool policy_given = false;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			if (num_listen == MAX_LISTEN) {
@@ -363,10 +368,8 @@ int main(int argc, char **argv)
 			if (policy_parse_net(
 				    optarg,
 				    &b.listen_from[l][b.num_listen_from[l]++],
-				    msg, sizeof(msg)) < 0) {
-				log_line("--%s", msg);
-				return EXIT_USAGE;
-			}
+				    msg, sizeof(msg)) < 0)
+				return cli_usage_error(PROGRAM, "--%s", msg);
 			break;
 		}
 		case 'r':
@@ -398,14 +401,23 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
+		case 'V':
+			cli_version(PROGRAM);
+			return EXIT_OK;
 		default:
-			usage(stderr);
-			return EXIT_USAGE;
+			return cli_option_error(PROGRAM, argv, c);
 		}
 	}
-	if (optind != argc) {
-		usage(stderr);
-		return EXIT_USAGE;
+	if (optind != argc)
+		return cli_usage_error(PROGRAM, "unexpected argument '%s'",
+				       argv[optind]);
+	/* A mistyped address is a usage error, found before anything
+	 * starts (every program exits 2 for one). */
+	for (size_t i = 0; i < num_listen; i++) {
+		struct transport_addr a;
+		if (transport_parse_tls(listen_addrs[i], &a, msg,
+					sizeof(msg)) < 0)
+			return cli_usage_error(PROGRAM, "--listen %s", msg);
 	}
 	if (policy_load(b.policy_path, &b.policy, msg, sizeof(msg)) < 0) {
 		/* No file at the default place: nothing is allowed, which is

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "broker_client.h"
+#include "cli.h"
 #include "device.h"
 #include "log.h"
 #include "macros.h"
@@ -642,6 +643,7 @@ static void usage(FILE *f)
 		"session\n"
 		"                     may hold (the broker's share; default "
 		"8192)\n"
+		"  --version          print the version and exit\n"
 		"\n"
 		"Exit status: 0 session ended normally, 1 failure, 2 usage.\n");
 }
@@ -757,6 +759,7 @@ int main(int argc, char **argv)
 		{"tls-spki", required_argument, NULL, 'K'},
 		{"tls-peer", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{0},
 	};
 	struct options o = {.device_fd = -1, .broker_fd = -1};
@@ -764,24 +767,22 @@ int main(int argc, char **argv)
 	char msg[256];
 	int c, modes, sources, status;
 
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		switch (c) {
 		case 'B':
 			o.broker_fd = parse_fd(optarg);
-			if (o.broker_fd < 0) {
-				usage(stderr);
-				return EXIT_USAGE;
-			}
+			if (o.broker_fd < 0)
+				return cli_usage_error(
+					PROGRAM, "--broker-fd: not an fd number");
 			break;
 		case 'd':
 			o.device = optarg;
 			break;
 		case 'D':
 			o.device_fd = parse_fd(optarg);
-			if (o.device_fd < 0) {
-				usage(stderr);
-				return EXIT_USAGE;
-			}
+			if (o.device_fd < 0)
+				return cli_usage_error(
+					PROGRAM, "--device-fd: not an fd number");
 			break;
 		case 's':
 			o.simulate = optarg;
@@ -818,10 +819,10 @@ int main(int argc, char **argv)
 			errno = 0;
 			unsigned long long kib = strtoull(optarg, &end, 10);
 			/* 64 KiB to 1 TiB: below, not even one URB fits. */
-			if (errno || *end || kib < 64 || kib > (1ull << 30)) {
-				usage(stderr);
-				return EXIT_USAGE;
-			}
+			if (errno || *end || kib < 64 || kib > (1ull << 30))
+				return cli_usage_error(
+					PROGRAM,
+					"--usbfs-share: 64 to 1073741824 KiB");
 			o.usbfs_share = kib << 10;
 			break;
 		}
@@ -843,23 +844,34 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
+		case 'V':
+			cli_version(PROGRAM);
+			return EXIT_OK;
 		default:
-			usage(stderr);
-			return EXIT_USAGE;
+			return cli_option_error(PROGRAM, argv, c);
 		}
 	}
 	modes = !!o.listen + !!o.client + !!o.export_to;
 	sources = !!o.device + (o.device_fd >= 0) + !!o.simulate +
 		  (o.broker_fd >= 0);
 	w.broker.fd = o.broker_fd;
-	if (optind != argc || modes != 1 || sources != 1) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (o.tls.spki_hex && (o.broker_fd < 0 || o.listen)) {
-		log_line("--tls-spki needs --broker-fd: the broker signs");
-		return EXIT_USAGE;
-	}
+	if (optind != argc || modes != 1 || sources != 1)
+		return cli_usage_error(PROGRAM,
+				       "want one device (--broker-fd, --device, "
+				       "--device-fd, --simulate) and one mode "
+				       "(--listen, --client, --export-to)");
+	/* A mistyped address is a usage error (exit 2) in every program,
+	 * told before the device is opened. */
+	struct transport_addr addr;
+	const char *addr_text = o.listen   ? o.listen
+				: o.client ? o.client
+					   : o.export_to;
+	if (transport_parse(addr_text, &addr, msg, sizeof(msg)) < 0)
+		return cli_usage_error(PROGRAM, "%s", msg);
+	if (o.tls.spki_hex && (o.broker_fd < 0 || o.listen))
+		return cli_usage_error(PROGRAM,
+				       "--tls-spki needs --broker-fd: the "
+				       "broker signs");
 	if ((o.device_fd >= 0 && !o.busid) ||
 	    (o.broker_fd >= 0 && (o.listen || (o.export_to && !o.busid)))) {
 		log_line("--device-fd and --broker-fd with --export-to need "
