@@ -4,7 +4,11 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
 
 /* A line as formatted, and escaped: at most four bytes per byte. */
 #define LINE_MAX_FORMATTED 1024
@@ -12,10 +16,30 @@
 #define PREFIX_MAX 64
 
 static const char *prefix = "usbip";
+/* Whether lines start with "<N>" for journald. */
+static bool to_journal;
+
+/* systemd sets JOURNAL_STREAM=DEV:INODE for a stderr it connected to the
+ * journal; a child whose stderr was redirected inherits the variable,
+ * so only a match counts. */
+static bool stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	int end = 0;
+
+	if (!env || sscanf(env, "%llu:%llu%n", &dev, &ino, &end) != 2 ||
+	    env[end] || fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
 
 void log_init(const char *program)
 {
 	prefix = program;
+	to_journal = stderr_is_journal();
 }
 
 static bool printable(unsigned char c)
@@ -50,19 +74,21 @@ size_t log_escape(const char *text, char *out, size_t out_len)
 	return i;
 }
 
-void log_line(const char *fmt, ...)
+__attribute__((format(printf, 2, 0))) static void
+log_vline(int priority, const char *fmt, va_list ap)
 {
 	char line[LINE_MAX_FORMATTED], out[PREFIX_MAX + LINE_MAX_ESCAPED + 2];
-	va_list ap;
 	int n;
 
-	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	/* The prefix is ours, the rest may be a peer's. Formatted first and
+	/* The prefix is ours, the rest may be a peer's: escaped, it cannot
+	 * start a line of its own with a priority. Formatted first and
 	 * written once, so that lines from several processes sharing a log
 	 * do not interleave. */
-	n = snprintf(out, PREFIX_MAX, "%s: ", prefix);
+	if (to_journal)
+		n = snprintf(out, PREFIX_MAX, "<%d>%s: ", priority, prefix);
+	else
+		n = snprintf(out, PREFIX_MAX, "%s: ", prefix);
 	if (n < 0)
 		return;
 	if (n >= PREFIX_MAX)
@@ -70,6 +96,33 @@ void log_line(const char *fmt, ...)
 	log_escape(line, out + n, sizeof(out) - (size_t)n - 1);
 	strcat(out, "\n");
 	fputs(out, stderr);
+}
+
+void log_line(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vline(LOG_INFO, fmt, ap);
+	va_end(ap);
+}
+
+void log_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vline(LOG_ERR, fmt, ap);
+	va_end(ap);
+}
+
+void log_warning(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vline(LOG_WARNING, fmt, ap);
+	va_end(ap);
 }
 
 int log_fail(int err, char *msg, size_t msg_len, const char *fmt, ...)

@@ -12,9 +12,19 @@
 
 #include <stddef.h>
 
-/* Sets the prefix; the program name by default. */
+/* Sets the prefix; the program name by default. Also looks whether
+ * stderr is the journal (JOURNAL_STREAM names its device and inode, as
+ * systemd documents): then every line starts with its syslog priority,
+ * <3> for an error, <4> a warning, <6> the rest (sd-daemon.h's SD_ERR and
+ * friends), so that journalctl -p err finds the errors. */
 void log_init(const char *program);
+/* An event: priority info. */
 __attribute__((format(printf, 1, 2))) void log_line(const char *fmt, ...);
+/* Something failed that an administrator must fix (a refused policy, a
+ * start that cannot go on): priority err. */
+__attribute__((format(printf, 1, 2))) void log_error(const char *fmt, ...);
+/* Something went wrong that the program copes with: priority warning. */
+__attribute__((format(printf, 1, 2))) void log_warning(const char *fmt, ...);
 
 /* The escaping log_line applies: writes text, escaped and NUL-terminated,
  * into out (out_len > 0), whole escapes only; returns how many bytes of

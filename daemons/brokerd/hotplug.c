@@ -56,7 +56,7 @@ int reload_policy(char *msg, size_t msg_len)
 	int r = policy_load(b.policy_path, &b.policy, msg, msg_len);
 
 	if (r < 0) {
-		log_line("policy not reloaded, the old one stays: %s", msg);
+		log_error("policy not reloaded, the old one stays: %s", msg);
 		return r;
 	}
 	log_line("policy %s: %zu rules", b.policy_path, b.policy.num_rules);

@@ -233,7 +233,7 @@ static int run(char **listen_addrs, size_t num_listen, char **exports,
 	char msg[256];
 
 	if (check_worker(b.worker, msg, sizeof(msg)) < 0) {
-		log_line("--worker %s", msg);
+		log_error("--worker %s", msg);
 		return EXIT_FAIL;
 	}
 	if (tls_setup(listen_addrs, num_listen) < 0)
@@ -423,7 +423,7 @@ int main(int argc, char **argv)
 		/* No file at the default place: nothing is allowed, which is
 		 * the default anyway. Anything else is a mistake to fix. */
 		if (policy_given || access(b.policy_path, F_OK) == 0) {
-			log_line("policy: %s", msg);
+			log_error("policy: %s", msg);
 			return EXIT_FAIL;
 		}
 		if (!query)
