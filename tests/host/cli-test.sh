@@ -5,7 +5,8 @@
 # one line and exits 0; an unknown option, a missing argument and a
 # mistyped address each print exactly one line on stderr, name what is
 # wrong, point at --help and exit 2 (usage); usbip-brokerctl takes
-# --control as usbip-brokerd names it, and still --socket.
+# --control as usbip-brokerd names it, and still --socket. And the
+# broker's errors carry priority <3> when stderr is the journal.
 #
 #   tests/host/cli-test.sh BUILD_DIR
 set -uo pipefail
@@ -75,6 +76,26 @@ expect 3 0 1 "$tmp/none.sock" -- "$brokerctl" --socket "$tmp/none.sock" reload
 # Wrong words after the options: one line, not the help.
 expect 2 0 1 "^usbip-brokerctl: unknown command or wrong arguments: 'frobnicate'; try" \
 	-- "$brokerctl" frobnicate
+
+# Log lines carry their syslog priority when stderr is the journal, as
+# JOURNAL_STREAM (DEV:INODE of stderr) says; a file stands in for the
+# journal's stream here. Not when the variable names another file (a
+# child whose stderr was redirected inherits it).
+priority() { # EXPECTED_FIRST_LINE JOURNAL_STREAM
+	local first
+	: >"$tmp/journal"
+	JOURNAL_STREAM=$2 timeout 10 "$brokerd" --policy "$tmp/no-policy" \
+		--worker "$worker" --control "$tmp/control.sock" 2>"$tmp/journal"
+	first=$(head -1 "$tmp/journal")
+	echo "JOURNAL_STREAM=$2: $first"
+	# shellcheck disable=SC2053 # $1 is a pattern
+	[[ $first == $1 ]] || fail "JOURNAL_STREAM=$2: '$first', want '$1'"
+}
+: >"$tmp/journal"
+stream=$(stat -c %d:%i "$tmp/journal")
+priority "<3>usbip-brokerd: policy: $tmp/no-policy: "* "$stream"
+priority "usbip-brokerd: policy: $tmp/no-policy: "* "$(stat -c %d:%i "$tmp")"
+priority "usbip-brokerd: policy: $tmp/no-policy: "* ""
 
 if [ $fails -gt 0 ]; then
 	echo "$fails check(s) failed"
