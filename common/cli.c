@@ -48,7 +48,6 @@ int cli_usage_error(const char *program, const char *fmt, ...)
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	log_escape(text, escaped, sizeof(escaped));
-	fprintf(stderr, "%s: %s; try '%s --help'\n", program, escaped,
-		program);
+	fprintf(stderr, "%s: %s; try '%s --help'\n", program, escaped, program);
 	return EXIT_USAGE;
 }

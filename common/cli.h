@@ -22,5 +22,5 @@ int cli_option_error(const char *program, char *const *argv, int c);
 
 /* A usage mistake found after the options: "PROGRAM: TEXT; try
  * 'PROGRAM --help'" on stderr. Returns EXIT_USAGE. */
-__attribute__((format(printf, 2, 3))) int
-cli_usage_error(const char *program, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) int cli_usage_error(const char *program,
+							  const char *fmt, ...);

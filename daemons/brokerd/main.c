@@ -415,8 +415,8 @@ int main(int argc, char **argv)
 	 * starts (every program exits 2 for one). */
 	for (size_t i = 0; i < num_listen; i++) {
 		struct transport_addr a;
-		if (transport_parse_tls(listen_addrs[i], &a, msg,
-					sizeof(msg)) < 0)
+		if (transport_parse_tls(listen_addrs[i], &a, msg, sizeof(msg)) <
+		    0)
 			return cli_usage_error(PROGRAM, "--listen %s", msg);
 	}
 	if (policy_load(b.policy_path, &b.policy, msg, sizeof(msg)) < 0) {

@@ -773,7 +773,8 @@ int main(int argc, char **argv)
 			o.broker_fd = parse_fd(optarg);
 			if (o.broker_fd < 0)
 				return cli_usage_error(
-					PROGRAM, "--broker-fd: not an fd number");
+					PROGRAM,
+					"--broker-fd: not an fd number");
 			break;
 		case 'd':
 			o.device = optarg;
@@ -782,7 +783,8 @@ int main(int argc, char **argv)
 			o.device_fd = parse_fd(optarg);
 			if (o.device_fd < 0)
 				return cli_usage_error(
-					PROGRAM, "--device-fd: not an fd number");
+					PROGRAM,
+					"--device-fd: not an fd number");
 			break;
 		case 's':
 			o.simulate = optarg;
@@ -856,10 +858,10 @@ int main(int argc, char **argv)
 		  (o.broker_fd >= 0);
 	w.broker.fd = o.broker_fd;
 	if (optind != argc || modes != 1 || sources != 1)
-		return cli_usage_error(PROGRAM,
-				       "want one device (--broker-fd, --device, "
-				       "--device-fd, --simulate) and one mode "
-				       "(--listen, --client, --export-to)");
+		return cli_usage_error(
+			PROGRAM, "want one device (--broker-fd, --device, "
+				 "--device-fd, --simulate) and one mode "
+				 "(--listen, --client, --export-to)");
 	/* A mistyped address is a usage error (exit 2) in every program,
 	 * told before the device is opened. */
 	struct transport_addr addr;
