@@ -132,4 +132,38 @@ systemctl stop usbip-export@$b.service
 wait_detached
 wait_for 10 test -e /sys/bus/usb/devices/$b:1.0/driver || die "usb-storage did not get $b back"
 systemctl stop usbip-brokerd.service
+
+# --- issue 16, items 6 and 8: reload, priorities, export@ by hand -------
+log "--- usbip-export@ started by hand stays up and exports"
+ctl=/usr/local/sbin/usbip-brokerctl
+[ -d "$etc/export" ] || die "meson install made no $etc/export/"
+for p in usbip-brokerd usbip-brokerctl usbip-attach usbip-worker; do
+	[ -f /usr/local/share/bash-completion/completions/$p ] || die "no bash completion installed for $p"
+done
+# "allow", not "auto": udev wants no unit for the gadget, only the
+# administrator does; a unit nothing else wants must not be stopped as
+# unneeded.
+cp "$etc/policy.conf" /tmp/policy.auto
+printf 'allow id 1d6b:0104 serial 0001\ndeny\n' >"$etc/policy.conf"
+systemctl start usbip-export@$b.service || die "starting usbip-export@$b by hand failed"
+sleep 3
+systemctl is-active -q usbip-export@$b.service ||
+	die "usbip-export@$b, started by hand, did not stay up"
+$ctl list | grep -P "^$b\t.*\tyes\tallow:1$" ||
+	{ $ctl list; die "the hand-started unit did not export $b"; }
+
+log "--- systemctl reload fails on a refused policy; journalctl -p err says why"
+printf 'allow id 1d6b:0104 colour red\n' >"$etc/policy.conf"
+systemctl reload usbip-brokerd.service && die "systemctl reload succeeded with a refused policy"
+journalctl -b --no-pager -p err -u usbip-brokerd.service | tee /tmp/err.log
+grep -q "policy not reloaded.*policy.conf:1: unknown word 'colour'" /tmp/err.log ||
+	die "journalctl -p err does not show the broker's refusal"
+# The old policy stays, and so does the export.
+$ctl list | grep -qP "^$b\t.*\tyes\tallow:1$" || die "the refused reload changed the policy"
+printf 'allow id 1d6b:0104 serial 0001\ndeny\n' >"$etc/policy.conf"
+systemctl reload usbip-brokerd.service || die "systemctl reload failed with a good policy"
+journalctl -b --no-pager -p info..info -u usbip-brokerd.service | grep -q "usbip-brokerd: ready" ||
+	die "the broker's plain events are not at priority info"
+systemctl stop usbip-export@$b.service usbip-brokerd.service
+cp /tmp/policy.auto "$etc/policy.conf"
 log "PASS"
