@@ -140,11 +140,22 @@ ctl=/usr/local/sbin/usbip-brokerctl
 for p in usbip-brokerd usbip-brokerctl usbip-attach usbip-worker; do
 	[ -f /usr/local/share/bash-completion/completions/$p ] || die "no bash completion installed for $p"
 done
-# "allow", not "auto": udev wants no unit for the gadget, only the
-# administrator does; a unit nothing else wants must not be stopped as
-# unneeded.
+# "allow", not "auto", and plugged again under it: udev wants no unit
+# for the gadget (its device unit from the "auto" plug would still want
+# one), only the administrator does; a unit nothing else wants must not
+# be stopped as unneeded.
 cp "$etc/policy.conf" /tmp/policy.auto
 printf 'allow id 1d6b:0104 serial 0001\ndeny\n' >"$etc/policy.conf"
+echo "" >$g/UDC
+wait_for 20 test ! -e /sys/bus/usb/devices/$b || die "the gadget did not go"
+echo dummy_udc.0 >$g/UDC
+wait_for 20 gadget_busid || die "gadget did not enumerate again"
+[ "$(gadget_busid)" = "$b" ] || die "the gadget came back as $(gadget_busid), not $b"
+udevadm settle
+udevadm info /sys/bus/usb/devices/$b | grep -q 'USBIP_BROKER_POLICY=allow' ||
+	die "udev's verdict on $b is not allow"
+systemctl show -p WantedBy -p RequiredBy -p BoundBy usbip-export@$b.service | tee /tmp/wanted
+grep -qx 'WantedBy=' /tmp/wanted || die "something still wants usbip-export@$b: not a start by hand"
 systemctl start usbip-export@$b.service || die "starting usbip-export@$b by hand failed"
 sleep 3
 systemctl is-active -q usbip-export@$b.service ||
