@@ -5,11 +5,14 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "macros.h"
@@ -37,17 +40,30 @@ static int write_file(pid_t pid, const char *name, const char *text)
 extern char **environ;
 
 /* In the child, before exec: only async-signal-safe calls. */
-static void child(int sync_fd, const char *path, char *const argv[],
-		  const int *keep_fds, size_t nkeep)
+static void child(int sync_fd, bool spawner_unprivileged, const char *path,
+		  char *const argv[], const int *keep_fds, size_t nkeep)
 {
 	char go;
 	int moved[MAX_KEEP];
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* Wait until the parent has written the id maps. */
-	if (read(sync_fd, &go, 1) != 1)
+	/* A spawner that made itself undumpable (the broker does, so that
+	 * processes of its uid cannot ptrace it) passed that on: the
+	 * child's /proc files are then root's, and a spawner without root
+	 * could not write the id maps. Dumpable until exec, which decides
+	 * anew; only the spawner's uid gains, and it has all of this. */
+	if (spawner_unprivileged && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		_exit(126);
+	/* Tell the parent it may write the id maps, then wait until it has. */
+	if (write(sync_fd, "", 1) != 1 || read(sync_fd, &go, 1) != 1)
 		_exit(126);
 	close(sync_fd);
+	/* Its own session and process group: a worker of the broker's own
+	 * uid (without root no other can be mapped) could otherwise signal
+	 * the broker's process group with kill(0, ...) though its pid
+	 * namespace hides every pid outside. */
+	if (setsid() < 0)
+		_exit(126);
 	/* Out of the way of 3..3+n first, then into place. */
 	for (size_t i = 0; i < nkeep; i++) {
 		moved[i] = fcntl(keep_fds[i], F_DUPFD_CLOEXEC, 100);
@@ -95,14 +111,26 @@ static void child(int sync_fd, const char *path, char *const argv[],
 pid_t ns_spawn(const char *path, char *const argv[], const int *keep_fds,
 	       size_t nkeep, uid_t uid, gid_t gid, char *msg, size_t msg_len)
 {
+	bool unprivileged = geteuid() != 0;
 	int sync[2], r;
-	char map[64];
+	char map[64], ready;
 	sigset_t stop_only, old;
 	pid_t pid;
 
 	if (nkeep > MAX_KEEP)
 		return -E2BIG;
-	if (pipe2(sync, O_CLOEXEC) < 0)
+	/* The kernel lets a spawner without CAP_SETUID map its own ids,
+	 * nothing else: asking for others would fail at the map. */
+	if (unprivileged && (uid != geteuid() || gid != getegid())) {
+		snprintf(msg, msg_len,
+			 "without root a worker can only be mapped to the "
+			 "spawner's own uid %u gid %u",
+			 (unsigned)geteuid(), (unsigned)getegid());
+		return -EPERM;
+	}
+	/* Both ways: the child says when its /proc files are writable,
+	 * the parent when the maps are written. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) < 0)
 		return -errno;
 	/* A fork with new namespaces: no CLONE_VM, so plain fork rules. The
 	 * child is born with SIGTERM blocked (see child()). */
@@ -123,10 +151,12 @@ pid_t ns_spawn(const char *path, char *const argv[], const int *keep_fds,
 	}
 	if (pid == 0) {
 		close(sync[1]);
-		child(sync[0], path, argv, keep_fds, nkeep);
+		child(sync[0], unprivileged, path, argv, keep_fds, nkeep);
 	}
 	close(sync[0]);
-	r = write_file(pid, "setgroups", "deny");
+	r = read(sync[1], &ready, 1) == 1 ? 0 : -EPIPE;
+	if (r == 0)
+		r = write_file(pid, "setgroups", "deny");
 	if (r == 0) {
 		snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)uid);
 		r = write_file(pid, "uid_map", map);
@@ -183,4 +213,79 @@ int ns_enter_empty_root(char *msg, size_t msg_len)
 fail:
 	snprintf(msg, msg_len, "%s: %s", steps[step], strerror(errno));
 	return -errno;
+}
+
+/* In the probe's child: what failed, for the parent's message. */
+struct probe_result {
+	int step;
+	int err;
+};
+
+static void probe_child(int fd, uid_t uid, gid_t gid)
+{
+	struct probe_result res = {0, 0};
+	char map[64];
+
+	if (unshare(NS_FLAGS) < 0)
+		goto fail;
+	res.step++;
+	/* As an unprivileged spawner's child does (see child()). */
+	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)uid);
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0 ||
+	    (errno = -write_file(getpid(), "setgroups", "deny")) ||
+	    (errno = -write_file(getpid(), "uid_map", map)))
+		goto fail;
+	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)gid);
+	if ((errno = -write_file(getpid(), "gid_map", map)))
+		goto fail;
+	res.step++;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("usbip-probe", "/tmp", "tmpfs",
+		  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "size=4k,nr_inodes=8,mode=0555") < 0)
+		goto fail;
+	res.step++;
+	errno = 0;
+fail:
+	res.err = errno;
+	_exit(write(fd, &res, sizeof(res)) == (ssize_t)sizeof(res) ? 0 : 1);
+}
+
+int ns_probe(char *msg, size_t msg_len)
+{
+	static const char *const steps[] = {
+		"creating user, mount, net, pid, ipc and uts namespaces",
+		"writing the new user namespace's id maps",
+		"mounting a tmpfs in the new mount namespace",
+	};
+	struct probe_result res = {0, EIO};
+	int fds[2], status;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(fds[0]);
+		close(fds[1]);
+		return -e;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		probe_child(fds[1], geteuid(), getegid());
+	}
+	close(fds[1]);
+	if (read(fds[0], &res, sizeof(res)) != (ssize_t)sizeof(res))
+		res = (struct probe_result){0, EIO};
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (res.step == (int)ARRAY_SIZE(steps) && res.err == 0)
+		return 0;
+	if (res.step < 0 || res.step >= (int)ARRAY_SIZE(steps) || res.err <= 0)
+		res = (struct probe_result){0, EIO};
+	snprintf(msg, msg_len, "%s as uid %u: %s", steps[res.step],
+		 (unsigned)geteuid(), strerror(res.err));
+	return -res.err;
 }

@@ -13,7 +13,11 @@
 #include <sys/types.h>
 
 /*
- * Starts path with argv in fresh namespaces as outside uid/gid. keep_fds
+ * Starts path with argv in fresh namespaces as outside uid/gid. A
+ * spawner without root may only ask for its own euid and egid (the one
+ * mapping the kernel lets it write); the child then shares its uid, and
+ * only the namespaces keep them apart. The child gets a session and
+ * process group of its own. keep_fds
  * are renumbered 3, 4, ... in the child, 0 and 1 are /dev/null, 2 stays
  * (the spawner's log), and every other fd is closed. The child dies with
  * the spawner. It starts with SIGTERM blocked, so that a stop sent before
@@ -24,6 +28,16 @@
  */
 pid_t ns_spawn(const char *path, char *const argv[], const int *keep_fds,
 	       size_t nkeep, uid_t uid, gid_t gid, char *msg, size_t msg_len);
+
+/*
+ * Whether this process may start workers at all: a child creates the
+ * namespaces ns_spawn() creates, writes its own id maps as an
+ * unprivileged spawner's child may, and mounts a tmpfs inside. 0, or a
+ * negative errno with msg naming the step the kernel refused (user
+ * namespaces off by sysctl, a security module's restriction, a seccomp
+ * filter).
+ */
+int ns_probe(char *msg, size_t msg_len);
 
 /* In the child: an empty read-only tmpfs becomes / and the old root is
  * detached. Returns 0 or a negative errno with msg set. */
