@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "control.h"
 #include "devices.h"
@@ -110,11 +111,14 @@ void udev_event(void)
 void hotplug_open(void)
 {
 	b.udev = udev_new();
-	/* The kernel's own events, not udevd's: the broker reads sysfs
-	 * itself and devtmpfs makes the node, so it needs nothing udev adds,
-	 * and it works where no udevd runs (initramfs, minimal guests). */
-	b.monitor =
-		b.udev ? udev_monitor_new_from_netlink(b.udev, "kernel") : NULL;
+	/* As root, the kernel's own events, not udevd's: the broker reads
+	 * sysfs itself and devtmpfs makes the node, so it needs nothing udev
+	 * adds, and it works where no udevd runs (initramfs, minimal
+	 * guests). Without root the node is only the broker's once udevd
+	 * has run 70-usbip-export.rules: its events come after that. */
+	b.monitor = b.udev ? udev_monitor_new_from_netlink(
+				     b.udev, geteuid() ? "udev" : "kernel")
+			   : NULL;
 	if (b.monitor &&
 	    udev_monitor_filter_add_match_subsystem_devtype(
 		    b.monitor, "usb", "usb_device") == 0 &&

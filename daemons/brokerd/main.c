@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,6 +35,8 @@
 #include "sign.h"
 #include "tls_key.h"
 #include "transport.h"
+#include "namespace.h"
+#include "sessions.h"
 #include "usbfs_quota.h"
 
 #define DEFAULT_MAX_SESSIONS 16
@@ -53,6 +56,10 @@ static int check_worker(const char *path, char *msg, size_t msg_len)
 	struct stat st;
 	int status;
 	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+
+	worker_ids(&uid, &gid);
 
 	if (stat(path, &st) < 0) {
 		int e = errno;
@@ -68,9 +75,9 @@ static int check_worker(const char *path, char *msg, size_t msg_len)
 		return log_fail(-e, msg, msg_len, "fork: %s", strerror(e));
 	}
 	if (pid == 0) {
-		/* Not root (a test run): judged as this uid, then. */
-		if (setresgid(WORKER_UID, WORKER_UID, WORKER_UID) == 0)
-			(void)!setresuid(WORKER_UID, WORKER_UID, WORKER_UID);
+		/* Without root the worker's uid is this one. */
+		if (setresgid(gid, gid, gid) == 0)
+			(void)!setresuid(uid, uid, uid);
 		_exit(access(path, X_OK) == 0 ? 0 : errno & 0xff);
 	}
 	while (waitpid(pid, &status, 0) < 0)
@@ -80,8 +87,8 @@ static int check_worker(const char *path, char *msg, size_t msg_len)
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 		int e = WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
 		return log_fail(-e, msg, msg_len,
-				"%s: uid %d cannot run it: %s", path,
-				WORKER_UID, strerror(e));
+				"%s: uid %u cannot run it: %s", path,
+				(unsigned)uid, strerror(e));
 	}
 	return 0;
 }
@@ -120,7 +127,20 @@ static int usbfs_share_init(void)
 						    usbfs_memory_mb, &mb)
 				: usbfs_quota_read(USBFS_MEMORY_MB_PATH, &mb);
 
-	if (r < 0) {
+	if (r < 0 && usbfs_memory_mb &&
+	    usbfs_quota_read(USBFS_MEMORY_MB_PATH, &mb) == 0) {
+		/* Without root the file is not ours to write: whoever
+		 * starts the broker raises it (README.md: rootless mode). */
+		log_line("--usbfs-memory-mb %lu: %s: %s%s; going on with "
+			 "%lu MiB",
+			 usbfs_memory_mb, USBFS_MEMORY_MB_PATH, strerror(-r),
+			 r == -EACCES || r == -EPERM || r == -EROFS
+				 ? " (only root may raise it: the unit's "
+				   "ExecStartPre=+ or a tmpfiles.d 'w' line "
+				   "does, before the broker starts)"
+				 : "",
+			 mb);
+	} else if (r < 0) {
 		log_line("%s: %s; assuming %u MiB", USBFS_MEMORY_MB_PATH,
 			 strerror(-r), USBFS_MEMORY_MB_DEFAULT);
 		mb = USBFS_MEMORY_MB_DEFAULT;
@@ -231,7 +251,31 @@ static int run(char **listen_addrs, size_t num_listen, char **exports,
 	       size_t num_exports)
 {
 	char msg[256];
+	uid_t uid;
+	gid_t gid;
 
+	/* Processes of the broker's uid (without root: its dialler, and
+	 * its workers, though namespaces hide it from them) must not
+	 * ptrace it or open its /proc/PID/mem. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		log_line("PR_SET_DUMPABLE: %s", strerror(errno));
+		return EXIT_FAIL;
+	}
+	/* A kernel that refuses the workers' namespaces is told now, not
+	 * by the first session. */
+	if (ns_probe(msg, sizeof(msg)) < 0) {
+		log_line("workers cannot be started: %s%s", msg,
+			 geteuid() ? "; without root the kernel must let "
+				     "unprivileged users create user "
+				     "namespaces, or the broker must run as "
+				     "root (README.md: root mode)"
+				   : "");
+		return EXIT_FAIL;
+	}
+	worker_ids(&uid, &gid);
+	log_line("%s: workers run as uid %u gid %u outside their namespaces",
+		 geteuid() ? "rootless mode" : "root mode", (unsigned)uid,
+		 (unsigned)gid);
 	if (check_worker(b.worker, msg, sizeof(msg)) < 0) {
 		log_error("--worker %s", msg);
 		return EXIT_FAIL;

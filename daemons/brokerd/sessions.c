@@ -104,6 +104,14 @@ void sessions_tick(void)
 	}
 }
 
+void worker_ids(uid_t *uid, gid_t *gid)
+{
+	bool root = geteuid() == 0;
+
+	*uid = root ? WORKER_UID : geteuid();
+	*gid = root ? WORKER_UID : getegid();
+}
+
 struct session *spawn_worker(int conn, const char *peer, const char *busid,
 			     const struct policy_peer *who, bool tls)
 {
@@ -175,8 +183,11 @@ struct session *spawn_worker(int conn, const char *peer, const char *busid,
 	}
 	argv[n] = NULL;
 	int keep[2] = {pair[1], conn};
-	pid_t pid = ns_spawn(b.worker, argv, keep, 2, WORKER_UID, WORKER_UID,
-			     msg, sizeof(msg));
+	uid_t uid;
+	gid_t gid;
+	worker_ids(&uid, &gid);
+	pid_t pid =
+		ns_spawn(b.worker, argv, keep, 2, uid, gid, msg, sizeof(msg));
 	close(pair[1]);
 	if (pid < 0) {
 		log_line("%s: starting a worker: %s", peer, msg);

@@ -19,6 +19,11 @@ unsigned sessions_of(const struct policy_peer *who);
  * without a device. */
 void sessions_tick(void);
 
+/* The ids a worker runs as outside its user namespace: WORKER_UID when
+ * the broker is root; without root the broker's own, the only ones the
+ * kernel lets an unprivileged process map (README.md: rootless mode). */
+void worker_ids(uid_t *uid, gid_t *gid);
+
 /* A worker for the connected socket conn (kept by the caller): an import
  * session (busid NULL, who the importer), an export session for busid
  * (who NULL), or a Qubes session of who for busid alone (both given);

@@ -208,6 +208,18 @@ bool usbdev_is_imported(const char *busid)
 	return strstr(target, "/vhci_hcd.") != NULL;
 }
 
+/* Without root, a usbfs node the broker may not open is udev's to give
+ * (the usbfs calls themselves check only that the node was opened for
+ * writing): the message says where. */
+static const char *access_hint(int err)
+{
+	return (err == EACCES || err == EPERM) && geteuid() != 0
+		       ? " (rootless: 70-usbip-export.rules gives the broker "
+			 "hubs and the devices the policy allows; after a "
+			 "policy change, udevadm trigger -s usb)"
+		       : "";
+}
+
 int usbdev_open(const struct usbdev_info *info, char *msg, size_t msg_len)
 {
 	const struct usbdev_info *w = info;
@@ -216,8 +228,8 @@ int usbdev_open(const struct usbdev_info *info, char *msg, size_t msg_len)
 	struct stat st;
 
 	if (fd < 0)
-		return log_fail(-errno, msg, msg_len, "%s: %s", w->path,
-				strerror(errno));
+		return log_fail(-errno, msg, msg_len, "%s: %s%s", w->path,
+				strerror(errno), access_hint(errno));
 	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) ||
 	    major(st.st_rdev) != USB_DEVICE_MAJOR ||
 	    minor(st.st_rdev) != (w->busnum - 1) * 128 + (w->devnum - 1))
@@ -277,8 +289,8 @@ int usbdev_take(struct usbdev_info *info, int device_fd, char *msg,
 		 devnum);
 	hub = open(node, O_RDWR | O_CLOEXEC);
 	if (hub < 0)
-		return log_fail(-errno, msg, msg_len, "%s: %s", node,
-				strerror(errno));
+		return log_fail(-errno, msg, msg_len, "%s (hub %s): %s%s", node,
+				parent, strerror(errno), access_hint(errno));
 	if (ioctl(hub, USBDEVFS_CLAIM_PORT, &port) < 0)
 		return log_fail(-errno, msg, msg_len,
 				"claiming port %u of %s: %s", port, parent,

@@ -39,6 +39,10 @@
 #                     per-peer limit; --qubes starts a Qubes session; a
 #                     file that is no socket is refused; two descriptors
 #                     with one request are refused and both closed
+#   rootless          the broker as an unprivileged uid (README.md:
+#                     rootless mode) starts a worker mapped to its own
+#                     uid, in a process group of its own, and is itself
+#                     undumpable
 #
 # Needs root (workers start in user namespaces); exits 77 (skip) without.
 set -uo pipefail
@@ -104,7 +108,7 @@ start_broker() {
 			tls_args=(--listen "tls:tcp:127.0.0.1:$((port + 1))"
 				--key "$dir/keys/identity.key")
 		fi
-		"$brokerd" --listen "tcp:127.0.0.1:$port" "${tls_args[@]}" \
+		${run_as:-} "$brokerd" --listen "tcp:127.0.0.1:$port" "${tls_args[@]}" \
 			--control "$dir/control.sock" --policy "$dir/policy.conf" \
 			--rate 1000 --worker "$fake" "$@" 2>>"$log" &
 		bpid=$!
@@ -390,6 +394,36 @@ environment)
 	echo "worker environment: $env"
 	grep -qx USBIP_TEST_MARK=kept <<<"$env" || fail "USBIP_TEST_MARK did not reach the worker"
 	[ "$(grep -vc '^USBIP_' <<<"$env")" = 0 ] || fail "the worker got more: $env"
+	stop_broker
+	;;
+rootless)
+	# Any uid but root's will do; this one has no name, no groups and
+	# owns nothing but the test directory.
+	uid=4242
+	chown "$uid:$uid" "$dir"
+	run_as="setpriv --reuid=$uid --regid=$uid --clear-groups --inh-caps=-all --bounding-set=-all" \
+		start_broker
+	grep -q "rootless mode: workers run as uid $uid gid $uid" "$log" ||
+		fail "the broker did not say it runs rootless as $uid"
+	grep -qP "^Uid:\t$uid\t" /proc/"$bpid"/status || fail "the broker is not uid $uid"
+	# Undumpable: its /proc files are root's, so its uid cannot
+	# ptrace it or open its memory.
+	[ "$(stat -c %u /proc/"$bpid"/mem)" = 0 ] || fail "the broker is dumpable"
+	connect idle
+	wait_for 5 grep -q "fake-worker: scenario idle" "$log" ||
+		fail "no worker started without root"
+	w=$(cat /proc/"$bpid"/task/*/children | awk '{print $1; exit}')
+	[ -n "$w" ] || fail "no worker"
+	grep -E "^(Uid|Gid|NSpgid|NSsid):" /proc/"$w"/status
+	grep -qP "^Uid:\t$uid\t" /proc/"$w"/status || fail "the worker is not mapped to uid $uid"
+	[ "$(readlink /proc/"$w"/ns/user)" != "$(readlink /proc/"$bpid"/ns/user)" ] ||
+		fail "the worker shares the broker's user namespace"
+	[ "$(readlink /proc/"$w"/ns/pid)" != "$(readlink /proc/"$bpid"/ns/pid)" ] ||
+		fail "the worker shares the broker's pid namespace"
+	# kill(0, ...) in the worker must not reach the broker.
+	[ "$(ps -o pgid= -p "$w")" != "$(ps -o pgid= -p "$bpid")" ] ||
+		fail "the worker is in the broker's process group"
+	responsive
 	stop_broker
 	;;
 second-instance)
