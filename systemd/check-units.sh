@@ -3,7 +3,9 @@
 # Installs the build into a scratch DESTDIR and runs systemd-analyze verify
 # on every unit there, with the paths inside rewritten to the scratch tree
 # (verify checks that ExecStart's programs exist). Prints the broker's
-# security exposure.   check-units.sh BUILD_DIR PREFIX
+# security exposure in the default (rootless) unit and with the root-mode
+# drop-in, and fails if the default's is not below 2.0 (issue 13).
+#   check-units.sh BUILD_DIR PREFIX
 set -euo pipefail
 build=$1 prefix=$2
 dest=$(mktemp -d)
@@ -27,6 +29,21 @@ for u in "$check"/*; do
 		echo "verify $name:"; echo "$out"; status=1
 	fi
 done
-systemd-analyze security --offline=yes "$check/usbip-brokerd.service" 2>/dev/null |
-	grep 'Overall exposure' || true
+# exposure UNIT_FILE: the overall score, as "1.9".
+exposure() {
+	systemd-analyze security --offline=yes "$1" 2>/dev/null |
+		sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p'
+}
+rootless=$(exposure "$check/usbip-brokerd.service")
+# A drop-in is read after the unit: appended, it means the same.
+root_conf=$(find "$dest" -name usbip-brokerd-root.conf)
+mkdir -p "$dest/root"
+cat "$check/usbip-brokerd.service" "$root_conf" >"$dest/root/usbip-brokerd.service"
+root=$(exposure "$dest/root/usbip-brokerd.service")
+echo "exposure (systemd-analyze security --offline=yes): rootless (default) $rootless, root mode $root"
+if [ -z "$rootless" ] || [ -z "$root" ]; then
+	echo "no exposure score" >&2; status=1
+elif [ "${rootless%.*}${rootless#*.}" -ge 20 ]; then
+	echo "FAIL: the default unit's exposure $rootless is not below 2.0" >&2; status=1
+fi
 exit $status
