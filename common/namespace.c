@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -288,4 +289,64 @@ int ns_probe(char *msg, size_t msg_len)
 	snprintf(msg, msg_len, "%s as uid %u: %s", steps[res.step],
 		 (unsigned)geteuid(), strerror(res.err));
 	return -res.err;
+}
+
+int ns_hide_paths(const char *const *paths, char *msg, size_t msg_len)
+{
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	char map[64];
+	int r;
+
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) {
+		r = -errno;
+		snprintf(msg, msg_len, "unshare: %s", strerror(-r));
+		return r;
+	}
+	/* Its own ids, the same inside (so that it does not look like root
+	 * to itself or to code that asks), written while it is dumpable
+	 * (see child()). */
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+	r = prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0 ? -errno : 0;
+	if (r == 0)
+		r = write_file(getpid(), "setgroups", "deny");
+	if (r == 0)
+		r = write_file(getpid(), "uid_map", map);
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+	if (r == 0)
+		r = write_file(getpid(), "gid_map", map);
+	if (r == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		r = -errno;
+	if (r < 0) {
+		snprintf(msg, msg_len, "writing its id maps: %s", strerror(-r));
+		return r;
+	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		r = -errno;
+		snprintf(msg, msg_len, "making mounts private: %s",
+			 strerror(-r));
+		return r;
+	}
+	for (size_t i = 0; paths[i]; i++) {
+		if (access(paths[i], F_OK) < 0)
+			continue; /* nothing there to hide */
+		if (mount("usbip-hidden", paths[i], "tmpfs",
+			  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  "size=4k,nr_inodes=8,mode=0555") < 0) {
+			r = -errno;
+			snprintf(msg, msg_len, "hiding %s: %s", paths[i],
+				 strerror(-r));
+			return r;
+		}
+	}
+	/* The capabilities a new user namespace gives its creator: none
+	 * reach outside it, and none are needed from here on. */
+	struct __user_cap_header_struct head = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = {{0}};
+	if (syscall(SYS_capset, &head, none) < 0) {
+		r = -errno;
+		snprintf(msg, msg_len, "capset: %s", strerror(-r));
+		return r;
+	}
+	return 0;
 }

@@ -39,6 +39,15 @@ pid_t ns_spawn(const char *path, char *const argv[], const int *keep_fds,
  */
 int ns_probe(char *msg, size_t msg_len);
 
+/*
+ * For a helper that needs the host's files (a resolver) but must not
+ * reach its spawner's: in a new user and mount namespace, mapped to its
+ * own ids, each of paths (NULL-terminated; those that do not exist are
+ * skipped) is covered by an empty read-only tmpfs. No capability comes
+ * of it outside the new namespaces. 0, or a negative errno with msg set.
+ */
+int ns_hide_paths(const char *const *paths, char *msg, size_t msg_len);
+
 /* In the child: an empty read-only tmpfs becomes / and the old root is
  * detached. Returns 0 or a negative errno with msg set. */
 int ns_enter_empty_root(char *msg, size_t msg_len);

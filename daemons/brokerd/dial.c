@@ -105,8 +105,18 @@ static void start_dial(struct exported *d, size_t index)
 		int r = transport_parse_tls(d->export_to, &a, msg, sizeof(msg));
 		if (r == 0 && a.kind == TRANSPORT_UNIX)
 			fd = transport_connect(&a, msg, sizeof(msg));
-		if (r == 0 &&
-		    dial_confine(DIAL_UID, DIAL_UID, msg, sizeof(msg)) < 0) {
+		/* Without root it stays the broker's uid: the usbfs nodes,
+		 * the other processes and the control socket are hidden. */
+		char control_dir[256];
+		snprintf(control_dir, sizeof(control_dir), "%s",
+			 b.control_path);
+		char *slash = strrchr(control_dir, '/');
+		*(slash ? slash : control_dir) = '\0';
+		const char *hide[] = {"/dev", "/proc", "/sys",
+				      control_dir[0] ? control_dir : NULL,
+				      NULL};
+		if (r == 0 && dial_confine_hiding(DIAL_UID, DIAL_UID, hide, msg,
+						  sizeof(msg)) < 0) {
 			if (fd >= 0)
 				close(fd);
 			fd = -1;

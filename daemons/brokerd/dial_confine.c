@@ -13,6 +13,7 @@
 #include "dial_confine.h"
 #include "log.h"
 #include "macros.h"
+#include "namespace.h"
 
 #ifdef HAVE_LIBSECCOMP
 /* What resolving a name (glibc getaddrinfo: /etc/hosts, resolv.conf,
@@ -119,6 +120,18 @@ static int load_filter(char *msg, size_t msg_len)
 	return 0;
 }
 #endif
+
+int dial_confine_hiding(uid_t uid, gid_t gid, const char *const *hide,
+			char *msg, size_t msg_len)
+{
+	char why[160];
+
+	if (getuid() != 0 && geteuid() != 0 &&
+	    ns_hide_paths(hide, why, sizeof(why)) < 0)
+		return log_fail(-EPERM, msg, msg_len, "dialler: hiding: %s",
+				why);
+	return dial_confine(uid, gid, msg, msg_len);
+}
 
 int dial_confine(uid_t uid, gid_t gid, char *msg, size_t msg_len)
 {

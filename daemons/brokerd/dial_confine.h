@@ -20,3 +20,11 @@
  * helper must then not dial). Not root (a test run): the uid stays, the
  * rest applies. */
 int dial_confine(uid_t uid, gid_t gid, char *msg, size_t msg_len);
+
+/* The same for a broker without root (rootless mode), where the helper
+ * keeps the broker's uid: hide (NULL-terminated directories) is covered
+ * first, in namespaces of its own (ns_hide_paths), so that what that
+ * uid owns (usbfs nodes, the control socket) is out of its reach. As
+ * root, dial_confine(). */
+int dial_confine_hiding(uid_t uid, gid_t gid, const char *const *hide,
+			char *msg, size_t msg_len);

@@ -9,6 +9,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -898,6 +899,75 @@ START_TEST(mounted_disks_named)
 			 -E2BIG);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	ck_assert_int_eq(system(cmd), 0);
+/* Rootless mode: the dialler keeps the broker's uid, so what that uid
+ * owns is hidden from it; it still resolves and connects. */
+static int hidden_dialler_child(const char *address, const char *hidden)
+{
+	const char *hide[] = {"/dev", hidden, NULL};
+	struct transport_addr a;
+	char msg[256], path[512];
+	int fd;
+
+	if (setgroups(0, NULL) < 0 || setresgid(4242, 4242, 4242) < 0 ||
+	    setresuid(4242, 4242, 4242) < 0)
+		return 9;
+	if (dial_confine_hiding(DIAL_UID, DIAL_UID, hide, msg, sizeof(msg)) < 0)
+		return 10;
+	if (getuid() != 4242 || geteuid() != 4242)
+		return 11;
+	snprintf(path, sizeof(path), "%s/owned", hidden);
+	if (access("/dev/null", F_OK) == 0 || access(path, F_OK) == 0)
+		return 12;
+	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	char status[4096];
+	ssize_t n = fd < 0 ? -1 : read(fd, status, sizeof(status) - 1);
+	if (n <= 0)
+		return 13;
+	status[n] = '\0';
+	if (!strstr(status, "CapEff:\t0000000000000000") ||
+	    !strstr(status, "NoNewPrivs:\t1") || !strstr(status, "Seccomp:\t2"))
+		return 14;
+	if (transport_parse(address, &a, msg, sizeof(msg)) < 0 ||
+	    transport_connect(&a, msg, sizeof(msg)) < 0)
+		return 15;
+	return 0;
+}
+
+START_TEST(dialler_rootless_hides)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	char address[64], dir[] = "/tmp/dialler-hide.XXXXXX", owned[64];
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), status;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "dialler_rootless_hides: needs root to take "
+				"another uid; not run\n");
+		return;
+	}
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	snprintf(owned, sizeof(owned), "%s/owned", dir);
+	int f = open(owned, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	ck_assert_int_ge(f, 0);
+	close(f);
+	ck_assert_int_ge(l, 0);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(l, 1), 0);
+	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sa, &len), 0);
+	snprintf(address, sizeof(address), "tcp:localhost:%u",
+		 ntohs(sa.sin_port));
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(hidden_dialler_child(address, dir));
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	unlink(owned);
+	rmdir(dir);
+	close(l);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "dialler status 0x%x", status);
 }
 END_TEST
 
@@ -936,6 +1006,7 @@ int main(void)
 	tcase_add_test(t, unexport_only_to_granted_export);
 	tcase_add_test(t, dialler_cannot_exec);
 	tcase_add_test(t, dialler_extra_fds_closed);
+	tcase_add_test(t, dialler_rootless_hides);
 	suite_add_tcase(s, t);
 	return run_suite(s);
 }
