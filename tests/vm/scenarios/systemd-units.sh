@@ -6,7 +6,10 @@
 # the broker dials usbip-attach.socket, socket activation attaches the
 # device to vhci_hcd and the disk reads back bit-exact. Unbinding the
 # gadget ends the session and stops the unit; binding it again starts it
-# all over.
+# all over. The broker runs rootless, as the unit ships it: its own user,
+# no capability, the usbfs nodes given to it by the udev rule, workers
+# mapped to its uid. Last, the root-mode drop-in, and the same export
+# through it. Prints systemd-analyze security for both modes.
 # guest-init: systemd
 . "$USBIP_REPO/tests/vm/lib.sh"
 
@@ -23,6 +26,7 @@ etc=/usr/local/etc/usbip-broker
 units=/usr/local/lib/systemd/system
 for f in "$units/usbip-brokerd.service" "$units/usbip-export@.service" \
 	"$units/usbip-attach.service" "$units/usbip-attach.socket" \
+	/usr/local/share/usbip-broker/usbip-brokerd-root.conf \
 	/usr/local/lib/udev/rules.d/70-usbip-export.rules \
 	/usr/local/lib/sysusers.d/usbip-broker.conf /usr/local/lib/tmpfiles.d/usbip-broker.conf \
 	/usr/local/sbin/usbip-brokerd /usr/local/libexec/usbip-worker; do
@@ -32,7 +36,10 @@ done
 systemd-sysusers usbip-broker.conf
 systemd-tmpfiles --create usbip-broker.conf
 getent group usbip-broker >/dev/null || die "sysusers made no group usbip-broker"
-[ -d /run/usbip-broker ] || die "tmpfiles made no /run/usbip-broker"
+getent group usbip-usb >/dev/null || die "sysusers made no group usbip-usb"
+buid=$(id -u usbip-broker) || die "sysusers made no user usbip-broker"
+[ "$(id -gn usbip-broker)" = usbip-broker ] || die "usbip-broker's primary group is $(id -gn usbip-broker)"
+[ -d /run/vhci_hcd ] || die "tmpfiles made no /run/vhci_hcd"
 
 # As shipped, the importing side is a unix socket only root opens.
 systemctl daemon-reload
@@ -76,6 +83,12 @@ plugged() {
 	[ "$drv" = usbfs ] || die "the exported device's interface has driver '$drv', not the worker's usbfs claim"
 }
 
+# nodes: the usbfs nodes of the gadget and of its hub, with owners.
+nodes() {
+	local hub=usb${b%%-*}
+	stat -c "%U:%G %a %n" "$(usb_node "$b")" "$(usb_node "$hub")"
+}
+
 make_storage_gadget "$image" 16
 b=$GADGET_BUSID
 want=$(sha256sum <"$image" | cut -d' ' -f1)
@@ -89,17 +102,33 @@ bpid=$(systemctl show -p MainPID --value usbip-brokerd.service)
 grep -E '^(NoNewPrivs|Seccomp|CapEff|CapBnd):' "/proc/$bpid/status" | tee /tmp/bstatus
 grep -qP '^NoNewPrivs:\t1$' /tmp/bstatus || die "the broker runs without NoNewPrivileges"
 grep -qP '^Seccomp:\t2$' /tmp/bstatus || die "the broker runs without a system call filter"
-# SETUID SETGID KILL: bits 7 6 5.
-grep -qP '^CapBnd:\t00000000000000e0$' /tmp/bstatus || die "the broker's bounding set is not the unit's three"
+# Rootless: its own uid, and no capability even in its bounding set.
+grep -E '^Uid:' "/proc/$bpid/status" | tee -a /tmp/bstatus
+grep -qP "^Uid:\t$buid\t$buid\t$buid\t$buid$" /tmp/bstatus || die "the broker is not usbip-broker ($buid)"
+grep -qP '^CapBnd:\t0+$' /tmp/bstatus || die "the broker's bounding set is not empty"
+grep -qP '^CapEff:\t0+$' /tmp/bstatus || die "the broker has capabilities"
+journalctl -b --no-pager -u usbip-brokerd.service | grep -q "rootless mode: workers run as uid $buid" ||
+	die "the broker did not say it runs rootless"
+# udev gave the broker's group the gadget's node and its hub's.
+nodes | tee /tmp/nodes
+[ "$(awk '$1":"$2 != "root:usbip-usb:664"' /tmp/nodes)" = "" ] || die "the exported device's or hub's node is not root:usbip-usb 0664"
+id usbip-broker | grep -q "(usbip-usb)" || die "usbip-broker is not in usbip-usb"
+[ "$(getent group usbip-usb | cut -d: -f4)" = usbip-broker ] || die "usbip-usb has other members"
 wpid=$(pgrep -f -P "$bpid" usbip-worker | head -1)
 [ -n "$wpid" ] || die "no worker under the broker"
 grep -E '^(Uid|NoNewPrivs|Seccomp|CapEff):' "/proc/$wpid/status" | tee /tmp/wstatus
-grep -qP '^Uid:\t65534\t' /tmp/wstatus || die "the worker does not run as 65534"
+# Without root the kernel maps a worker to the broker's own uid.
+grep -qP "^Uid:\t$buid\t" /tmp/wstatus || die "the worker does not run as the broker's uid $buid"
 grep -qP '^Seccomp:\t2$' /tmp/wstatus || die "the worker has no filter"
 grep -qP '^CapEff:\t0+$' /tmp/wstatus || die "the worker has capabilities"
-systemd-analyze security --no-pager usbip-brokerd.service | tail -1
+[ "$(readlink /proc/$wpid/ns/pid)" != "$(readlink /proc/$bpid/ns/pid)" ] || die "the worker shares the broker's pid namespace"
+[ "$(ps -o sid= -p "$wpid")" != "$(ps -o sid= -p "$bpid")" ] || die "the worker is in the broker's session"
+systemd-analyze security --no-pager usbip-brokerd.service | tail -1 | tee /tmp/score
+score=$(sed -n 's/.*usbip-brokerd.service: \([0-9.]*\).*/\1/p' /tmp/score)
+log "exposure, rootless (default): $score"
+[ -n "$score" ] && [ "${score%.*}${score#*.}" -lt 20 ] || die "the default unit's exposure '$score' is not below 2.0"
 stat -c "%U:%G %a %n" /run/usbip-broker /run/usbip-broker/control.sock | tee /tmp/perm
-grep -qx "root:usbip-broker 660 /run/usbip-broker/control.sock" /tmp/perm || die "the control socket is not root:usbip-broker 0660"
+grep -qx "usbip-broker:usbip-broker 660 /run/usbip-broker/control.sock" /tmp/perm || die "the control socket is not usbip-broker:usbip-broker 0660"
 useradd -M -N -G usbip-broker ubmember
 useradd -M -N ubother
 as() { setpriv --reuid="$1" --regid=nogroup --init-groups /usr/local/sbin/usbip-brokerctl list; }
@@ -177,4 +206,25 @@ journalctl -b --no-pager -p info..info -u usbip-brokerd.service | grep -q "usbip
 	die "the broker's plain events are not at priority info"
 systemctl stop usbip-export@$b.service usbip-brokerd.service
 cp /tmp/policy.auto "$etc/policy.conf"
+log "--- root mode: the shipped drop-in, the same export"
+mkdir -p /etc/systemd/system/usbip-brokerd.service.d
+ln -s /usr/local/share/usbip-broker/usbip-brokerd-root.conf \
+	/etc/systemd/system/usbip-brokerd.service.d/root.conf
+systemctl daemon-reload
+systemctl start usbip-export@$b.service
+# Read once already: here it is enough that it arrives.
+wait_for 60 vhci_disk || die "no disk behind vhci_hcd in root mode"
+bpid=$(systemctl show -p MainPID --value usbip-brokerd.service)
+grep -qP '^Uid:\t0\t' "/proc/$bpid/status" || die "the root-mode broker is not root"
+# SETUID SETGID KILL: bits 7 6 5.
+grep -qP '^CapBnd:\t00000000000000e0$' "/proc/$bpid/status" || die "the root-mode bounding set is not the drop-in's three"
+wpid=$(pgrep -f -P "$bpid" usbip-worker | head -1)
+[ -n "$wpid" ] && grep -qP '^Uid:\t65534\t' "/proc/$wpid/status" || die "the root-mode worker does not run as 65534"
+systemd-analyze security --no-pager usbip-brokerd.service | tail -1 | tee /tmp/score
+log "exposure, root mode: $(sed -n 's/.*usbip-brokerd.service: \([0-9.]*\).*/\1/p' /tmp/score)"
+systemctl stop usbip-export@$b.service
+wait_detached
+systemctl stop usbip-brokerd.service
+rm /etc/systemd/system/usbip-brokerd.service.d/root.conf
+systemctl daemon-reload
 log "PASS"
