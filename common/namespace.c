@@ -222,73 +222,89 @@ struct probe_result {
 	int err;
 };
 
-static void probe_child(int fd, uid_t uid, gid_t gid)
+/* After the parent's maps, what a worker does first: a mount. */
+static void probe_child(int sync_fd, bool spawner_unprivileged)
 {
-	struct probe_result res = {0, 0};
-	char map[64];
+	struct probe_result res = {1, 0};
+	char go;
 
-	if (unshare(NS_FLAGS) < 0)
-		goto fail;
-	res.step++;
-	/* As an unprivileged spawner's child does (see child()). */
-	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)uid);
-	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0 ||
-	    (errno = -write_file(getpid(), "setgroups", "deny")) ||
-	    (errno = -write_file(getpid(), "uid_map", map)))
-		goto fail;
-	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)gid);
-	if ((errno = -write_file(getpid(), "gid_map", map)))
-		goto fail;
+	if ((spawner_unprivileged && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) ||
+	    write(sync_fd, "", 1) != 1 || read(sync_fd, &go, 1) != 1)
+		_exit(1);
 	res.step++;
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 	    mount("usbip-probe", "/tmp", "tmpfs",
 		  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  "size=4k,nr_inodes=8,mode=0555") < 0)
-		goto fail;
-	res.step++;
-	errno = 0;
-fail:
-	res.err = errno;
-	_exit(write(fd, &res, sizeof(res)) == (ssize_t)sizeof(res) ? 0 : 1);
+		res.err = errno;
+	else
+		res.step++;
+	_exit(write(sync_fd, &res, sizeof(res)) == (ssize_t)sizeof(res) ? 0
+									: 1);
 }
 
-int ns_probe(char *msg, size_t msg_len)
+int ns_probe(uid_t uid, gid_t gid, char *msg, size_t msg_len)
 {
 	static const char *const steps[] = {
 		"creating user, mount, net, pid, ipc and uts namespaces",
 		"writing the new user namespace's id maps",
 		"mounting a tmpfs in the new mount namespace",
 	};
-	struct probe_result res = {0, EIO};
-	int fds[2], status;
+	bool unprivileged = geteuid() != 0;
+	struct probe_result res = {0, 0};
+	int sync[2], status, r;
+	char map[64], ready;
 	pid_t pid;
 
-	if (pipe2(fds, O_CLOEXEC) < 0)
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) < 0)
 		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		int e = errno;
-		close(fds[0]);
-		close(fds[1]);
-		return -e;
-	}
+	/* The same clone, maps and first mount as ns_spawn() and the
+	 * worker, with nothing executed. */
+	pid = (pid_t)syscall(SYS_clone, NS_FLAGS | SIGCHLD, NULL, NULL, NULL,
+			     NULL);
 	if (pid == 0) {
-		close(fds[0]);
-		probe_child(fds[1], geteuid(), getegid());
+		close(sync[1]);
+		probe_child(sync[0], unprivileged);
 	}
-	close(fds[1]);
-	if (read(fds[0], &res, sizeof(res)) != (ssize_t)sizeof(res))
-		res = (struct probe_result){0, EIO};
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (res.step == (int)ARRAY_SIZE(steps) && res.err == 0)
+	close(sync[0]);
+	r = pid < 0 ? -errno : 0;
+	if (r == 0) {
+		res.step++;
+		r = read(sync[1], &ready, 1) == 1 ? 0 : -EPIPE;
+	}
+	if (r == 0)
+		r = write_file(pid, "setgroups", "deny");
+	if (r == 0) {
+		snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)uid);
+		r = write_file(pid, "uid_map", map);
+	}
+	if (r == 0) {
+		snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)gid);
+		r = write_file(pid, "gid_map", map);
+	}
+	if (r == 0)
+		r = write(sync[1], "", 1) == 1 ? 0 : -EPIPE;
+	if (r == 0)
+		r = read(sync[1], &res, sizeof(res)) == (ssize_t)sizeof(res)
+			    ? -res.err
+			    : -EPIPE;
+	close(sync[1]);
+	if (pid > 0) {
+		if (r < 0)
+			kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (r == 0 && res.step == (int)ARRAY_SIZE(steps))
 		return 0;
-	if (res.step < 0 || res.step >= (int)ARRAY_SIZE(steps) || res.err <= 0)
-		res = (struct probe_result){0, EIO};
-	snprintf(msg, msg_len, "%s as uid %u: %s", steps[res.step],
-		 (unsigned)geteuid(), strerror(res.err));
-	return -res.err;
+	if (r == 0)
+		r = -EIO;
+	if (res.step < 0 || res.step >= (int)ARRAY_SIZE(steps))
+		res.step = 0;
+	snprintf(msg, msg_len, "%s, as uid %u mapping uid %u: %s",
+		 steps[res.step], (unsigned)geteuid(), (unsigned)uid,
+		 strerror(-r));
+	return r;
 }
 
 int ns_hide_paths(const char *const *paths, char *msg, size_t msg_len)

@@ -30,14 +30,14 @@ pid_t ns_spawn(const char *path, char *const argv[], const int *keep_fds,
 	       size_t nkeep, uid_t uid, gid_t gid, char *msg, size_t msg_len);
 
 /*
- * Whether this process may start workers at all: a child creates the
- * namespaces ns_spawn() creates, writes its own id maps as an
- * unprivileged spawner's child may, and mounts a tmpfs inside. 0, or a
- * negative errno with msg naming the step the kernel refused (user
+ * Whether this process may start workers as uid/gid (ns_spawn's rules)
+ * at all: a child is cloned into the namespaces ns_spawn() creates, the
+ * parent writes its id maps, and the child mounts a tmpfs inside. 0, or
+ * a negative errno with msg naming the step the kernel refused (user
  * namespaces off by sysctl, a security module's restriction, a seccomp
  * filter).
  */
-int ns_probe(char *msg, size_t msg_len);
+int ns_probe(uid_t uid, gid_t gid, char *msg, size_t msg_len);
 
 /*
  * For a helper that needs the host's files (a resolver) but must not

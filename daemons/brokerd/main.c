@@ -263,7 +263,8 @@ static int run(char **listen_addrs, size_t num_listen, char **exports,
 	}
 	/* A kernel that refuses the workers' namespaces is told now, not
 	 * by the first session. */
-	if (ns_probe(msg, sizeof(msg)) < 0) {
+	worker_ids(&uid, &gid);
+	if (ns_probe(uid, gid, msg, sizeof(msg)) < 0) {
 		log_line("workers cannot be started: %s%s", msg,
 			 geteuid() ? "; without root the kernel must let "
 				     "unprivileged users create user "
@@ -272,7 +273,6 @@ static int run(char **listen_addrs, size_t num_listen, char **exports,
 				   : "");
 		return EXIT_FAIL;
 	}
-	worker_ids(&uid, &gid);
 	log_line("%s: workers run as uid %u gid %u outside their namespaces",
 		 geteuid() ? "rootless mode" : "root mode", (unsigned)uid,
 		 (unsigned)gid);

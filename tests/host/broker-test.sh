@@ -43,6 +43,9 @@
 #                     rootless mode) starts a worker mapped to its own
 #                     uid, in a process group of its own, and is itself
 #                     undumpable
+#   root-capabilities the broker as root with the root-mode unit's
+#                     bounding set (SETUID SETGID KILL) starts and maps a
+#                     worker to 65534
 #
 # Needs root (workers start in user namespaces); exits 77 (skip) without.
 set -uo pipefail
@@ -424,6 +427,17 @@ rootless)
 	[ "$(ps -o pgid= -p "$w")" != "$(ps -o pgid= -p "$bpid")" ] ||
 		fail "the worker is in the broker's process group"
 	responsive
+	stop_broker
+	;;
+root-capabilities)
+	run_as="setpriv --bounding-set=-all,+setuid,+setgid,+kill --inh-caps=-all" \
+		start_broker
+	grep -q "root mode: workers run as uid 65534" "$log" || fail "not in root mode"
+	connect idle
+	wait_for 5 grep -q "fake-worker: scenario idle" "$log" ||
+		fail "no worker started with the unit's capabilities"
+	w=$(cat /proc/"$bpid"/task/*/children | awk '{print $1; exit}')
+	grep -qP "^Uid:\t65534\t" /proc/"$w"/status || fail "the worker is not 65534"
 	stop_broker
 	;;
 second-instance)
