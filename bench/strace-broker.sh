@@ -7,7 +7,9 @@
 # unit runs it: uid 4242, the gadget's and its hub's nodes given to it
 # (here by owner; the udev rule gives a group). The list goes into
 # daemons/brokerd/README.md.
-# Run: tests/vm/run.sh bench/strace-broker.sh
+# Run: tests/vm/run.sh bench/strace-broker.sh (systemd as init, so that
+# it can share a boot with tests/vm/scenarios/systemd-units.sh).
+# guest-init: systemd
 . "$USBIP_REPO/tests/vm/lib.sh"
 
 bin=$(build_dir)
