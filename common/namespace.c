@@ -41,7 +41,7 @@ static int write_file(pid_t pid, const char *name, const char *text)
 extern char **environ;
 
 /* In the child, before exec: only async-signal-safe calls. */
-static void child(int sync_fd, bool spawner_unprivileged, const char *path,
+static void child(int sync_fd, bool spawner_dumpable, const char *path,
 		  char *const argv[], const int *keep_fds, size_t nkeep)
 {
 	char go;
@@ -50,13 +50,16 @@ static void child(int sync_fd, bool spawner_unprivileged, const char *path,
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* A spawner that made itself undumpable (the broker does, so that
 	 * processes of its uid cannot ptrace it) passed that on: the
-	 * child's /proc files are then root's, and a spawner without root
-	 * could not write the id maps. Dumpable until exec, which decides
-	 * anew; only the spawner's uid gains, and it has all of this. */
-	if (spawner_unprivileged && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+	 * child's /proc files are then root's, which a spawner without root
+	 * cannot write, and under hidepid=invisible (systemd's
+	 * ProtectProc=) a spawner without CAP_SYS_PTRACE, root or not, does
+	 * not even see them. Dumpable while the parent writes the maps,
+	 * when it is still the spawner's uid, and not after. */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 		_exit(126);
 	/* Tell the parent it may write the id maps, then wait until it has. */
-	if (write(sync_fd, "", 1) != 1 || read(sync_fd, &go, 1) != 1)
+	if (write(sync_fd, "", 1) != 1 || read(sync_fd, &go, 1) != 1 ||
+	    (!spawner_dumpable && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0))
 		_exit(126);
 	close(sync_fd);
 	/* Its own session and process group: a worker of the broker's own
@@ -113,6 +116,7 @@ pid_t ns_spawn(const char *path, char *const argv[], const int *keep_fds,
 	       size_t nkeep, uid_t uid, gid_t gid, char *msg, size_t msg_len)
 {
 	bool unprivileged = geteuid() != 0;
+	bool dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 1;
 	int sync[2], r;
 	char map[64], ready;
 	sigset_t stop_only, old;
@@ -152,7 +156,7 @@ pid_t ns_spawn(const char *path, char *const argv[], const int *keep_fds,
 	}
 	if (pid == 0) {
 		close(sync[1]);
-		child(sync[0], unprivileged, path, argv, keep_fds, nkeep);
+		child(sync[0], dumpable, path, argv, keep_fds, nkeep);
 	}
 	close(sync[0]);
 	r = read(sync[1], &ready, 1) == 1 ? 0 : -EPIPE;
@@ -223,13 +227,15 @@ struct probe_result {
 };
 
 /* After the parent's maps, what a worker does first: a mount. */
-static void probe_child(int sync_fd, bool spawner_unprivileged)
+static void probe_child(int sync_fd)
 {
 	struct probe_result res = {1, 0};
 	char go;
 
-	if ((spawner_unprivileged && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) ||
-	    write(sync_fd, "", 1) != 1 || read(sync_fd, &go, 1) != 1)
+	/* Dumpable for the parent's maps, as in child(). */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0 ||
+	    write(sync_fd, "", 1) != 1 || read(sync_fd, &go, 1) != 1 ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		_exit(1);
 	res.step++;
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
@@ -250,7 +256,6 @@ int ns_probe(uid_t uid, gid_t gid, char *msg, size_t msg_len)
 		"writing the new user namespace's id maps",
 		"mounting a tmpfs in the new mount namespace",
 	};
-	bool unprivileged = geteuid() != 0;
 	struct probe_result res = {0, 0};
 	int sync[2], status, r;
 	char map[64], ready;
@@ -264,7 +269,7 @@ int ns_probe(uid_t uid, gid_t gid, char *msg, size_t msg_len)
 			     NULL);
 	if (pid == 0) {
 		close(sync[1]);
-		probe_child(sync[0], unprivileged);
+		probe_child(sync[0]);
 	}
 	close(sync[0]);
 	r = pid < 0 ? -errno : 0;

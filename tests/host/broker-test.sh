@@ -44,7 +44,8 @@
 #                     uid, in a process group of its own, and is itself
 #                     undumpable
 #   root-capabilities the broker as root with the root-mode unit's
-#                     bounding set (SETUID SETGID KILL) starts and maps a
+#                     bounding set (SETUID SETGID KILL) and its /proc
+#                     (ProtectProc=invisible: hidepid) starts and maps a
 #                     worker to 65534
 #
 # Needs root (workers start in user namespaces); exits 77 (skip) without.
@@ -430,8 +431,17 @@ rootless)
 	stop_broker
 	;;
 root-capabilities)
-	run_as="setpriv --bounding-set=-all,+setuid,+setgid,+kill --inh-caps=-all" \
-		start_broker
+	# As the root-mode unit runs it: a /proc of its own that shows only
+	# the processes it may ptrace (or all, to group 0, which the unit's
+	# Group= is not), and three capabilities.
+	cat >"$dir/as-unit" <<'UNIT'
+#!/bin/sh
+mount -t proc -o hidepid=invisible,subset=pid proc /proc || exit 1
+exec setpriv --regid=65534 --clear-groups \
+	--bounding-set=-all,+setuid,+setgid,+kill --inh-caps=-all "$@"
+UNIT
+	chmod 755 "$dir/as-unit"
+	run_as="unshare -m --propagation private $dir/as-unit" start_broker
 	grep -q "root mode: workers run as uid 65534" "$log" || fail "not in root mode"
 	connect idle
 	wait_for 5 grep -q "fake-worker: scenario idle" "$log" ||
