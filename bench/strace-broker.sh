@@ -14,6 +14,13 @@
 
 bin=$(build_dir)
 uid=4242
+# After systemd-units.sh in the same boot its units and udev rule are
+# installed: the gadget would go to their broker.
+if [ -d /run/systemd/system ]; then
+	rm -f /usr/local/lib/udev/rules.d/70-usbip-export.rules
+	udevadm control --reload
+	systemctl stop usbip-brokerd.service usbip-attach.socket usbip-attach.service 2>/dev/null || true
+fi
 make_storage_gadget /tmp/strace.img 32
 want=$(sha256sum </tmp/strace.img | cut -d' ' -f1)
 b=$(gadget_busid)
