@@ -899,6 +899,9 @@ START_TEST(mounted_disks_named)
 			 -E2BIG);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 /* Rootless mode: the dialler keeps the broker's uid, so what that uid
  * owns is hidden from it; it still resolves and connects. */
 static int hidden_dialler_child(const char *address, const char *hidden)
