@@ -318,12 +318,12 @@ static int usbfs_reset(struct worker_device *d)
  * libusb code of the worker is, so that the session sees errno only. */
 static int usbfs_submit(struct worker_device *d, struct libusb_transfer *x)
 {
-	return errno_from_libusb(usbfs_io_submit(d->io, x));
+	return usbfs_io_submit(d->io, x);
 }
 
 static int usbfs_cancel(struct worker_device *d, struct libusb_transfer *x)
 {
-	return errno_from_libusb(usbfs_io_cancel(d->io, x));
+	return usbfs_io_cancel(d->io, x);
 }
 
 /* usbfs raises POLLOUT while completions wait to be reaped (and POLLHUP

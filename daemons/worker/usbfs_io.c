@@ -75,29 +75,6 @@ void usbfs_io_free(struct usbfs_io *io)
 	free(io);
 }
 
-static int libusb_error_of(int e)
-{
-	switch (e) {
-	case ENODEV:
-	case ESHUTDOWN:
-		return LIBUSB_ERROR_NO_DEVICE;
-	case ENOMEM:
-		return LIBUSB_ERROR_NO_MEM;
-	case EINVAL:
-		return LIBUSB_ERROR_INVALID_PARAM;
-	case EPIPE:
-		return LIBUSB_ERROR_PIPE;
-	case EBUSY:
-		return LIBUSB_ERROR_BUSY;
-	case EACCES:
-	case EPERM:
-		return LIBUSB_ERROR_ACCESS;
-	case ENOENT:
-		return LIBUSB_ERROR_NOT_FOUND;
-	}
-	return LIBUSB_ERROR_IO;
-}
-
 /* A URB's (or an iso packet's) status as libusb would report it. */
 static enum libusb_transfer_status transfer_status_of(int status)
 {
@@ -156,15 +133,15 @@ static int cut(struct flight *f)
 		type = USBDEVFS_URB_TYPE_ISO;
 		break;
 	default:
-		return LIBUSB_ERROR_INVALID_PARAM;
+		return -EINVAL;
 	}
 	if (type != USBDEVFS_URB_TYPE_ISO) {
 		f->pieces = calloc(1, sizeof(*f->pieces));
 		if (!f->pieces)
-			return LIBUSB_ERROR_NO_MEM;
+			return -ENOMEM;
 		f->pieces[0] = new_piece(f, type, x->endpoint, 0);
 		if (!f->pieces[0])
-			return LIBUSB_ERROR_NO_MEM;
+			return -ENOMEM;
 		f->num_pieces = 1;
 		struct usbdevfs_urb *u = &f->pieces[0]->urb;
 		u->buffer = x->buffer;
@@ -174,12 +151,12 @@ static int cut(struct flight *f)
 		return 0;
 	}
 	if (x->num_iso_packets <= 0)
-		return LIBUSB_ERROR_INVALID_PARAM;
+		return -EINVAL;
 	unsigned packets = (unsigned)x->num_iso_packets;
 	unsigned n = (packets + ISO_PACKETS_PER_URB - 1) / ISO_PACKETS_PER_URB;
 	f->pieces = calloc(n, sizeof(*f->pieces));
 	if (!f->pieces)
-		return LIBUSB_ERROR_NO_MEM;
+		return -ENOMEM;
 	/* Packets lie back to back in the buffer, as libusb has them. */
 	unsigned char *at = x->buffer;
 	for (unsigned i = 0; i < n; i++) {
@@ -189,7 +166,7 @@ static int cut(struct flight *f)
 					 : ISO_PACKETS_PER_URB;
 		struct piece *p = new_piece(f, type, x->endpoint, count);
 		if (!p)
-			return LIBUSB_ERROR_NO_MEM;
+			return -ENOMEM;
 		f->pieces[f->num_pieces++] = p;
 		p->first_packet = first;
 		p->urb.flags = USBDEVFS_URB_ISO_ASAP;
@@ -213,7 +190,7 @@ int usbfs_io_submit(struct usbfs_io *io, struct libusb_transfer *x)
 	int r;
 
 	if (!f)
-		return LIBUSB_ERROR_NO_MEM;
+		return -ENOMEM;
 	f->x = x;
 	f->failed = LIBUSB_TRANSFER_COMPLETED;
 	/* Linked first: forget() unlinks whatever happens below. */
@@ -233,7 +210,9 @@ int usbfs_io_submit(struct usbfs_io *io, struct libusb_transfer *x)
 			f->pieces_left++;
 			continue;
 		}
-		r = libusb_error_of(errno);
+		/* ESHUTDOWN: the device went away between submissions, as
+		 * ENODEV says: the session treats both as gone. */
+		r = errno == ESHUTDOWN ? -ENODEV : -errno;
 		if (i == 0) {
 			forget(io, f);
 			return r;
@@ -257,7 +236,7 @@ int usbfs_io_cancel(struct usbfs_io *io, struct libusb_transfer *x)
 	while (f && f->x != x)
 		f = f->next;
 	if (!f)
-		return LIBUSB_ERROR_NOT_FOUND;
+		return -ENOENT;
 	for (unsigned i = 0; i < f->num_pieces; i++) {
 		struct usbdevfs_urb *u = &f->pieces[i]->urb;
 		if (f->pieces[i]->reaped)
@@ -265,7 +244,7 @@ int usbfs_io_cancel(struct usbfs_io *io, struct libusb_transfer *x)
 		/* EINVAL: it completed already and waits to be reaped. */
 		if (ioctl(io->fd, USBDEVFS_DISCARDURB, u) < 0 &&
 		    errno == ENODEV)
-			return LIBUSB_ERROR_NO_DEVICE;
+			return -ENODEV;
 	}
 	return 0;
 }

@@ -31,9 +31,10 @@ int usbfs_io_new(int fd, struct usbfs_io **io);
  * called: the caller has drained first. */
 void usbfs_io_free(struct usbfs_io *io);
 
-/* A LIBUSB_ERROR code, as libusb_submit_transfer would return. */
+/* 0 or a negative errno: usbfs's own (-ENODEV gone, -EPIPE stalled,
+ * -ENOMEM over the usbfs quota, -EINVAL refused), passed up unchanged. */
 int usbfs_io_submit(struct usbfs_io *io, struct libusb_transfer *x);
-/* LIBUSB_ERROR_NOT_FOUND when x is not in flight. The callback comes
+/* -ENOENT when x is not in flight, -ENODEV when the device is gone. The callback comes
  * later, from usbfs_io_reap(), with LIBUSB_TRANSFER_CANCELLED. */
 int usbfs_io_cancel(struct usbfs_io *io, struct libusb_transfer *x);
 /* Every completion usbfs has, each finished transfer's callback called. */

@@ -124,6 +124,32 @@ START_TEST(deeper_reaps_all)
 }
 END_TEST
 
+/* Errors are usbfs's errno, negative and unchanged (issue 13 item 5): a
+ * full usbfs quota is -ENOMEM (libusb's code -11 read as errno would be
+ * -EAGAIN), an unknown cancel -ENOENT, a bad transfer type -EINVAL. */
+START_TEST(errors_are_errno)
+{
+	struct usbfs_io *io;
+	struct libusb_transfer x[MAX_URBS + 1];
+	static unsigned char buf[MAX_URBS + 1][64];
+
+	ck_assert_int_eq(usbfs_io_new(-1, &io), 0);
+	num_done = 0;
+	for (int i = 0; i < MAX_URBS; i++) {
+		fill(&x[i], buf[i], sizeof(buf[i]));
+		ck_assert_int_eq(usbfs_io_submit(io, &x[i]), 0);
+	}
+	fill(&x[MAX_URBS], buf[MAX_URBS], sizeof(buf[MAX_URBS]));
+	ck_assert_int_eq(usbfs_io_submit(io, &x[MAX_URBS]), -ENOMEM);
+	ck_assert_int_eq(usbfs_io_cancel(io, &x[MAX_URBS]), -ENOENT);
+	x[MAX_URBS].type = 0x7f;
+	ck_assert_int_eq(usbfs_io_submit(io, &x[MAX_URBS]), -EINVAL);
+	usbfs_io_reap(io);
+	ck_assert_uint_eq(num_done, 0);
+	usbfs_io_free(io);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("usbfs-io");
@@ -131,6 +157,7 @@ int main(void)
 
 	tcase_add_test(tc, depth_one_reaps_once);
 	tcase_add_test(tc, deeper_reaps_all);
+	tcase_add_test(tc, errors_are_errno);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
