@@ -38,6 +38,25 @@ static int write_file(pid_t pid, const char *name, const char *text)
 	return write(fd, text, len) == (ssize_t)len ? 0 : -errno;
 }
 
+/* pid's user namespace gets one mapping each way, inside id 0 to uid
+ * and gid outside, after setgroups is denied (which an unprivileged
+ * writer must do first). */
+static int write_root_maps(pid_t pid, uid_t uid, gid_t gid)
+{
+	char map[48];
+	int r = write_file(pid, "setgroups", "deny");
+
+	if (r == 0) {
+		snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)uid);
+		r = write_file(pid, "uid_map", map);
+	}
+	if (r == 0) {
+		snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)gid);
+		r = write_file(pid, "gid_map", map);
+	}
+	return r;
+}
+
 extern char **environ;
 
 /* In the child, before exec: only async-signal-safe calls. */
@@ -118,7 +137,7 @@ pid_t ns_spawn(const char *path, char *const argv[], const int *keep_fds,
 	bool unprivileged = geteuid() != 0;
 	bool dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 1;
 	int sync[2], r;
-	char map[64], ready;
+	char ready;
 	sigset_t stop_only, old;
 	pid_t pid;
 
@@ -161,15 +180,7 @@ pid_t ns_spawn(const char *path, char *const argv[], const int *keep_fds,
 	close(sync[0]);
 	r = read(sync[1], &ready, 1) == 1 ? 0 : -EPIPE;
 	if (r == 0)
-		r = write_file(pid, "setgroups", "deny");
-	if (r == 0) {
-		snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)uid);
-		r = write_file(pid, "uid_map", map);
-	}
-	if (r == 0) {
-		snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)gid);
-		r = write_file(pid, "gid_map", map);
-	}
+		r = write_root_maps(pid, uid, gid);
 	if (r < 0) {
 		snprintf(msg, msg_len, "writing the id maps: %s", strerror(-r));
 		kill(pid, SIGKILL);
@@ -258,7 +269,7 @@ int ns_probe(uid_t uid, gid_t gid, char *msg, size_t msg_len)
 	};
 	struct probe_result res = {0, 0};
 	int sync[2], status, r;
-	char map[64], ready;
+	char ready;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) < 0)
@@ -278,15 +289,7 @@ int ns_probe(uid_t uid, gid_t gid, char *msg, size_t msg_len)
 		r = read(sync[1], &ready, 1) == 1 ? 0 : -EPIPE;
 	}
 	if (r == 0)
-		r = write_file(pid, "setgroups", "deny");
-	if (r == 0) {
-		snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)uid);
-		r = write_file(pid, "uid_map", map);
-	}
-	if (r == 0) {
-		snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)gid);
-		r = write_file(pid, "gid_map", map);
-	}
+		r = write_root_maps(pid, uid, gid);
 	if (r == 0)
 		r = write(sync[1], "", 1) == 1 ? 0 : -EPIPE;
 	if (r == 0)
