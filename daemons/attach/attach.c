@@ -30,6 +30,8 @@
 #include "op_io.h"
 #ifdef HAVE_GNUTLS
 #include "tls_client.h"
+#include "tls_ktls.h"
+#include "tls_module.h"
 #endif
 #include "transport.h"
 #include "usb_hwdb.h"
@@ -821,7 +823,7 @@ static int tls_preflight(char *const *addresses, size_t n)
 			 "trusts a key it was not given)");
 		return EXIT_USAGE;
 	}
-	if (attach_tls_kernel_ready_default(msg, sizeof(msg)) < 0) {
+	if (tls_ktls_kernel_ready_default(msg, sizeof(msg)) < 0) {
 		log_line("%s", msg);
 		return EXIT_FAIL;
 	}

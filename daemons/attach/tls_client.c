@@ -159,57 +159,6 @@ int attach_pins_load(const char *path, struct tls_pins *pins, char *msg,
 	return 0;
 }
 
-static int run_wait(char *const argv[])
-{
-	pid_t pid = fork();
-	int status;
-
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (null >= 0) {
-			dup2(null, STDIN_FILENO);
-			dup2(null, STDOUT_FILENO);
-		}
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
-int attach_tls_kernel_ready(const char *module_dir, const char *stat_file,
-			    char *const modprobe_argv[], char *msg,
-			    size_t msg_len)
-{
-	int r;
-
-	if (!access(module_dir, F_OK) || !access(stat_file, F_OK))
-		return 0;
-	r = run_wait(modprobe_argv);
-	if (!access(module_dir, F_OK) || !access(stat_file, F_OK))
-		return 0;
-	return log_fail(
-		-ENOENT, msg, msg_len,
-		"kernel TLS: the module tls (tls.ko) is not loaded and "
-		"'modprobe tls' %s: install it for this kernel or build "
-		"it in (CONFIG_TLS)",
-		r == 127 ? "could not run"
-		: r < 0	 ? "could not start"
-			 : "failed");
-}
-
-int attach_tls_kernel_ready_default(char *msg, size_t msg_len)
-{
-	static char *const argv[] = {"modprobe", "-q", "tls", NULL};
-
-	return attach_tls_kernel_ready("/sys/module/tls", "/proc/net/tls_stat",
-				       argv, msg, msg_len);
-}
-
 int attach_tls_verify_ktls(int fd, char *msg, size_t msg_len)
 {
 	char ulp[16] = "";

@@ -49,18 +49,6 @@ int attach_pins_load(const char *path, struct tls_pins *pins, char *msg,
 		     size_t msg_len);
 
 /*
- * Makes sure the kernel has its TLS record layer: present when
- * module_dir or stat_file exists, else runs `modprobe tls` (argv given
- * for tests) and looks again. 0, or -ENOENT with a message naming tls.ko.
- */
-int attach_tls_kernel_ready(const char *module_dir, const char *stat_file,
-			    char *const modprobe_argv[], char *msg,
-			    size_t msg_len);
-
-/* The real places and command for attach_tls_kernel_ready(). */
-int attach_tls_kernel_ready_default(char *msg, size_t msg_len);
-
-/*
  * Runs the client handshake on the connected TCP socket fd in a child
  * (see above), then verifies its outcome. 0 with the peer's pin (and our
  * own, for messages) filled in and kTLS installed both ways, or a

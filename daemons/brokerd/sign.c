@@ -15,6 +15,9 @@
 #include "log.h"
 #include "sign.h"
 #include "tls_key.h"
+#ifdef HAVE_GNUTLS
+#include "tls_module.h"
+#endif
 
 #ifndef HAVE_GNUTLS
 /* Built without GnuTLS: no key, and every tls: session is refused. */
@@ -30,42 +33,6 @@ int tls_key_load(const char *path, struct tls_key **out, char *msg,
 static struct tls_key *key;
 static struct tls_pin pin;
 static char spki_hex[2 * TLS_SPKI_MAX + 1];
-
-/* modprobe, waited for: only at start, before the loop runs. */
-static int modprobe_tls(void)
-{
-	pid_t pid = fork();
-	int status;
-
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (null >= 0) {
-			dup2(null, STDIN_FILENO);
-			dup2(null, STDOUT_FILENO);
-		}
-		/* tls, and the AEADs kTLS instantiates on TLS_TX/TLS_RX
-		 * (gcm(aes) needs ctr and ghash): loaded on demand they would
-		 * be loaded by a worker's setsockopt, slowly, in the middle of
-		 * its session's start (seen under a loaded TCG guest: ENOENT
-		 * from TLS_TX). Where one is built in or absent, the others
-		 * still load; tls.ko alone is checked. */
-		execlp("modprobe", "modprobe", "-q", "-a", "tls", "gcm", "ctr",
-		       "ghash", "chacha20poly1305", (char *)NULL);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
-static bool tls_module_loaded(void)
-{
-	return !access("/sys/module/tls", F_OK) ||
-	       !access("/proc/net/tls_stat", F_OK);
-}
 
 int sign_init(const char *key_path, char *msg, size_t msg_len)
 {
@@ -89,16 +56,11 @@ int sign_init(const char *key_path, char *msg, size_t msg_len)
 	for (size_t i = 0; i < spki_len; i++)
 		snprintf(spki_hex + 2 * i, 3, "%02x", spki[i]);
 #endif
-	if (!tls_module_loaded()) {
-		r = modprobe_tls();
-		if (!tls_module_loaded())
-			snprintf(msg, msg_len,
-				 "kernel TLS: the module tls (tls.ko) is not "
-				 "loaded and 'modprobe tls' %s: TLS sessions "
-				 "will fail until it is (install it for this "
-				 "kernel or build it in, CONFIG_TLS)",
-				 r == 127 ? "could not run" : "failed");
-	}
+#ifdef HAVE_GNUTLS
+	/* Only at start, before the loop runs (modprobe is waited for);
+	 * not fatal: the message says TLS sessions fail until it is. */
+	(void)tls_ktls_kernel_ready_default(msg, msg_len);
+#endif
 	return 0;
 }
 

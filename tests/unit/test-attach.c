@@ -30,6 +30,8 @@
 #include "tls_client.h"
 #include "tls_handshake.h"
 #include "tls_key.h"
+#include "tls_ktls.h"
+#include "tls_module.h"
 #endif
 
 /* As vhci_hcd 6.1 prints it: 2 ports per hub here instead of 8/15. */
@@ -925,25 +927,25 @@ START_TEST(tls_kernel_module)
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(there, sizeof(there), "%s/tls", dir);
-	ck_assert_int_eq(attach_tls_kernel_ready(there, "/nonexistent", fails,
+	ck_assert_int_eq(tls_ktls_kernel_ready(there, "/nonexistent", fails,
 						 msg, sizeof(msg)),
 			 -ENOENT);
 	ck_assert_msg(strstr(msg, "tls.ko") && strstr(msg, "'modprobe tls' "
 							   "failed"),
 		      "%s", msg);
 	ck_assert_ptr_null(strchr(msg, '\n'));
-	ck_assert_int_eq(attach_tls_kernel_ready(there, "/nonexistent", missing,
+	ck_assert_int_eq(tls_ktls_kernel_ready(there, "/nonexistent", missing,
 						 msg, sizeof(msg)),
 			 -ENOENT);
 	ck_assert_msg(strstr(msg, "could not run"), "%s", msg);
 	/* modprobe that loads it: the module directory appears. */
 	snprintf(cmd, sizeof(cmd), "mkdir %s", there);
 	char *loads[] = {"sh", "-c", cmd, NULL};
-	ck_assert_int_eq(attach_tls_kernel_ready(there, "/nonexistent", loads,
+	ck_assert_int_eq(tls_ktls_kernel_ready(there, "/nonexistent", loads,
 						 msg, sizeof(msg)),
 			 0);
 	/* Loaded already: modprobe is not run. */
-	ck_assert_int_eq(attach_tls_kernel_ready(there, "/nonexistent", missing,
+	ck_assert_int_eq(tls_ktls_kernel_ready(there, "/nonexistent", missing,
 						 msg, sizeof(msg)),
 			 0);
 	rmdir(there);
