@@ -30,9 +30,8 @@ static int run_wait(char *const argv[])
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
-int tls_ktls_kernel_ready(const char *module_dir, const char *stat_file,
-			  char *const modprobe_argv[], char *msg,
-			  size_t msg_len)
+int tls_module_load(const char *module_dir, const char *stat_file,
+		    char *const modprobe_argv[], char *msg, size_t msg_len)
 {
 	int r;
 
@@ -51,7 +50,7 @@ int tls_ktls_kernel_ready(const char *module_dir, const char *stat_file,
 			 : "failed");
 }
 
-int tls_ktls_kernel_ready_default(char *msg, size_t msg_len)
+int tls_module_load_default(char *msg, size_t msg_len)
 {
 	/* tls, and the AEADs kTLS instantiates on TLS_TX/TLS_RX (gcm(aes)
 	 * needs ctr and ghash): loaded on demand they would be loaded in
@@ -62,6 +61,6 @@ int tls_ktls_kernel_ready_default(char *msg, size_t msg_len)
 		"modprobe",	    "-q", "-a", "tls", "gcm", "ctr", "ghash",
 		"chacha20poly1305", NULL};
 
-	return tls_ktls_kernel_ready("/sys/module/tls", "/proc/net/tls_stat",
-				     argv, msg, msg_len);
+	return tls_module_load("/sys/module/tls", "/proc/net/tls_stat", argv,
+			       msg, msg_len);
 }

@@ -17,11 +17,10 @@
  * modules: the kernel autoloads tls.ko for a TCP_ULP caller only with
  * CAP_NET_ADMIN, and neither a worker nor attach's handshake child has it.
  */
-int tls_ktls_kernel_ready(const char *module_dir, const char *stat_file,
-			  char *const modprobe_argv[], char *msg,
-			  size_t msg_len);
+int tls_module_load(const char *module_dir, const char *stat_file,
+		    char *const modprobe_argv[], char *msg, size_t msg_len);
 
 /* The same with the real places, loading tls.ko and the AEADs kTLS
  * instantiates (usbip-brokerd at start, usbip-attach before a tls:
  * session). */
-int tls_ktls_kernel_ready_default(char *msg, size_t msg_len);
+int tls_module_load_default(char *msg, size_t msg_len);

@@ -823,7 +823,7 @@ static int tls_preflight(char *const *addresses, size_t n)
 			 "trusts a key it was not given)");
 		return EXIT_USAGE;
 	}
-	if (tls_ktls_kernel_ready_default(msg, sizeof(msg)) < 0) {
+	if (tls_module_load_default(msg, sizeof(msg)) < 0) {
 		log_line("%s", msg);
 		return EXIT_FAIL;
 	}

@@ -59,7 +59,7 @@ int sign_init(const char *key_path, char *msg, size_t msg_len)
 #ifdef HAVE_GNUTLS
 	/* Only at start, before the loop runs (modprobe is waited for);
 	 * not fatal: the message says TLS sessions fail until it is. */
-	(void)tls_ktls_kernel_ready_default(msg, msg_len);
+	(void)tls_module_load_default(msg, msg_len);
 #endif
 	return 0;
 }

@@ -927,26 +927,26 @@ START_TEST(tls_kernel_module)
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(there, sizeof(there), "%s/tls", dir);
-	ck_assert_int_eq(tls_ktls_kernel_ready(there, "/nonexistent", fails,
-						 msg, sizeof(msg)),
-			 -ENOENT);
+	ck_assert_int_eq(
+		tls_module_load(there, "/nonexistent", fails, msg, sizeof(msg)),
+		-ENOENT);
 	ck_assert_msg(strstr(msg, "tls.ko") && strstr(msg, "'modprobe tls' "
 							   "failed"),
 		      "%s", msg);
 	ck_assert_ptr_null(strchr(msg, '\n'));
-	ck_assert_int_eq(tls_ktls_kernel_ready(there, "/nonexistent", missing,
-						 msg, sizeof(msg)),
+	ck_assert_int_eq(tls_module_load(there, "/nonexistent", missing, msg,
+					 sizeof(msg)),
 			 -ENOENT);
 	ck_assert_msg(strstr(msg, "could not run"), "%s", msg);
 	/* modprobe that loads it: the module directory appears. */
 	snprintf(cmd, sizeof(cmd), "mkdir %s", there);
 	char *loads[] = {"sh", "-c", cmd, NULL};
-	ck_assert_int_eq(tls_ktls_kernel_ready(there, "/nonexistent", loads,
-						 msg, sizeof(msg)),
-			 0);
+	ck_assert_int_eq(
+		tls_module_load(there, "/nonexistent", loads, msg, sizeof(msg)),
+		0);
 	/* Loaded already: modprobe is not run. */
-	ck_assert_int_eq(tls_ktls_kernel_ready(there, "/nonexistent", missing,
-						 msg, sizeof(msg)),
+	ck_assert_int_eq(tls_module_load(there, "/nonexistent", missing, msg,
+					 sizeof(msg)),
 			 0);
 	rmdir(there);
 	rmdir(dir);
@@ -1226,8 +1226,7 @@ END_TEST
 
 /* Issue 16 item 1: the Qubes line, read to its newline and no further,
  * judged strictly. */
-static int qubes_line(const char *text, struct usbip_device_info *d,
-		      char *next)
+static int qubes_line(const char *text, struct usbip_device_info *d, char *next)
 {
 	char msg[256] = "";
 	int sv[2];
@@ -1270,12 +1269,14 @@ END_TEST
 START_TEST(qubes_refused)
 {
 	static const char *const bad[] = {
-		"65537 481\n",	    "65537  480\n",	  "-65537 480\n",
-		"+65537 480\n",    "0x10001 480\n",	  "4294967296 480\n",
-		"99999999999 480\n", "65537 480 x\n",  "65537\n",
-		"65537 480",	    "1 480\n",		  "65536 480\n",
-		" 65537 480\n",    "65537 480\r\n",	  "65537 12.0\n",
-		"65537 480480480480480480480\n",
+		"65537 481\n",	     "65537  480\n",
+		"-65537 480\n",	     "+65537 480\n",
+		"0x10001 480\n",     "4294967296 480\n",
+		"99999999999 480\n", "65537 480 x\n",
+		"65537\n",	     "65537 480",
+		"1 480\n",	     "65536 480\n",
+		" 65537 480\n",	     "65537 480\r\n",
+		"65537 12.0\n",	     "65537 480480480480480480480\n",
 	};
 	struct usbip_device_info d;
 
@@ -1292,9 +1293,9 @@ START_TEST(qubes_refused)
 			 0);
 	ck_assert_int_eq(write(sv[1], nul, sizeof(nul) - 1),
 			 (ssize_t)sizeof(nul) - 1);
-	ck_assert_int_eq(handshake_qubes(sv[0], "2-1", 300, &d, msg,
-					 sizeof(msg)),
-			 -EBADMSG);
+	ck_assert_int_eq(
+		handshake_qubes(sv[0], "2-1", 300, &d, msg, sizeof(msg)),
+		-EBADMSG);
 	close(sv[0]);
 	close(sv[1]);
 }
