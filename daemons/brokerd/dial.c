@@ -115,8 +115,10 @@ static void start_dial(struct exported *d, size_t index)
 		const char *hide[] = {"/dev", "/proc", "/sys",
 				      control_dir[0] ? control_dir : NULL,
 				      NULL};
-		if (r == 0 && dial_confine_hiding(DIAL_UID, DIAL_UID, hide, msg,
-						  sizeof(msg)) < 0) {
+		if (r == 0 &&
+		    dial_confine_hiding(DIAL_UID, DIAL_UID, hide,
+					a.kind == TRANSPORT_FC_VSOCK, msg,
+					sizeof(msg)) < 0) {
 			if (fd >= 0)
 				close(fd);
 			fd = -1;

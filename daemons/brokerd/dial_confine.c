@@ -5,7 +5,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <linux/vm_sockets.h>
 #ifdef HAVE_LIBSECCOMP
 #include <seccomp.h>
 #endif
@@ -25,7 +28,6 @@ static const struct {
 	int nr;
 	const char *why;
 } dial_allowed[] = {
-	{SCMP_SYS(socket), "the connection; DNS queries; nscd"},
 	{SCMP_SYS(connect), "the connection; DNS over UDP and TCP"},
 	{SCMP_SYS(bind), "glibc's resolver binds its UDP source port"},
 	{SCMP_SYS(getsockname), "the resolver"},
@@ -82,7 +84,30 @@ static const struct {
 	{SCMP_SYS(exit_group), "exit"},
 };
 
-static int load_filter(char *msg, size_t msg_len)
+/* socket(): the families a name and a connection take (socket_rules). */
+static const int dial_families[] = {AF_INET, AF_INET6, AF_NETLINK, AF_VSOCK};
+
+static int socket_rules(scmp_filter_ctx ctx, bool unix_sockets)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(dial_families) && r == 0; i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				     SCMP_A0(SCMP_CMP_EQ,
+					     (scmp_datum_t)dial_families[i],
+					     0));
+	/* glibc asks nscd over a unix socket first: refused, not killed,
+	 * so that it falls back to the files and DNS. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx,
+				     unix_sockets ? SCMP_ACT_ALLOW
+						  : SCMP_ACT_ERRNO(EACCES),
+				     SCMP_SYS(socket), 1,
+				     SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0));
+	return r;
+}
+
+static int load_filter(bool unix_sockets, char *msg, size_t msg_len)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	int r;
@@ -100,9 +125,11 @@ static int load_filter(char *msg, size_t msg_len)
 					dial_allowed[i].nr, strerror(-r));
 		}
 	}
+	r = socket_rules(ctx, unix_sockets);
 	/* The resolver's FIONREAD and O_NONBLOCK by ioctl: no other
 	 * request on any fd. */
-	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 			     SCMP_A1(SCMP_CMP_EQ, FIONREAD, 0));
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
@@ -122,7 +149,7 @@ static int load_filter(char *msg, size_t msg_len)
 #endif
 
 int dial_confine_hiding(uid_t uid, gid_t gid, const char *const *hide,
-			char *msg, size_t msg_len)
+			bool unix_sockets, char *msg, size_t msg_len)
 {
 	char why[160];
 
@@ -130,10 +157,11 @@ int dial_confine_hiding(uid_t uid, gid_t gid, const char *const *hide,
 	    ns_hide_paths(hide, why, sizeof(why)) < 0)
 		return log_fail(-EPERM, msg, msg_len, "dialler: hiding: %s",
 				why);
-	return dial_confine(uid, gid, msg, msg_len);
+	return dial_confine(uid, gid, unix_sockets, msg, msg_len);
 }
 
-int dial_confine(uid_t uid, gid_t gid, char *msg, size_t msg_len)
+int dial_confine(uid_t uid, gid_t gid, bool unix_sockets, char *msg,
+		 size_t msg_len)
 {
 	/* From root: no groups, then the gid, then the uid, which clears
 	 * every capability (no keepcaps). Each checked, all three ids. */
@@ -151,8 +179,9 @@ int dial_confine(uid_t uid, gid_t gid, char *msg, size_t msg_len)
 		return log_fail(-errno, msg, msg_len,
 				"dialler: no_new_privs: %s", strerror(errno));
 #ifdef HAVE_LIBSECCOMP
-	return load_filter(msg, msg_len);
+	return load_filter(unix_sockets, msg, msg_len);
 #else
+	(void)unix_sockets;
 	return 0;
 #endif
 }

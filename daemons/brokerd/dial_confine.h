@@ -10,6 +10,8 @@
  */
 #pragma once
 
+#include <stdbool.h>
+
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -18,8 +20,14 @@
 
 /* In the forked helper only: 0, or a negative errno with msg set (the
  * helper must then not dial). Not root (a test run): the uid stays, the
- * rest applies. */
-int dial_confine(uid_t uid, gid_t gid, char *msg, size_t msg_len);
+ * rest applies. New sockets are IPv4, IPv6, netlink (getaddrinfo) and
+ * vsock only, and unix ones only with unix_sockets (a Firecracker vsock
+ * destination, whose CONNECT reply is read after the drop): a dialler
+ * taken over through a DNS answer cannot open the broker's control
+ * socket, usbip-attach's or any other local one, whatever uid it has
+ * (rootless mode: the broker's, with its groups). */
+int dial_confine(uid_t uid, gid_t gid, bool unix_sockets, char *msg,
+		 size_t msg_len);
 
 /* The same for a broker without root (rootless mode), where the helper
  * keeps the broker's uid: hide (NULL-terminated directories) is covered
@@ -27,4 +35,4 @@ int dial_confine(uid_t uid, gid_t gid, char *msg, size_t msg_len);
  * uid owns (usbfs nodes, the control socket) is out of its reach. As
  * root, dial_confine(). */
 int dial_confine_hiding(uid_t uid, gid_t gid, const char *const *hide,
-			char *msg, size_t msg_len);
+			bool unix_sockets, char *msg, size_t msg_len);

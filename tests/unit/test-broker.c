@@ -543,7 +543,7 @@ static int dialler_child(const char *address, bool exec_after)
 	char msg[256], status[4096];
 	int fd;
 
-	if (dial_confine(DIAL_UID, DIAL_UID, msg, sizeof(msg)) < 0)
+	if (dial_confine(DIAL_UID, DIAL_UID, false, msg, sizeof(msg)) < 0)
 		return 10;
 	if (getuid() != DIAL_UID || geteuid() != DIAL_UID ||
 	    getgid() != DIAL_UID)
@@ -561,6 +561,11 @@ static int dialler_child(const char *address, bool exec_after)
 		execl("/bin/true", "true", (char *)NULL);
 		return 14; /* not killed: the filter let exec through */
 	}
+	/* No local socket: not the control socket, not usbip-attach's. */
+	errno = 0;
+	if (socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) >= 0 ||
+	    errno != EACCES)
+		return 16;
 	if (transport_parse(address, &a, msg, sizeof(msg)) < 0 ||
 	    transport_connect(&a, msg, sizeof(msg)) < 0)
 		return 15;
@@ -914,7 +919,8 @@ static int hidden_dialler_child(const char *address, const char *hidden)
 	if (setgroups(0, NULL) < 0 || setresgid(4242, 4242, 4242) < 0 ||
 	    setresuid(4242, 4242, 4242) < 0)
 		return 9;
-	if (dial_confine_hiding(DIAL_UID, DIAL_UID, hide, msg, sizeof(msg)) < 0)
+	if (dial_confine_hiding(DIAL_UID, DIAL_UID, hide, false, msg,
+				sizeof(msg)) < 0)
 		return 10;
 	if (getuid() != 4242 || geteuid() != 4242)
 		return 11;
