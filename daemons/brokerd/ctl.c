@@ -344,6 +344,11 @@ static bool control_peer_allowed(int fd, const struct ucred *cred)
 
 	if (cred->uid == 0)
 		return true;
+	/* Rootless: the broker's own uid is its dialler's (and its
+	 * workers', outside their namespaces), which shares its groups
+	 * too; no process of that uid may steer the broker. */
+	if (cred->uid == geteuid())
+		return false;
 	if (!b.control_gid_set)
 		return false;
 	if (cred->gid == b.control_gid)

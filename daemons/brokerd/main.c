@@ -368,6 +368,14 @@ int main(int argc, char **argv)
 			listen_addrs[num_listen++] = optarg;
 			break;
 		case 'c':
+			/* Absolute, in a directory of its own: the dialler
+			 * hides that directory (dial.c). */
+			if (optarg[0] != '/' || !strchr(optarg + 1, '/'))
+				return cli_usage_error(
+					PROGRAM,
+					"--control wants an absolute path in "
+					"a directory other than /, not '%s'",
+					optarg);
 			b.control_path = optarg;
 			break;
 		case 'g': {

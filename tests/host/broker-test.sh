@@ -405,9 +405,12 @@ rootless)
 	# owns nothing but the test directory.
 	uid=4242
 	chown "$uid:$uid" "$dir"
-	run_as="setpriv --reuid=$uid --regid=$uid --clear-groups --inh-caps=-all --bounding-set=-all" \
-		start_broker
-	grep -q "rootless mode: workers run as uid $uid gid $uid" "$log" ||
+	# Its group is the control group, as in the unit: what its uid
+	# could reach through that group is what is refused below.
+	gid=$(getent group nogroup | cut -d: -f3)
+	run_as="setpriv --reuid=$uid --regid=$gid --clear-groups --inh-caps=-all --bounding-set=-all" \
+		start_broker --control-group nogroup
+	grep -q "rootless mode: workers run as uid $uid gid $gid" "$log" ||
 		fail "the broker did not say it runs rootless as $uid"
 	grep -qP "^Uid:\t$uid\t" /proc/"$bpid"/status || fail "the broker is not uid $uid"
 	# Undumpable: its /proc files are root's, so its uid cannot
@@ -427,6 +430,11 @@ rootless)
 	# kill(0, ...) in the worker must not reach the broker.
 	[ "$(ps -o pgid= -p "$w")" != "$(ps -o pgid= -p "$bpid")" ] ||
 		fail "the worker is in the broker's process group"
+	# Nor may anything of the broker's uid use the control socket (its
+	# dialler keeps that uid and its groups); root still may.
+	out=$(setpriv --reuid=$uid --regid=$gid --clear-groups $ctl list 2>&1) &&
+		fail "uid $uid, the broker's own, used the control socket: $out"
+	case $out in *"not allowed"*) ;; *) fail "own uid: $out" ;; esac
 	responsive
 	stop_broker
 	;;

@@ -55,6 +55,12 @@ expect 2 0 1 "^usbip-brokerctl: missing argument to option '--control'; try" -- 
 expect 2 0 1 "^usbip-attach: missing argument to option '--timeout'; try" -- "$attach" --timeout
 expect 2 0 1 "^usbip-worker: missing argument to option '--listen'; try" -- "$worker" --listen
 
+# A control socket the dialler could not hide (rootless mode): refused.
+expect 2 0 1 "^usbip-brokerd: --control wants an absolute path" -- "$brokerd" \
+	--control control.sock --worker "$worker" --policy /dev/null
+expect 2 0 1 "^usbip-brokerd: --control wants an absolute path" -- "$brokerd" \
+	--control /control.sock --worker "$worker" --policy /dev/null
+
 # A mistyped address: exit 2 in every program, before anything starts.
 expect 2 0 1 "^usbip-brokerd: --listen tcp:99999: port" -- "$brokerd" --listen tcp:99999 \
 	--worker "$worker" --control "$tmp/control.sock" --policy /dev/null
