@@ -64,46 +64,58 @@ static void child(int sync_fd, bool spawner_dumpable, const char *path,
 		  char *const argv[], const int *keep_fds, size_t nkeep)
 {
 	char go;
-	int moved[MAX_KEEP];
+	int moved[MAX_KEEP], sync_moved;
+	const int sync_at = (int)(3 + nkeep);
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* The fds first, before it turns dumpable below: the kept ones
+	 * into place from 3, the sync fd after them, every other fd of the
+	 * spawner's (hub ports, device nodes, other sessions' channels)
+	 * closed, so that nothing that could reach the child while it is
+	 * dumpable finds them. Out of the way of 3..3+n first. */
+	for (size_t i = 0; i < nkeep; i++) {
+		moved[i] = fcntl(keep_fds[i], F_DUPFD_CLOEXEC, 100);
+		if (moved[i] < 0)
+			_exit(126);
+	}
+	sync_moved = fcntl(sync_fd, F_DUPFD_CLOEXEC, 100);
+	if (sync_moved < 0)
+		_exit(126);
+	for (size_t i = 0; i < nkeep; i++)
+		if (dup2(moved[i], (int)(3 + i)) < 0)
+			_exit(126);
+	if (dup3(sync_moved, sync_at, O_CLOEXEC) < 0)
+		_exit(126);
+	/* The spawner's stdin and stdout are no business of the child's (a
+	 * test's log file, a terminal); stderr stays, it is the log. */
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0)
+		_exit(126);
+	if (syscall(SYS_close_range, sync_at + 1, ~0u, 0) < 0)
+		for (int fd = sync_at + 1; fd < 65536; fd++)
+			close(fd);
 	/* A spawner that made itself undumpable (the broker does, so that
 	 * processes of its uid cannot ptrace it) passed that on: the
 	 * child's /proc files are then root's, which a spawner without root
 	 * cannot write, and under hidepid=invisible (systemd's
 	 * ProtectProc=) a spawner without CAP_SYS_PTRACE, root or not, does
 	 * not even see them. Dumpable while the parent writes the maps,
-	 * when it is still the spawner's uid, and not after. */
+	 * holding nothing of the spawner's but the kept fds. exec makes it
+	 * dumpable again; the worker's sandbox (sandbox.c) turns that off
+	 * before it reads a peer's first byte. */
 	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 		_exit(126);
 	/* Tell the parent it may write the id maps, then wait until it has. */
-	if (write(sync_fd, "", 1) != 1 || read(sync_fd, &go, 1) != 1 ||
+	if (write(sync_at, "", 1) != 1 || read(sync_at, &go, 1) != 1 ||
 	    (!spawner_dumpable && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0))
 		_exit(126);
-	close(sync_fd);
+	close(sync_at);
 	/* Its own session and process group: a worker of the broker's own
 	 * uid (without root no other can be mapped) could otherwise signal
 	 * the broker's process group with kill(0, ...) though its pid
 	 * namespace hides every pid outside. */
 	if (setsid() < 0)
 		_exit(126);
-	/* Out of the way of 3..3+n first, then into place. */
-	for (size_t i = 0; i < nkeep; i++) {
-		moved[i] = fcntl(keep_fds[i], F_DUPFD_CLOEXEC, 100);
-		if (moved[i] < 0)
-			_exit(126);
-	}
-	for (size_t i = 0; i < nkeep; i++)
-		if (dup2(moved[i], (int)(3 + i)) < 0)
-			_exit(126);
-	/* The spawner's stdin and stdout are no business of the child's (a
-	 * test's log file, a terminal); stderr stays, it is the log. */
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0)
-		_exit(126);
-	if (syscall(SYS_close_range, 3 + nkeep, ~0u, 0) < 0)
-		for (int fd = (int)(3 + nkeep); fd < 65536; fd++)
-			close(fd);
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		_exit(126);
 	/* A parent that takes signals through a signalfd blocks them; the
