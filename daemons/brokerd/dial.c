@@ -149,7 +149,19 @@ static void start_dial(struct exported *d, size_t index)
 
 void dial_unexport(struct exported *d)
 {
+	struct transport_addr a;
+	char why[256];
+
 	d->leaving = true; /* no redial; given back once the worker is gone */
+	/* A tls: destination would get OP_REQ_UNEXPORT, busid and all, in
+	 * clear on a connection it expects a handshake on: its link is cut
+	 * without telling it, as before device-side unexport. */
+	if (transport_parse_tls(d->export_to, &a, why, sizeof(why)) < 0 ||
+	    a.tls) {
+		session_stop(d->session, "is unexported (a TLS destination is "
+					 "not told: no OP_REQ_UNEXPORT)");
+		return;
+	}
 	d->unexport_by = time(NULL) + UNEXPORT_DIAL_S;
 	start_dial(d, (size_t)(d - b.devices));
 	if (d->dial < 0) {

@@ -38,8 +38,8 @@ not_exported() { $ctl list | grep -qP "^$a\t.*\tno\t"; }
 
 log "--- nothing but storage: the disk goes, the disk with a keyboard does not"
 $ctl list | tee /tmp/list
-grep -qP "^$a\t.*\tallow:1$" /tmp/list || die "the storage gadget is not allowed by line 1"
-grep -qP "^$c\t.*\tdeny:2$" /tmp/list || die "the storage+keyboard gadget is not denied by line 2"
+grep -qP "^$a\t.*\tallow:1\t" /tmp/list || die "the storage gadget is not allowed by line 1"
+grep -qP "^$c\t.*\tdeny:2\t" /tmp/list || die "the storage+keyboard gadget is not denied by line 2"
 set +e
 $ctl export "$c" 2>/tmp/export.err; rc=$?
 set -e
@@ -51,15 +51,15 @@ allow id 1d6b:0104 from 127.0.0.1
 deny'
 echo 0 >/sys/bus/usb/devices/$c/bConfigurationValue
 wait_for 10 sh -c "! test -e /sys/bus/usb/devices/$c:1.0" || die "$c kept its interfaces"
-$ctl list | grep -qP "^$c\t.*\tdeny:1$" || die "an unconfigured keyboard slipped past the deny on keyboards"
+$ctl list | grep -qP "^$c\t.*\tdeny:1\t" || die "an unconfigured keyboard slipped past the deny on keyboards"
 set +e
 $ctl export "$c" 2>/dev/null; rc=$?
 set -e
 [ $rc -eq 1 ] || die "export of an unconfigured keyboard: exit $rc, want 1"
 echo 1 >/sys/bus/usb/devices/$c/bConfigurationValue
 wait_for 10 test -e /sys/bus/usb/devices/$c:1.1 || die "$c did not take its configuration again"
-$ctl list | grep -qP "^$c\t.*\tdeny:1$" || die "the configured keyboard is not denied by line 1"
-$ctl list | grep -qP "^$a\t.*\tallow:2$" || die "the storage gadget is not allowed by line 2"
+$ctl list | grep -qP "^$c\t.*\tdeny:1\t" || die "the configured keyboard is not denied by line 1"
+$ctl list | grep -qP "^$a\t.*\tallow:2\t" || die "the storage gadget is not allowed by line 2"
 policy "$storage_only"
 $ctl export "$a"
 
@@ -116,14 +116,14 @@ wait_for 10 composite_gone || die "the composite gadget did not go away"
 make_composite_gadget /tmp/t.img 1 1 two
 t=$GADGET_BUSID
 policy "$storage_only"
-$ctl list | grep -qP "^$t\t.*\tallow:1$" || die "$t in its storage configuration is not allowed by line 1"
+$ctl list | grep -qP "^$t\t.*\tallow:1\t" || die "$t in its storage configuration is not allowed by line 1"
 $ctl export "$t"
 # What an importer's SET_CONFIGURATION does to it, done here directly:
 # the keyboard configuration is what the policy refuses.
 echo 2 >/sys/bus/usb/devices/$t/bConfigurationValue
 wait_for 10 grep -q "$t (configured): the policy denies it now; unexporting it" /tmp/broker.log ||
 	die "the broker did not judge $t again in its new configuration"
-wait_for 10 sh -c "$ctl list | grep -qP '^$t\t.*\tno\tdeny:2$'" || die "$t, now a keyboard, is still exported"
+wait_for 10 sh -c "$ctl list | grep -qP '^$t\t.*\tno\tdeny:2\t'" || die "$t, now a keyboard, is still exported"
 
 stop_broker
 log "the policy holds after the first check"

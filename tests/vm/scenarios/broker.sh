@@ -34,13 +34,13 @@ wait_listening 127.0.0.1:3240
 
 log "--- list before export"
 $ctl list | tee /tmp/list
-grep -qP '^1-1\t1d6b:0104\t.*\t3\tusb-storage\tno\tallow:2$' /tmp/list || die "list: 1-1 not shown as unexported, allowed by line 2"
+grep -qP '^1-1\t1d6b:0104\t.*\t3\tusb-storage\tno\tallow:2\t' /tmp/list || die "list: 1-1 not shown as unexported, allowed by line 2"
 $ctl list --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert any(x["busid"]=="1-1" and x["speed"]==3 for x in d), d'
 
 log "--- export"
 $ctl export 1-1
 [ ! -e /sys/bus/usb/devices/1-1:1.0/driver ] || die "usb-storage still bound after export"
-$ctl list | grep -qP '^1-1\t.*\t-\tyes\tallow:2$' || die "list: 1-1 not exported"
+$ctl list | grep -qP '^1-1\t.*\t-\tyes\tallow:2\t' || die "list: 1-1 not exported"
 set +e
 $ctl export 9-9; rc=$?
 set -e
@@ -136,22 +136,22 @@ wait_detached
 wait_for 10 test -e /sys/bus/usb/devices/1-1:1.0/driver || die "usb-storage did not rebind"
 
 log "--- auto export: at reload and on hotplug"
-$ctl list | grep -qP '^1-1\t.*\tno\tallow:2$' || die "1-1 still exported after unexport"
+$ctl list | grep -qP '^1-1\t.*\tno\tallow:2\t' || die "1-1 still exported after unexport"
 printf 'allow id 1d6b:0104 from 127.0.0.1 auto\ndeny\n' >/tmp/policy.conf
 $ctl reload
-$ctl list | grep -qP '^1-1\t.*\tyes\tauto:1$' || die "reload did not export an auto device"
+$ctl list | grep -qP '^1-1\t.*\tyes\tauto:1\t' || die "reload did not export an auto device"
 g=/sys/kernel/config/usb_gadget/storage
 udc=$(cat $g/UDC)
 echo "" >$g/UDC
 wait_for 10 sh -c "! $ctl list | grep -q '^1-1'" || die "1-1 did not go away"
 wait_for 10 grep -q "unexported 1-1 (device gone)" /tmp/broker.log || die "the broker missed the unplug"
 echo "$udc" >$g/UDC
-wait_for 20 sh -c "$ctl list | grep -qP '^1-1\t.*\tyes\tauto:1$'" || die "a replugged auto device was not exported"
+wait_for 20 sh -c "$ctl list | grep -qP '^1-1\t.*\tyes\tauto:1\t'" || die "a replugged auto device was not exported"
 usbip attach -r 127.0.0.1 -b 1-1
 check_vhci_disk "$want"
 # The import matches the auto rule too; it must not be exported again.
 $ctl list | grep -P "^$(vhci_busid)\t" | tee /tmp/vhci-list
-grep -qP '\tno\tdeny:1$' /tmp/vhci-list || die "the vhci import is not listed as unexported and denied"
+grep -qP '\tno\tdeny:1\t' /tmp/vhci-list || die "the vhci import is not listed as unexported and denied"
 usbip detach -p 0
 wait_detached
 $ctl unexport 1-1

@@ -191,7 +191,7 @@ systemctl start usbip-export@$b.service || die "starting usbip-export@$b by hand
 sleep 3
 systemctl is-active -q usbip-export@$b.service ||
 	die "usbip-export@$b, started by hand, did not stay up"
-$ctl list | grep -P "^$b\t.*\tyes\tallow:1$" ||
+$ctl list | grep -P "^$b\t.*\tyes\tallow:1\t" ||
 	{ $ctl list; die "the hand-started unit did not export $b"; }
 
 log "--- systemctl reload fails on a refused policy; journalctl -p err says why"
@@ -201,7 +201,7 @@ journalctl -b --no-pager -p err -u usbip-brokerd.service | tee /tmp/err.log
 grep -q "policy not reloaded.*policy.conf:1: unknown word 'colour'" /tmp/err.log ||
 	die "journalctl -p err does not show the broker's refusal"
 # The old policy stays, and so does the export.
-$ctl list | grep -qP "^$b\t.*\tyes\tallow:1$" || die "the refused reload changed the policy"
+$ctl list | grep -qP "^$b\t.*\tyes\tallow:1\t" || die "the refused reload changed the policy"
 printf 'allow id 1d6b:0104 serial 0001\ndeny\n' >"$etc/policy.conf"
 systemctl reload usbip-brokerd.service || die "systemctl reload failed with a good policy"
 journalctl -b --no-pager -p info..info -u usbip-brokerd.service | grep -q "usbip-brokerd: ready" ||
