@@ -4,11 +4,21 @@
  * the suite's TLS library already, so the broker links no second one and
  * the check of what it signs (tls_certificate_verify_check) is the one
  * the unit tests cover.
+ *
+ * The private key lives in a signer process forked before the key is
+ * read, never in the broker: every dialler the broker forks later (the
+ * process that parses hostile DNS answers) gets a copy of the broker's
+ * memory, and so no copy of the key. The signer talks only to the broker,
+ * over a SOCK_SEQPACKET pair, one fixed-size message each way.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,32 +40,165 @@ int tls_key_load(const char *path, struct tls_key **out, char *msg,
 }
 #endif
 
-static struct tls_key *key;
+/* The signer's one message at start: the public half, or why not. */
+struct signer_hello {
+	int32_t status; /* 0, or the negative errno of the load */
+	uint32_t spki_len;
+	uint8_t spki[TLS_SPKI_MAX];
+	struct tls_pin pin;
+	char msg[256];
+};
+
+/* The signer is trusted code that never talks to a peer: a synchronous
+ * round trip from the loop is bounded by this, not by any peer. */
+#define SIGNER_TIMEOUT_MS 2000
+
+static int signer_fd = -1;
+static pid_t signer_pid = -1;
+static bool signer_lost_logged;
+static bool ready;
 static struct tls_pin pin;
 static char spki_hex[2 * TLS_SPKI_MAX + 1];
 
-int sign_init(const char *key_path, char *msg, size_t msg_len)
+#ifdef HAVE_GNUTLS
+static void signer_serve(int fd, struct tls_key *key)
 {
-	uint8_t spki[TLS_SPKI_MAX];
+	struct ipc_sign_request req;
+	struct ipc_sign_answer a;
+	ssize_t n;
+
+	while ((n = recv(fd, &req, sizeof(req), 0)) != 0) {
+		size_t len = 0;
+		int r;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return;
+		memset(&a, 0, sizeof(a));
+		/* The broker checked it; checked again so that a broker bug
+		 * cannot make the key sign anything else. */
+		if ((size_t)n != sizeof(req) || req.length > sizeof(req.tbs) ||
+		    tls_certificate_verify_check(TLS_ROLE_SERVER, req.tbs,
+						 req.length) < 0)
+			a.status = -EINVAL;
+		else if ((r = tls_key_sign(key, TLS_ROLE_SERVER, req.tbs,
+					   req.length, a.signature,
+					   sizeof(a.signature), &len)) < 0)
+			a.status = r;
+		else
+			a.length = (uint32_t)len;
+		if (send(fd, &a, sizeof(a), MSG_NOSIGNAL) != sizeof(a))
+			return;
+	}
+}
+#endif
+
+/* The child: never returns. */
+static void signer_main(int fd, pid_t broker, const char *key_path)
+{
+	struct signer_hello h;
+	struct tls_key *key = NULL;
 	size_t spki_len = 0;
 	int r;
 
-	msg[0] = '\0';
-	r = tls_key_load(key_path, &key, msg, msg_len);
-	if (r < 0)
-		return r;
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (getppid() != broker)
+		_exit(1);
+	/* Stopped with the broker (PDEATHSIG, or sign_free), not by a
+	 * SIGTERM to the whole group or cgroup while the broker drains. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (fd != 3 && (dup2(fd, 3) < 0 || close(fd) < 0))
+		_exit(1);
+	fd = 3;
+	if (close_range(4, ~0u, 0) < 0)
+		_exit(1);
+	memset(&h, 0, sizeof(h));
+	r = tls_key_load(key_path, &key, h.msg, sizeof(h.msg));
 #ifdef HAVE_GNUTLS
-	r = tls_key_spki(key, spki, sizeof(spki), &spki_len);
 	if (r == 0)
-		r = tls_key_pin(key, &pin);
-	if (r < 0) {
-		sign_free();
-		return log_fail(r, msg, msg_len, "%s: %s", key_path,
+		r = tls_key_spki(key, h.spki, sizeof(h.spki), &spki_len);
+	if (r == 0)
+		r = tls_key_pin(key, &h.pin);
+	if (r < 0 && !h.msg[0])
+		snprintf(h.msg, sizeof(h.msg), "%s: %s", key_path,
+			 strerror(-r));
+#endif
+	h.status = r;
+	h.spki_len = (uint32_t)spki_len;
+	if (send(fd, &h, sizeof(h), MSG_NOSIGNAL) != sizeof(h) || r < 0)
+		_exit(1);
+#ifdef HAVE_GNUTLS
+	signer_serve(fd, key);
+	tls_key_free(key);
+#endif
+	_exit(0);
+}
+
+/* Waits for one whole message of size len from the signer. */
+static int signer_recv(void *buf, size_t len, int timeout_ms)
+{
+	struct pollfd p = {.fd = signer_fd, .events = POLLIN};
+	ssize_t n;
+	int r;
+
+	do
+		r = poll(&p, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	if (r == 0)
+		return -ETIMEDOUT;
+	n = recv(signer_fd, buf, len, MSG_DONTWAIT);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EPIPE;
+}
+
+int sign_init(const char *key_path, char *msg, size_t msg_len)
+{
+	struct signer_hello h;
+	int pair[2];
+	pid_t broker = getpid();
+	int r;
+
+	msg[0] = '\0';
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+		return log_fail(-errno, msg, msg_len, "signer socketpair: %s",
+				strerror(errno));
+	signer_pid = fork();
+	if (signer_pid < 0) {
+		r = -errno;
+		close(pair[0]);
+		close(pair[1]);
+		return log_fail(r, msg, msg_len, "signer fork: %s",
 				strerror(-r));
 	}
-	for (size_t i = 0; i < spki_len; i++)
-		snprintf(spki_hex + 2 * i, 3, "%02x", spki[i]);
-#endif
+	if (signer_pid == 0)
+		signer_main(pair[1], broker, key_path);
+	close(pair[1]);
+	signer_fd = pair[0];
+	/* The load reads one small file: generous, but bounded. */
+	r = signer_recv(&h, sizeof(h), 5 * SIGNER_TIMEOUT_MS);
+	if (r < 0) {
+		sign_free();
+		return log_fail(r, msg, msg_len, "%s: signer: %s", key_path,
+				strerror(-r));
+	}
+	if (h.status < 0 || h.spki_len > sizeof(h.spki)) {
+		r = h.status < 0 ? h.status : -EPROTO;
+		h.msg[sizeof(h.msg) - 1] = '\0';
+		snprintf(msg, msg_len, "%s", h.msg);
+		sign_free();
+		return r;
+	}
+	pin = h.pin;
+	for (size_t i = 0; i < h.spki_len; i++)
+		snprintf(spki_hex + 2 * i, 3, "%02x", h.spki[i]);
+	ready = true;
 #ifdef HAVE_GNUTLS
 	/* Only at start, before the loop runs (modprobe is waited for);
 	 * not fatal: the message says TLS sessions fail until it is. */
@@ -66,7 +209,7 @@ int sign_init(const char *key_path, char *msg, size_t msg_len)
 
 bool sign_ready(void)
 {
-	return key != NULL;
+	return ready;
 }
 
 const char *sign_spki_hex(void)
@@ -79,17 +222,32 @@ const struct tls_pin *sign_pin(void)
 	return &pin;
 }
 
+/* The signer is gone or broken: every later request fails at once. */
+static int signer_lost(int err)
+{
+	if (!signer_lost_logged)
+		log_line("TLS signer process %d: %s; TLS sessions are refused "
+			 "from now on",
+			 (int)signer_pid, strerror(-err));
+	signer_lost_logged = true;
+	if (signer_fd >= 0)
+		close(signer_fd);
+	signer_fd = -1;
+	return err;
+}
+
 int sign_certificate_verify(const struct ipc_sign_request *req,
 			    struct ipc_sign_answer *a)
 {
-	size_t len = 0;
+	struct ipc_sign_answer answer;
 	int r;
 
 	memset(a, 0, sizeof(*a));
-	if (!key)
+	if (!ready)
 		return a->status = -ENOKEY;
 #ifndef HAVE_GNUTLS
-	(void)len;
+	(void)req;
+	(void)answer;
 	(void)r;
 	return a->status = -EOPNOTSUPP;
 #else
@@ -100,19 +258,36 @@ int sign_certificate_verify(const struct ipc_sign_request *req,
 					 req->length);
 	if (r < 0)
 		return a->status = -EINVAL;
-	r = tls_key_sign(key, TLS_ROLE_SERVER, req->tbs, req->length,
-			 a->signature, sizeof(a->signature), &len);
+	if (signer_fd < 0)
+		return a->status = -EPIPE;
+	if (send(signer_fd, req, sizeof(*req), MSG_NOSIGNAL | MSG_DONTWAIT) !=
+	    sizeof(*req))
+		return a->status = signer_lost(-EPIPE);
+	r = signer_recv(&answer, sizeof(answer), SIGNER_TIMEOUT_MS);
 	if (r < 0)
-		return a->status = r;
-	a->length = (uint32_t)len;
+		return a->status = signer_lost(r);
+	if (answer.status > 0 || answer.length > sizeof(answer.signature))
+		return a->status = signer_lost(-EPROTO);
+	/* The signer's own refusal is not the worker's lie: not -EINVAL. */
+	if (answer.status < 0)
+		return a->status = answer.status == -EINVAL ? -EPROTO
+							    : answer.status;
+	*a = answer;
 	return 0;
 #endif
 }
 
 void sign_free(void)
 {
-#ifdef HAVE_GNUTLS
-	tls_key_free(key);
-#endif
-	key = NULL;
+	if (signer_fd >= 0)
+		close(signer_fd);
+	signer_fd = -1;
+	if (signer_pid > 0) {
+		kill(signer_pid, SIGKILL);
+		/* Already reaped by reap_workers if it died: ECHILD. */
+		while (waitpid(signer_pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	signer_pid = -1;
+	ready = false;
 }
