@@ -34,6 +34,10 @@
 #                     a symlink, a directory, absent or a FIFO stops the
 #                     start within 5 s, with the path named; with a good
 #                     key the broker logs its pin, never the key itself
+#   tls-key-not-in-broker  with a tls: listener and a key, the 32 private
+#                     bytes of the key are nowhere in the broker's readable
+#                     memory (so not in the diallers it forks either), and
+#                     are in its signer child's (the search works)
 #   serve-fd          connections handed over with usbip-brokerctl
 #                     serve-fd (SCM_RIGHTS) get workers, under the same
 #                     per-peer limit; --qubes starts a Qubes session; a
@@ -519,6 +523,46 @@ tls-key-refused)
 			fail "the key reached the log"
 		fi
 	done < <(grep -v -- "-----" "$key")
+	stop_broker
+	;;
+tls-key-not-in-broker)
+	mkdir -p "$dir/keys"
+	$brokerctl keygen --out "$dir/keys" >/dev/null || fail "keygen"
+	tls=1 start_broker
+	# holds PID KEYFILE: whether PID's readable memory holds the key's
+	# Ed25519 seed (the last 32 bytes of its PKCS#8 DER).
+	holds() {
+		python3 - "$1" "$2" <<'PY'
+import base64, re, sys
+pid, keyfile = sys.argv[1], sys.argv[2]
+body = "".join(l for l in open(keyfile).read().splitlines() if "-----" not in l)
+seed = base64.b64decode(body)[-32:]
+found = False
+with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+    for line in maps:
+        m = re.match(r"([0-9a-f]+)-([0-9a-f]+) r", line)
+        if not m or "[vvar" in line or "[vsyscall" in line:
+            continue
+        lo, hi = int(m.group(1), 16), int(m.group(2), 16)
+        try:
+            mem.seek(lo)
+            if seed in mem.read(hi - lo):
+                found = True
+                break
+        except OSError:
+            pass
+sys.exit(0 if found else 1)
+PY
+	}
+	if holds "$bpid" "$dir/keys/identity.key"; then
+		fail "the broker (pid $bpid) holds the private key"
+	fi
+	signer=$(cat /proc/"$bpid"/task/*/children 2>/dev/null)
+	[ -n "$signer" ] || fail "the broker has no signer child"
+	for pid in $signer; do
+		holds "$pid" "$dir/keys/identity.key" && found=1
+	done
+	[ -n "${found:-}" ] || fail "no child of the broker holds the key: the search does not work"
 	stop_broker
 	;;
 *)
