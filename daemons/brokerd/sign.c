@@ -17,12 +17,18 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#ifdef HAVE_LIBSECCOMP
+#include <seccomp.h>
+#endif
+
 #include "log.h"
+#include "macros.h"
 #include "sign.h"
 #include "tls_key.h"
 #ifdef HAVE_GNUTLS
@@ -94,6 +100,51 @@ static void signer_serve(int fd, struct tls_key *key)
 }
 #endif
 
+#ifdef HAVE_LIBSECCOMP
+/* What signing over the socketpair takes once the key is loaded: no
+ * open, no socket, no exec, no executable memory. Not that the signer
+ * parses much (one fixed-size request, checked), but what it holds is
+ * the one secret. */
+static const int signer_allowed[] = {
+	SCMP_SYS(recvfrom),	 SCMP_SYS(recvmsg),	SCMP_SYS(read),
+	SCMP_SYS(sendto),	 SCMP_SYS(sendmsg),	SCMP_SYS(write),
+	SCMP_SYS(brk),		 SCMP_SYS(munmap),	SCMP_SYS(mremap),
+	SCMP_SYS(madvise),	 SCMP_SYS(futex),	SCMP_SYS(getrandom),
+	SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(getpid),
+	SCMP_SYS(gettid),	 SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask),
+	SCMP_SYS(sigaltstack),	 SCMP_SYS(restart_syscall), SCMP_SYS(close),
+	SCMP_SYS(exit),		 SCMP_SYS(exit_group),
+};
+
+static int signer_confine(char *msg, size_t msg_len)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	int r = 0;
+
+	if (!ctx)
+		return log_fail(-ENOMEM, msg, msg_len, "signer: seccomp_init");
+	for (size_t i = 0; i < ARRAY_SIZE(signer_allowed) && r == 0; i++) {
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, signer_allowed[i], 0);
+		if (r == -EDOM || r == -EFAULT) /* not on this architecture */
+			r = 0;
+	}
+	/* malloc's memory, never executable. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (r == 0)
+		r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (r < 0)
+		return log_fail(r, msg, msg_len, "signer: seccomp: %s",
+				strerror(-r));
+	return 0;
+}
+#endif
+
 /* The child: never returns. */
 static void signer_main(int fd, pid_t broker, const char *key_path)
 {
@@ -123,6 +174,10 @@ static void signer_main(int fd, pid_t broker, const char *key_path)
 		r = tls_key_spki(key, h.spki, sizeof(h.spki), &spki_len);
 	if (r == 0)
 		r = tls_key_pin(key, &h.pin);
+#ifdef HAVE_LIBSECCOMP
+	if (r == 0)
+		r = signer_confine(h.msg, sizeof(h.msg));
+#endif
 	if (r < 0 && !h.msg[0])
 		snprintf(h.msg, sizeof(h.msg), "%s: %s", key_path,
 			 strerror(-r));
