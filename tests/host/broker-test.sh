@@ -38,6 +38,9 @@
 #                     bytes of the key are nowhere in the broker's readable
 #                     memory (so not in the diallers it forks either), and
 #                     are in its signer child's (the search works)
+#   tls-signer-killed with its signer killed, the broker refuses two
+#                     signatures with an error (logged once), answers
+#                     throughout, and stops cleanly
 #   serve-fd          connections handed over with usbip-brokerctl
 #                     serve-fd (SCM_RIGHTS) get workers, under the same
 #                     per-peer limit; --qubes starts a Qubes session; a
@@ -563,6 +566,26 @@ PY
 		holds "$pid" "$dir/keys/identity.key" && found=1
 	done
 	[ -n "${found:-}" ] || fail "no child of the broker holds the key: the search does not work"
+	stop_broker
+	;;
+tls-signer-killed)
+	mkdir -p "$dir/keys"
+	$brokerctl keygen --out "$dir/keys" >/dev/null || fail "keygen"
+	tls=1
+	start_broker
+	signer=$(tr -d ' ' </proc/"$bpid"/task/"$bpid"/children)
+	[ -n "$signer" ] || fail "the broker has no signer child"
+	kill -KILL "$signer"
+	for n in 1 2; do
+		connect sign-legit
+		wait_for 5 sh -c "[ \$(grep -c 'fake-worker: signing refused' '$log') -ge $n ]" ||
+			fail "signature $n was not refused"
+		responsive
+	done
+	[ "$(grep -c "TLS signer process $signer: .*TLS sessions are refused" "$log")" = 1 ] ||
+		fail "the signer's loss was not logged exactly once"
+	grep -q "fake-worker: signed" "$log" && fail "signed without a signer"
+	grep "signer\|signing" "$log"
 	stop_broker
 	;;
 *)
