@@ -106,14 +106,18 @@ static void signer_serve(int fd, struct tls_key *key)
  * parses much (one fixed-size request, checked), but what it holds is
  * the one secret. */
 static const int signer_allowed[] = {
-	SCMP_SYS(recvfrom),	 SCMP_SYS(recvmsg),	SCMP_SYS(read),
-	SCMP_SYS(sendto),	 SCMP_SYS(sendmsg),	SCMP_SYS(write),
-	SCMP_SYS(brk),		 SCMP_SYS(munmap),	SCMP_SYS(mremap),
-	SCMP_SYS(madvise),	 SCMP_SYS(futex),	SCMP_SYS(getrandom),
-	SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(getpid),
-	SCMP_SYS(gettid),	 SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask),
-	SCMP_SYS(sigaltstack),	 SCMP_SYS(restart_syscall), SCMP_SYS(close),
-	SCMP_SYS(exit),		 SCMP_SYS(exit_group),
+	SCMP_SYS(recvfrom),	 SCMP_SYS(recvmsg),
+	SCMP_SYS(read),		 SCMP_SYS(sendto),
+	SCMP_SYS(sendmsg),	 SCMP_SYS(write),
+	SCMP_SYS(brk),		 SCMP_SYS(munmap),
+	SCMP_SYS(mremap),	 SCMP_SYS(madvise),
+	SCMP_SYS(futex),	 SCMP_SYS(getrandom),
+	SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
+	SCMP_SYS(getpid),	 SCMP_SYS(gettid),
+	SCMP_SYS(rt_sigreturn),	 SCMP_SYS(rt_sigprocmask),
+	SCMP_SYS(sigaltstack),	 SCMP_SYS(restart_syscall),
+	SCMP_SYS(close),	 SCMP_SYS(exit),
+	SCMP_SYS(exit_group),
 };
 
 static int signer_confine(char *msg, size_t msg_len)
