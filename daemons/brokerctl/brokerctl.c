@@ -29,6 +29,7 @@
 
 #include "cli.h"
 #include "control.h"
+#include "ipc.h"
 #include "macros.h"
 #include "transport.h"
 #ifdef HAVE_GNUTLS
@@ -198,12 +199,6 @@ static int ask(const char *socket_path, const char *request, size_t n,
 	       int pass_fd, char *reply, size_t reply_len)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} control;
-	struct iovec iov = {.iov_base = (void *)request, .iov_len = n};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 
 	if (strlen(socket_path) >= sizeof(sa.sun_path)) {
 		fprintf(stderr, PROGRAM ": socket path too long\n");
@@ -227,18 +222,8 @@ static int ask(const char *socket_path, const char *request, size_t n,
 			socket_path, strerror(errno));
 		return EXIT_UNREACHABLE;
 	}
-	if (pass_fd >= 0) {
-		memset(&control, 0, sizeof(control));
-		mh.msg_control = control.buf;
-		mh.msg_controllen = sizeof(control.buf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
-	}
 	ssize_t got = -1;
-	if (sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)n)
+	if (ipc_send_datagram(fd, request, n, pass_fd) == 0)
 		got = recv(fd, reply, reply_len - 1, 0);
 	if (got <= 0) {
 		fprintf(stderr, PROGRAM ": no reply from the broker\n");
