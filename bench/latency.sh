@@ -21,13 +21,7 @@ lat=$bin/tests/usb-latency
 count=${BENCH_COUNT:-150}
 rounds=${BENCH_ROUNDS:-5}
 
-make_sourcesink_gadget 0
-busid=$GADGET_BUSID
-modprobe usbip-host
-modprobe vhci-hcd
-usbipd -D
-wait_listening 0.0.0.0:3240 2>/dev/null || wait_listening '\*:3240' 2>/dev/null || sleep 1
-start_broker 3241 "allow id 1d6b:0105 from 127.0.0.1"
+sourcesink_both_servers
 
 # imported_node: the usbfs node of the configured import behind vhci_hcd.
 imported_node() {

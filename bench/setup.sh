@@ -28,13 +28,7 @@ attach=$bin/daemons/attach/usbip-attach
 probe=$bin/tests/usbip-probe
 rounds=${BENCH_ROUNDS:-5}
 
-make_sourcesink_gadget 0
-busid=$GADGET_BUSID
-modprobe usbip-host
-modprobe vhci-hcd
-usbipd -D
-wait_listening 0.0.0.0:3240 2>/dev/null || wait_listening '\*:3240' 2>/dev/null || sleep 1
-start_broker 3241 "allow id 1d6b:0105 from 127.0.0.1"
+sourcesink_both_servers
 
 # The busid an import gets: port 1 of vhci_hcd's high-speed root hub.
 for h in /sys/devices/platform/vhci_hcd.0/usb[0-9]*; do
