@@ -11,13 +11,11 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include "allow_list.h"
 #include "macros.h"
 
 /* Each entry with the reason it is needed; nothing else is. */
-static const struct {
-	int nr;
-	const char *why;
-} allowed[] = {
+static const struct syscall_allowance allowed[] = {
 	{SCMP_SYS(read), "client requests; usbfs descriptor reads"},
 	{SCMP_SYS(write), "replies to the client; log lines to stderr"},
 	{SCMP_SYS(pread64),
@@ -111,8 +109,9 @@ int worker_seccomp_load(int broker_fd)
 	if (!ctx)
 		return -ENOMEM;
 	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(allowed); i++)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i].nr, 0);
+	if (r == 0)
+		r = seccomp_allow_syscalls(ctx, allowed, ARRAY_SIZE(allowed),
+					   NULL);
 	/* glibc 2.34+ tries clone3 first and falls back only on ENOSYS. */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),

@@ -24,7 +24,7 @@
 #include <cap-ng.h>
 #endif
 #ifdef HAVE_LIBSECCOMP
-#include <seccomp.h>
+#include "allow_list.h"
 #endif
 
 #include "macros.h"
@@ -235,22 +235,32 @@ int attach_tls_drop_privileges(char *msg, size_t msg_len)
 int attach_tls_confine(char *msg, size_t msg_len)
 {
 #ifdef HAVE_LIBSECCOMP
-	static const int allowed[] = {
-		SCMP_SYS(read),		 SCMP_SYS(write),
-		SCMP_SYS(recvfrom),	 SCMP_SYS(sendto),
-		SCMP_SYS(poll),		 SCMP_SYS(ppoll),
-		SCMP_SYS(getrandom),	 SCMP_SYS(futex),
-		SCMP_SYS(clock_gettime), SCMP_SYS(close),
-		SCMP_SYS(brk),		 SCMP_SYS(mmap),
-		SCMP_SYS(munmap),	 SCMP_SYS(mremap),
-		SCMP_SYS(madvise),	 SCMP_SYS(rt_sigreturn),
-		SCMP_SYS(exit),		 SCMP_SYS(exit_group),
+	static const struct syscall_allowance allowed[] = {
+		{SCMP_SYS(read), "the handshake; the key file was read before"},
+		{SCMP_SYS(write), "the report to the parent; a log line"},
+		{SCMP_SYS(recvfrom), "the handshake"},
+		{SCMP_SYS(sendto), "the handshake"},
+		{SCMP_SYS(poll), "the handshake's deadline"},
+		{SCMP_SYS(ppoll), "the same on newer glibc"},
+		{SCMP_SYS(getrandom), "the key share, the nonces"},
+		{SCMP_SYS(futex), "GnuTLS's locks"},
+		{SCMP_SYS(clock_gettime), "the handshake's deadline"},
+		{SCMP_SYS(close), "the end"},
+		{SCMP_SYS(brk), "malloc"},
+		{SCMP_SYS(mmap), "malloc"},
+		{SCMP_SYS(munmap), "free"},
+		{SCMP_SYS(mremap), "realloc"},
+		{SCMP_SYS(madvise), "free() trimming"},
+		{SCMP_SYS(rt_sigreturn), "returning from a signal"},
+		{SCMP_SYS(exit), "the end"},
+		{SCMP_SYS(exit_group), "the end"},
 	};
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	int r = ctx ? 0 : -ENOMEM;
 
-	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(allowed); i++)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+	if (r == 0)
+		r = seccomp_allow_syscalls(ctx, allowed, ARRAY_SIZE(allowed),
+					   NULL);
 	/* The handshake's non-blocking switch, and kTLS's options only. */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,

@@ -10,7 +10,7 @@
 
 #include <linux/vm_sockets.h>
 #ifdef HAVE_LIBSECCOMP
-#include <seccomp.h>
+#include "allow_list.h"
 #endif
 
 #include "dial_confine.h"
@@ -24,10 +24,7 @@
  * vsock, unix, the Firecracker handshake) and handing the socket back
  * take; each entry with the reason. Nothing else: no exec, no ptrace,
  * no signals to others, no privilege calls. */
-static const struct {
-	int nr;
-	const char *why;
-} dial_allowed[] = {
+static const struct syscall_allowance dial_allowed[] = {
 	{SCMP_SYS(connect), "the connection; DNS over UDP and TCP"},
 	{SCMP_SYS(bind), "glibc's resolver binds its UDP source port"},
 	{SCMP_SYS(getsockname), "the resolver"},
@@ -114,16 +111,15 @@ static int load_filter(bool unix_sockets, char *msg, size_t msg_len)
 
 	if (!ctx)
 		return log_fail(-ENOMEM, msg, msg_len, "dialler: seccomp_init");
-	for (size_t i = 0; i < ARRAY_SIZE(dial_allowed); i++) {
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, dial_allowed[i].nr,
-				     0);
-		/* A syscall this architecture lacks (open on arm64): skip. */
-		if (r < 0 && r != -EDOM && r != -EFAULT) {
-			seccomp_release(ctx);
-			return log_fail(r, msg, msg_len,
-					"dialler: allowing syscall %d: %s",
-					dial_allowed[i].nr, strerror(-r));
-		}
+	int nr = -1;
+
+	r = seccomp_allow_syscalls(ctx, dial_allowed, ARRAY_SIZE(dial_allowed),
+				   &nr);
+	if (r < 0) {
+		seccomp_release(ctx);
+		return log_fail(r, msg, msg_len,
+				"dialler: allowing syscall %d: %s", nr,
+				strerror(-r));
 	}
 	r = socket_rules(ctx, unix_sockets);
 	/* The resolver's FIONREAD and O_NONBLOCK by ioctl: no other

@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #ifdef HAVE_LIBSECCOMP
-#include <seccomp.h>
+#include "allow_list.h"
 #endif
 
 #include "log.h"
@@ -105,19 +105,30 @@ static void signer_serve(int fd, struct tls_key *key)
  * open, no socket, no exec, no executable memory. Not that the signer
  * parses much (one fixed-size request, checked), but what it holds is
  * the one secret. */
-static const int signer_allowed[] = {
-	SCMP_SYS(recvfrom),	 SCMP_SYS(recvmsg),
-	SCMP_SYS(read),		 SCMP_SYS(sendto),
-	SCMP_SYS(sendmsg),	 SCMP_SYS(write),
-	SCMP_SYS(brk),		 SCMP_SYS(munmap),
-	SCMP_SYS(mremap),	 SCMP_SYS(madvise),
-	SCMP_SYS(futex),	 SCMP_SYS(getrandom),
-	SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
-	SCMP_SYS(getpid),	 SCMP_SYS(gettid),
-	SCMP_SYS(rt_sigreturn),	 SCMP_SYS(rt_sigprocmask),
-	SCMP_SYS(sigaltstack),	 SCMP_SYS(restart_syscall),
-	SCMP_SYS(close),	 SCMP_SYS(exit),
-	SCMP_SYS(exit_group),
+static const struct syscall_allowance signer_allowed[] = {
+	{SCMP_SYS(recvfrom), "the broker's request"},
+	{SCMP_SYS(recvmsg), "the broker's request"},
+	{SCMP_SYS(read), "the broker's request; GnuTLS's first use"},
+	{SCMP_SYS(sendto), "the answer"},
+	{SCMP_SYS(sendmsg), "the answer"},
+	{SCMP_SYS(write), "a log line to stderr"},
+	{SCMP_SYS(brk), "malloc"},
+	{SCMP_SYS(munmap), "free"},
+	{SCMP_SYS(mremap), "realloc"},
+	{SCMP_SYS(madvise), "free() trimming"},
+	{SCMP_SYS(futex), "GnuTLS's and glibc's locks"},
+	{SCMP_SYS(getrandom), "Ed25519 and ECDSA signing"},
+	{SCMP_SYS(clock_gettime), "GnuTLS"},
+	{SCMP_SYS(gettimeofday), "vDSO fallback"},
+	{SCMP_SYS(getpid), "GnuTLS's fork detection"},
+	{SCMP_SYS(gettid), "glibc"},
+	{SCMP_SYS(rt_sigreturn), "returning from a signal"},
+	{SCMP_SYS(rt_sigprocmask), "glibc"},
+	{SCMP_SYS(sigaltstack), "the sanitizers' runtime"},
+	{SCMP_SYS(restart_syscall), "an interrupted read"},
+	{SCMP_SYS(close), "the end"},
+	{SCMP_SYS(exit), "the end"},
+	{SCMP_SYS(exit_group), "the end"},
 };
 
 static int signer_confine(char *msg, size_t msg_len)
@@ -127,11 +138,8 @@ static int signer_confine(char *msg, size_t msg_len)
 
 	if (!ctx)
 		return log_fail(-ENOMEM, msg, msg_len, "signer: seccomp_init");
-	for (size_t i = 0; i < ARRAY_SIZE(signer_allowed) && r == 0; i++) {
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, signer_allowed[i], 0);
-		if (r == -EDOM || r == -EFAULT) /* not on this architecture */
-			r = 0;
-	}
+	r = seccomp_allow_syscalls(ctx, signer_allowed,
+				   ARRAY_SIZE(signer_allowed), NULL);
 	/* malloc's memory, never executable. */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
