@@ -10,12 +10,14 @@
 #include <fnmatch.h>
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef HAVE_LIBSYSTEMD
@@ -312,6 +314,36 @@ static void sleep_interruptible(unsigned ms)
 }
 
 /*
+ * The port for qubes.USBDetach, whole or not at all: written beside the
+ * file and renamed over it, so that a crash or a full disk never leaves
+ * a reader an empty or half-written number (or another device's port).
+ */
+static int write_state_file(const char *path, int port)
+{
+	char tmp[PATH_MAX];
+	char line[16];
+	int n = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	_cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = snprintf(line, sizeof(line), "%d\n", port);
+	if (fchmod(fd, 0644) < 0 || write(fd, line, (size_t)n) != n ||
+	    fsync(fd) < 0 || rename(tmp, path) < 0) {
+		int e = errno;
+
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * The importing half of Qubes' qubes.USB (the stock usb-import): the
  * device side's one line "DEVID SPEED" on ADDR (fd:0 under qrexec), the
  * socket to vhci_hcd, the port into state_file for qubes.USBDetach, and
@@ -344,11 +376,8 @@ static int cmd_connect_qubes(const char *address, const char *busid,
 		return EXIT_FAIL;
 	log_line("%s (Qubes, devid %u, %s-speed) attached at port %d", busid,
 		 d.busnum << 16 | d.devnum, speed_name(d.speed), port);
-	if (state_file) {
-		FILE *f = fopen(state_file, "we");
-		if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0)
-			log_line("%s: cannot write the port", state_file);
-	}
+	if (state_file && write_state_file(state_file, port) < 0)
+		log_line("%s: cannot write the port: %m", state_file);
 	/* vhci_hcd holds the socket now; no copy of ours may keep it open
 	 * (under qrexec, stdin and stdout are both the socket). */
 	int sock = take_fd(&fd), null = open("/dev/null", O_RDWR | O_CLOEXEC);
