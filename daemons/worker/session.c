@@ -645,6 +645,15 @@ static int handle_frame(struct session *s, const struct usbip_urb_frame *f)
 	}
 }
 
+/* The first failure of the client's socket, for the session's end line. A
+ * reset or a broken pipe is a client that left; anything else (EBADMSG:
+ * kTLS found a record that does not authenticate) is named there. */
+static void client_failed(struct session *s, int r)
+{
+	if (r != -ECONNRESET && r != -EPIPE && !s->stats->client_error)
+		s->stats->client_error = r;
+}
+
 /* The next bytes for the reader: from the input buffer, or from the
  * socket. Returns the count, 0 for "wait for poll", -1 at end of stream,
  * -2 for a connection that failed. */
@@ -683,8 +692,10 @@ static ssize_t next_bytes(struct session *s, uint8_t *dst, size_t want)
 		s->drained = true;
 		return 0;
 	}
-	if (got < 0)
+	if (got < 0) {
+		client_failed(s, -errno);
 		return -2;
+	}
 	if (got == 0)
 		return -1;
 	if ((size_t)got < want + ahead)
@@ -754,8 +765,10 @@ static void flush_client(struct session *s)
 {
 	int r = outq_flush(&s->out, s->client);
 
-	if (r < 0 && r != -EAGAIN)
+	if (r < 0 && r != -EAGAIN) {
+		client_failed(s, r);
 		s->client_gone = true;
+	}
 }
 
 static void release_buffer(void *pool, void *buf)

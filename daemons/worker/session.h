@@ -23,6 +23,10 @@ struct session_stats {
 	uint64_t errors;
 	uint64_t mapped_buffers; /* transfer buffers in usbfs memory */
 	uint64_t heap_buffers;	 /* the rest */
+	/* Why the client's socket failed (negative errno), 0 when it was
+	 * closed, reset or never failed: kTLS's EBADMSG (a record that did
+	 * not authenticate) must not read as a client that left. */
+	int client_error;
 };
 
 /*

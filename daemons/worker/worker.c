@@ -449,13 +449,21 @@ static int serve(struct worker *w, int fd, const char *peer)
 		 d->wire.device.id_vendor, d->wire.device.id_product);
 	r = session_serve(d, fd, peer, &limits, &stats,
 			  broker ? report_stats : NULL, w);
+	char failed[128];
+	snprintf(failed, sizeof(failed), "the connection failed: %s%s",
+		 strerror(-stats.client_error),
+		 stats.client_error == -EBADMSG
+			 ? " (a TLS record did not authenticate: corrupted "
+			   "or tampered with on the way)"
+			 : "");
 	log_line("%s: session ended (%s): %llu URBs, %llu bytes in, %llu bytes "
 		 "out, %llu errors; buffers: %llu in usbfs memory, %llu on the "
 		 "heap",
 		 peer,
-		 r != 0		? strerror(-r)
-		 : session_stop ? "stopped"
-				: "client left",
+		 r != 0		      ? strerror(-r)
+		 : stats.client_error ? failed
+		 : session_stop	      ? "stopped"
+				      : "client left",
 		 (unsigned long long)stats.urbs,
 		 (unsigned long long)stats.bytes_in,
 		 (unsigned long long)stats.bytes_out,
