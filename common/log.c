@@ -125,6 +125,15 @@ void log_warning(const char *fmt, ...)
 	va_end(ap);
 }
 
+void log_notice(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vline(LOG_NOTICE, fmt, ap);
+	va_end(ap);
+}
+
 int log_fail(int err, char *msg, size_t msg_len, const char *fmt, ...)
 {
 	va_list ap;

@@ -15,8 +15,8 @@
 /* Sets the prefix; the program name by default. Also looks whether
  * stderr is the journal (JOURNAL_STREAM names its device and inode, as
  * systemd documents): then every line starts with its syslog priority,
- * <3> for an error, <4> a warning, <6> the rest (sd-daemon.h's SD_ERR and
- * friends), so that journalctl -p err finds the errors. */
+ * <3> for an error, <4> a warning, <5> a notice, <6> the rest (sd-daemon.h's
+ * SD_ERR and friends), so that journalctl -p err finds the errors. */
 void log_init(const char *program);
 /* An event: priority info. */
 __attribute__((format(printf, 1, 2))) void log_line(const char *fmt, ...);
@@ -25,6 +25,9 @@ __attribute__((format(printf, 1, 2))) void log_line(const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) void log_error(const char *fmt, ...);
 /* Something went wrong that the program copes with: priority warning. */
 __attribute__((format(printf, 1, 2))) void log_warning(const char *fmt, ...);
+/* A normal event an administrator may want to know of, such as a session
+ * ended on purpose before a limit: priority notice. */
+__attribute__((format(printf, 1, 2))) void log_notice(const char *fmt, ...);
 
 /* The escaping log_line applies: writes text, escaped and NUL-terminated,
  * into out (out_len > 0), whole escapes only; returns how many bytes of

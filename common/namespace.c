@@ -131,12 +131,16 @@ static void child(int sync_fd, bool spawner_dumpable, const char *path,
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
 	/* The spawner's USBIP_* variables (the worker's documented
-	 * switches, the test suite's) and nothing else: a worker has no use
-	 * for the broker's NOTIFY_SOCKET, paths or locale. */
+	 * switches, the test suite's) and JOURNAL_STREAM (the worker shares
+	 * the broker's stderr, so its lines carry their priority in the
+	 * journal too; log_init checks that it names stderr), and nothing
+	 * else: a worker has no use for the broker's NOTIFY_SOCKET, paths
+	 * or locale. */
 	char *env[MAX_ENV + 1];
 	size_t n = 0;
 	for (char **e = environ; *e && n < MAX_ENV; e++)
-		if (!strncmp(*e, "USBIP_", 6))
+		if (!strncmp(*e, "USBIP_", 6) ||
+		    !strncmp(*e, "JOURNAL_STREAM=", 15))
 			env[n++] = *e;
 	env[n] = NULL;
 	execve(path, argv, env);

@@ -81,6 +81,16 @@ struct tls_result {
 	uint64_t record_limit;
 };
 
+/* --tls-record-limit (usbip-brokerd, passed to its TLS workers): records
+ * per direction a session may carry, which can only lower the AEAD's
+ * record_limit, never raise it. For tests of the session end at the
+ * limit, and as hardening (shorter-lived keys). Below the minimum a
+ * session would not get past a device's enumeration; the maximum is
+ * only a bound on nonsense (ChaCha20-Poly1305 has no limit that matters,
+ * AES-GCM's is 2^24.5). */
+#define TLS_RECORD_LIMIT_MIN 256ULL
+#define TLS_RECORD_LIMIT_MAX (1ULL << 48)
+
 struct tls_session;
 
 /*

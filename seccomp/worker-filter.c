@@ -78,6 +78,24 @@ static const struct {
 	{SOL_TLS, TLS_RX, "kTLS: the keys for receiving"},
 };
 
+/*
+ * getsockopt, for these only: the kTLS record counts of the worker's
+ * record limit (daemons/worker/tls_server.h). The kernel answers with the
+ * whole crypto_info, key and IV included; those are the keys this
+ * process installed with setsockopt after its handshake and holds
+ * anyway, so the answer gives it nothing new. No other option: getsockopt
+ * reads state, and a compromised worker has no business reading more of
+ * it than its limit needs.
+ */
+static const struct {
+	int level, name;
+	const char *why;
+} socket_queries[] = {
+	{SOL_TLS, TLS_TX, "kTLS: records sent (rec_seq), for the record limit"},
+	{SOL_TLS, TLS_RX,
+	 "kTLS: records received (rec_seq), for the record limit"},
+};
+
 /* The usbfs requests on the device fd. */
 static const unsigned long usbfs_requests[] = {
 	USBDEVFS_SUBMITURB,	   /* asynchronous transfers */
@@ -137,6 +155,13 @@ int worker_seccomp_load(int broker_fd)
 				(unsigned)socket_options[i].level),
 			SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu,
 				(unsigned)socket_options[i].name));
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(socket_queries); i++)
+		r = seccomp_rule_add(
+			ctx, SCMP_ACT_ALLOW, SCMP_SYS(getsockopt), 2,
+			SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu,
+				(unsigned)socket_queries[i].level),
+			SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu,
+				(unsigned)socket_queries[i].name));
 	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(usbfs_requests); i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu,

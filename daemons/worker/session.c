@@ -135,6 +135,11 @@ struct session {
 	struct pollfd pfd[16]; /* [0] the client, then the device's */
 	size_t num_device_fds;
 	struct session_stats *stats;
+	/* Bytes across the socket since the guard's last answer, and what
+	 * it allowed; guard_ended: it ended the session. */
+	const struct session_guard *guard;
+	uint64_t guard_moved, guard_allowed;
+	bool guard_ended;
 };
 
 static struct urb **bucket(struct session *s, uint32_t seqnum)
@@ -698,6 +703,7 @@ static ssize_t next_bytes(struct session *s, uint8_t *dst, size_t want)
 	}
 	if (got == 0)
 		return -1;
+	s->guard_moved += (uint64_t)got;
 	if ((size_t)got < want + ahead)
 		s->drained = true;
 	if ((size_t)got <= want)
@@ -763,7 +769,10 @@ static int read_client(struct session *s)
 
 static void flush_client(struct session *s)
 {
+	size_t before = s->out.bytes;
 	int r = outq_flush(&s->out, s->client);
+
+	s->guard_moved += before - s->out.bytes;
 
 	if (r < 0 && r != -EAGAIN) {
 		client_failed(s, r);
@@ -838,6 +847,20 @@ static int wait_and_dispatch(struct session *s, bool want_read, int max_ms)
 	return 0;
 }
 
+/* The guard's question, once what it allowed has crossed the socket. */
+static void ask_guard(struct session *s)
+{
+	if (!s->guard || s->input_closed || s->guard_moved < s->guard_allowed)
+		return;
+	s->guard_moved = 0;
+	s->guard_allowed = s->guard->check(s->guard->ctx);
+	if (s->guard_allowed)
+		return;
+	s->guard_ended = true;
+	s->input_closed = true;
+	s->linger_until = now_ms() + SESSION_HALF_CLOSE_LINGER_MS;
+}
+
 /* After a half-close: true once every request is answered and sent, or
  * the linger time is over; otherwise *wait shrinks to what is left. */
 static bool half_close_done(struct session *s, int *wait)
@@ -895,7 +918,8 @@ static void drain(struct session *s)
 
 int session_serve(struct worker_device *dev, int client, const char *peer,
 		  const struct urb_limits *limits, struct session_stats *stats,
-		  session_progress_fn progress, void *progress_ctx)
+		  session_progress_fn progress, void *progress_ctx,
+		  const struct session_guard *guard)
 {
 	uint64_t reported_urbs = 0, next_report = 0;
 	_cleanup_free_ struct session *s = calloc(1, sizeof(*s));
@@ -908,6 +932,8 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 	s->peer = peer;
 	s->stats = stats;
 	s->limits = *limits;
+	s->guard = guard;
+	s->guard_allowed = guard ? guard->bytes : 0;
 	if (fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK) < 0)
 		return -errno;
 	mallopt(M_MMAP_THRESHOLD, HEAP_MMAP_THRESHOLD);
@@ -961,6 +987,7 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 		r = wait_and_dispatch(s, !backlog && !s->input_closed, wait);
 		if (r < 0 && !s->end)
 			s->end = r;
+		ask_guard(s);
 		if (progress && stats->urbs != reported_urbs &&
 		    now_ms() >= next_report) {
 			progress(stats, progress_ctx);
@@ -970,10 +997,11 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 	}
 	if (s->input_closed && s->view.urbs_in_flight && !s->end &&
 	    !s->client_gone && !session_stop)
-		log_line("%s: half-closed; cancelling %u URBs still pending "
-			 "after %d ms",
-			 s->peer, s->view.urbs_in_flight,
-			 SESSION_HALF_CLOSE_LINGER_MS);
+		log_line("%s: %s; cancelling %u URBs still pending after %d "
+			 "ms",
+			 s->peer,
+			 s->guard_ended ? "at its limit" : "half-closed",
+			 s->view.urbs_in_flight, SESSION_HALF_CLOSE_LINGER_MS);
 	drain(s);
 	/* A client that half-closed gets the rest, the cancelled URBs'
 	 * replies included, within a bound; a refused, vanished or stopped
@@ -992,5 +1020,5 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 	stats->mapped_buffers = s->pool.mapped;
 	stats->heap_buffers = s->pool.pooled + s->pool.fallback;
 	bufpool_destroy(&s->pool);
-	return s->end;
+	return s->end || !s->guard_ended ? s->end : -EKEYEXPIRED;
 }

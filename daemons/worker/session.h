@@ -62,13 +62,30 @@ typedef void (*session_progress_fn)(const struct session_stats *stats,
 #define SESSION_FINAL_FLUSH_MS 1000
 
 /*
+ * A limit on what crosses the client socket, kept by whoever can count it
+ * exactly (the TLS record limit: tls_server.h). Once `bytes` have crossed
+ * the socket (both ways together) since the last question, the session
+ * calls check(), which answers the bytes that may cross before the next
+ * one, or 0: then the session takes no more requests and ends as after a
+ * half-close (what is in flight is answered and sent, within
+ * SESSION_HALF_CLOSE_LINGER_MS), returning -EKEYEXPIRED.
+ */
+struct session_guard {
+	uint64_t (*check)(void *ctx);
+	void *ctx;
+	uint64_t bytes; /* before the first question */
+};
+
+/*
  * Serves URBs on client (a connected socket, made non-blocking here) until
  * the client leaves, the device goes, a request is refused or a stop
  * comes. Every URB is cancelled and every interface released before it
  * returns. Returns 0 for a client that left (or a stop), -ENODEV for a
- * device that went, -EBADMSG for a refused request, another negative errno
- * for a failure.
+ * device that went, -EBADMSG for a refused request, -EKEYEXPIRED for an
+ * end the guard asked for (may be NULL), another negative errno for a
+ * failure.
  */
 int session_serve(struct worker_device *dev, int client, const char *peer,
 		  const struct urb_limits *limits, struct session_stats *stats,
-		  session_progress_fn progress, void *progress_ctx);
+		  session_progress_fn progress, void *progress_ctx,
+		  const struct session_guard *guard);

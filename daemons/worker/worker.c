@@ -42,6 +42,7 @@
 #include "namespace.h"
 #include "op_io.h"
 #include "sandbox.h"
+#include "tls_handshake.h"
 #include "tls_server.h"
 #include "session.h"
 #include "simdev.h"
@@ -83,7 +84,8 @@ struct worker {
 	libusb_context *ctx;
 	struct worker_device dev;
 	bool have_device;
-	struct broker_client broker; /* with --broker-fd */
+	struct broker_client broker;	       /* with --broker-fd */
+	struct worker_tls_records tls_records; /* a TLS session's limit */
 };
 
 static int set_nonblocking(int fd)
@@ -442,13 +444,17 @@ static int serve(struct worker *w, int fd, const char *peer)
 	bool broker = w->o->broker_fd >= 0;
 	int r;
 
+	struct session_guard guard;
+	bool guarded = worker_tls_guard(&w->tls_records, &guard);
+
 	urb_limits_default(&limits);
 	if (w->o->usbfs_share)
 		limits.usbfs_share = w->o->usbfs_share;
 	log_line("%s: serving %s (%04x:%04x)", peer, d->wire.device.busid,
 		 d->wire.device.id_vendor, d->wire.device.id_product);
 	r = session_serve(d, fd, peer, &limits, &stats,
-			  broker ? report_stats : NULL, w);
+			  broker ? report_stats : NULL, w,
+			  guarded ? &guard : NULL);
 	char failed[128];
 	snprintf(failed, sizeof(failed), "the connection failed: %s%s",
 		 strerror(-stats.client_error),
@@ -460,7 +466,8 @@ static int serve(struct worker *w, int fd, const char *peer)
 		 "out, %llu errors; buffers: %llu in usbfs memory, %llu on the "
 		 "heap",
 		 peer,
-		 r != 0		      ? strerror(-r)
+		 r == -EKEYEXPIRED    ? "at the TLS record limit"
+		 : r != 0	      ? strerror(-r)
 		 : stats.client_error ? failed
 		 : session_stop	      ? "stopped"
 				      : "client left",
@@ -470,9 +477,12 @@ static int serve(struct worker *w, int fd, const char *peer)
 		 (unsigned long long)stats.errors,
 		 (unsigned long long)stats.mapped_buffers,
 		 (unsigned long long)stats.heap_buffers);
+	if (guarded)
+		worker_tls_records_report(&w->tls_records);
 	if (broker)
 		report_stats(&stats, w);
-	return r;
+	/* At the record limit: ended on purpose, like a client that left. */
+	return r == -EKEYEXPIRED ? 0 : r;
 }
 
 /* The socket side, opened before the sandbox closes socket() and
@@ -521,7 +531,8 @@ static int run(struct worker *w, struct endpoint *ep)
 		 * lists or gives a device, and USB/IP then runs on kTLS. */
 		if (o->tls.spki_hex &&
 		    worker_tls_accept(fd, &w->broker, &o->tls, peer,
-				      HANDSHAKE_TIMEOUT_MS) < 0)
+				      HANDSHAKE_TIMEOUT_MS,
+				      &w->tls_records) < 0)
 			return EXIT_FAIL;
 		if (o->qubes) {
 			struct op_io_deadline d = handshake_deadline();
@@ -647,6 +658,11 @@ static void usage(FILE *f)
 		"broker signs\n"
 		"  --tls-peer PIN     a key the handshake lets through "
 		"(repeatable)\n"
+		"  --tls-record-limit N  end the session after N TLS records "
+		"either way,\n"
+		"                     less a margin (it can only lower the "
+		"cipher's limit;\n"
+		"                     for tests and hardening)\n"
 		"  --usbfs-share KIB  of the host's usbfs quota, what this "
 		"session\n"
 		"                     may hold (the broker's share; default "
@@ -766,6 +782,7 @@ int main(int argc, char **argv)
 		{"usbfs-share", required_argument, NULL, 'U'},
 		{"tls-spki", required_argument, NULL, 'K'},
 		{"tls-peer", required_argument, NULL, 'P'},
+		{"tls-record-limit", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
@@ -851,6 +868,16 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case 'R':
+			if (worker_tls_parse_record_limit(
+				    optarg, &o.tls.record_limit) < 0)
+				return cli_usage_error(
+					PROGRAM,
+					"--tls-record-limit: %llu to %llu "
+					"records",
+					TLS_RECORD_LIMIT_MIN,
+					TLS_RECORD_LIMIT_MAX);
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -882,6 +909,9 @@ int main(int argc, char **argv)
 		return cli_usage_error(PROGRAM,
 				       "--tls-spki needs --broker-fd: the "
 				       "broker signs");
+	if (o.tls.record_limit && !o.tls.spki_hex)
+		return cli_usage_error(PROGRAM, "--tls-record-limit goes with "
+						"--tls-spki");
 	if ((o.device_fd >= 0 && !o.busid) ||
 	    (o.broker_fd >= 0 && (o.listen || (o.export_to && !o.busid)))) {
 		log_line("--device-fd and --broker-fd with --export-to need "

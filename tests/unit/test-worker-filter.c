@@ -4,11 +4,14 @@
  * through, and what it must kill. setsockopt is allowed for the client
  * socket's tuning and kTLS only; SO_LINGER in particular would let a
  * compromised worker make the broker's close of a smuggled socket wait.
+ * getsockopt only for kTLS's TLS_TX and TLS_RX (the record counts).
  */
 #include <check.h>
+#include <linux/tls.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -83,6 +86,66 @@ START_TEST(other_options_killed)
 }
 END_TEST
 
+#ifndef SOL_TLS
+#define SOL_TLS 282
+#endif
+
+/* The record limit's queries: let through (the socket is plain TCP, so
+ * the kernel answers ENOPROTOOPT, but the process lives). */
+static int record_counts(int fd)
+{
+	struct tls_crypto_info info;
+	socklen_t len = sizeof(info);
+	int tx = getsockopt(fd, SOL_TLS, TLS_TX, &info, &len);
+	len = sizeof(info);
+	int rx = getsockopt(fd, SOL_TLS, TLS_RX, &info, &len);
+	return tx < 0 && rx < 0 ? 0 : 1;
+}
+
+static int tcp_info(int fd)
+{
+	uint8_t info[256];
+	socklen_t len = sizeof(info);
+	getsockopt(fd, IPPROTO_TCP, TCP_INFO, info, &len);
+	return 0;
+}
+
+static int tls_zerocopy(int fd)
+{
+	int v;
+	socklen_t len = sizeof(v);
+	getsockopt(fd, SOL_TLS, TLS_TX_ZEROCOPY_RO, &v, &len);
+	return 0;
+}
+
+static int peer_credentials(int fd)
+{
+	uint8_t cred[64];
+	socklen_t len = sizeof(cred);
+	getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len);
+	return 0;
+}
+
+START_TEST(record_counts_allowed)
+{
+	int status = under_filter(record_counts);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "getsockopt TLS_TX/TLS_RX refused (status %#x)", status);
+}
+END_TEST
+
+START_TEST(other_queries_killed)
+{
+	int (*probe[])(int) = {tcp_info, tls_zerocopy, peer_credentials};
+	for (size_t i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
+		int status = under_filter(probe[i]);
+		ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS,
+			      "getsockopt %zu was let through (status %#x)", i,
+			      status);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("worker-filter");
@@ -90,6 +153,10 @@ int main(void)
 	tcase_add_test(tc, client_tuning_allowed);
 	tcase_add_test(tc, linger_killed);
 	tcase_add_test(tc, other_options_killed);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("getsockopt");
+	tcase_add_test(tc, record_counts_allowed);
+	tcase_add_test(tc, other_queries_killed);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
