@@ -33,6 +33,7 @@
 #include "loop.h"
 #include "macros.h"
 #include "sign.h"
+#include "tls_handshake.h"
 #include "tls_key.h"
 #include "transport.h"
 #include "namespace.h"
@@ -203,6 +204,12 @@ static void usage(FILE *f)
 		"  --key FILE           the TLS identity for tls: listeners "
 		"and\n"
 		"                       destinations (default %s)\n"
+		"  --tls-record-limit N end each TLS session after N records "
+		"either\n"
+		"                       way, less a margin (testing and "
+		"hardening: it\n"
+		"                       can only lower the cipher's own "
+		"limit; %llu to %llu)\n"
 		"  --query-policy BUSID print the policy's verdict on BUSID "
 		"for udev\n"
 		"                       (USBIP_BROKER_POLICY=deny|allow|auto) "
@@ -212,7 +219,8 @@ static void usage(FILE *f)
 		"Exit status: 0 stopped by SIGTERM, 1 failure, 2 usage.\n",
 		CONTROL_DEFAULT_PATH, USBIP_WORKER_PATH, DEFAULT_MAX_SESSIONS,
 		DEFAULT_POLICY, DEFAULT_RATE, DEFAULT_MAX_PER_PEER,
-		DEFAULT_IMPORT_TIMEOUT_S, TLS_KEY_DEFAULT_DIR "/" TLS_KEY_FILE);
+		DEFAULT_IMPORT_TIMEOUT_S, TLS_KEY_DEFAULT_DIR "/" TLS_KEY_FILE,
+		TLS_RECORD_LIMIT_MIN, TLS_RECORD_LIMIT_MAX);
 }
 
 /* The TLS identity: required by a tls: listener or --key, else loaded
@@ -306,6 +314,26 @@ static int run(char **listen_addrs, size_t num_listen, char **exports,
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
+/* --tls-record-limit: a plain number in range, for the TLS workers'
+ * argv, or false (logged). */
+static bool tls_record_limit_option(void)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(optarg, &end, 10);
+	if (optarg[0] < '0' || optarg[0] > '9' || errno || *end ||
+	    n < TLS_RECORD_LIMIT_MIN || n > TLS_RECORD_LIMIT_MAX) {
+		log_line("--tls-record-limit: %llu to %llu records",
+			 TLS_RECORD_LIMIT_MIN, TLS_RECORD_LIMIT_MAX);
+		return false;
+	}
+	snprintf(b.tls_record_limit, sizeof(b.tls_record_limit),
+		 "--tls-record-limit=%llu", n);
+	return true;
+}
+
 /* A whole number from 1 to max in optarg, or false (logged). */
 static bool number_option(const char *name, unsigned long max, const char *unit,
 			  unsigned long *v)
@@ -338,6 +366,7 @@ int main(int argc, char **argv)
 		{"query-policy", required_argument, NULL, 'Q'},
 		{"usbfs-memory-mb", required_argument, NULL, 'M'},
 		{"key", required_argument, NULL, 'K'},
+		{"tls-record-limit", required_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
@@ -449,6 +478,10 @@ int main(int argc, char **argv)
 			break;
 		case 'K':
 			b.tls_key_path = optarg;
+			break;
+		case 'L':
+			if (!tls_record_limit_option())
+				return EXIT_USAGE;
 			break;
 		case 'h':
 			usage(stdout);

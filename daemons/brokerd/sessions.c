@@ -180,6 +180,8 @@ struct session *spawn_worker(int conn, const char *peer, const char *busid,
 			argv[n++] = "--tls-peer";
 			argv[n++] = pin_text[i];
 		}
+		if (b.tls_record_limit[0])
+			argv[n++] = b.tls_record_limit;
 	}
 	argv[n] = NULL;
 	int keep[2] = {pair[1], conn};

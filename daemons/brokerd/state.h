@@ -137,6 +137,8 @@ struct broker {
 	bool draining;
 	/* "--usbfs-share=KIB", every worker's share of the usbfs quota. */
 	char usbfs_share[48];
+	/* "--tls-record-limit=N" for TLS workers, or empty. */
+	char tls_record_limit[48];
 };
 
 extern struct broker b;
