@@ -466,7 +466,9 @@ static int serve(struct worker *w, int fd, const char *peer)
 		 "out, %llu errors; buffers: %llu in usbfs memory, %llu on the "
 		 "heap",
 		 peer,
-		 r == -EKEYEXPIRED    ? "at the TLS record limit"
+		 r == -EKEYEXPIRED    ? (w->tls_records.failed
+						 ? "TLS record counts unreadable"
+						 : "at the TLS record limit")
 		 : r != 0	      ? strerror(-r)
 		 : stats.client_error ? failed
 		 : session_stop	      ? "stopped"
@@ -658,11 +660,13 @@ static void usage(FILE *f)
 		"broker signs\n"
 		"  --tls-peer PIN     a key the handshake lets through "
 		"(repeatable)\n"
-		"  --tls-record-limit N  end the session after N TLS records "
-		"either way,\n"
-		"                     less a margin (it can only lower the "
-		"cipher's limit;\n"
-		"                     for tests and hardening)\n"
+		"  --tls-record-limit N\n"
+		"                     with --tls-spki: end the session after N "
+		"TLS records\n"
+		"                     either way, less a margin (it only "
+		"lowers the\n"
+		"                     cipher's limit; for tests and "
+		"hardening)\n"
 		"  --usbfs-share KIB  of the host's usbfs quota, what this "
 		"session\n"
 		"                     may hold (the broker's share; default "
