@@ -75,6 +75,17 @@ expect 2 0 1 "^usbip-worker: tcp:99999: port" -- "$worker" --simulate zero --lis
 expect 2 0 1 "^usbip-worker: 'nowhere': unknown transport" -- "$worker" --device /nonexistent \
 	--client nowhere
 
+# --tls-record-limit (issue 15 item 5): a plain number of records, 256
+# to 2^48, in the broker and the worker; anything else is a usage error.
+for v in 0 255 -1 ' 300' 300x 0x100 281474976710657 99999999999999999999999; do
+	expect 2 0 1 "^usbip-brokerd: --tls-record-limit: 256 to 281474976710656 records\$" -- \
+		"$brokerd" --tls-record-limit "$v" --worker "$worker" --control "$tmp/control.sock" --policy /dev/null
+	expect 2 0 1 "^usbip-worker: --tls-record-limit: 256 to 281474976710656 records" -- \
+		"$worker" --tls-record-limit "$v" --simulate zero --client fd:0
+done
+expect 2 0 1 "^usbip-worker: --tls-record-limit goes with --tls-spki" -- \
+	"$worker" --tls-record-limit 1000 --simulate zero --client fd:0
+
 # --control in both programs; --socket, the old name, still works: no
 # broker there (3), not a usage error (2).
 expect 3 0 1 "$tmp/none.sock" -- "$brokerctl" --control "$tmp/none.sock" reload

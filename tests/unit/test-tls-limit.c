@@ -3,12 +3,16 @@
  * The worker's TLS record limit (daemons/worker/tls_server.h), what needs
  * no kernel TLS: the limit from the AEAD's and --tls-record-limit (which
  * can only lower it), where a session ends, the bytes between two looks,
- * the option's text, the kernel's answer's layouts, and a look that fails
- * ending the session. The kernel's counting itself is proven in the
- * guest (tests/vm/scenarios/tls-record-limit.sh).
+ * the option's text, the kernel's answer's layouts, a look that fails
+ * ending the session, and a session ending when its guard says so. The
+ * kernel's counting itself is proven in the guest
+ * (tests/vm/scenarios/tls-record-limit.sh).
  */
 #include <errno.h>
 #include <linux/tls.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,6 +20,7 @@
 
 #include "check-main.h"
 #include "session.h"
+#include "simdev.h"
 #include "tls_handshake.h"
 #include "tls_server.h"
 
@@ -176,6 +181,107 @@ START_TEST(unreadable_counts_end_the_session)
 }
 END_TEST
 
+/* What the guard's end does to a session, on a simulated device: the
+ * session asks when the bytes it allowed have moved, stops reading at a
+ * 0, answers what it read and returns -EKEYEXPIRED. */
+struct guard_count {
+	unsigned calls;
+};
+
+static uint64_t allow_once(void *ctx)
+{
+	struct guard_count *g = ctx;
+
+	return ++g->calls == 1 ? 1000 : 0;
+}
+
+struct served {
+	struct worker_device dev;
+	int fd;
+	struct session_guard guard;
+	int result;
+};
+
+static void *serve_thread(void *arg)
+{
+	struct served *sv = arg;
+	struct urb_limits limits;
+	struct session_stats stats = {0};
+
+	urb_limits_default(&limits);
+	sv->result = session_serve(&sv->dev, sv->fd, "test", &limits, &stats,
+				   NULL, NULL, &sv->guard);
+	close(sv->fd);
+	return NULL;
+}
+
+static bool read_all(int fd, uint8_t *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = read(fd, buf, len);
+		if (n <= 0)
+			return false;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+START_TEST(guard_ends_the_session)
+{
+	struct guard_count count = {0};
+	struct served sv = {
+		.guard = {.check = allow_once, .ctx = &count, .bytes = 1000}};
+	char msg[256];
+	int pair[2];
+	unsigned replies = 0;
+
+	ck_assert_int_eq(sim_device_open(&sv.dev, "keyboard", "1-1", 1, msg,
+					 sizeof(msg)),
+			 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+	sv.fd = pair[0];
+	/* A request written after the end meets a closed socket. */
+	signal(SIGPIPE, SIG_IGN);
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, serve_thread, &sv), 0);
+	/* GET_DESCRIPTOR(device) after GET_DESCRIPTOR, each answered (48 +
+	 * 18 bytes) before the next goes (48): 114 bytes a request. */
+	for (uint32_t seq = 1; seq <= 100; seq++) {
+		struct usbip_urb_header h = {
+			.command = USBIP_CMD_SUBMIT,
+			.seqnum = seq,
+			.devid = sv.dev.wire.device.busnum << 16 |
+				 sv.dev.wire.device.devnum,
+			.direction = USBIP_DIR_IN,
+			.u.submit = {.transfer_buffer_length = 18,
+				     .setup = {0x80, 6, 0, 1, 0, 0, 18, 0}}};
+		uint8_t out[USBIP_URB_HEADER_LEN],
+			in[USBIP_URB_HEADER_LEN + 18];
+		struct usbip_fault fault;
+		usbip_urb_header_pack(&h, out);
+		if (write(pair[1], out, sizeof(out)) != (ssize_t)sizeof(out) ||
+		    !read_all(pair[1], in, sizeof(in)))
+			break;
+		ck_assert_int_eq(usbip_urb_header_unpack(in, &h, &fault), 0);
+		ck_assert_uint_eq(h.command, USBIP_RET_SUBMIT);
+		ck_assert_uint_eq(h.seqnum, seq);
+		ck_assert_int_eq(h.u.ret_submit.status, 0);
+		replies++;
+	}
+	/* Without the guard's end, this half-close would end it. */
+	shutdown(pair[1], SHUT_WR);
+	pthread_join(t, NULL);
+	close(pair[1]);
+	worker_device_close(&sv.dev);
+	ck_assert_int_eq(sv.result, -EKEYEXPIRED);
+	ck_assert_uint_eq(count.calls, 2);
+	/* 2000 bytes allowed: 17 or 18 requests of 114 bytes, each read
+	 * one answered, none after. */
+	ck_assert_msg(replies >= 17 && replies <= 19, "%u replies", replies);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("tls-limit");
@@ -187,6 +293,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, rec_seq_layouts);
 	tcase_add_test(tc, no_limit_no_guard);
 	tcase_add_test(tc, unreadable_counts_end_the_session);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("session");
+	tcase_add_test(tc, guard_ends_the_session);
 	suite_add_tcase(s, tc);
 	return s;
 }
