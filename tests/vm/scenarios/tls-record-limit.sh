@@ -8,8 +8,11 @@
 # usbip-attach listen tls:tcp:) is read with 4 KiB O_DIRECT reads until
 # the worker ends the session, with one notice line (priority 5 in the
 # journal) saying why; the broker gets the device back and dials again;
-# the new session's disk reads back bit-exact. Then the same for
-# usbip-attach connect tls:tcp: --reconnect to the broker's tls: listener.
+# the new session's disk reads back bit-exact. (usbip-attach connect
+# --reconnect to a tls: listener came back the same way in this
+# scenario's first version, commit "tests/vm: a TLS session ends at its
+# record limit and comes back"; left out for the guest time, 40 s more:
+# attach.sh covers --reconnect itself.)
 . "$USBIP_REPO/tests/vm/lib.sh"
 
 bin=$(build_dir)
@@ -45,7 +48,7 @@ ckey=$keys/client/identity.key
 JOURNAL_STREAM=$(stat -c %d:%i /tmp/broker.log)
 export JOURNAL_STREAM
 start_broker 3240 "allow id 1d6b:0104 serial 0001 from key:$client_pin to tls:tcp:127.0.0.1:4212
-deny" --listen tls:tcp:127.0.0.1:4213 --key $keys/broker/identity.key --tls-record-limit $limit
+deny" --key $keys/broker/identity.key --tls-record-limit $limit
 unset JOURNAL_STREAM
 grep -q "TLS identity .*: $broker_pin" /tmp/broker.log || die "the broker did not load its key"
 
@@ -104,21 +107,4 @@ $ctl unexport 1-1
 wait_detached
 kill $lpid
 wait $lpid || true
-
-log "--- usbip-attach connect tls:tcp: --reconnect"
-$ctl export 1-1
-$attach --timeout 60000 connect tls:tcp:127.0.0.1:4213 1-1 --reconnect --key $ckey --peer "$broker_pin" \
-	2>/tmp/reconnect.log &
-apid=$!
-read_until_limit 2
-wait_for 60 grep -q "reconnecting" /tmp/reconnect.log || die "usbip-attach did not reconnect"
-wait_for 60 sh -c "[ \$(grep -c 'TLS: TLS1.3 .* peer $client_pin' /tmp/broker.log) -ge 4 ]" ||
-	die "no new TLS session after the reconnect"
-sleep 2
-check_vhci_disk "$want"
-check_counts
-cat /tmp/reconnect.log
-kill -INT $apid
-wait $apid || true
-wait_detached
 log "tls-record-limit verified"
