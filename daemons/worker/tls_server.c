@@ -162,8 +162,8 @@ static uint64_t check_records(void *ctx)
 	if (budget == 0)
 		log_notice("%s: TLS: %llu records sent, %llu received, of "
 			   "%llu each way %s: ending the session before the "
-			   "limit (kTLS cannot update keys); the importer "
-			   "reconnects with new keys",
+			   "limit (kTLS cannot update keys; a new session has "
+			   "new ones)",
 			   r->peer, (unsigned long long)r->sent,
 			   (unsigned long long)r->received,
 			   (unsigned long long)r->limit,
@@ -221,7 +221,6 @@ static int records_setup(struct worker_tls_records *r, int fd, const char *peer,
 }
 
 #ifdef HAVE_GNUTLS
-#include "tls_handshake.h"
 #include "tls_ktls.h"
 
 static int hex_value(char c)
