@@ -123,6 +123,42 @@ static int pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
 	return poll(&p, 1, 0);
 }
 
+/* Appends each handshake message, as the transcript hash takes it, until
+ * the client's CertificateVerify (tls_transcript.h). GnuTLS hands the
+ * hook the body alone (lib/handshake.c: _gnutls_send_handshake2 and
+ * _gnutls_recv_handshake pass the data after the header), so the 4-byte
+ * header is rebuilt from the type and the length. */
+static int record_message(gnutls_session_t g, unsigned htype, unsigned when,
+			  unsigned incoming, const gnutls_datum_t *body)
+{
+	struct tls_session *s = gnutls_session_get_ptr(g);
+	struct tls_transcript *t = s->cfg ? s->cfg->transcript : NULL;
+
+	(void)when;
+	if (!t || t->complete)
+		return 0;
+	if (htype == GNUTLS_HANDSHAKE_HELLO_RETRY_REQUEST) {
+		t->retry = true;
+		return GNUTLS_E_UNEXPECTED_HANDSHAKE_PACKET;
+	}
+	if (htype > 0xff || body->size > TLS_TRANSCRIPT_MAX ||
+	    TLS_TRANSCRIPT_MAX - t->len < 4 + (size_t)body->size) {
+		t->overflow = true;
+		return GNUTLS_E_HANDSHAKE_TOO_LARGE;
+	}
+	t->data[t->len++] = (uint8_t)htype;
+	t->data[t->len++] = (uint8_t)(body->size >> 16);
+	t->data[t->len++] = (uint8_t)(body->size >> 8);
+	t->data[t->len++] = (uint8_t)body->size;
+	if (body->size)
+		memcpy(t->data + t->len, body->data, body->size);
+	t->len += body->size;
+	t->messages++;
+	if (htype == GNUTLS_HANDSHAKE_CERTIFICATE_VERIFY && incoming)
+		t->complete = true;
+	return 0;
+}
+
 static int ext_info(gnutls_privkey_t key, unsigned int flags, void *userdata)
 {
 	(void)key;
@@ -310,6 +346,17 @@ static int session_setup(struct tls_session *s, char *msg, size_t msg_len)
 		gnutls_certificate_server_set_request(s->gnutls,
 						      GNUTLS_CERT_REQUIRE);
 	gnutls_session_set_verify_function(s->gnutls, verify_callback);
+	if (cfg->role == TLS_ROLE_SERVER && cfg->server_random) {
+		gnutls_datum_t random = {(unsigned char *)cfg->server_random,
+					 TLS_SERVER_RANDOM_LEN};
+		if (gnutls_handshake_set_random(s->gnutls, &random) < 0)
+			return -EINVAL;
+	}
+	if (cfg->role == TLS_ROLE_SERVER && cfg->transcript)
+		gnutls_handshake_set_hook_function(s->gnutls,
+						   GNUTLS_HANDSHAKE_ANY,
+						   GNUTLS_HOOK_POST,
+						   record_message);
 	gnutls_transport_set_ptr(s->gnutls, s);
 	gnutls_transport_set_pull_function(s->gnutls, pull);
 	gnutls_transport_set_pull_timeout_function(s->gnutls, pull_timeout);
@@ -337,6 +384,19 @@ static int handshake_error(struct tls_session *s, int gr, int sys_errno,
 				 : "signing the handshake failed: %s",
 			 strerror(-s->sign_error));
 		return s->sign_error;
+	}
+	if (s->cfg && s->cfg->transcript && s->cfg->transcript->retry) {
+		log_fail(0, msg, msg_len,
+			 "the peer's ClientHello needs a HelloRetryRequest "
+			 "(no X25519 key share?), which this server refuses");
+		return -EPROTO;
+	}
+	if (s->cfg && s->cfg->transcript && s->cfg->transcript->overflow) {
+		log_fail(0, msg, msg_len,
+			 "a handshake of more than %d KiB cannot be shown to "
+			 "the broker",
+			 TLS_TRANSCRIPT_MAX / 1024);
+		return -EMSGSIZE;
 	}
 	if (s->handshake_too_long) {
 		log_fail(0, msg, msg_len,
@@ -450,6 +510,14 @@ static int check_outcome(struct tls_session *s, char *msg, size_t msg_len)
 	if (s->signatures != 1) {
 		log_fail(0, msg, msg_len, "%u signatures in one handshake",
 			 s->signatures);
+		return -EPROTO;
+	}
+	if (s->cfg->role == TLS_ROLE_SERVER && s->cfg->transcript &&
+	    !s->cfg->transcript->complete) {
+		log_fail(0, msg, msg_len,
+			 "the transcript ends after %u handshake messages, "
+			 "before the client's CertificateVerify",
+			 s->cfg->transcript->messages);
 		return -EPROTO;
 	}
 	return 0;
@@ -568,6 +636,13 @@ int tls_handshake(int fd, const struct tls_config *cfg,
 	}
 	s->cfg = cfg;
 	s->fd = fd;
+	if (cfg->transcript) {
+		cfg->transcript->len = 0;
+		cfg->transcript->messages = 0;
+		cfg->transcript->complete = false;
+		cfg->transcript->overflow = false;
+		cfg->transcript->retry = false;
+	}
 	s->use_read_write = cfg->use_read_write;
 	r = session_setup(s, msg, msg_len);
 	if (r == -ENOMEM)

@@ -33,6 +33,7 @@
 
 #include "tls_key.h"
 #include "tls_pin.h"
+#include "tls_transcript.h"
 
 /* The cipher suites, as a mask for struct tls_config.suites. */
 enum tls_suite {
@@ -65,6 +66,13 @@ struct tls_config {
 	 * MSG_NOSIGNAL: for a caller that ignores SIGPIPE and whose seccomp
 	 * allowlist has read and write only (the worker's). */
 	bool use_read_write;
+	/* Server only, both optional: the ServerHello's random (the
+	 * broker's, TLS_SERVER_RANDOM_LEN bytes), and where to record the
+	 * handshake's messages for the broker to check (tls_transcript.h).
+	 * With a transcript, a handshake that needs a HelloRetryRequest or
+	 * more than TLS_TRANSCRIPT_MAX bytes fails (-EPROTO, -EMSGSIZE). */
+	const uint8_t *server_random;
+	struct tls_transcript *transcript;
 };
 
 /* What was negotiated, for the log line and for the caller's limits. */
