@@ -199,6 +199,11 @@ int ipc_recv(int sock, enum ipc_side side, struct ipc_message *m, int *fd,
 	    !memchr(m->u.tls_peer.params, '\0', IPC_TLS_PARAMS_MAX))
 		err = log_fail(-EBADMSG, msg, msg_len,
 			       "TLS parameters not terminated");
+	if (!err && m->type == IPC_TLS_PEER &&
+	    m->u.tls_peer.transcript_len > IPC_TLS_TRANSCRIPT_MAX)
+		err = log_fail(-EBADMSG, msg, msg_len,
+			       "a %u-byte handshake transcript",
+			       m->u.tls_peer.transcript_len);
 	if (err) {
 		for (int i = 0; i < nfds; i++)
 			close_unwanted(fds[i]);

@@ -43,6 +43,9 @@ enum ipc_type {
 #define IPC_SIGN_TBS_MAX 160
 #define IPC_SIGNATURE_MAX 64 /* Ed25519 */
 #define IPC_TLS_PARAMS_MAX 128
+/* A handshake's transcript (common/tls_transcript.h: TLS_TRANSCRIPT_MAX;
+ * ours take under 1 KiB). */
+#define IPC_TLS_TRANSCRIPT_MAX 16384
 
 struct ipc_open_request {
 	char busid[USBIP_BUSID_LEN]; /* NUL-terminated */
@@ -76,11 +79,15 @@ struct ipc_sign_answer {
 	uint8_t signature[IPC_SIGNATURE_MAX];
 };
 
-/* After the handshake: the SHA-256 of the peer's public key (the broker
- * judges it against the policy) and, for the log, what was negotiated. */
+/* After the handshake: the SHA-256 of the peer's public key, for the
+ * log what was negotiated, and the handshake's transcript, which the
+ * broker has checked (its verifier process) before it believes the pin
+ * and judges it against the policy. */
 struct ipc_tls_peer {
 	uint8_t pin[32];
 	char params[IPC_TLS_PARAMS_MAX]; /* NUL-terminated */
+	uint32_t transcript_len;	 /* <= IPC_TLS_TRANSCRIPT_MAX */
+	uint8_t transcript[IPC_TLS_TRANSCRIPT_MAX];
 };
 
 struct ipc_message {

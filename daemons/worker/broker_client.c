@@ -147,17 +147,25 @@ int broker_client_sign(struct broker_client *bc, const struct op_io_deadline *d,
 }
 
 int broker_client_tls_peer(struct broker_client *bc, const uint8_t *pin,
-			   size_t pin_len, const char *params, char *msg,
-			   size_t msg_len)
+			   size_t pin_len, const char *params,
+			   const uint8_t *transcript, size_t transcript_len,
+			   char *msg, size_t msg_len)
 {
-	struct ipc_tls_peer report = {0};
+	static struct ipc_tls_peer report;
 	int r;
 
+	memset(&report, 0, sizeof(report));
 	if (pin_len != sizeof(report.pin))
 		return log_fail(-EINVAL, msg, msg_len, "a %zu-byte pin",
 				pin_len);
+	if (transcript_len > sizeof(report.transcript))
+		return log_fail(-EMSGSIZE, msg, msg_len,
+				"a %zu-byte handshake transcript",
+				transcript_len);
 	memcpy(report.pin, pin, pin_len);
 	snprintf(report.params, sizeof(report.params), "%s", params);
+	report.transcript_len = (uint32_t)transcript_len;
+	memcpy(report.transcript, transcript, transcript_len);
 	r = ipc_send(bc->fd, IPC_TLS_PEER, &report, sizeof(report), -1);
 	if (r < 0)
 		return log_fail(r, msg, msg_len, "reporting the TLS peer: %s",

@@ -75,11 +75,13 @@ int broker_client_sign(struct broker_client *bc, const struct op_io_deadline *d,
 		       const uint8_t *tbs, size_t tbs_len, uint8_t *sig,
 		       size_t cap, size_t *sig_len, char *msg, size_t msg_len);
 
-/* The TLS peer's key (its SHA-256 pin) and the negotiated parameters as
- * text, once, after the handshake; no answer comes. */
+/* The TLS peer's key (its SHA-256 pin), the negotiated parameters as
+ * text and the handshake's transcript (the broker checks that the key's
+ * holder signed it), once, after the handshake; no answer comes. */
 int broker_client_tls_peer(struct broker_client *bc, const uint8_t *pin,
-			   size_t pin_len, const char *params, char *msg,
-			   size_t msg_len);
+			   size_t pin_len, const char *params,
+			   const uint8_t *transcript, size_t transcript_len,
+			   char *msg, size_t msg_len);
 
 /*
  * At the end of an export session: waits until d for the socket to the

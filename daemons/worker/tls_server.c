@@ -256,6 +256,17 @@ int worker_tls_check_spki(const char *hex)
 	return spki_of_hex(hex, spki, sizeof(spki), &len);
 }
 
+int worker_tls_set_random(struct worker_tls *t, const char *hex)
+{
+	size_t len = 0;
+
+	if (spki_of_hex(hex, t->random, sizeof(t->random), &len) < 0 ||
+	    len != sizeof(t->random))
+		return -EINVAL;
+	t->has_random = true;
+	return 0;
+}
+
 struct broker_signer {
 	struct broker_client *bc;
 	struct op_io_deadline deadline;
@@ -287,6 +298,7 @@ int worker_tls_accept(int fd, struct broker_client *bc,
 	struct broker_signer signer = {
 		.bc = bc, .deadline = {.at_ms = op_io_now_ms() + timeout_ms}};
 	struct tls_identity me = {.sign = sign_by_broker, .sign_ctx = &signer};
+	static struct tls_transcript transcript;
 	struct tls_config cfg = {
 		.role = TLS_ROLE_SERVER,
 		.me = &me,
@@ -295,6 +307,9 @@ int worker_tls_accept(int fd, struct broker_client *bc,
 		/* The filter has read and write, not recvfrom and sendto;
 		 * SIGPIPE is ignored. */
 		.use_read_write = true,
+		/* The broker checks the transcript against this random. */
+		.server_random = t->has_random ? t->random : NULL,
+		.transcript = &transcript,
 	};
 	struct tls_session *session = NULL;
 	struct tls_result result;
@@ -331,7 +346,8 @@ int worker_tls_accept(int fd, struct broker_client *bc,
 	snprintf(params, sizeof(params), "%s %s %s %s", result.version,
 		 result.cipher, result.group, result.signature);
 	r = broker_client_tls_peer(bc, result.peer.sha256,
-				   sizeof(result.peer.sha256), params, msg,
+				   sizeof(result.peer.sha256), params,
+				   transcript.data, transcript.len, msg,
 				   sizeof(msg));
 	if (r < 0)
 		log_line("broker channel: %s", msg);
@@ -341,6 +357,12 @@ int worker_tls_accept(int fd, struct broker_client *bc,
 int worker_tls_check_spki(const char *hex)
 {
 	(void)hex;
+	return -EOPNOTSUPP;
+}
+
+int worker_tls_set_random(struct worker_tls *t, const char *hex)
+{
+	(void)t, (void)hex;
 	return -EOPNOTSUPP;
 }
 

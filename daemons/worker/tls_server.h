@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "tls_pin.h"
+#include "tls_transcript.h"
 
 struct broker_client;
 struct session_guard;
@@ -25,6 +26,10 @@ struct worker_tls {
 	struct tls_pins peers; /* --tls-peer: the keys the policy names */
 	/* --tls-record-limit: lower than the AEAD's limit; 0: the AEAD's */
 	uint64_t record_limit;
+	/* --tls-random: the ServerHello's random, the broker's for this
+	 * session, which binds the transcript it checks to the session. */
+	uint8_t random[TLS_SERVER_RANDOM_LEN];
+	bool has_random;
 };
 
 /*
@@ -87,6 +92,10 @@ bool worker_tls_guard(struct worker_tls_records *records,
  * and what looking at them cost. */
 void worker_tls_records_report(struct worker_tls_records *records);
 
+
+/* Parses --tls-random's hex into t: 0 or -EINVAL. */
+int worker_tls_set_random(struct worker_tls *t, const char *hex);
+
 /* Parses --tls-spki's hex into what the handshake shows as our key:
  * 0 or -EINVAL. */
 int worker_tls_check_spki(const char *hex);
@@ -94,9 +103,10 @@ int worker_tls_check_spki(const char *hex);
 /*
  * The whole hand-over on the connected socket fd: handshake (server,
  * timeout_ms for all of it), the broker's signature, kTLS TX and RX, the
- * peer's key reported to the broker, and *records set up for the record
- * limit (worker_tls_guard). 0, or a negative errno after one log line
- * naming peer and the cause; the connection is then useless.
+ * peer's key and the handshake's transcript reported to the broker, and
+ * *records set up for the record limit (worker_tls_guard). 0, or a
+ * negative errno after one log line naming peer and the cause; the
+ * connection is then useless.
  */
 int worker_tls_accept(int fd, struct broker_client *bc,
 		      const struct worker_tls *t, const char *peer,

@@ -667,6 +667,9 @@ static void usage(FILE *f)
 		"lowers the\n"
 		"                     cipher's limit; for tests and "
 		"hardening)\n"
+		"  --tls-random HEX   with --tls-spki: the ServerHello's "
+		"random (32 bytes,\n"
+		"                     the broker's for this session)\n"
 		"  --usbfs-share KIB  of the host's usbfs quota, what this "
 		"session\n"
 		"                     may hold (the broker's share; default "
@@ -787,6 +790,7 @@ int main(int argc, char **argv)
 		{"tls-spki", required_argument, NULL, 'K'},
 		{"tls-peer", required_argument, NULL, 'P'},
 		{"tls-record-limit", required_argument, NULL, 'R'},
+		{"tls-random", required_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
@@ -864,6 +868,12 @@ int main(int argc, char **argv)
 			}
 			o.tls.spki_hex = optarg;
 			break;
+		case 'N':
+			if (worker_tls_set_random(&o.tls, optarg) < 0) {
+				log_line("--tls-random: not 32 bytes in hex");
+				return EXIT_USAGE;
+			}
+			break;
 		case 'P':
 			if (tls_pins_add(&o.tls.peers, optarg) < 0) {
 				log_line("--tls-peer: not a pin, or more than "
@@ -916,6 +926,10 @@ int main(int argc, char **argv)
 	if (o.tls.record_limit && !o.tls.spki_hex)
 		return cli_usage_error(PROGRAM, "--tls-record-limit goes with "
 						"--tls-spki");
+	if (o.tls.has_random != !!o.tls.spki_hex)
+		return cli_usage_error(PROGRAM,
+				       "--tls-spki and --tls-random go "
+				       "together");
 	if ((o.device_fd >= 0 && !o.busid) ||
 	    (o.broker_fd >= 0 && (o.listen || (o.export_to && !o.busid)))) {
 		log_line("--device-fd and --broker-fd with --export-to need "
