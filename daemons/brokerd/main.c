@@ -34,6 +34,7 @@
 #include "macros.h"
 #include "sign.h"
 #include "tls_handshake.h"
+#include "verify.h"
 #include "tls_key.h"
 #include "transport.h"
 #include "namespace.h"
@@ -243,6 +244,12 @@ static int tls_setup(char **listen_addrs, size_t num_listen)
 	}
 	if (msg[0])
 		log_line("%s", msg);
+	/* Without it no TLS peer's key can be believed: like no key. */
+	if (verify_init(msg, sizeof(msg)) < 0) {
+		log_line("TLS: %s", msg);
+		sign_free();
+		return needed ? -EINVAL : 0;
+	}
 	char pin[TLS_PIN_TEXT_SIZE];
 	tls_pin_format(sign_pin(), pin);
 	log_line("TLS identity %s: %s", path, pin);
@@ -310,6 +317,7 @@ static int run(char **listen_addrs, size_t num_listen, char **exports,
 	unlink(b.control_path);
 	policy_clear(&b.policy);
 	sign_free();
+	verify_free();
 	log_line("stopped");
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }

@@ -22,6 +22,7 @@
 #include "namespace.h"
 #include "sessions.h"
 #include "sign.h"
+#include "verify.h"
 
 /*
  * A worker is untrusted: the broker's end of its channel never blocks
@@ -122,10 +123,18 @@ struct session *spawn_worker(int conn, const char *peer, const char *busid,
 	 * now; which device each may have is judged here afterwards. */
 	static struct tls_pins pins;
 	static char pin_text[TLS_PINS_MAX][TLS_PIN_TEXT_SIZE];
+	/* Its ServerHello's random: binds the transcript to the session. */
+	uint8_t random[VERIFY_RANDOM_LEN];
+	static char random_hex[2 * VERIFY_RANDOM_LEN + 1];
 
 	if (tls && !sign_ready()) {
 		log_line("%s: refused: TLS needs the broker's key (--key)",
 			 peer);
+		return NULL;
+	}
+	if (tls && verify_new_random(random, random_hex, sizeof(random_hex)) <
+			   0) {
+		log_line("%s: refused: no random for its handshake", peer);
 		return NULL;
 	}
 	if (tls && policy_keys(&b.policy, &pins) < 0)
@@ -175,6 +184,8 @@ struct session *spawn_worker(int conn, const char *peer, const char *busid,
 	if (tls) {
 		argv[n++] = "--tls-spki";
 		argv[n++] = (char *)sign_spki_hex();
+		argv[n++] = "--tls-random";
+		argv[n++] = random_hex;
 		for (size_t i = 0; i < pins.count; i++) {
 			tls_pin_format(&pins.pin[i], pin_text[i]);
 			argv[n++] = "--tls-peer";
@@ -202,6 +213,8 @@ struct session *spawn_worker(int conn, const char *peer, const char *busid,
 	s->ipc = pair[0];
 	s->outgoing = busid && !qubes;
 	s->tls = tls;
+	if (tls)
+		memcpy(s->handshake.random, random, sizeof(random));
 	s->phase = PHASE_ASKING;
 	if (who)
 		s->who = *who;
@@ -448,6 +461,52 @@ static void session_answer(struct session *s, uint32_t type,
 	}
 }
 
+/* The key the worker says its peer showed is believed only if the
+ * verifier finds that key's signature on this session's handshake. */
+static void tls_peer_reported(struct session *s,
+			      const struct ipc_tls_peer *report)
+{
+	char pin[TLS_PIN_TEXT_SIZE], claimed[TLS_PIN_TEXT_SIZE];
+	char checked[200], why[320];
+	struct tls_pin shown;
+
+	switch (verify_transcript(&s->handshake, report, &shown, checked,
+				  sizeof(checked))) {
+	case VERIFY_UNAVAILABLE:
+		snprintf(why, sizeof(why),
+			 "cannot have its TLS peer checked (%s)", checked);
+		session_stop(s, why);
+		return;
+	case VERIFY_REFUSED:
+		/* log_line escapes the verifier's text too. */
+		snprintf(why, sizeof(why),
+			 "sent a TLS handshake transcript that does not hold "
+			 "(%s)",
+			 checked);
+		session_kill(s, why);
+		return;
+	case VERIFY_OK:
+		break;
+	}
+	tls_pin_format(&shown, pin);
+	if (memcmp(shown.sha256, report->pin, sizeof(shown.sha256))) {
+		struct tls_pin said;
+		memcpy(said.sha256, report->pin, sizeof(said.sha256));
+		tls_pin_format(&said, claimed);
+		snprintf(why, sizeof(why),
+			 "claimed its TLS peer's key is %s, but the key that "
+			 "signed its handshake is %s",
+			 claimed, pin);
+		session_kill(s, why);
+		return;
+	}
+	s->who.has_key = true;
+	s->who.key = shown;
+	/* log_line escapes the worker's text. */
+	log_line("%s: worker %d: TLS peer key %s, verified (%s)", s->peer,
+		 (int)s->pid, pin, report->params);
+}
+
 void session_message(struct session *s)
 {
 	struct ipc_message m;
@@ -508,20 +567,20 @@ void session_message(struct session *s)
 		if (r < 0)
 			log_line("%s: signing for worker %d: %s", s->peer,
 				 (int)s->pid, strerror(-r));
+		if (r == 0) {
+			struct verify_session *h = &s->handshake;
+			h->signed_len = m.u.sign_request.length;
+			memcpy(h->signed_content, m.u.sign_request.tbs,
+			       h->signed_len);
+			h->signature_len = a.length;
+			memcpy(h->signature, a.signature, a.length);
+		}
 		session_answer(s, IPC_SIGN_ANSWER, &a, sizeof(a), -1);
 		break;
 	}
-	case IPC_TLS_PEER: {
-		char pin[TLS_PIN_TEXT_SIZE];
-		s->who.has_key = true;
-		memcpy(s->who.key.sha256, m.u.tls_peer.pin,
-		       sizeof(s->who.key.sha256));
-		tls_pin_format(&s->who.key, pin);
-		/* log_line escapes the worker's text. */
-		log_line("%s: worker %d: TLS peer key %s (%s)", s->peer,
-			 (int)s->pid, pin, m.u.tls_peer.params);
+	case IPC_TLS_PEER:
+		tls_peer_reported(s, &m.u.tls_peer);
 		break;
-	}
 	}
 }
 

@@ -65,6 +65,8 @@ static bool signer_lost_logged;
 static bool ready;
 static struct tls_pin pin;
 static char spki_hex[2 * TLS_SPKI_MAX + 1];
+static uint8_t public_spki[TLS_SPKI_MAX];
+static size_t public_spki_len;
 
 #ifdef HAVE_GNUTLS
 static void signer_serve(int fd, struct tls_key *key)
@@ -263,6 +265,8 @@ int sign_init(const char *key_path, char *msg, size_t msg_len)
 		return r;
 	}
 	pin = h.pin;
+	memcpy(public_spki, h.spki, h.spki_len);
+	public_spki_len = h.spki_len;
 	for (size_t i = 0; i < h.spki_len; i++)
 		snprintf(spki_hex + 2 * i, 3, "%02x", h.spki[i]);
 	ready = true;
@@ -282,6 +286,12 @@ bool sign_ready(void)
 const char *sign_spki_hex(void)
 {
 	return spki_hex;
+}
+
+const uint8_t *sign_spki(size_t *len)
+{
+	*len = public_spki_len;
+	return public_spki;
 }
 
 const struct tls_pin *sign_pin(void)

@@ -30,6 +30,8 @@ bool sign_ready(void);
 
 /* The public key as hex DER SubjectPublicKeyInfo, for a worker's argv. */
 const char *sign_spki_hex(void);
+/* The same as DER bytes (the verifier compares the transcript's). */
+const uint8_t *sign_spki(size_t *len);
 const struct tls_pin *sign_pin(void);
 
 /* Signs req if it is a TLS 1.3 server CertificateVerify content: 0 with

@@ -16,6 +16,7 @@
 #include "policy.h"
 #include "transport.h"
 #include "usbdev.h"
+#include "verify.h"
 
 #define PROGRAM "usbip-brokerd"
 #define MAX_LISTEN 8
@@ -83,6 +84,10 @@ struct session {
 	/* A tls: listener or destination: the worker runs the server
 	 * handshake, and the key its peer showed is in who. */
 	bool tls;
+	/* What the broker knows of that handshake: the random it gave
+	 * the worker, what it signed; verify.c checks the worker's
+	 * transcript against it before who.key is believed. */
+	struct verify_session handshake;
 };
 
 struct exported {

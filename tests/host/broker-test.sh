@@ -13,10 +13,12 @@
 #                     exit), the broker must answer list and status within
 #                     2 s throughout, and its fd count must come back
 #   tls-worker-SCENARIO  the same on a tls: listener (the broker has a
-#                     key; the fake worker asks it to sign): the worker
-#                     must be killed for the reason the broker should
-#                     name (unless sign-legit, which must get its one
-#                     signature and report a key)
+#                     key; the fake worker asks it to sign, and for the
+#                     tls-* scenarios and sign-legit, peer-twice and
+#                     peer-escape runs a real handshake): the worker must
+#                     be killed for the reason the broker should name
+#                     (unless sign-legit, which must get its one
+#                     signature and have its key verified)
 #   hostile-soak [N]  N rounds (default 50) of four hostile workers at
 #                     once (flood, stats-flood, two-outstanding,
 #                     oversize): every one killed, status answered
@@ -41,6 +43,12 @@
 #   tls-signer-killed with its signer killed, the broker refuses two
 #                     signatures with an error (logged once), answers
 #                     throughout, and stops cleanly
+#   tls-verifier      the transcript verifier runs as nobody with no
+#                     capabilities, no_new_privs, seccomp, undumpable, fds
+#                     0-3 only, and verifies a real handshake; hung, it
+#                     is given up after 2 s and killed, every TLS session
+#                     is refused (logged once) and the broker answers
+#                     throughout
 #   serve-fd          connections handed over with usbip-brokerctl
 #                     serve-fd (SCM_RIGHTS) get workers, under the same
 #                     per-peer limit; --qubes starts a Qubes session; a
@@ -191,7 +199,23 @@ tls_reason() {
 	sign-overlong) echo "broke the channel (161 bytes to sign)" ;;
 	peer-twice) echo "sent its peer's key more than 1 times" ;;
 	peer-plain) echo "sent its peer's key on a plain session" ;;
+	tls-claim-other) echo "claimed its TLS peer's key is SHA256:WlpaWlpa" ;;
+	tls-own-random) echo "(the ServerHello's random is not this session's)" ;;
+	tls-other-session) echo "(the server's part is not what the broker signed in this session)" ;;
+	tls-bit-flip | tls-other-key) echo "(the client's CertificateVerify does not verify with the key in its Certificate)" ;;
+	tls-truncated) echo "(handshake message 9 says" ;;
+	tls-overlong) echo "(1 bytes after the client's CertificateVerify)" ;;
+	tls-garbage) echo "sent a TLS handshake transcript that does not hold (" ;;
+	tls-oversize) echo "broke the channel (a 16385-byte handshake transcript)" ;;
 	esac
+}
+
+# The broker's child (signer, verifier) running as uid $1.
+child_with_uid() {
+	local c
+	for c in $(cat /proc/"$bpid"/task/*/children 2>/dev/null); do
+		grep -qP "^Uid:\t$1\t" /proc/"$c"/status 2>/dev/null && echo "$c"
+	done
 }
 
 tls=
@@ -264,16 +288,21 @@ worker-*)
 	case $scenario in
 	legit | exit) ;;
 	sign-legit)
+		# A real handshake: the key that signed it is taken, as
+		# checked by the verifier.
 		wait_for 5 grep -q "fake-worker: signed 64 bytes" "$log" ||
 			fail "no signature for a genuine CertificateVerify"
-		wait_for 5 grep -q "TLS peer key SHA256:WlpaWlpa" "$log" ||
-			fail "the peer's key was not taken"
+		wait_for 5 grep -q "fake-worker: handshake done" "$log" ||
+			fail "the fake worker's handshake failed"
+		key=$(sed -n 's/.*fake-worker: handshake done, client key //p' "$log")
+		wait_for 5 grep -qF "TLS peer key $key, verified" "$log" ||
+			fail "the peer's key $key was not taken"
 		grep -q "killing it" "$log" && fail "a legitimate worker was killed"
 		;;
 	peer-escape)
 		# The worker's parameters reach the log escaped: no raw
 		# escape or carriage return, no line it forged.
-		wait_for 5 grep -qF 'TLS peer key SHA256:WlpaWlpa' "$log" ||
+		wait_for 5 grep -q 'TLS peer key SHA256:.*, verified' "$log" ||
 			fail "the peer's key was not taken"
 		grep -qF '(\x1b[31m\x0ausbip-brokerd: forged line\x0d)' "$log" ||
 			fail "the parameters were not logged escaped"
@@ -290,7 +319,7 @@ worker-*)
 			fail "the worker was not killed"
 		reason=$(tls_reason "$scenario")
 		if [ -n "$reason" ]; then
-			grep -qF "$reason; killing it" "$log" ||
+			grep "; killing it" "$log" | grep -qF "$reason" ||
 				fail "not killed for: $reason"
 		fi
 		;;
@@ -583,7 +612,8 @@ tls-signer-killed)
 	$brokerctl keygen --out "$dir/keys" >/dev/null || fail "keygen"
 	tls=1
 	start_broker
-	signer=$(tr -d ' ' </proc/"$bpid"/task/"$bpid"/children)
+	# The signer runs as root, the verifier as nobody.
+	signer=$(child_with_uid 0)
 	[ -n "$signer" ] || fail "the broker has no signer child"
 	kill -KILL "$signer"
 	for n in 1 2; do
@@ -596,6 +626,49 @@ tls-signer-killed)
 		fail "the signer's loss was not logged exactly once"
 	grep -q "fake-worker: signed" "$log" && fail "signed without a signer"
 	grep "signer\|signing" "$log"
+	stop_broker
+	;;
+tls-verifier)
+	# The verifier: nobody, no capabilities, no_new_privs, its own
+	# seccomp filter, undumpable, stdio and its channel only.
+	mkdir -p "$dir/keys"
+	$brokerctl keygen --out "$dir/keys" >/dev/null || fail "keygen"
+	tls=1
+	start_broker
+	verifier=$(child_with_uid 65534)
+	[ -n "$verifier" ] || fail "the broker has no verifier child running as nobody"
+	st=/proc/$verifier/status
+	grep -E "^(Uid|Gid|Groups|CapEff|CapPrm|NoNewPrivs|Seccomp):" "$st"
+	grep -qP "^Gid:\t65534\t65534\t65534" "$st" || fail "the verifier's groups"
+	grep -qP "^Groups:\s*$" "$st" || fail "the verifier has supplementary groups"
+	grep -qP "^CapEff:\t0+$" "$st" && grep -qP "^CapPrm:\t0+$" "$st" ||
+		fail "the verifier has capabilities"
+	grep -qP "^NoNewPrivs:\t1" "$st" || fail "the verifier may gain privileges"
+	grep -qP "^Seccomp:\t2" "$st" || fail "the verifier has no seccomp filter"
+	[ "$(stat -c %u /proc/"$verifier"/mem)" = 0 ] || fail "the verifier is dumpable"
+	fdlist=$(ls /proc/"$verifier"/fd | sort -n | tr '\n' ' ')
+	[ "$fdlist" = "0 1 2 3 " ] || fail "the verifier holds fds $fdlist"
+	# It checks a real handshake under its filter.
+	connect sign-legit
+	wait_for 5 grep -q "TLS peer key SHA256:.*, verified" "$log" ||
+		fail "a genuine handshake was not verified"
+	kill -0 "$verifier" || fail "the verifier died checking a transcript"
+	# Hung (stopped): the check waits 2 s at most, the verifier is
+	# killed, and every TLS session is refused (stopped, not blamed),
+	# the loss logged once, the broker answering throughout.
+	kill -STOP "$verifier"
+	for n in 1 2; do
+		connect sign-legit
+		wait_for 8 sh -c "[ \$(grep -c 'cannot have its TLS peer checked' '$log') -ge $n ]" ||
+			fail "session $n was not refused"
+		responsive
+	done
+	wait_for 3 sh -c "! kill -0 $verifier 2>/dev/null" ||
+		fail "the hung verifier was not killed"
+	[ "$(grep -c "TLS verifier process $verifier: Connection timed out; TLS sessions are refused" "$log")" = 1 ] ||
+		fail "the verifier's loss was not logged exactly once"
+	[ "$(grep -c ", verified" "$log")" = 1 ] || fail "a key was taken without a verifier"
+	grep "verif" "$log"
 	stop_broker
 	;;
 *)

@@ -80,6 +80,14 @@
 #include <unistd.h>
 
 #include "ipc.h"
+#ifdef HAVE_GNUTLS
+#include <pthread.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+
+#include "tls_handshake.h"
+#include "tls_transcript.h"
+#endif
 
 #define HEADER_LEN offsetof(struct ipc_message, u)
 
@@ -186,18 +194,17 @@ static void certificate_verify(struct ipc_sign_request *req, const char *ctx)
 	req->length = (uint32_t)(64 + strlen(ctx) + 1 + 32);
 }
 
-static void sign(const struct ipc_sign_request *req)
+static void sign(const struct ipc_sign_request *req, struct ipc_message *m)
 {
-	struct ipc_message m;
 	char n[32];
 
 	request(IPC_SIGN_REQUEST, req, sizeof(*req));
-	answer_into(&m);
-	if (m.type != IPC_SIGN_ANSWER || m.u.sign_answer.status) {
-		say("signing refused:", strerror(-m.u.sign_answer.status));
+	answer_into(m);
+	if (m->type != IPC_SIGN_ANSWER || m->u.sign_answer.status) {
+		say("signing refused:", strerror(-m->u.sign_answer.status));
 		forever();
 	}
-	snprintf(n, sizeof(n), "%u bytes", m.u.sign_answer.length);
+	snprintf(n, sizeof(n), "%u bytes", m->u.sign_answer.length);
 	say("signed", n);
 }
 
@@ -208,9 +215,277 @@ static void raw(const void *data, size_t len, int fd)
 		say("send:", strerror(-r));
 }
 
+#ifdef HAVE_GNUTLS
+/* A real TLS 1.3 handshake, both ends in this process over a socketpair:
+ * the server end as the real worker runs it (the broker signs, the
+ * broker's random, the transcript recorded), the client end with a key
+ * of its own, as usbip-attach would. What a compromised worker can do
+ * with the client's help: everything but forge the client's signature. */
+struct handshake {
+	const char *spki_hex;
+	const uint8_t *random; /* NULL: GnuTLS's own */
+	bool broker_signs;     /* else a key of our own signs */
+	struct tls_key *client_key, *own_server_key;
+	struct tls_transcript transcript;
+	struct tls_pin client_pin;
+};
+
+static int hex_nibble(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+					: -1;
+}
+
+static size_t from_hex(const char *hex, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (; hex[0] && hex[1] && n < cap; hex += 2)
+		out[n++] = (uint8_t)(hex_nibble(hex[0]) << 4 |
+				     hex_nibble(hex[1]));
+	return n;
+}
+
+static int sign_by_broker(void *ctx, enum tls_role role, const uint8_t *tbs,
+			  size_t tbs_len, uint8_t *sig, size_t cap,
+			  size_t *sig_len)
+{
+	struct handshake *h = ctx;
+	struct ipc_sign_request req = {.length = (uint32_t)tbs_len};
+	struct ipc_message m;
+
+	if (!h->broker_signs)
+		return tls_key_sign(h->own_server_key, role, tbs, tbs_len, sig,
+				    cap, sig_len);
+	memcpy(req.tbs, tbs, tbs_len);
+	sign(&req, &m);
+	if (m.u.sign_answer.length > cap)
+		return -ENOSPC;
+	memcpy(sig, m.u.sign_answer.signature, m.u.sign_answer.length);
+	*sig_len = m.u.sign_answer.length;
+	return 0;
+}
+
+static int sign_own(void *ctx, enum tls_role role, const uint8_t *tbs,
+		    size_t tbs_len, uint8_t *sig, size_t cap, size_t *sig_len)
+{
+	return tls_key_sign(ctx, role, tbs, tbs_len, sig, cap, sig_len);
+}
+
+struct end {
+	struct tls_identity id;
+	struct tls_pins pins;
+	struct tls_config cfg;
+	int fd, rc;
+	char msg[256];
+};
+
+static void *run_end(void *arg)
+{
+	struct end *e = arg;
+	struct tls_session *session = NULL;
+
+	e->rc = tls_handshake(e->fd, &e->cfg, &session, NULL, e->msg,
+			      sizeof(e->msg));
+	tls_session_free(session);
+	if (e->rc < 0)
+		shutdown(e->fd, SHUT_RDWR);
+	return NULL;
+}
+
+static void real_handshake(struct handshake *h)
+{
+	static struct end server, client;
+	int pair[2];
+	pthread_t t;
+
+	memset(&server, 0, sizeof(server));
+	memset(&client, 0, sizeof(client));
+	if (!h->client_key && tls_key_generate(&h->client_key) < 0) {
+		say("handshake:", "no client key");
+		forever();
+	}
+	tls_key_pin(h->client_key, &h->client_pin);
+	if (h->broker_signs) {
+		server.id.spki_len = from_hex(h->spki_hex, server.id.spki,
+					      sizeof(server.id.spki));
+	} else {
+		tls_key_generate(&h->own_server_key);
+		tls_key_spki(h->own_server_key, server.id.spki,
+			     sizeof(server.id.spki), &server.id.spki_len);
+	}
+	server.id.sign = sign_by_broker;
+	server.id.sign_ctx = h;
+	tls_key_spki(h->client_key, client.id.spki, sizeof(client.id.spki),
+		     &client.id.spki_len);
+	client.id.sign = sign_own;
+	client.id.sign_ctx = h->client_key;
+	server.pins.pin[0] = h->client_pin;
+	server.pins.count = 1;
+	tls_pin_of_spki(server.id.spki, server.id.spki_len, &client.pins.pin[0]);
+	client.pins.count = 1;
+	server.cfg = (struct tls_config){.role = TLS_ROLE_SERVER,
+					 .me = &server.id,
+					 .allowed = &server.pins,
+					 .timeout_ms = 5000,
+					 .server_random = h->random,
+					 .transcript = &h->transcript};
+	client.cfg = (struct tls_config){.role = TLS_ROLE_CLIENT,
+					 .me = &client.id,
+					 .allowed = &client.pins,
+					 .timeout_ms = 5000};
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+		say("socketpair:", strerror(errno));
+		forever();
+	}
+	server.fd = pair[0];
+	client.fd = pair[1];
+	pthread_create(&t, NULL, run_end, &client);
+	run_end(&server);
+	pthread_join(t, NULL);
+	close(pair[0]);
+	close(pair[1]);
+	if (server.rc < 0 || client.rc < 0) {
+		say("handshake failed:", server.rc < 0 ? server.msg : client.msg);
+		forever();
+	}
+	char pin[TLS_PIN_TEXT_SIZE];
+	tls_pin_format(&h->client_pin, pin);
+	say("handshake done, client key", pin);
+}
+
+/* The report the real worker sends, of handshake h. */
+static void report_peer(const struct handshake *h, struct ipc_tls_peer *p)
+{
+	memcpy(p->pin, h->client_pin.sha256, sizeof(p->pin));
+	p->transcript_len = (uint32_t)h->transcript.len;
+	memcpy(p->transcript, h->transcript.data, h->transcript.len);
+}
+
+/* Offset of handshake message i's header in a transcript. */
+static size_t message_at(const uint8_t *t, unsigned i)
+{
+	size_t pos = 0;
+
+	while (i--)
+		pos += 4 + ((size_t)t[pos + 1] << 16 | (size_t)t[pos + 2] << 8 |
+			    t[pos + 3]);
+	return pos;
+}
+
+/* The TLS scenarios that run a real handshake; false: not one. */
+static bool tls_scenario(const char *scenario, const char *spki_hex,
+			 const char *random_hex)
+{
+	static struct handshake h;
+	static struct ipc_tls_peer peer;
+	uint8_t random[TLS_SERVER_RANDOM_LEN];
+
+	memset(&peer, 0, sizeof(peer));
+	snprintf(peer.params, sizeof(peer.params), "TLS1.3 fake");
+	if (!spki_hex || !random_hex ||
+	    from_hex(random_hex, random, sizeof(random)) != sizeof(random))
+		return false;
+	h.spki_hex = spki_hex;
+	h.random = random;
+	h.broker_signs = true;
+	if (!strcmp(scenario, "sign-legit") ||
+	    !strcmp(scenario, "peer-escape") ||
+	    !strcmp(scenario, "peer-twice")) {
+		real_handshake(&h);
+		report_peer(&h, &peer);
+		if (!strcmp(scenario, "peer-escape"))
+			snprintf(peer.params, sizeof(peer.params),
+				 "\x1b[31m\nusbip-brokerd: forged line\r");
+		request(IPC_TLS_PEER, &peer, sizeof(peer));
+		if (!strcmp(scenario, "peer-twice")) {
+			memset(peer.pin, 0xa5, sizeof(peer.pin));
+			request(IPC_TLS_PEER, &peer, sizeof(peer));
+			forever();
+		}
+		request(IPC_DEVLIST_REQUEST, NULL, 0);
+		answer();
+		exit(0);
+	} else if (!strcmp(scenario, "tls-claim-other")) {
+		real_handshake(&h);
+		report_peer(&h, &peer);
+		memset(peer.pin, 0x5a, sizeof(peer.pin));
+	} else if (!strcmp(scenario, "tls-own-random")) {
+		/* Broker-signed, but with a random of its choosing: a
+		 * transcript it could keep and show again in a later
+		 * session. */
+		h.random = NULL;
+		real_handshake(&h);
+		report_peer(&h, &peer);
+	} else if (!strcmp(scenario, "tls-other-session")) {
+		/* A whole real handshake with a server key of its own (a
+		 * session the broker did not sign), then this session's,
+		 * and the first one shown. */
+		static struct handshake other;
+		other.random = random;
+		real_handshake(&other);
+		real_handshake(&h);
+		report_peer(&other, &peer);
+	} else if (!strcmp(scenario, "tls-bit-flip")) {
+		real_handshake(&h);
+		report_peer(&h, &peer);
+		/* the client's CertificateVerify: header 4, scheme 2,
+		 * length 2, then its signature */
+		peer.transcript[message_at(peer.transcript, 8) + 8 + 17] ^= 4;
+	} else if (!strcmp(scenario, "tls-other-key")) {
+		/* The client's Certificate holding another key (the one
+		 * claimed), of the same size. */
+		struct tls_key *other;
+		uint8_t spki[TLS_SPKI_MAX], mine[TLS_SPKI_MAX];
+		size_t len, mine_len;
+		real_handshake(&h);
+		report_peer(&h, &peer);
+		tls_key_generate(&other);
+		tls_key_spki(other, spki, sizeof(spki), &len);
+		tls_key_spki(h.client_key, mine, sizeof(mine), &mine_len);
+		uint8_t *at = memmem(peer.transcript, peer.transcript_len,
+				     mine, mine_len);
+		if (!at || len != mine_len) {
+			say("no client key in the transcript", "");
+			forever();
+		}
+		memcpy(at, spki, len);
+		struct tls_pin pin;
+		tls_key_pin(other, &pin);
+		memcpy(peer.pin, pin.sha256, sizeof(peer.pin));
+	} else if (!strcmp(scenario, "tls-truncated")) {
+		real_handshake(&h);
+		report_peer(&h, &peer);
+		peer.transcript_len--;
+	} else if (!strcmp(scenario, "tls-overlong")) {
+		real_handshake(&h);
+		report_peer(&h, &peer);
+		peer.transcript[peer.transcript_len++] = 0x14;
+	} else if (!strcmp(scenario, "tls-garbage")) {
+		real_handshake(&h);
+		report_peer(&h, &peer);
+		gnutls_rnd(GNUTLS_RND_NONCE, peer.transcript, 1000);
+		peer.transcript_len = 1000;
+	} else if (!strcmp(scenario, "tls-oversize")) {
+		real_handshake(&h);
+		report_peer(&h, &peer);
+		peer.transcript_len = IPC_TLS_TRANSCRIPT_MAX + 1;
+	} else {
+		return false;
+	}
+	request(IPC_TLS_PEER, &peer, sizeof(peer));
+	request(IPC_DEVLIST_REQUEST, NULL, 0);
+	answer();
+	say("its forged peer report was taken", "");
+	forever();
+	return true;
+}
+#endif
+
 int main(int argc, char **argv)
 {
-	const char *scenario = NULL;
+	const char *scenario = NULL, *spki_hex = NULL, *random_hex = NULL;
 	char line[64];
 	int client = -1;
 	struct ipc_open_request open = {.busid = "1-1"};
@@ -232,6 +507,10 @@ int main(int argc, char **argv)
 			client = fd_arg(argv[++i]);
 		else if (!strcmp(argv[i], "--scenario"))
 			scenario = argv[++i];
+		else if (!strcmp(argv[i], "--tls-spki"))
+			spki_hex = argv[++i];
+		else if (!strcmp(argv[i], "--tls-random"))
+			random_hex = argv[++i];
 	}
 	if (broker < 0 || (client < 0 && !scenario)) {
 		fprintf(stderr, "usage: fake-worker --broker-fd N --client "
@@ -251,6 +530,11 @@ int main(int argc, char **argv)
 		scenario = line;
 	}
 	say("scenario", scenario);
+#ifdef HAVE_GNUTLS
+	tls_scenario(scenario, spki_hex, random_hex);
+#else
+	(void)spki_hex, (void)random_hex;
+#endif
 
 	if (!strcmp(scenario, "idle")) {
 		forever();
@@ -358,13 +642,13 @@ int main(int argc, char **argv)
 	} else if (!strcmp(scenario, "exit")) {
 		return 0;
 	} else if (!strcmp(scenario, "sign-legit")) {
-		sign(&cv);
+		sign(&cv, &m);
 		request(IPC_TLS_PEER, &peer, sizeof(peer));
 		request(IPC_DEVLIST_REQUEST, NULL, 0);
 		answer();
 		return 0;
 	} else if (!strcmp(scenario, "sign-twice")) {
-		sign(&cv);
+		sign(&cv, &m);
 		request(IPC_SIGN_REQUEST, &cv, sizeof(cv));
 		forever();
 	} else if (!strcmp(scenario, "sign-other")) {
@@ -386,7 +670,7 @@ int main(int argc, char **argv)
 		request(IPC_SIGN_REQUEST, &cv, sizeof(cv));
 		forever();
 	} else if (!strcmp(scenario, "peer-twice")) {
-		sign(&cv);
+		sign(&cv, &m);
 		request(IPC_TLS_PEER, &peer, sizeof(peer));
 		memset(peer.pin, 0xa5, sizeof(peer.pin));
 		request(IPC_TLS_PEER, &peer, sizeof(peer));
@@ -395,7 +679,7 @@ int main(int argc, char **argv)
 		request(IPC_TLS_PEER, &peer, sizeof(peer));
 		forever();
 	} else if (!strcmp(scenario, "peer-escape")) {
-		sign(&cv);
+		sign(&cv, &m);
 		snprintf(peer.params, sizeof(peer.params),
 			 "\x1b[31m\nusbip-brokerd: forged line\r");
 		request(IPC_TLS_PEER, &peer, sizeof(peer));
