@@ -473,6 +473,9 @@ static void tls_peer_reported(struct session *s,
 	switch (verify_transcript(&s->handshake, report, &shown, checked,
 				  sizeof(checked))) {
 	case VERIFY_UNAVAILABLE:
+		/* Refused, not blamed; and no device in its grace time:
+		 * a request from here on is a breach. */
+		s->phase = PHASE_REFUSED;
 		snprintf(why, sizeof(why),
 			 "cannot have its TLS peer checked (%s)", checked);
 		session_stop(s, why);

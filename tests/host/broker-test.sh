@@ -663,6 +663,9 @@ tls-verifier)
 			fail "session $n was not refused"
 		responsive
 	done
+	# ...and its device list request, in its grace time, is a breach.
+	wait_for 3 grep -q "sent a device list request after its refusal; killing it" "$log" ||
+		fail "a session refused for want of a verifier asked for devices unpunished"
 	wait_for 3 sh -c "! kill -0 $verifier 2>/dev/null" ||
 		fail "the hung verifier was not killed"
 	[ "$(grep -c "TLS verifier process $verifier: Connection timed out; TLS sessions are refused" "$log")" = 1 ] ||
