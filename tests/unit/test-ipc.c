@@ -201,6 +201,12 @@ START_TEST(malformed)
 	memset(m.u.tls_peer.params, 'x', IPC_TLS_PARAMS_MAX);
 	raw_send(&m, hdr + m.length, NULL, 0);
 	assert_refused(IPC_BROKER_SIDE, -EBADMSG, "not terminated");
+	/* A transcript longer than the message holds. */
+	m.u.tls_peer.params[0] = '\0';
+	m.u.tls_peer.transcript_len = IPC_TLS_TRANSCRIPT_MAX + 1;
+	raw_send(&m, hdr + m.length, NULL, 0);
+	assert_refused(IPC_BROKER_SIDE, -EBADMSG,
+		       "a 16385-byte handshake transcript");
 	m.type = IPC_SIGN_REQUEST; /* a worker's message from the broker */
 	m.length = sizeof(struct ipc_sign_request);
 	m.u.sign_request.length = 0;
