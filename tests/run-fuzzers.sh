@@ -21,7 +21,7 @@ jobs=${FUZZ_JOBS:-$(nproc)}
 
 run_target() { # TARGET
 	local target=$1 corpus=$out/corpus/$1 log=$out/$1.log runs cov
-	mkdir -p "$corpus"
+	mkdir -p "$corpus" "$out/seeds/$1" # transcript: no seeds (GnuTLS)
 	if "$fuzz/fuzz-$target" -max_total_time="$seconds" -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$out/crashes/$target-" \
@@ -38,7 +38,7 @@ run_target() { # TARGET
 
 status=0
 pids=()
-for target in wire usb-model validate transport vhci-status ipc control policy; do
+for target in wire usb-model validate transport vhci-status ipc control policy transcript; do
 	if [ ${#pids[@]} -ge "$jobs" ]; then
 		wait "${pids[0]}" || status=1
 		pids=("${pids[@]:1}")

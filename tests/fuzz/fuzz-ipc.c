@@ -36,5 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(memchr(m.u.open_request.busid, 0, USBIP_BUSID_LEN));
 	if (m.type == IPC_DEVLIST_ANSWER)
 		assert(m.u.devlist.count <= IPC_MAX_DEVICES);
+	if (m.type == IPC_TLS_PEER)
+		assert(m.u.tls_peer.transcript_len <= IPC_TLS_TRANSCRIPT_MAX);
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -120,6 +121,26 @@ static void *handshake_thread(void *arg)
 	return NULL;
 }
 
+/* With TRANSCRIPT_SEEDS=DIR, each transcript goes to DIR as a seed for
+ * tests/fuzz/fuzz-transcript (a byte for the hash, then the transcript). */
+static void seed(const struct session_record *rec)
+{
+	const char *dir = getenv("TRANSCRIPT_SEEDS");
+	static unsigned n;
+	char path[512];
+	FILE *f;
+
+	if (!dir)
+		return;
+	snprintf(path, sizeof(path), "%s/real-%u-%u", dir, (unsigned)getpid(),
+		 n++);
+	f = fopen(path, "we");
+	ck_assert_ptr_nonnull(f);
+	fputc(rec->signed_len > 64 + 34 + 32 ? 1 : 0, f);
+	fwrite(rec->transcript.data, 1, rec->transcript.len, f);
+	fclose(f);
+}
+
 /* A real handshake whose server records its transcript. The keys are
  * rec's (made here unless given). */
 static void record_session(struct session_record *rec, unsigned suites)
@@ -154,6 +175,7 @@ static void record_session(struct session_record *rec, unsigned suites)
 	ck_assert_msg(client.rc == 0, "client: %s", client.msg);
 	ck_assert(rec->transcript.complete);
 	ck_assert_uint_eq(rec->transcript.messages, 9);
+	seed(rec);
 	tls_session_free(server.session);
 	tls_session_free(client.session);
 	close(server.fd);
