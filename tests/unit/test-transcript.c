@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -489,6 +490,73 @@ START_TEST(test_transcript_size)
 }
 END_TEST
 
+/* A TLS 1.3 client whose one key share is for a group the server does
+ * not take (P-384) while it also lists one the server does (P-256): the
+ * server would answer with a HelloRetryRequest. */
+static void *retry_client(void *arg)
+{
+	int fd = *(int *)arg;
+	gnutls_certificate_credentials_t cred;
+	gnutls_session_t g;
+
+	gnutls_certificate_allocate_credentials(&cred);
+	gnutls_init(&g, GNUTLS_CLIENT | GNUTLS_ENABLE_RAWPK);
+	ck_assert_int_eq(
+		gnutls_priority_set_direct(
+			g,
+			"NONE:+VERS-TLS1.3:+AEAD:+AES-128-GCM:+COMP-NULL:"
+			"+GROUP-SECP384R1:+GROUP-SECP256R1:+SIGN-EDDSA-ED25519:"
+			"+CTYPE-CLI-RAWPK:+CTYPE-SRV-RAWPK",
+			NULL),
+		0);
+	gnutls_credentials_set(g, GNUTLS_CRD_CERTIFICATE, cred);
+	gnutls_transport_set_int(g, fd);
+	gnutls_handshake_set_timeout(g, TIMEOUT_MS);
+	int r = gnutls_handshake(g);
+	gnutls_deinit(g);
+	gnutls_certificate_free_credentials(cred);
+	return (void *)(intptr_t)r;
+}
+
+/* The recorder refuses a handshake that needs a HelloRetryRequest: its
+ * transcript would start with a synthetic message_hash, a form the
+ * verifier does not take. */
+START_TEST(test_recorder_refuses_retry)
+{
+	static struct session_record rec;
+	struct tls_key *client_key;
+	struct end server;
+	int client_fd;
+	pthread_t t;
+	void *client_rc;
+
+	memset(&rec, 0, sizeof(rec));
+	ck_assert_int_eq(tls_key_generate(&rec.server_key), 0);
+	ck_assert_int_eq(tls_key_generate(&client_key), 0);
+	end_init(&server, TLS_ROLE_SERVER, rec.server_key, client_key);
+	server.rec = &rec;
+	server.cfg.server_random = rec.random;
+	server.cfg.transcript = &rec.transcript;
+	tcp_pair(&client_fd, &server.fd);
+	ck_assert_int_eq(pthread_create(&t, NULL, retry_client, &client_fd),
+			 0);
+	handshake_thread(&server);
+	pthread_join(t, &client_rc);
+	fprintf(stderr, "server: %s\n", server.msg);
+	ck_assert_int_eq(server.rc, -EPROTO);
+	ck_assert_msg(strstr(server.msg, "HelloRetryRequest"), "%s",
+		      server.msg);
+	ck_assert(rec.transcript.retry);
+	ck_assert(!rec.transcript.complete);
+	ck_assert_uint_eq(rec.signed_len, 0); /* nothing was signed */
+	ck_assert_int_lt((intptr_t)client_rc, 0);
+	close(client_fd);
+	close(server.fd);
+	tls_key_free(client_key);
+	record_free(&rec);
+}
+END_TEST
+
 static Suite *transcript_suite(void)
 {
 	Suite *s = suite_create("transcript");
@@ -502,6 +570,7 @@ static Suite *transcript_suite(void)
 	tcase_add_test(tc, test_framing);
 	tcase_add_test(tc, test_oversize_and_retry);
 	tcase_add_test(tc, test_transcript_size);
+	tcase_add_test(tc, test_recorder_refuses_retry);
 	suite_add_tcase(s, tc);
 	return s;
 }
