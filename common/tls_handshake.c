@@ -353,10 +353,9 @@ static int session_setup(struct tls_session *s, char *msg, size_t msg_len)
 			return -EINVAL;
 	}
 	if (cfg->role == TLS_ROLE_SERVER && cfg->transcript)
-		gnutls_handshake_set_hook_function(s->gnutls,
-						   GNUTLS_HANDSHAKE_ANY,
-						   GNUTLS_HOOK_POST,
-						   record_message);
+		gnutls_handshake_set_hook_function(
+			s->gnutls, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_POST,
+			record_message);
 	gnutls_transport_set_ptr(s->gnutls, s);
 	gnutls_transport_set_pull_function(s->gnutls, pull);
 	gnutls_transport_set_pull_timeout_function(s->gnutls, pull_timeout);

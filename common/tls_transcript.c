@@ -31,9 +31,15 @@ enum {
 #define HASH_MAX 48
 
 static const uint8_t expected_order[] = {
-	HS_CLIENT_HELLO,	HS_SERVER_HELLO, HS_ENCRYPTED_EXTENSIONS,
-	HS_CERTIFICATE_REQUEST, HS_CERTIFICATE,	 HS_CERTIFICATE_VERIFY,
-	HS_FINISHED,		HS_CERTIFICATE,	 HS_CERTIFICATE_VERIFY,
+	HS_CLIENT_HELLO,
+	HS_SERVER_HELLO,
+	HS_ENCRYPTED_EXTENSIONS,
+	HS_CERTIFICATE_REQUEST,
+	HS_CERTIFICATE,
+	HS_CERTIFICATE_VERIFY,
+	HS_FINISHED,
+	HS_CERTIFICATE,
+	HS_CERTIFICATE_VERIFY,
 };
 #define MESSAGES sizeof(expected_order)
 enum {
@@ -199,9 +205,9 @@ static int one_certificate(const struct message *m, const uint8_t *want_ctx,
 	return 0;
 }
 
-static int certificate_verify(const struct message *m,
-			      const uint8_t **sig, size_t *sig_len,
-			      const char *whose, char *msg, size_t msg_len)
+static int certificate_verify(const struct message *m, const uint8_t **sig,
+			      size_t *sig_len, const char *whose, char *msg,
+			      size_t msg_len)
 {
 	struct reader r = {m->body, m->len};
 	size_t scheme;
@@ -250,8 +256,8 @@ static int client_signature(const uint8_t *spki, size_t spki_len,
 				"the client's Certificate holds no Ed25519 "
 				"public key");
 	}
-	r = gnutls_pubkey_verify_data2(key, GNUTLS_SIGN_EDDSA_ED25519, 0,
-				       &data, &signature);
+	r = gnutls_pubkey_verify_data2(key, GNUTLS_SIGN_EDDSA_ED25519, 0, &data,
+				       &signature);
 	gnutls_pubkey_deinit(key);
 	if (r < 0)
 		return log_fail(-EKEYREJECTED, msg, msg_len,
@@ -329,8 +335,7 @@ int tls_transcript_verify(const struct tls_transcript_check *c,
 			       "server's", msg, msg_len);
 	if (r < 0)
 		return r;
-	if (sig_len != c->signature_len ||
-	    memcmp(sig, c->signature, sig_len))
+	if (sig_len != c->signature_len || memcmp(sig, c->signature, sig_len))
 		return log_fail(-ESTALE, msg, msg_len,
 				"the server's CertificateVerify is not the "
 				"broker's signature");
@@ -341,8 +346,8 @@ int tls_transcript_verify(const struct tls_transcript_check *c,
 
 	/* The client's: its key, and its signature over everything
 	 * before its CertificateVerify. */
-	r = one_certificate(&m[M_CLIENT_CERTIFICATE], ctx, ctx_len, &data,
-			    &len, "client's", msg, msg_len);
+	r = one_certificate(&m[M_CLIENT_CERTIFICATE], ctx, ctx_len, &data, &len,
+			    "client's", msg, msg_len);
 	if (r == 0)
 		r = certificate_verify(&m[M_CLIENT_CERTIFICATE_VERIFY], &sig,
 				       &sig_len, "client's", msg, msg_len);

@@ -43,9 +43,9 @@ struct tls_transcript {
 	uint8_t data[TLS_TRANSCRIPT_MAX];
 	/* The recorder's state (tls_handshake.c). */
 	unsigned messages;
-	bool complete;	/* the client's CertificateVerify is in */
-	bool overflow;	/* more than TLS_TRANSCRIPT_MAX: refused */
-	bool retry;	/* a HelloRetryRequest: refused */
+	bool complete; /* the client's CertificateVerify is in */
+	bool overflow; /* more than TLS_TRANSCRIPT_MAX: refused */
+	bool retry;    /* a HelloRetryRequest: refused */
 };
 
 /* What the broker knows of the session, and the worker's transcript. */

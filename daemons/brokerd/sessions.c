@@ -132,8 +132,8 @@ struct session *spawn_worker(int conn, const char *peer, const char *busid,
 			 peer);
 		return NULL;
 	}
-	if (tls && verify_new_random(random, random_hex, sizeof(random_hex)) <
-			   0) {
+	if (tls &&
+	    verify_new_random(random, random_hex, sizeof(random_hex)) < 0) {
 		log_line("%s: refused: no random for its handshake", peer);
 		return NULL;
 	}

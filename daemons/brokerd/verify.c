@@ -78,7 +78,8 @@ static void verifier_serve(int fd)
 		memset(&a, 0, sizeof(a));
 		if ((size_t)n != sizeof(req) ||
 		    req.spki_len > sizeof(req.spki) ||
-		    req.session.signed_len > sizeof(req.session.signed_content) ||
+		    req.session.signed_len >
+			    sizeof(req.session.signed_content) ||
 		    req.session.signature_len > sizeof(req.session.signature)) {
 			a.status = -EINVAL;
 			snprintf(a.msg, sizeof(a.msg), "a malformed request");
@@ -247,8 +248,8 @@ int verify_init(char *msg, size_t msg_len)
 
 	msg[0] = '\0';
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
-		return log_fail(-errno, msg, msg_len,
-				"verifier socketpair: %s", strerror(errno));
+		return log_fail(-errno, msg, msg_len, "verifier socketpair: %s",
+				strerror(errno));
 	verifier_pid = fork();
 	if (verifier_pid < 0) {
 		r = -errno;

@@ -345,10 +345,9 @@ int worker_tls_accept(int fd, struct broker_client *bc,
 			 peer, (unsigned long long)records->limit);
 	snprintf(params, sizeof(params), "%s %s %s %s", result.version,
 		 result.cipher, result.group, result.signature);
-	r = broker_client_tls_peer(bc, result.peer.sha256,
-				   sizeof(result.peer.sha256), params,
-				   transcript.data, transcript.len, msg,
-				   sizeof(msg));
+	r = broker_client_tls_peer(
+		bc, result.peer.sha256, sizeof(result.peer.sha256), params,
+		transcript.data, transcript.len, msg, sizeof(msg));
 	if (r < 0)
 		log_line("broker channel: %s", msg);
 	return r;

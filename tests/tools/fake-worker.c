@@ -232,9 +232,9 @@ struct handshake {
 
 static int hex_nibble(char c)
 {
-	return c >= '0' && c <= '9' ? c - '0'
+	return c >= '0' && c <= '9'   ? c - '0'
 	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
-					: -1;
+				      : -1;
 }
 
 static size_t from_hex(const char *hex, uint8_t *out, size_t cap)
@@ -242,8 +242,8 @@ static size_t from_hex(const char *hex, uint8_t *out, size_t cap)
 	size_t n = 0;
 
 	for (; hex[0] && hex[1] && n < cap; hex += 2)
-		out[n++] = (uint8_t)(hex_nibble(hex[0]) << 4 |
-				     hex_nibble(hex[1]));
+		out[n++] =
+			(uint8_t)(hex_nibble(hex[0]) << 4 | hex_nibble(hex[1]));
 	return n;
 }
 
@@ -323,7 +323,8 @@ static void real_handshake(struct handshake *h)
 	client.id.sign_ctx = h->client_key;
 	server.pins.pin[0] = h->client_pin;
 	server.pins.count = 1;
-	tls_pin_of_spki(server.id.spki, server.id.spki_len, &client.pins.pin[0]);
+	tls_pin_of_spki(server.id.spki, server.id.spki_len,
+			&client.pins.pin[0]);
 	client.pins.count = 1;
 	server.cfg = (struct tls_config){.role = TLS_ROLE_SERVER,
 					 .me = &server.id,
@@ -347,7 +348,8 @@ static void real_handshake(struct handshake *h)
 	close(pair[0]);
 	close(pair[1]);
 	if (server.rc < 0 || client.rc < 0) {
-		say("handshake failed:", server.rc < 0 ? server.msg : client.msg);
+		say("handshake failed:",
+		    server.rc < 0 ? server.msg : client.msg);
 		forever();
 	}
 	char pin[TLS_PIN_TEXT_SIZE];
@@ -444,8 +446,8 @@ static bool tls_scenario(const char *scenario, const char *spki_hex,
 		tls_key_generate(&other);
 		tls_key_spki(other, spki, sizeof(spki), &len);
 		tls_key_spki(h.client_key, mine, sizeof(mine), &mine_len);
-		uint8_t *at = memmem(peer.transcript, peer.transcript_len,
-				     mine, mine_len);
+		uint8_t *at = memmem(peer.transcript, peer.transcript_len, mine,
+				     mine_len);
 		if (!at || len != mine_len) {
 			say("no client key in the transcript", "");
 			forever();

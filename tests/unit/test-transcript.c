@@ -77,9 +77,9 @@ static void end_init(struct end *e, enum tls_role role, struct tls_key *key,
 {
 	memset(e, 0, sizeof(*e));
 	e->key = key;
-	ck_assert_int_eq(
-		tls_key_spki(key, e->id.spki, sizeof(e->id.spki), &e->id.spki_len),
-		0);
+	ck_assert_int_eq(tls_key_spki(key, e->id.spki, sizeof(e->id.spki),
+				      &e->id.spki_len),
+			 0);
 	e->id.sign = sign_and_keep;
 	e->id.sign_ctx = e;
 	ck_assert_int_eq(tls_key_pin(peer, &e->pins.pin[0]), 0);
@@ -158,9 +158,9 @@ static void record_session(struct session_record *rec, unsigned suites)
 				      &rec->server_spki_len),
 			 0);
 	ck_assert_int_eq(tls_key_pin(rec->client_key, &rec->client_pin), 0);
-	ck_assert_int_eq(gnutls_rnd(GNUTLS_RND_NONCE, rec->random,
-				    sizeof(rec->random)),
-			 0);
+	ck_assert_int_eq(
+		gnutls_rnd(GNUTLS_RND_NONCE, rec->random, sizeof(rec->random)),
+		0);
 	end_init(&server, TLS_ROLE_SERVER, rec->server_key, rec->client_key);
 	end_init(&client, TLS_ROLE_CLIENT, rec->client_key, rec->server_key);
 	server.rec = rec;
@@ -333,11 +333,13 @@ START_TEST(test_client_signature_bit_flipped)
 	size_t cv = message_at(&rec.transcript, 8);
 	/* header 4, scheme 2, length 2: then the 64-byte signature */
 	for (size_t bit = 0; bit < 64 * 8; bit += 37) {
-		rec.transcript.data[cv + 8 + bit / 8] ^= (uint8_t)(1 << bit % 8);
+		rec.transcript.data[cv + 8 + bit / 8] ^=
+			(uint8_t)(1 << bit % 8);
 		c = check_of(&rec);
 		ck_assert_int_eq(verify(&c, &pin, "does not verify"),
 				 -EKEYREJECTED);
-		rec.transcript.data[cv + 8 + bit / 8] ^= (uint8_t)(1 << bit % 8);
+		rec.transcript.data[cv + 8 + bit / 8] ^=
+			(uint8_t)(1 << bit % 8);
 	}
 	c = check_of(&rec);
 	ck_assert_int_eq(verify(&c, &pin, NULL), 0);
@@ -363,10 +365,9 @@ START_TEST(test_client_certificate_of_another_key)
 	ck_assert_int_eq(
 		tls_key_spki(rec.client_key, mine, sizeof(mine), &mine_len), 0);
 	ck_assert_uint_eq(spki_len, mine_len);
-	uint8_t *at = memmem(rec.transcript.data +
-				     message_at(&rec.transcript, 7),
-			     message_len(&rec.transcript, 7) + 4, mine,
-			     mine_len);
+	uint8_t *at =
+		memmem(rec.transcript.data + message_at(&rec.transcript, 7),
+		       message_len(&rec.transcript, 7) + 4, mine, mine_len);
 	ck_assert_ptr_nonnull(at);
 	memcpy(at, spki, spki_len);
 	c = check_of(&rec);
@@ -420,8 +421,8 @@ START_TEST(test_framing)
 			buf[at + 3] = (uint8_t)(buf[at + 3] + d);
 			r = tls_transcript_verify(&c, &pin, (char[256]){0},
 						  256);
-			ck_assert_msg(r == -EBADMSG, "message %u length %+d: %d",
-				      i, d, r);
+			ck_assert_msg(r == -EBADMSG,
+				      "message %u length %+d: %d", i, d, r);
 		}
 		memcpy(buf, rec.transcript.data, len);
 		buf[at] = 4; /* NewSessionTicket */
@@ -438,9 +439,9 @@ START_TEST(test_framing)
 	for (size_t n = 1; n < 4096; n = n * 3 + 1) {
 		ck_assert_int_eq(gnutls_rnd(GNUTLS_RND_NONCE, buf, n), 0);
 		c.transcript_len = n;
-		ck_assert_int_lt(tls_transcript_verify(&c, &pin,
-						       (char[256]){0}, 256),
-				 0);
+		ck_assert_int_lt(
+			tls_transcript_verify(&c, &pin, (char[256]){0}, 256),
+			0);
 	}
 	memset(buf, 0, sizeof(buf));
 	c.transcript_len = 4;
@@ -538,8 +539,7 @@ START_TEST(test_recorder_refuses_retry)
 	server.cfg.server_random = rec.random;
 	server.cfg.transcript = &rec.transcript;
 	tcp_pair(&client_fd, &server.fd);
-	ck_assert_int_eq(pthread_create(&t, NULL, retry_client, &client_fd),
-			 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, retry_client, &client_fd), 0);
 	handshake_thread(&server);
 	pthread_join(t, &client_rc);
 	fprintf(stderr, "server: %s\n", server.msg);
