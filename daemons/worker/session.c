@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "macros.h"
+#include "bot_readahead.h"
 #include "bufpool.h"
 #include "outq.h"
 #include "wire.h"
@@ -140,6 +141,7 @@ struct session {
 	const struct session_guard *guard;
 	uint64_t guard_moved, guard_allowed;
 	bool guard_ended;
+	struct bot_readahead *ra; /* NULL: off, or a simulated device */
 };
 
 static struct urb **bucket(struct session *s, uint32_t seqnum)
@@ -385,6 +387,7 @@ static void LIBUSB_CALL on_transfer_done(struct libusb_transfer *x)
 	struct session *s = u->s;
 	int r;
 
+	bot_ra_completed(s->ra, x);
 	if (x->status == LIBUSB_TRANSFER_NO_DEVICE && !s->end)
 		s->end = -ENODEV;
 	if (u->unlinking && x->status == LIBUSB_TRANSFER_CANCELLED) {
@@ -426,6 +429,22 @@ static void LIBUSB_CALL on_transfer_done(struct libusb_transfer *x)
 		s->end = r;
 }
 
+/* u is answered by a transfer the BOT read-ahead made for it. */
+static int take_read_ahead(struct urb *u, struct libusb_transfer *x,
+			   int answer)
+{
+	u->xfer = x;
+	u->buf = x->buffer;
+	x->callback = on_transfer_done;
+	x->user_data = u;
+	if (tracing())
+		log_line("CMD_SUBMIT seqnum %u ep 0x%02x length %u: read ahead",
+			 u->seqnum, u->plan.endpoint, u->plan.length);
+	if (answer == BOT_RA_COMPLETED)
+		on_transfer_done(x);
+	return 0;
+}
+
 static int submit(struct session *s, const struct usbip_urb_frame *f,
 		  const struct urb_plan *plan)
 {
@@ -445,6 +464,11 @@ static int submit(struct session *s, const struct usbip_urb_frame *f,
 		if (!u->buf || !u->xfer)
 			goto nomem;
 		memcpy(u->buf, f->header.u.submit.setup, 8);
+		r = bot_ra_control(s->ra, s->peer, u->buf);
+		if (r < 0) {
+			retire(s, u);
+			return r;
+		}
 		if (!plan->dir_in && plan->length)
 			memcpy(u->buf + 8, f->data, plan->length);
 		libusb_fill_control_transfer(u->xfer, h, u->buf,
@@ -452,6 +476,19 @@ static int submit(struct session *s, const struct usbip_urb_frame *f,
 		break;
 	case USB_TYPE_BULK:
 	case USB_TYPE_INTERRUPT:
+		if (s->ra && plan->type == USB_TYPE_BULK) {
+			struct libusb_transfer *ahead;
+			r = bot_ra_request(s->ra, s->peer, plan->endpoint,
+					   plan->length,
+					   s->orders[u->order].first == u,
+					   &ahead);
+			if (r < 0) {
+				retire(s, u);
+				return r;
+			}
+			if (ahead)
+				return take_read_ahead(u, ahead, r);
+		}
 		/* OUT data is used where the reader put it: no copy. */
 		if (!plan->dir_in && plan->length && s->placed &&
 		    f->data == s->placed && f->data_len >= plan->length)
@@ -521,7 +558,11 @@ static int submit(struct session *s, const struct usbip_urb_frame *f,
 			 u->seqnum, plan->type, plan->endpoint, plan->length,
 			 plan->transfer_flags);
 	/* A backend may complete it at once: u is not ours past success. */
-	r = worker_device_submit(s->dev, u->xfer);
+	struct libusb_transfer *x = u->xfer;
+	r = worker_device_submit(s->dev, x);
+	/* usbfs completes nothing within its submit: x is still there. */
+	if (r == 0 && s->ra && plan->type == USB_TYPE_BULK)
+		bot_ra_submitted(s->ra, x);
 	if (r == -ENODEV) {
 		retire(s, u);
 		return -ENODEV;
@@ -557,6 +598,24 @@ static int unlink_urb(struct session *s, uint32_t seqnum, uint32_t victim)
 	return 0;
 }
 
+/* What a special request does to the BOT read-ahead, before it runs. */
+static int bot_ra_special(struct session *s, const struct urb_plan *plan)
+{
+	switch (plan->action) {
+	case URB_ACTION_SET_CONFIGURATION:
+		return bot_ra_interrupt(s->ra, s->peer,
+					BOT_RA_SET_CONFIGURATION, 0);
+	case URB_ACTION_SET_INTERFACE:
+		return bot_ra_interrupt(s->ra, s->peer, BOT_RA_SET_INTERFACE,
+					plan->interface);
+	case URB_ACTION_CLEAR_HALT:
+		return bot_ra_interrupt(s->ra, s->peer, BOT_RA_CLEAR_HALT,
+					plan->endpoint);
+	default:
+		return bot_ra_interrupt(s->ra, s->peer, BOT_RA_RESET_DEVICE, 0);
+	}
+}
+
 /* Set configuration, set interface, clear halt and reset are carried out
  * here and answered at once. */
 static int special(struct session *s, const struct usbip_urb_frame *f,
@@ -568,6 +627,11 @@ static int special(struct session *s, const struct usbip_urb_frame *f,
 
 	if (!u)
 		return -ENOMEM;
+	status = bot_ra_special(s, plan);
+	if (status < 0) {
+		retire(s, u);
+		return status;
+	}
 	/* Carried out now, as the stub does; only the reply waits for the
 	 * control transfers before it. */
 	switch (plan->action) {
@@ -780,6 +844,15 @@ static void flush_client(struct session *s)
 	}
 }
 
+static bool endpoint_busy(void *ctx, uint8_t endpoint)
+{
+	struct session *s = ctx;
+	uint8_t order = (uint8_t)((endpoint & 0x0f) |
+				  (endpoint & 0x80 ? 0x10 : 0));
+
+	return s->orders[order].first != NULL;
+}
+
 static void release_buffer(void *pool, void *buf)
 {
 	bufpool_free(pool, buf);
@@ -908,7 +981,9 @@ static void drain(struct session *s)
 		for (struct urb *u = s->table[b]; u; u = u->next)
 			if (u->xfer && !u->held)
 				worker_device_cancel(s->dev, u->xfer);
-	while (s->view.urbs_in_flight && now_ms() < until)
+	bot_ra_cancel_all(s->ra);
+	while ((s->view.urbs_in_flight || bot_ra_busy(s->ra)) &&
+	       now_ms() < until)
 		wait_and_dispatch(s, false, 50);
 	if (s->view.urbs_in_flight)
 		log_line("%s: %u URBs did not come back in %d "
@@ -975,6 +1050,12 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 						 ARRAY_SIZE(s->pfd) - 1);
 	s->out.release = release_buffer;
 	s->out.release_ctx = &s->pool;
+	if (dev->handle && bot_readahead_enabled)
+		s->ra = bot_ra_new(dev, &s->pool, &s->view,
+				   s->limits.max_bulk_length < BUFPOOL_HUGE
+					   ? s->limits.max_bulk_length
+					   : BUFPOOL_HUGE,
+				   endpoint_busy, s);
 	worker_device_claim(dev);
 
 	while (!s->end && !s->client_gone && !session_stop) {
@@ -1008,6 +1089,13 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 	 * one gets nothing more. */
 	if (s->input_closed && !s->client_gone && s->end == 0 && !session_stop)
 		final_flush(s);
+	if (bot_ra_hits(s->ra))
+		log_line("%s: BOT read-ahead answered %llu requests", peer,
+			 (unsigned long long)bot_ra_hits(s->ra));
+	/* Still in flight past the drain's bound, like a URB that did not
+	 * come back: left to usbfs_io_free(). */
+	if (!bot_ra_busy(s->ra))
+		bot_ra_free(take_ptr(s->ra));
 	worker_device_release(dev);
 	usbip_urb_reader_clear(&s->reader);
 	bufpool_free(&s->pool, take_ptr(s->placed));
