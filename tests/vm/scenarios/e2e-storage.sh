@@ -7,7 +7,8 @@
 # broker restarted, the device unplugged, and a link with 200 ms +/- 50 ms
 # delay and 1% loss (netem). After each: nothing hangs, the vhci port and
 # the device are released, export and import work again, and what is read
-# matches the image.
+# matches the image. All of it with the worker's BOT read-ahead (on by
+# default).
 . "$USBIP_REPO/tests/vm/lib.sh"
 
 attach=$(build_dir)/daemons/attach/usbip-attach
@@ -78,6 +79,10 @@ done
 umount /mnt/e2e
 $attach detach --all
 wait_detached
+# Issue 14 item 10: all of this went through the BOT read-ahead (the
+# worker's default).
+wait_for 10 grep -q "BOT read-ahead answered" /tmp/broker.log ||
+	die "the worker read nothing ahead"
 
 log "--- unexport: the device's own driver sees the same files"
 $ctl unexport "$b"
