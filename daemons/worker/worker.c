@@ -34,6 +34,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "bot_readahead.h"
 #include "broker_client.h"
 #include "cli.h"
 #include "device.h"
@@ -674,6 +675,10 @@ static void usage(FILE *f)
 		"session\n"
 		"                     may hold (the broker's share; default "
 		"8192)\n"
+		"  --no-bot-readahead do not read mass-storage data and status "
+		"ahead of\n"
+		"                     the client's requests (Bulk-Only "
+		"Transport)\n"
 		"  --version          print the version and exit\n"
 		"\n"
 		"Exit status: 0 session ended normally, 1 failure, 2 usage.\n");
@@ -791,6 +796,7 @@ int main(int argc, char **argv)
 		{"tls-peer", required_argument, NULL, 'P'},
 		{"tls-record-limit", required_argument, NULL, 'R'},
 		{"tls-random", required_argument, NULL, 'N'},
+		{"no-bot-readahead", no_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
@@ -848,6 +854,9 @@ int main(int argc, char **argv)
 			break;
 		case 'E':
 			o.empty_root = true;
+			break;
+		case 'r':
+			bot_readahead_enabled = false;
 			break;
 		case 'U': {
 			char *end;
