@@ -215,6 +215,9 @@ static void usage(FILE *f)
 		"for udev\n"
 		"                       (USBIP_BROKER_POLICY=deny|allow|auto) "
 		"and exit\n"
+		"  --no-bot-readahead   workers do not read mass-storage data "
+		"and status\n"
+		"                       ahead of the importer's requests\n"
 		"  --version            print the version and exit\n"
 		"\n"
 		"Exit status: 0 stopped by SIGTERM, 1 failure, 2 usage.\n",
@@ -375,6 +378,7 @@ int main(int argc, char **argv)
 		{"usbfs-memory-mb", required_argument, NULL, 'M'},
 		{"key", required_argument, NULL, 'K'},
 		{"tls-record-limit", required_argument, NULL, 'L'},
+		{"no-bot-readahead", no_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
@@ -490,6 +494,9 @@ int main(int argc, char **argv)
 		case 'L':
 			if (!tls_record_limit_option())
 				return EXIT_USAGE;
+			break;
+		case 'R':
+			b.no_bot_readahead = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -144,6 +144,8 @@ struct broker {
 	char usbfs_share[48];
 	/* "--tls-record-limit=N" for TLS workers, or empty. */
 	char tls_record_limit[48];
+	/* Passed on to every worker (--no-bot-readahead). */
+	bool no_bot_readahead;
 };
 
 extern struct broker b;
