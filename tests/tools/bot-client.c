@@ -33,6 +33,7 @@
  *   bot-reset     a READ's CBW, 100 ms, then reset recovery (Bulk-Only
  *                 Mass Storage Reset, clear-halt IN and OUT) and a READ
  *   port-reset    the same with a port reset (SET_FEATURE(PORT_RESET))
+ *                 before the reset recovery
  *
  * Every script starts with reset recovery (Bulk-Only Mass Storage Reset,
  * clear-halt IN and OUT), so that what one session left in the device does
@@ -399,12 +400,11 @@ static void script_reset(bool port)
 	rw10(cdb, 0x28, 56, 4);
 	command(4 * BLOCK, true, cdb);
 	usleep(100 * 1000);
-	if (port) {
-		if (!expect(submit(USBIP_DIR_OUT, 0, 0, port_reset, NULL)))
-			exit(0);
-	} else {
-		reset_recovery();
-	}
+	/* After a port reset the gadget answers the next READ's data
+	 * stage with 0 bytes, read-ahead or not, until reset recovery. */
+	if (port && !expect(submit(USBIP_DIR_OUT, 0, 0, port_reset, NULL)))
+		exit(0);
+	reset_recovery();
 	read10(64, 4);
 	read10(56, 4);
 }

@@ -23,14 +23,15 @@ trap 'for m in on off; do echo "--- worker log ($m)"; cat /tmp/bot-$m.log; done'
 scripts="read short-stall clear-halt unlink bot-reset port-reset other-length"
 
 run() { # MODE PORT [WORKER OPTIONS]
-	local mode=$1 port=$2 s
+	local mode=$1 port=$2 s rc
 	shift 2
 	$worker --device "$node" --listen tcp:127.0.0.1:$port "$@" 2>/tmp/bot-$mode.log &
 	local wpid=$!
 	wait_listening 127.0.0.1:$port
 	for s in $scripts; do
-		$client tcp:127.0.0.1:$port "$b" $s $image >/tmp/bot-$mode-$s.txt ||
-			die "$mode: $s"
+		rc=0
+		$client tcp:127.0.0.1:$port "$b" $s $image >/tmp/bot-$mode-$s.txt || rc=$?
+		echo "exit $rc" >>/tmp/bot-$mode-$s.txt
 	done
 	kill $wpid
 	wait $wpid || true
@@ -42,11 +43,12 @@ for s in $scripts; do
 	[ $s = other-length ] && continue
 	diff -u /tmp/bot-off-$s.txt /tmp/bot-on-$s.txt ||
 		die "$s: the read-ahead changed what the client saw"
+	grep -qx "exit 0" /tmp/bot-on-$s.txt || { cat /tmp/bot-on-$s.txt; die "$s failed"; }
 	log "$s: the same $(wc -l </tmp/bot-on-$s.txt) replies with and without read-ahead"
 done
 grep -q "^submit: status 0 actual 512 data" /tmp/bot-off-other-length.txt ||
 	die "other-length without read-ahead: not the device's 512 bytes"
-tail -n 1 /tmp/bot-on-other-length.txt | grep -qx closed ||
+grep -qx closed /tmp/bot-on-other-length.txt ||
 	die "other-length with read-ahead: the session did not end"
 grep -q "BOT read-ahead holds [0-9]* bytes" /tmp/bot-on.log ||
 	die "other-length with read-ahead: no log line"
