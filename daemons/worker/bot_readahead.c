@@ -88,6 +88,14 @@
  * - A request the read-ahead does not concern (ep0, other interfaces)
  *   passes untouched; requests of the client's pipelined behind the CBW
  *   or the data stage simply stop the read-ahead before it starts.
+ *
+ * The precedent is usbredir's buffered bulk receiving (the host side
+ * keeps bulk IN transfers going and hands their bytes to the guest's
+ * requests; QEMU stops it when a request is not a multiple of the
+ * endpoint's packet size). That is a byte stream re-cut into requests;
+ * here each read-ahead is one whole transfer of the size the CBW
+ * announced, handed over only to a request of that very size, so nothing
+ * is ever re-cut and packet boundaries stay the device's.
  */
 
 bool bot_readahead_enabled = true;
