@@ -215,9 +215,10 @@ static void usage(FILE *f)
 		"for udev\n"
 		"                       (USBIP_BROKER_POLICY=deny|allow|auto) "
 		"and exit\n"
-		"  --no-bot-readahead   workers do not read mass-storage data "
-		"and status\n"
-		"                       ahead of the importer's requests\n"
+		"  --bot-readahead      workers read mass-storage data and "
+		"status ahead\n"
+		"                       of the importer's requests\n"
+		"  --no-bot-readahead   they do not (the workers' default)\n"
 		"  --version            print the version and exit\n"
 		"\n"
 		"Exit status: 0 stopped by SIGTERM, 1 failure, 2 usage.\n",
@@ -378,6 +379,7 @@ int main(int argc, char **argv)
 		{"usbfs-memory-mb", required_argument, NULL, 'M'},
 		{"key", required_argument, NULL, 'K'},
 		{"tls-record-limit", required_argument, NULL, 'L'},
+		{"bot-readahead", no_argument, NULL, 'A'},
 		{"no-bot-readahead", no_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -495,8 +497,11 @@ int main(int argc, char **argv)
 			if (!tls_record_limit_option())
 				return EXIT_USAGE;
 			break;
+		case 'A':
+			b.bot_readahead_arg = "--bot-readahead";
+			break;
 		case 'R':
-			b.no_bot_readahead = true;
+			b.bot_readahead_arg = "--no-bot-readahead";
 			break;
 		case 'h':
 			usage(stdout);

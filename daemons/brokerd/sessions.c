@@ -181,8 +181,8 @@ struct session *spawn_worker(int conn, const char *peer, const char *busid,
 	argv[n++] = (char *)peer;
 	argv[n++] = "--empty-root";
 	argv[n++] = b.usbfs_share;
-	if (b.no_bot_readahead)
-		argv[n++] = "--no-bot-readahead";
+	if (b.bot_readahead_arg)
+		argv[n++] = (char *)b.bot_readahead_arg;
 	if (tls) {
 		argv[n++] = "--tls-spki";
 		argv[n++] = (char *)sign_spki_hex();

@@ -144,8 +144,9 @@ struct broker {
 	char usbfs_share[48];
 	/* "--tls-record-limit=N" for TLS workers, or empty. */
 	char tls_record_limit[48];
-	/* Passed on to every worker (--no-bot-readahead). */
-	bool no_bot_readahead;
+	/* Passed on to every worker: --bot-readahead, --no-bot-readahead,
+	 * or NULL for the worker's default. */
+	const char *bot_readahead_arg;
 };
 
 extern struct broker b;

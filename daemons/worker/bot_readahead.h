@@ -26,7 +26,7 @@
 #include "device.h"
 #include "validate.h"
 
-/* The worker's --no-bot-readahead clears it. */
+/* The worker's --bot-readahead sets it, --no-bot-readahead clears it. */
 extern bool bot_readahead_enabled;
 
 /* A CBW is 31 bytes, a CSW 13 (USB Mass Storage Bulk-Only 1.0, 5.1, 5.2). */

@@ -675,10 +675,10 @@ static void usage(FILE *f)
 		"session\n"
 		"                     may hold (the broker's share; default "
 		"8192)\n"
-		"  --no-bot-readahead do not read mass-storage data and status "
-		"ahead of\n"
-		"                     the client's requests (Bulk-Only "
-		"Transport)\n"
+		"  --bot-readahead    read mass-storage data and status ahead "
+		"of the\n"
+		"                     client's requests (Bulk-Only Transport)\n"
+		"  --no-bot-readahead do not (the default)\n"
 		"  --version          print the version and exit\n"
 		"\n"
 		"Exit status: 0 session ended normally, 1 failure, 2 usage.\n");
@@ -796,6 +796,7 @@ int main(int argc, char **argv)
 		{"tls-peer", required_argument, NULL, 'P'},
 		{"tls-record-limit", required_argument, NULL, 'R'},
 		{"tls-random", required_argument, NULL, 'N'},
+		{"bot-readahead", no_argument, NULL, 'A'},
 		{"no-bot-readahead", no_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -854,6 +855,9 @@ int main(int argc, char **argv)
 			break;
 		case 'E':
 			o.empty_root = true;
+			break;
+		case 'A':
+			bot_readahead_enabled = true;
 			break;
 		case 'r':
 			bot_readahead_enabled = false;
