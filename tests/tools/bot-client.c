@@ -34,6 +34,8 @@
  *                 Mass Storage Reset, clear-halt IN and OUT) and a READ
  *   port-reset    the same with a port reset (SET_FEATURE(PORT_RESET))
  *                 before the reset recovery
+ *   bench-N       benchmark: N READs of 4 KiB (8 blocks) one after the
+ *                 other; prints the time per command
  *
  * Every script starts with reset recovery (Bulk-Only Mass Storage Reset,
  * clear-halt IN and OUT), so that what one session left in the device does
@@ -49,6 +51,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "op_io.h"
@@ -68,6 +71,7 @@ static uint32_t devid, seq, tag;
 static int sent_dir[MAX_SEQ]; /* 0 none, 1 OUT, 2 IN */
 static struct usbip_urb_reader reader;
 static FILE *image;
+static bool quiet; /* bench-N: no transcript */
 
 static void fail(const char *what)
 {
@@ -176,6 +180,8 @@ static const struct usbip_urb_frame *expect(uint32_t want_seq)
 		printf("closed\n");
 		return NULL;
 	}
+	if (quiet && f->header.seqnum == want_seq)
+		return f;
 	if (f->header.seqnum != want_seq) {
 		fprintf(stderr, "seqnum %u, expected %u\n", f->header.seqnum,
 			want_seq);
@@ -409,6 +415,22 @@ static void script_reset(bool port)
 	read10(56, 4);
 }
 
+/* N READs of 4 KiB one after the other, as usb-storage issues them. */
+static void script_bench(unsigned n)
+{
+	struct timespec t0, t1;
+
+	quiet = true;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned i = 0; i < n; i++)
+		read10((i * 8) % 8192, 8);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	printf("%u READs of 4 KiB in %.1f ms: %.0f us per command\n", n, ms,
+	       ms * 1e3 / n);
+}
+
 int main(int argc, char **argv)
 {
 	struct transport_addr a;
@@ -455,6 +477,8 @@ int main(int argc, char **argv)
 		script_reset(false);
 	else if (!strcmp(s, "port-reset"))
 		script_reset(true);
+	else if (!strncmp(s, "bench-", 6) && atoi(s + 6) > 0)
+		script_bench((unsigned)atoi(s + 6));
 	else
 		fail("unknown script");
 	return 0;

@@ -4,13 +4,12 @@
 # write, a short data stage with a stalled CSW, a clear-halt between data
 # and CSW, an unlinked data request, Bulk-Only and port resets mid-
 # command) against a worker with read-ahead and one without
-# (--no-bot-readahead) on the same 8 MiB mass-storage gadget; the
+# (--bot-readahead, --no-bot-readahead) on the same 8 MiB mass-storage gadget; the
 # transcripts must be the same, reads bit-exact against the image. A data
 # request of another length after the device gave the data: with
 # read-ahead the session ends with a log line (nothing lost or invented),
 # without it the device's first 512 bytes come. (fsck and bit-exact
-# reads through usb-storage with read-ahead on: e2e-storage, where it is
-# the default.)
+# reads through usb-storage with read-ahead on: e2e-storage.)
 . "$USBIP_REPO/tests/vm/lib.sh"
 
 worker=$(build_dir)/daemons/worker/usbip-worker
@@ -36,7 +35,7 @@ run() { # MODE PORT [WORKER OPTIONS]
 	kill $wpid
 	wait $wpid || true
 }
-run on 3245
+run on 3245 --bot-readahead
 run off 3246 --no-bot-readahead
 
 for s in $scripts; do

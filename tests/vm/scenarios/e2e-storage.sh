@@ -7,8 +7,8 @@
 # broker restarted, the device unplugged, and a link with 200 ms +/- 50 ms
 # delay and 1% loss (netem). After each: nothing hangs, the vhci port and
 # the device are released, export and import work again, and what is read
-# matches the image. All of it with the worker's BOT read-ahead (on by
-# default).
+# matches the image. All of it with the worker's BOT read-ahead
+# (--bot-readahead).
 . "$USBIP_REPO/tests/vm/lib.sh"
 
 attach=$(build_dir)/daemons/attach/usbip-attach
@@ -58,7 +58,7 @@ read_ended() { # the read must end (with an error) instead of hanging
 	wait $ddpid 2>/dev/null || true
 }
 
-start_broker 3240 "$policy"
+start_broker 3240 "$policy" --bot-readahead
 $ctl export "$b"
 
 log "--- the full 128 MiB read"
@@ -79,8 +79,7 @@ done
 umount /mnt/e2e
 $attach detach --all
 wait_detached
-# Issue 14 item 10: all of this went through the BOT read-ahead (the
-# worker's default).
+# Issue 14 item 10: all of this went through the BOT read-ahead.
 wait_for 10 grep -q "BOT read-ahead answered" /tmp/broker.log ||
 	die "the worker read nothing ahead"
 
@@ -117,7 +116,7 @@ wait_for 15 sh -c "! kill -0 $bpid 2>/dev/null" || die "the broker did not stop 
 wait $bpid || die "the broker's exit status was not 0"
 read_ended "broker restart"
 wait_for 30 gadget_disk || die "the stopped broker did not give the device back"
-start_broker 3240 "$policy"
+start_broker 3240 "$policy" --bot-readahead
 $ctl export "$b"
 recovered "broker restart" 16
 
