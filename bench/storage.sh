@@ -5,6 +5,9 @@
 #   (b) usbip-host   the kernel's server, upstream `usbip attach`
 #   (c) brokerd      usbip-brokerd and its sandboxed worker, the same
 #                    upstream `usbip attach`
+#   (c') brokerd-ra  the same with --bot-readahead (the worker's
+#                    mass-storage read-ahead, off by default); over the
+#                    delayed link, or with BENCH_RA=1
 #   (d) worker       usbip-worker alone (--device), usbip-attach; only
 #                    with BENCH_WORKER=1
 # with O_DIRECT sequential reads of 1 MiB (MB/s) and 4 KiB (IOPS) over
@@ -37,6 +40,7 @@ net_mib=${BENCH_NET_MIB:-4}
 net_small=${BENCH_NET_SMALL_IOS:-128}
 link=${BENCH_LINK:-loopback}
 with_worker=${BENCH_WORKER:-0}
+with_ra=${BENCH_RA:-$([ "$link" = netem-1ms ] && echo 1 || echo 0)}
 
 make_storage_gadget /tmp/bench.img "$lo_mib"
 modprobe usbip-host
@@ -81,17 +85,28 @@ run_host() {
 	wait_for 20 gadget_disk || die "the gadget did not come back"
 }
 
-run_brokerd() {
+run_brokerd() { # [NAME]
 	$ctl export 1-1
 	usbip --tcp-port 3241 attach -r 127.0.0.1 -b 1-1
 	wait_for 30 vhci_disk || die "brokerd import failed"
 	wpid=$($ctl status | awk -F'\t' '$1 == "1-1" {print $4}')
-	measure brokerd "$(vhci_disk)" "$wpid"
+	measure "${1:-brokerd}" "$(vhci_disk)" "$wpid"
 	usbip detach -p 0
 	wait_detached
 	$ctl unexport 1-1
 	wait_for 20 gadget_disk || {
 		cat /tmp/broker.log; ls -l /sys/bus/usb/devices/1-1:1.0/; die "the gadget did not come back from the broker"; }
+}
+
+# (c') brokerd-ra: the broker restarted with --bot-readahead for one
+# measurement (issue 14 item 10: the worker's read-ahead against none);
+# BENCH_RA=1, and over the delayed link by default.
+run_brokerd_ra() {
+	stop_broker
+	start_broker 3241 "allow id 1d6b:0104 from 127.0.0.1" --bot-readahead
+	run_brokerd brokerd-ra
+	stop_broker
+	start_broker 3241 "allow id 1d6b:0104 from 127.0.0.1"
 }
 
 run_worker() {
@@ -146,9 +161,11 @@ if [ "$link" = loopback ]; then
 		log "--- round $round, loopback"
 		run_direct
 		if [ $((round % 2)) = 1 ]; then
-			run_host; run_brokerd; [ "$with_worker" = 0 ] || run_worker
+			run_host; run_brokerd; [ "$with_ra" = 0 ] || run_brokerd_ra
+			[ "$with_worker" = 0 ] || run_worker
 		else
-			[ "$with_worker" = 0 ] || run_worker; run_brokerd; run_host
+			[ "$with_worker" = 0 ] || run_worker
+			[ "$with_ra" = 0 ] || run_brokerd_ra; run_brokerd; run_host
 		fi
 	done
 fi
@@ -169,8 +186,11 @@ if [ "$link" = netem-1ms ]; then
 	mib=$net_mib small=$net_small
 	for round in $(seq "$rounds"); do
 		log "--- round $round, 1 ms round trip"
-		if [ $((round % 2)) = 1 ]; then run_host; run_brokerd
-		else run_brokerd; run_host; fi
+		if [ $((round % 2)) = 1 ]; then
+			run_host; run_brokerd; [ "$with_ra" = 0 ] || run_brokerd_ra
+		else
+			[ "$with_ra" = 0 ] || run_brokerd_ra; run_brokerd; run_host
+		fi
 	done
 	tc qdisc del dev lo root
 fi
@@ -192,10 +212,10 @@ awk '
 		return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
 	}
 	END {
-		if (any) printf "%-10s %-11s %10s %7s %10s %7s %9s\n", "link", "path", "1MiB MB/s", "÷ host", "4KiB IOPS", "÷ host", "CPU s/GB"
+		if (any) printf "%-10s %-13s %10s %7s %10s %7s %9s\n", "link", "path", "1MiB MB/s", "÷ host", "4KiB IOPS", "÷ host", "CPU s/GB"
 		split("loopback netem-1ms", links, " ")
-		split("direct usbip-host brokerd worker", paths, " ")
-		for (l = 1; l <= 2; l++) for (p = 1; p <= 4; p++) {
+		split("direct usbip-host brokerd brokerd-ra worker", paths, " ")
+		for (l = 1; l <= 2; l++) for (p = 1; p <= 5; p++) {
 			key = links[l] SUBSEP paths[p]
 			if (!(key in seen)) continue
 			rm = ""; ri = ""
@@ -203,7 +223,7 @@ awk '
 				rm = rm " " v_mb[r, links[l], paths[p]] / v_mb[r, links[l], "usbip-host"]
 				ri = ri " " v_io[r, links[l], paths[p]] / v_io[r, links[l], "usbip-host"]
 			}
-			if (any) printf "%-10s %-11s %10.2f %7.2f %10.0f %7.2f %9s\n", links[l], paths[p], med(mb[key]), med(rm), med(iops[key]), med(ri), med(cpu[key])
+			if (any) printf "%-10s %-13s %10.2f %7.2f %10.0f %7.2f %9s\n", links[l], paths[p], med(mb[key]), med(rm), med(iops[key]), med(ri), med(cpu[key])
 		}
 		if (any) print "(medians over the rounds; each ratio is the median of the rounds'"'"' ratios to usbip-host in the same round)"
 		for (k in sys) if (sys[k] != "-" && urbs[k] > 0)
