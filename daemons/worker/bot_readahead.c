@@ -364,8 +364,7 @@ static void LIBUSB_CALL own_done(struct libusb_transfer *x)
 		}
 }
 
-void bot_ra_completed(struct bot_readahead *ra,
-		      const struct libusb_transfer *x)
+void bot_ra_completed(struct bot_readahead *ra, const struct libusb_transfer *x)
 {
 	if (!ra || !ra->watch || x != ra->watch)
 		return;
@@ -374,8 +373,7 @@ void bot_ra_completed(struct bot_readahead *ra,
 	stage_ended(ra, stage, x);
 }
 
-void bot_ra_submitted(struct bot_readahead *ra,
-			  const struct libusb_transfer *x)
+void bot_ra_submitted(struct bot_readahead *ra, const struct libusb_transfer *x)
 {
 	uint8_t ep = (uint8_t)x->endpoint;
 	uint8_t interface = 0, in_ep = 0;
@@ -385,7 +383,8 @@ void bot_ra_submitted(struct bot_readahead *ra,
 		return;
 	/* The client's data stage, announced by the CBW. */
 	if (ra->claim) {
-		if (ep == ra->claim_ep && (uint32_t)x->length == ra->claim_length) {
+		if (ep == ra->claim_ep &&
+		    (uint32_t)x->length == ra->claim_length) {
 			ra->claim = false;
 			ra->watch = x;
 			ra->watch_stage = STAGE_DATA;
@@ -476,9 +475,8 @@ static int deviation(struct bot_readahead *ra, const char *peer,
 	return -EPROTO;
 }
 
-int bot_ra_request(struct bot_readahead *ra, const char *peer,
-		   uint8_t endpoint, uint32_t length, bool first,
-		   struct libusb_transfer **x)
+int bot_ra_request(struct bot_readahead *ra, const char *peer, uint8_t endpoint,
+		   uint32_t length, bool first, struct libusb_transfer **x)
 {
 	*x = NULL;
 	if (!ra || (!ra->following && !ra->nq) ||
@@ -487,12 +485,13 @@ int bot_ra_request(struct bot_readahead *ra, const char *peer,
 	if (ra->nq) {
 		struct ahead a = ra->q[0];
 		if (endpoint != ra->in_ep)
-			return deviation(ra, peer, "the OUT endpoint before "
-						   "the status",
+			return deviation(ra, peer,
+					 "the OUT endpoint before "
+					 "the status",
 					 endpoint, length);
 		if (!first || (uint32_t)a.x->length != length)
-			return deviation(ra, peer, "a different request", endpoint,
-					 length);
+			return deviation(ra, peer, "a different request",
+					 endpoint, length);
 		ra->q[0] = ra->q[1];
 		ra->nq--;
 		ra->hits++;

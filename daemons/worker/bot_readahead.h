@@ -63,9 +63,9 @@ struct bot_readahead *bot_ra_new(struct worker_device *dev,
 void bot_ra_free(struct bot_readahead *ra);
 
 enum bot_ra_answer {
-	BOT_RA_PASS,	   /* not ours: submit it to the device */
-	BOT_RA_IN_FLIGHT,  /* *x answers it once it completes */
-	BOT_RA_COMPLETED,  /* *x answers it now: call its completion */
+	BOT_RA_PASS,	  /* not ours: submit it to the device */
+	BOT_RA_IN_FLIGHT, /* *x answers it once it completes */
+	BOT_RA_COMPLETED, /* *x answers it now: call its completion */
 };
 
 /*
@@ -78,12 +78,11 @@ enum bot_ra_answer {
  * caller's: set its callback and user_data (the completion still goes
  * through bot_ra_completed).
  */
-int bot_ra_request(struct bot_readahead *ra, const char *peer,
-		   uint8_t endpoint, uint32_t length, bool first,
-		   struct libusb_transfer **x);
+int bot_ra_request(struct bot_readahead *ra, const char *peer, uint8_t endpoint,
+		   uint32_t length, bool first, struct libusb_transfer **x);
 /* A bulk transfer the device took (a CBW, or the data stage). */
 void bot_ra_submitted(struct bot_readahead *ra,
-			  const struct libusb_transfer *x);
+		      const struct libusb_transfer *x);
 /* Every transfer's completion, before the session looks at it. */
 void bot_ra_completed(struct bot_readahead *ra,
 		      const struct libusb_transfer *x);

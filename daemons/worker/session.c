@@ -430,8 +430,7 @@ static void LIBUSB_CALL on_transfer_done(struct libusb_transfer *x)
 }
 
 /* u is answered by a transfer the BOT read-ahead made for it. */
-static int take_read_ahead(struct urb *u, struct libusb_transfer *x,
-			   int answer)
+static int take_read_ahead(struct urb *u, struct libusb_transfer *x, int answer)
 {
 	u->xfer = x;
 	u->buf = x->buffer;
@@ -478,10 +477,9 @@ static int submit(struct session *s, const struct usbip_urb_frame *f,
 	case USB_TYPE_INTERRUPT:
 		if (s->ra && plan->type == USB_TYPE_BULK) {
 			struct libusb_transfer *ahead;
-			r = bot_ra_request(s->ra, s->peer, plan->endpoint,
-					   plan->length,
-					   s->orders[u->order].first == u,
-					   &ahead);
+			r = bot_ra_request(
+				s->ra, s->peer, plan->endpoint, plan->length,
+				s->orders[u->order].first == u, &ahead);
 			if (r < 0) {
 				retire(s, u);
 				return r;
@@ -847,8 +845,8 @@ static void flush_client(struct session *s)
 static bool endpoint_busy(void *ctx, uint8_t endpoint)
 {
 	struct session *s = ctx;
-	uint8_t order = (uint8_t)((endpoint & 0x0f) |
-				  (endpoint & 0x80 ? 0x10 : 0));
+	uint8_t order =
+		(uint8_t)((endpoint & 0x0f) | (endpoint & 0x80 ? 0x10 : 0));
 
 	return s->orders[order].first != NULL;
 }

@@ -91,9 +91,8 @@ static void send_all(const uint8_t *p, size_t len)
 }
 
 /* Packs a CMD_SUBMIT (and its OUT data) into b; returns its length. */
-static size_t pack_submit(uint8_t *b, uint32_t dir, uint32_t ep,
-			  uint32_t len, const uint8_t setup[8],
-			  const uint8_t *out)
+static size_t pack_submit(uint8_t *b, uint32_t dir, uint32_t ep, uint32_t len,
+			  const uint8_t setup[8], const uint8_t *out)
 {
 	struct usbip_urb_header h = {.command = USBIP_CMD_SUBMIT,
 				     .seqnum = ++seq,
@@ -144,7 +143,8 @@ static const struct usbip_urb_frame *next_reply(void)
 		usbip_urb_reader_next(&reader, &dst, &want);
 		if (head == tail) {
 			ssize_t got = read(fd, buf, sizeof(buf));
-			if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			if (got < 0 &&
+			    (errno == EAGAIN || errno == EWOULDBLOCK))
 				fail("no reply within 5 s");
 			if (got <= 0)
 				return NULL;
@@ -448,8 +448,8 @@ int main(int argc, char **argv)
 	    (fd = transport_connect(&a, msg, sizeof(msg))) < 0)
 		fail(msg);
 	snprintf(req.busid, sizeof(req.busid), "%s", argv[2]);
-	if (op_io_send(fd, &req) || op_io_read(fd, TIMEOUT_MS, &rep, msg,
-					       sizeof(msg)) ||
+	if (op_io_send(fd, &req) ||
+	    op_io_read(fd, TIMEOUT_MS, &rep, msg, sizeof(msg)) ||
 	    rep.header.code != USBIP_OP_REP_IMPORT || rep.header.status)
 		fail("import refused");
 	devid = rep.device.busnum << 16 | rep.device.devnum;

@@ -282,8 +282,7 @@ START_TEST(reads_data_then_status_ahead)
 	ck_assert_int_eq(x->actual_length, 4096);
 	ck_assert_uint_eq(x->buffer[4095], 0xa5);
 	client_free(x);
-	ck_assert_int_eq(client(0x81, BOT_CSW_LEN, NULL, &x),
-			 BOT_RA_COMPLETED);
+	ck_assert_int_eq(client(0x81, BOT_CSW_LEN, NULL, &x), BOT_RA_COMPLETED);
 	ck_assert_ptr_eq(x, csw);
 	ck_assert_uint_eq(x->buffer[0], 0x53);
 	client_free(x);
@@ -308,8 +307,7 @@ START_TEST(request_takes_transfer_in_flight)
 	client_free(x);
 	ck_assert_uint_eq(on_bus, 1);
 	ck_assert_int_eq(bus[0]->length, BOT_CSW_LEN);
-	ck_assert_int_eq(client(0x81, BOT_CSW_LEN, NULL, &y),
-			 BOT_RA_IN_FLIGHT);
+	ck_assert_int_eq(client(0x81, BOT_CSW_LEN, NULL, &y), BOT_RA_IN_FLIGHT);
 	device_answers(0, LIBUSB_TRANSFER_COMPLETED, BOT_CSW_LEN, 0);
 	ck_assert_ptr_eq(answered, y);
 	client_free(y);
@@ -351,8 +349,7 @@ START_TEST(stalled_status_answered_then_passes)
 	command(0, true);
 	ck_assert_uint_eq(on_bus, 1);
 	device_answers(0, LIBUSB_TRANSFER_STALL, 0, 0);
-	ck_assert_int_eq(client(0x81, BOT_CSW_LEN, NULL, &x),
-			 BOT_RA_COMPLETED);
+	ck_assert_int_eq(client(0x81, BOT_CSW_LEN, NULL, &x), BOT_RA_COMPLETED);
 	ck_assert_int_eq(x->status, LIBUSB_TRANSFER_STALL);
 	client_free(x);
 	ck_assert_int_eq(bot_ra_interrupt(ra, "test", BOT_RA_CLEAR_HALT, 0x81),
@@ -417,9 +414,9 @@ END_TEST
 START_TEST(resets_drop_read_ahead)
 {
 	static const uint8_t bot_reset[8] = {0x21, 0xff, 0, 0, 0, 0, 0, 0};
-	static const enum bot_ra_event events[] = {
-		BOT_RA_RESET_DEVICE, BOT_RA_SET_CONFIGURATION,
-		BOT_RA_SET_INTERFACE};
+	static const enum bot_ra_event events[] = {BOT_RA_RESET_DEVICE,
+						   BOT_RA_SET_CONFIGURATION,
+						   BOT_RA_SET_INTERFACE};
 	struct libusb_transfer *x;
 
 	for (unsigned i = 0; i <= ARRAY_SIZE(events); i++) {
@@ -454,8 +451,7 @@ START_TEST(clear_halt_between_data_and_status)
 	client_free(x);
 	ck_assert_int_eq(bot_ra_interrupt(ra, "test", BOT_RA_CLEAR_HALT, 0x81),
 			 0);
-	ck_assert_int_eq(client(0x81, BOT_CSW_LEN, NULL, &x),
-			 BOT_RA_COMPLETED);
+	ck_assert_int_eq(client(0x81, BOT_CSW_LEN, NULL, &x), BOT_RA_COMPLETED);
 	ck_assert_uint_eq(x->buffer[0], 0x55);
 	client_free(x);
 
@@ -500,8 +496,7 @@ START_TEST(status_after_no_data_and_out_data)
 	ck_assert_uint_eq(on_bus, 1);
 	ck_assert_int_eq(bus[0]->length, BOT_CSW_LEN);
 	device_answers(0, LIBUSB_TRANSFER_COMPLETED, BOT_CSW_LEN, 0);
-	ck_assert_int_eq(client(0x81, BOT_CSW_LEN, NULL, &x),
-			 BOT_RA_COMPLETED);
+	ck_assert_int_eq(client(0x81, BOT_CSW_LEN, NULL, &x), BOT_RA_COMPLETED);
 	client_free(x);
 
 	command(4096, false);
