@@ -29,6 +29,14 @@ __attribute__((format(printf, 1, 2))) void log_warning(const char *fmt, ...);
  * ended on purpose before a limit: priority notice. */
 __attribute__((format(printf, 1, 2))) void log_notice(const char *fmt, ...);
 
+/* A step's time, for breaking a session's setup down (bench/setup.sh):
+ * written only when the environment has USBIP_LOG_STEPS=1 (the broker
+ * passes USBIP_* on to its workers), prefixed with CLOCK_REALTIME in
+ * microseconds, the clock bash's $EPOCHREALTIME and strace -ttt read, so
+ * that one timeline lines up the client, the broker and the worker.
+ * Priority debug. Costs one getenv at log_init otherwise. */
+__attribute__((format(printf, 1, 2))) void log_step(const char *fmt, ...);
+
 /* The escaping log_line applies: writes text, escaped and NUL-terminated,
  * into out (out_len > 0), whole escapes only; returns how many bytes of
  * text fitted. */

@@ -53,6 +53,7 @@ void accept_client(size_t i)
 
 	if (conn < 0 || b.draining)
 		return;
+	log_step("broker: accepted %s", peer);
 	if (getpeername(conn, (struct sockaddr *)&sa, &len) < 0 ||
 	    policy_peer_from_sockaddr((struct sockaddr *)&sa, len, &who) < 0) {
 		log_line("%s: refused: no peer address", peer);

@@ -201,8 +201,10 @@ struct session *spawn_worker(int conn, const char *peer, const char *busid,
 	uid_t uid;
 	gid_t gid;
 	worker_ids(&uid, &gid);
+	log_step("broker: admitted %s, spawning its worker", peer);
 	pid_t pid =
 		ns_spawn(b.worker, argv, keep, 2, uid, gid, msg, sizeof(msg));
+	log_step("broker: worker %d cloned, id maps written", (int)pid);
 	close(pair[1]);
 	if (pid < 0) {
 		log_line("%s: starting a worker: %s", peer, msg);
@@ -548,12 +550,14 @@ void session_message(struct session *s)
 	}
 	case IPC_OPEN_REQUEST: {
 		struct ipc_open_answer a = {0};
+		log_step("broker: worker %d asks for a device", (int)s->pid);
 		a.status = open_for_session(s, m.u.open_request.busid, &a, &fd);
 		log_line("%s: worker %d asked for %s: %s", s->peer, (int)s->pid,
 			 m.u.open_request.busid,
 			 a.status ? strerror(-a.status) : "given");
 		s->phase = a.status ? PHASE_REFUSED : PHASE_GRANTED;
 		session_answer(s, IPC_OPEN_ANSWER, &a, sizeof(a), fd);
+		log_step("broker: worker %d answered", (int)s->pid);
 		if (fd >= 0)
 			close(fd);
 		break;

@@ -129,12 +129,14 @@ static int device_from_broker(struct worker *w, const struct op_io_deadline *d,
 			log_line("broker channel: %s", msg);
 		return r;
 	}
+	log_step("worker: the broker's usbfs fd received");
 	r = worker_device_open(&w->dev, w->ctx, grant.fd, busid, grant.busnum,
 			       grant.devnum, msg, sizeof(msg));
 	if (r < 0) {
 		log_line("%s: %s", busid, msg);
 		return r;
 	}
+	log_step("worker: device wrapped, interfaces claimed");
 	w->have_device = true;
 	return 0;
 }
@@ -247,6 +249,8 @@ static int answer_import(struct worker *w, int fd, const char *peer,
 	}
 	rep.device = w->dev.wire.device;
 	r = op_io_send_by(fd, d, &rep, msg, sizeof(msg));
+	if (r == 0)
+		log_step("worker: OP_REP_IMPORT sent");
 	return r < 0 ? handshake_failed(peer, "handshake", r, msg) : 1;
 }
 
@@ -290,6 +294,7 @@ static int answer_client(struct worker *w, int fd, const char *peer)
 				return 0;
 			continue;
 		case USBIP_OP_REQ_IMPORT:
+			log_step("worker: OP_REQ_IMPORT read");
 			return answer_import(w, fd, peer, &d, req.busid);
 		}
 		log_line("%s: handshake refused: %s where a request belongs",
@@ -743,14 +748,15 @@ static int sandbox(const struct options *o, char *msg, size_t len)
 	};
 	int r = 0;
 
-	if (o->empty_root)
-		r = ns_enter_empty_root(msg, len);
-	if (r == 0)
-		r = sandbox_drop_privileges(&limits, msg, len);
+	if (o->empty_root && (r = ns_enter_empty_root(msg, len)) == 0)
+		log_step("worker: in the empty root");
+	if (r == 0 && (r = sandbox_drop_privileges(&limits, msg, len)) == 0)
+		log_step("worker: privileges dropped");
 	if (r == 0 && (r = worker_seccomp_load(o->broker_fd)) < 0)
 		log_fail(r, msg, len, "seccomp: %s", strerror(-r));
 	if (r < 0)
 		return r;
+	log_step("worker: seccomp filter loaded");
 #ifdef USBIP_TEST_HOOKS
 	/* Test builds only: prove that the filter kills. */
 	if (getenv("USBIP_WORKER_TEST_FORBIDDEN_SYSCALL")) {
@@ -777,6 +783,7 @@ static int parse_fd(const char *text)
 int main(int argc, char **argv)
 {
 	log_init(PROGRAM);
+	log_step("worker: main (exec and dynamic linking done)");
 	static const struct option options[] = {
 		{"broker-fd", required_argument, NULL, 'B'},
 		{"device", required_argument, NULL, 'd'},
@@ -972,6 +979,7 @@ int main(int argc, char **argv)
 		log_line("libusb: cannot initialise: %s", strerror(-r));
 		return EXIT_FAIL;
 	}
+	log_step("worker: libusb initialised");
 	status = EXIT_OK;
 	if (o.broker_fd < 0 && open_standalone_device(&w, msg, sizeof(msg))) {
 		log_line("%s", msg);
