@@ -17,8 +17,13 @@
 # is not timed: both need it once per device, not per session. After
 # each usbip-host and brokerd session, usbip-probe times the server alone
 # (no vhci_hcd): from before its connect to OP_REP_IMPORT and to the
-# answer of a first GET_DESCRIPTOR. Then one
-# brokerd session under strace (untimed) shows where the setup time goes.
+# answer of a first GET_DESCRIPTOR. The broker and its workers run with
+# USBIP_LOG_STEPS=1: each step of a session (accept, spawn, exec, libusb,
+# sandbox, the device's grant and claim, OP_REP_IMPORT) is logged with
+# its wall-clock time, which the breakdown lines up with the client's
+# start, its return (vhci_hcd attached) and the import's enumeration,
+# medians over the rounds. Then one brokerd session and one usbipd
+# session under strace (untimed) show the syscalls between the steps.
 #   tests/vm/run.sh bench/setup.sh
 . "$USBIP_REPO/tests/vm/lib.sh"
 . "$USBIP_REPO/bench/bench-lib.sh"
@@ -28,6 +33,7 @@ attach=$bin/daemons/attach/usbip-attach
 probe=$bin/tests/usbip-probe
 rounds=${BENCH_ROUNDS:-5}
 
+export USBIP_LOG_STEPS=1
 sourcesink_both_servers
 
 # The busid an import gets: port 1 of vhci_hcd's high-speed root hub.
@@ -40,15 +46,19 @@ log "imports appear as $vbusid"
 
 # timed_attach NAME COMMAND...: runs the client, appends the setup times.
 timed_attach() {
-	local name=$1 t0 t1 t2
+	local name=$1 t0 tr t1 t2
 	shift
 	t0=$EPOCHREALTIME
 	"$@" >/dev/null || die "$name: the client failed"
+	tr=$EPOCHREALTIME
 	wait_exists "$vdev" 30 || die "$name: no import"
 	t1=$EPOCHREALTIME
 	wait_exists "$vdev:1.0" 30 || die "$name: the import was not configured"
 	t2=$EPOCHREALTIME
 	echo "$round $name enumerated $(elapsed_ms "$t0" "$t1") configured $(elapsed_ms "$t0" "$t2")" >>/tmp/setup.txt
+	# The raw stamps, for the breakdown: client start, client returned
+	# (vhci_hcd has the socket), enumerated, configured.
+	echo "$round $name $t0 $tr $t1 $t2" >>/tmp/stamps.txt
 }
 
 # timed_detach NAME READY-COMMAND COMMAND...: runs the client's detach,
@@ -108,6 +118,7 @@ with_brokerd() {
 }
 
 : >/tmp/setup.txt
+: >/tmp/stamps.txt
 for round in $(seq "$rounds"); do
 	log "--- round $round"
 	if [ $((round % 2)) = 1 ]; then
@@ -121,6 +132,55 @@ for round in $(seq "$rounds"); do
 	fi
 done
 cat /tmp/setup.txt
+
+# The breakdown: every logged step of the broker's and its worker's
+# inside each timed session's window, in ms from the client's start,
+# then the client's return, enumeration and configuration; medians over
+# the rounds. usbip-host's sessions have no steps of their own (the
+# kernel's); its client-side stamps are beside them.
+echo
+echo "Where the setup goes: ms from the client's start, medians over $rounds rounds"
+awk '
+	FNR == NR { n++; r[n] = $1; p[n] = $2; t0[n] = $3; tr[n] = $4; t1[n] = $5; t2[n] = $6; next }
+	/ step [0-9]+\.[0-9]+ / {
+		for (i = 1; i <= NF; i++) if ($i == "step") break
+		t = $(i + 1); what = ""
+		for (j = i + 2; j <= NF; j++) what = what " " $j
+		# One name per step: pids, peers and addresses out.
+		gsub(/ [0-9]+ /, " N ", what); gsub(/ tcp:[^ ]*/, "", what); gsub(/ [0-9]+$/, " N", what)
+		for (k = 1; k <= n; k++)
+			if (p[k] != "usbip-host" && t >= t0[k] && t <= t2[k]) {
+				key = p[k] SUBSEP what
+				if (!(key in seen)) { seen[key] = 1; order[p[k], ++cnt[p[k]]] = what; first[key] = (t - t0[k]) * 1000 }
+				v[key] = v[key] " " (t - t0[k]) * 1000
+			}
+	}
+	function med(list,   m, x, a, b, tmp) {
+		m = split(list, x, " ")
+		for (a = 1; a <= m; a++) for (b = a + 1; b <= m; b++)
+			if (x[b] + 0 < x[a] + 0) { tmp = x[a]; x[a] = x[b]; x[b] = tmp }
+		return m % 2 ? x[(m + 1) / 2] : (x[m / 2] + x[m / 2 + 1]) / 2
+	}
+	END {
+		split("usbip-host brokerd brokerd+attach", servers, " ")
+		for (s = 1; s <= 3; s++) {
+			sv = servers[s]; ret = en = co = ""
+			for (k = 1; k <= n; k++) if (p[k] == sv) {
+				ret = ret " " (tr[k] - t0[k]) * 1000; en = en " " (t1[k] - t0[k]) * 1000; co = co " " (t2[k] - t0[k]) * 1000
+			}
+			if (co == "") continue
+			print sv ":"
+			# The steps in the order of their medians.
+			for (c = 1; c <= cnt[sv]; c++) { w[c] = order[sv, c]; m[c] = med(v[sv SUBSEP w[c]]) }
+			for (c = 1; c <= cnt[sv]; c++) for (d = c + 1; d <= cnt[sv]; d++)
+				if (m[d] < m[c]) { x = m[c]; m[c] = m[d]; m[d] = x; x = w[c]; w[c] = w[d]; w[d] = x }
+			for (c = 1; c <= cnt[sv]; c++)
+				printf "%9.1f  %s (%d of %d sessions)\n", m[c], w[c], split(v[sv SUBSEP w[c]], tmp, " "), split(co, tmp2, " ")
+			printf "%9.1f  client returned (the socket is in vhci_hcd)\n", med(ret)
+			printf "%9.1f  import enumerated\n", med(en)
+			printf "%9.1f  import configured\n", med(co)
+		}
+	}' /tmp/stamps.txt /tmp/broker.log
 
 # Where brokerd's setup time goes: one session under strace, only the
 # syscalls that mark its stages (the tracing slows each of them; the
@@ -163,6 +223,40 @@ head -3 /tmp/setup.strace | cut -c1-160
 usbip detach -p 0 >/dev/null
 wait_for 30 vhci_all_free || true
 $ctl unexport "$busid" >/dev/null
+
+# usbipd's steps the same way: it forks a child per connection, which
+# reads the request, rescans sysfs for the exported devices, writes the
+# socket into the stub's usbip_sockfd and answers.
+usbip bind -b "$busid" >/dev/null
+updpid=$(pgrep -x -o usbipd)
+strace -f -ttt -qq -o /tmp/usbipd.strace 2>/tmp/strace.err \
+	-e trace=accept,accept4,clone,clone3,fork,openat,write,sendto,send,recvfrom,read -p "$updpid" &
+spid=$!
+bpid_saved=$bpid bpid=$updpid
+wait_for 60 traced || die "strace did not attach to usbipd"
+bpid=$bpid_saved
+sleep 0.5
+t0=$EPOCHREALTIME
+usbip attach -r 127.0.0.1 -b "$busid" >/dev/null || die "traced usbipd attach"
+wait_exists "$vdev:1.0" 30 || die "traced usbipd attach: not configured"
+t1=$EPOCHREALTIME
+kill -INT "$spid"
+wait "$spid" 2>/dev/null || true
+echo
+echo "usbipd under strace: client start $t0, configured $t1 ($(elapsed_ms "$t0" "$t1") ms, tracing included)"
+awk -v t0="$t0" '
+	{ ms = ($2 - t0) * 1000 }
+	/accept4?\(/ && !acc++ { printf "%8.1f ms  usbipd accepts the client\n", ms }
+	/clone3?\(|fork\(/ && !cl++ { printf "%8.1f ms  usbipd forks its child\n", ms }
+	/openat\(.*\/sys\/.*usbip_sockfd/ && !so++ { printf "%8.1f ms  child opens the stub'"'"'s usbip_sockfd\n", ms; sf = 1 }
+	sf && /write\(/ && !sw++ { printf "%8.1f ms  child hands the socket to the stub\n", ms }
+	/openat\(.*\/sys\// && !sy++ { printf "%8.1f ms  child starts reading sysfs\n", ms }
+	END { printf "(%d lines traced)\n", NR }
+' /tmp/usbipd.strace
+usbip detach -p 0 >/dev/null
+wait_for 30 vhci_all_free || true
+wait_for 30 stub_ready || true
+usbip unbind -b "$busid" >/dev/null
 
 echo
 echo "Session setup and teardown on a dummy_hcd SourceSink gadget (high speed), $(uname -r), QEMU TCG, $rounds alternating rounds"
