@@ -36,6 +36,8 @@ long ipc_payload_size(uint32_t type)
 		return sizeof(struct ipc_sign_answer);
 	case IPC_TLS_PEER:
 		return sizeof(struct ipc_tls_peer);
+	case IPC_CLIENT:
+		return sizeof(struct ipc_client);
 	}
 	return -1;
 }
@@ -81,8 +83,9 @@ int ipc_send(int sock, uint32_t type, const void *payload, uint32_t length,
 
 	if (ipc_payload_size(type) != (long)length)
 		return -EINVAL;
-	if ((fd >= 0 && type != IPC_OPEN_ANSWER && type != IPC_UNEXPORT) ||
-	    (fd < 0 && type == IPC_UNEXPORT))
+	bool socket_type = type == IPC_UNEXPORT || type == IPC_CLIENT;
+	if ((fd >= 0 && type != IPC_OPEN_ANSWER && !socket_type) ||
+	    (fd < 0 && socket_type))
 		return -EINVAL;
 	if (length)
 		memcpy(&m.u, payload, length);
@@ -161,10 +164,11 @@ int ipc_recv(int sock, enum ipc_side side, struct ipc_message *m, int *fd,
 		err = log_fail(-EBADMSG, msg, msg_len,
 			       "type 0x%x with %zd bytes, expected %ld",
 			       m->type, r - (ssize_t)IPC_HEADER_LEN, want);
-	bool socket_expected = !err && m->type == IPC_UNEXPORT;
-	bool fd_expected = socket_expected ||
-			   (!err && m->type == IPC_OPEN_ANSWER &&
-			    m->u.open_answer.status == 0);
+	bool socket_expected =
+		!err && (m->type == IPC_UNEXPORT || m->type == IPC_CLIENT);
+	bool fd_expected =
+		socket_expected || (!err && m->type == IPC_OPEN_ANSWER &&
+				    m->u.open_answer.status == 0);
 	if (!err && nfds != (fd_expected ? 1 : 0))
 		err = log_fail(-EBADMSG, msg, msg_len,
 			       "type 0x%x with %d descriptors", m->type, nfds);
@@ -195,6 +199,9 @@ int ipc_recv(int sock, enum ipc_side side, struct ipc_message *m, int *fd,
 	    m->u.sign_answer.length > IPC_SIGNATURE_MAX)
 		err = log_fail(-EBADMSG, msg, msg_len, "a %u-byte signature",
 			       m->u.sign_answer.length);
+	if (!err && m->type == IPC_CLIENT &&
+	    !memchr(m->u.client.peer, '\0', IPC_PEER_MAX))
+		err = log_fail(-EBADMSG, msg, msg_len, "peer not terminated");
 	if (!err && m->type == IPC_TLS_PEER &&
 	    !memchr(m->u.tls_peer.params, '\0', IPC_TLS_PARAMS_MAX))
 		err = log_fail(-EBADMSG, msg, msg_len,

@@ -34,7 +34,11 @@ enum ipc_type {
 	 * socket to the importer's listener on which the worker sends
 	 * OP_REQ_UNEXPORT before its link is cut (SIGTERM follows). */
 	IPC_UNEXPORT = 0x83,
-	IPC_SIGN_ANSWER = 0x84,	   /* struct ipc_sign_answer */
+	IPC_SIGN_ANSWER = 0x84, /* struct ipc_sign_answer */
+	/* To a spare worker (started and sandboxed before any client):
+	 * its session's client, a stream socket, and the peer's address
+	 * for its log. The one message a spare waits for. */
+	IPC_CLIENT = 0x85, /* struct ipc_client + the client socket */
 };
 
 /* A TLS 1.3 CertificateVerify content is 64 + 34 + 48 = 146 bytes at
@@ -46,6 +50,7 @@ enum ipc_type {
 /* A handshake's transcript (common/tls_transcript.h: TLS_TRANSCRIPT_MAX;
  * ours take under 1 KiB). */
 #define IPC_TLS_TRANSCRIPT_MAX 16384
+#define IPC_PEER_MAX 128
 
 struct ipc_open_request {
 	char busid[USBIP_BUSID_LEN]; /* NUL-terminated */
@@ -90,6 +95,10 @@ struct ipc_tls_peer {
 	uint8_t transcript[IPC_TLS_TRANSCRIPT_MAX];
 };
 
+struct ipc_client {
+	char peer[IPC_PEER_MAX]; /* NUL-terminated */
+};
+
 struct ipc_message {
 	uint32_t type;
 	uint32_t length; /* of the payload */
@@ -101,6 +110,7 @@ struct ipc_message {
 		struct ipc_sign_request sign_request;
 		struct ipc_sign_answer sign_answer;
 		struct ipc_tls_peer tls_peer;
+		struct ipc_client client;
 	} u;
 };
 
@@ -115,14 +125,14 @@ enum ipc_side {
 int ipc_send_datagram(int sock, const void *data, size_t len, int fd);
 
 /* Sends one message; fd >= 0 only with IPC_OPEN_ANSWER of status 0 and
- * with IPC_UNEXPORT (which must have one). */
+ * with IPC_UNEXPORT and IPC_CLIENT (which must have one). */
 int ipc_send(int sock, uint32_t type, const void *payload, uint32_t length,
 	     int fd);
 
 /*
  * Receives one message. On success *fd is the received descriptor (an
- * open character device with IPC_OPEN_ANSWER, a stream socket with
- * IPC_UNEXPORT; O_CLOEXEC) or -1. Any breach closes whatever
+ * open character device with IPC_OPEN_ANSWER, a socket with
+ * IPC_UNEXPORT and IPC_CLIENT; O_CLOEXEC) or -1. Any breach closes whatever
  * arrived and returns -EBADMSG (shape), -EPROTO (wrong type or side) or
  * -ECONNRESET (peer gone); msg says which in words.
  */

@@ -173,6 +173,29 @@ int broker_client_tls_peer(struct broker_client *bc, const uint8_t *pin,
 	return 0;
 }
 
+int broker_client_await_client(struct broker_client *bc,
+			       const struct op_io_deadline *d, char *peer,
+			       size_t peer_len, char *msg, size_t msg_len)
+{
+	struct ipc_message m;
+	int fd = -1, r;
+
+	r = op_io_wait(bc->fd, POLLIN, d);
+	if (r < 0)
+		return log_fail(r, msg, msg_len, "no client came");
+	r = ipc_recv(bc->fd, IPC_WORKER_SIDE, &m, &fd, msg, msg_len);
+	if (r < 0)
+		return r;
+	if (m.type != IPC_CLIENT || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		return log_fail(-EPROTO, msg, msg_len,
+				"type 0x%x instead of a client", m.type);
+	}
+	snprintf(peer, peer_len, "%s", m.u.client.peer);
+	return fd;
+}
+
 int broker_client_await_unexport(struct broker_client *bc,
 				 const struct op_io_deadline *d, char *msg,
 				 size_t msg_len)

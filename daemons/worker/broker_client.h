@@ -84,6 +84,16 @@ int broker_client_tls_peer(struct broker_client *bc, const uint8_t *pin,
 			   char *msg, size_t msg_len);
 
 /*
+ * A spare worker's session: waits until d (a stop ends it with -EINTR)
+ * for the client socket the broker hands over (IPC_CLIENT), its peer's
+ * address into peer. Returns the socket (the caller's) or a negative
+ * errno with msg set; anything but IPC_CLIENT is a broken channel.
+ */
+int broker_client_await_client(struct broker_client *bc,
+			       const struct op_io_deadline *d, char *peer,
+			       size_t peer_len, char *msg, size_t msg_len);
+
+/*
  * At the end of an export session: waits until d for the socket to the
  * importer's listener that the broker hands over before SIGTERM
  * (IPC_UNEXPORT). Returns the socket (the caller's), -ETIMEDOUT for a

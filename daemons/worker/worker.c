@@ -74,6 +74,7 @@ struct options {
 	const char *export_to;
 	bool once;
 	bool qubes;
+	bool spare;
 	bool no_sandbox;
 	bool empty_root;
 	uint64_t usbfs_share;  /* bytes; 0: URB_USBFS_SHARE_DEFAULT */
@@ -646,6 +647,13 @@ static void usage(FILE *f)
 		"  --client ADDR      one connected client, e.g. fd:4\n"
 		"  --export-to ADDR   dial out (or fd:N) and offer the device "
 		"(OP_REQ_EXPORT)\n"
+		"  --spare            with --broker-fd: a client like "
+		"--client's, "
+		"handed\n"
+		"                     over the broker's channel once one comes "
+		"(the\n"
+		"                     broker's spare worker, sandboxed "
+		"before)\n"
 		"\n"
 		"  --peer NAME        the peer's name in log lines (the "
 		"broker's\n"
@@ -768,6 +776,34 @@ static int sandbox(const struct options *o, char *msg, size_t len)
 	return 0;
 }
 
+/*
+ * A spare: sandboxed already, it waits for as long as the broker keeps
+ * it for its session's client. Then it serves as with --client, the
+ * peer's name from the broker. A stop before that ends it quietly.
+ */
+static int await_client(struct worker *w, struct options *o,
+			struct endpoint *ep, char *peer, size_t peer_len)
+{
+	struct op_io_deadline forever = {.at_ms = LLONG_MAX,
+					 .wait_mask = &session_wait_mask,
+					 .stop = &session_stop};
+	char msg[256];
+	int fd = broker_client_await_client(&w->broker, &forever, peer,
+					    peer_len, msg, sizeof(msg));
+
+	if (fd == -EINTR)
+		return EXIT_OK; /* ep->conn_fd stays -1: nothing to serve */
+	if (fd < 0) {
+		log_line("broker channel: %s", msg);
+		return EXIT_FAIL;
+	}
+	log_step("worker: its client handed over (spare)");
+	ep->conn_fd = fd;
+	o->peer = peer;
+	o->client = "broker";
+	return EXIT_OK;
+}
+
 static int parse_fd(const char *text)
 {
 	char *end;
@@ -796,6 +832,7 @@ int main(int argc, char **argv)
 		{"peer", required_argument, NULL, 'p'},
 		{"once", no_argument, NULL, '1'},
 		{"qubes", no_argument, NULL, 'Q'},
+		{"spare", no_argument, NULL, 'S'},
 		{"no-sandbox", no_argument, NULL, 'n'},
 		{"empty-root", no_argument, NULL, 'E'},
 		{"usbfs-share", required_argument, NULL, 'U'},
@@ -856,6 +893,9 @@ int main(int argc, char **argv)
 			break;
 		case 'Q':
 			o.qubes = true;
+			break;
+		case 'S':
+			o.spare = true;
 			break;
 		case 'n':
 			o.no_sandbox = true;
@@ -922,7 +962,7 @@ int main(int argc, char **argv)
 			return cli_option_error(PROGRAM, argv, c);
 		}
 	}
-	modes = !!o.listen + !!o.client + !!o.export_to;
+	modes = !!o.listen + !!o.client + !!o.export_to + o.spare;
 	sources = !!o.device + (o.device_fd >= 0) + !!o.simulate +
 		  (o.broker_fd >= 0);
 	w.broker.fd = o.broker_fd;
@@ -930,15 +970,23 @@ int main(int argc, char **argv)
 		return cli_usage_error(
 			PROGRAM, "want one device (--broker-fd, --device, "
 				 "--device-fd, --simulate) and one mode "
-				 "(--listen, --client, --export-to)");
+				 "(--listen, --client, --export-to, --spare)");
 	/* A mistyped address is a usage error (exit 2) in every program,
 	 * told before the device is opened. */
 	struct transport_addr addr;
 	const char *addr_text = o.listen   ? o.listen
 				: o.client ? o.client
 					   : o.export_to;
-	if (transport_parse(addr_text, &addr, msg, sizeof(msg)) < 0)
+	if (addr_text &&
+	    transport_parse(addr_text, &addr, msg, sizeof(msg)) < 0)
 		return cli_usage_error(PROGRAM, "%s", msg);
+	/* A spare knows nothing of its session until the broker hands it
+	 * the client: a plain import, nothing else. */
+	if (o.spare &&
+	    (o.broker_fd < 0 || o.busid || o.qubes || o.tls.spki_hex || o.peer))
+		return cli_usage_error(
+			PROGRAM, "--spare goes with --broker-fd alone: "
+				 "no --busid, --qubes, --tls-spki, --peer");
 	if (o.tls.spki_hex && (o.broker_fd < 0 || o.listen))
 		return cli_usage_error(PROGRAM,
 				       "--tls-spki needs --broker-fd: the "
@@ -986,7 +1034,7 @@ int main(int argc, char **argv)
 		status = EXIT_FAIL;
 	}
 	struct endpoint ep = {.listen_fd = -1, .conn_fd = -1};
-	if (status == EXIT_OK)
+	if (status == EXIT_OK && !o.spare)
 		status = open_endpoint(&o, &ep);
 	if (status == EXIT_OK && o.no_sandbox)
 		log_line("WARNING: --no-sandbox: serving without the sandbox; "
@@ -995,7 +1043,11 @@ int main(int argc, char **argv)
 		log_line("sandbox: %s", msg);
 		status = EXIT_FAIL;
 	}
-	if (status == EXIT_OK)
+	char spare_peer[IPC_PEER_MAX];
+	if (status == EXIT_OK && o.spare)
+		status = await_client(&w, &o, &ep, spare_peer,
+				      sizeof(spare_peer));
+	if (status == EXIT_OK && (ep.conn_fd >= 0 || ep.listen_fd >= 0))
 		status = run(&w, &ep);
 	if (ep.listen_fd >= 0)
 		close(ep.listen_fd);
