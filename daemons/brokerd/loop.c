@@ -42,6 +42,7 @@ static void begin_drain(void)
 	for (size_t i = 0; i < b.max_sessions; i++)
 		if (b.sessions[i].used)
 			session_stop(&b.sessions[i], NULL);
+	spare_stop();
 }
 
 /* Every session over: sessions_tick kills what does not stop. */
@@ -51,7 +52,7 @@ static bool drained(void)
 
 	for (size_t i = 0; i < b.max_sessions; i++)
 		any |= b.sessions[i].used;
-	return !any;
+	return !any && !b.spare.used;
 }
 
 static void signal_event(void)
@@ -89,6 +90,7 @@ int loop_setup(char **listen_addrs, size_t num_listen)
 		return setup_failed("epoll", -errno);
 	for (size_t i = 0; i < b.max_sessions; i++)
 		b.sessions[i].ipc = -1;
+	b.spare.ipc = -1;
 	for (size_t i = 0; i < MAX_EXPORTED; i++)
 		b.devices[i].dial = -1;
 
@@ -151,6 +153,10 @@ int loop_run(void)
 				if (b.sessions[index].used &&
 				    b.sessions[index].ipc >= 0)
 					session_message(&b.sessions[index]);
+				break;
+			case TAG_SPARE:
+				if (b.spare.used && b.spare.ipc >= 0)
+					spare_event();
 				break;
 			case TAG_SIGNAL:
 				signal_event();

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -31,6 +32,7 @@
  */
 
 #define DEVLISTS_MAX 16	   /* device lists one session may ask for */
+#define SPARE_RETRY_S 10   /* after a spare that died or misbehaved */
 #define STATS_PER_SECOND 4 /* the worker reports once a second */
 
 /* What a worker may send, in which phases, and how many times in all
@@ -79,8 +81,10 @@ static void session_kill(struct session *s, const char *why)
 	s->kill_at = time(NULL);
 }
 
+static void spawn_spare(time_t now);
+
 /* Once a second: kill what did not stop in time, stop what sat too long
- * without a device. */
+ * without a device; a spare for the next session if there is none. */
 void sessions_tick(void)
 {
 	time_t now = time(NULL);
@@ -103,6 +107,12 @@ void sessions_tick(void)
 			session_stop(s, why);
 		}
 	}
+	if (b.spare.used && b.spare.kill_at && now >= b.spare.kill_at) {
+		kill(b.spare.pid, SIGKILL);
+		b.spare.kill_at = now + TERM_GRACE_S;
+	}
+	if (!b.spare.used)
+		spawn_spare(now);
 }
 
 void worker_ids(uid_t *uid, gid_t *gid)
@@ -111,6 +121,126 @@ void worker_ids(uid_t *uid, gid_t *gid)
 
 	*uid = root ? WORKER_UID : geteuid();
 	*gid = root ? WORKER_UID : getegid();
+}
+
+/* Only plain import listeners have a use for a spare: a TLS worker is
+ * started with its keys, a Qubes or export one with its device. */
+static bool spare_wanted(void)
+{
+	for (size_t i = 0; i < b.num_listen; i++)
+		if (!b.listen_tls[i])
+			return true;
+	return false;
+}
+
+/* Lazily, from the tick: one spare, sandboxed before any client, with
+ * nothing of a session in its argv. Its clone stalls the loop as any
+ * worker's does, but no client waits on it. */
+static void spawn_spare(time_t now)
+{
+	char msg[256];
+	int pair[2];
+	uid_t uid;
+	gid_t gid;
+
+	if (b.draining || now < b.spare_after || !spare_wanted())
+		return;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
+		log_line("spare worker: socketpair: %s", strerror(errno));
+		b.spare_after = now + SPARE_RETRY_S;
+		return;
+	}
+	if (fcntl(pair[0], F_SETFL, O_NONBLOCK) < 0) {
+		log_line("spare worker: socketpair: %s", strerror(errno));
+		close(pair[0]);
+		close(pair[1]);
+		b.spare_after = now + SPARE_RETRY_S;
+		return;
+	}
+	char *argv[] = {"usbip-worker", "--broker-fd", "3", "--spare",
+			"--empty-root", b.usbfs_share, NULL};
+	worker_ids(&uid, &gid);
+	pid_t pid = ns_spawn(b.worker, argv, &pair[1], 1, uid, gid, msg,
+			     sizeof(msg));
+	close(pair[1]);
+	if (pid < 0) {
+		log_line("spare worker: %s", msg);
+		close(pair[0]);
+		b.spare_after = now + SPARE_RETRY_S;
+		return;
+	}
+	memset(&b.spare, 0, sizeof(b.spare));
+	b.spare.used = true;
+	b.spare.pid = pid;
+	b.spare.ipc = pair[0];
+	b.spare.started = now;
+	snprintf(b.spare.peer, sizeof(b.spare.peer), "spare");
+	int r = broker_watch(b.spare.ipc, TAG(TAG_SPARE, 0));
+	if (r < 0) {
+		char why[64];
+		snprintf(why, sizeof(why), "cannot be watched (%s)",
+			 strerror(-r));
+		session_kill(&b.spare, why);
+	}
+}
+
+void spare_event(void)
+{
+	char byte;
+	ssize_t r = recv(b.spare.ipc, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	if (r < 0 && errno == EAGAIN)
+		return;
+	session_kill(&b.spare, r == 0 ? "closed its channel before it had a "
+					"session"
+				      : "spoke before it had a session");
+}
+
+/* Quietly: a spare holds nothing to finish, and its end is no event. */
+void spare_stop(void)
+{
+	if (!b.spare.used || b.spare.kill_at)
+		return;
+	if (b.spare.ipc >= 0)
+		close(b.spare.ipc); /* epoll forgets a closed fd */
+	b.spare.ipc = -1;
+	kill(b.spare.pid, SIGKILL);
+	b.spare.kill_at = time(NULL);
+}
+
+/* The spare becomes session s: the client's socket and its peer's name
+ * over its channel, then the channel under s's tag. NULL (the spare
+ * killed) when it does not take them; the caller starts a worker. */
+static struct session *take_spare(struct session *s, int conn, const char *peer)
+{
+	struct ipc_client c;
+	struct epoll_event ev = {.events = EPOLLIN,
+				 .data.u64 = TAG(TAG_SESSION, s - b.sessions)};
+	char why[96];
+	int r;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.peer, sizeof(c.peer), "%s", peer);
+	r = ipc_send(b.spare.ipc, IPC_CLIENT, &c, sizeof(c), conn);
+	if (r < 0) {
+		snprintf(why, sizeof(why), "did not take its client (%s)",
+			 strerror(-r));
+		session_kill(&b.spare, why);
+		return NULL;
+	}
+	*s = b.spare;
+	memset(&b.spare, 0, sizeof(b.spare));
+	b.spare.ipc = -1;
+	s->started = time(NULL);
+	s->phase = PHASE_ASKING;
+	snprintf(s->peer, sizeof(s->peer), "%s", peer);
+	if (epoll_ctl(b.epoll, EPOLL_CTL_MOD, s->ipc, &ev) < 0) {
+		snprintf(why, sizeof(why), "cannot be watched (%s)",
+			 strerror(errno));
+		session_kill(s, why);
+		return NULL;
+	}
+	return s;
 }
 
 struct session *spawn_worker(int conn, const char *peer, const char *busid,
@@ -149,6 +279,24 @@ struct session *spawn_worker(int conn, const char *peer, const char *busid,
 		log_line("%s: refused: %u sessions already", peer,
 			 b.max_sessions);
 		return NULL;
+	}
+	if (!busid && !tls && b.spare.used && !b.spare.kill_at &&
+	    b.spare.ipc >= 0) {
+		pid_t spare = b.spare.pid;
+		if (take_spare(s, conn, peer)) {
+			if (who)
+				s->who = *who;
+			log_step("broker: %s handed to spare worker %d", peer,
+				 (int)spare);
+			log_line("%s: session started, worker %d (spare)", peer,
+				 (int)spare);
+			broker_notify_status();
+			return s;
+		}
+		/* It was killed; reaped as a spare. A session's worker is
+		 * started below as if there had been none. */
+		if (s->used)
+			return NULL;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
 		log_line("socketpair: %s", strerror(errno));
@@ -281,15 +429,40 @@ static void end_session(struct session *s, int status)
 	broker_notify_status();
 }
 
+/* A spare that ended before it had a session: it died or was killed
+ * for speaking; a new one no sooner than SPARE_RETRY_S, unless the broker
+ * itself stopped it. */
+static void end_spare(int status)
+{
+	bool asked = b.spare.kill_at && b.draining;
+
+	if (!asked)
+		log_line("spare worker %d %s %d before it had a session",
+			 (int)b.spare.pid,
+			 WIFSIGNALED(status) ? "killed by signal" : "exited",
+			 WIFSIGNALED(status) ? WTERMSIG(status)
+					     : WEXITSTATUS(status));
+	if (b.spare.ipc >= 0)
+		close(b.spare.ipc); /* epoll forgets a closed fd */
+	memset(&b.spare, 0, sizeof(b.spare));
+	b.spare.ipc = -1;
+	b.spare_after = time(NULL) + SPARE_RETRY_S;
+}
+
 void reap_workers(void)
 {
 	int status;
 	pid_t pid;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (b.spare.used && b.spare.pid == pid) {
+			end_spare(status);
+			continue;
+		}
 		for (size_t i = 0; i < b.max_sessions; i++)
 			if (b.sessions[i].used && b.sessions[i].pid == pid)
 				end_session(&b.sessions[i], status);
+	}
 }
 
 _Static_assert(USBDEV_BUSID_LEN <= USBIP_BUSID_LEN &&

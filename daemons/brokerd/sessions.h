@@ -32,6 +32,19 @@ void worker_ids(uid_t *uid, gid_t *gid);
 struct session *spawn_worker(int conn, const char *peer, const char *busid,
 			     const struct policy_peer *who, bool tls);
 
+/*
+ * The spare worker: one at most, for the next plain import (no TLS, no
+ * Qubes), started on the 1 s tick (sessions_tick) while a plain listener
+ * is open, so that a client does not wait for the clone, the exec and
+ * the sandbox. It is given nothing before spawn_worker hands it a real
+ * session's connection; a word from it before that kills it; a dead one
+ * is replaced no sooner than SPARE_RETRY_S later.
+ */
+/* Its channel has something: it may not speak; killed. */
+void spare_event(void);
+/* The broker is stopping: the spare is killed (it holds nothing). */
+void spare_stop(void);
+
 /* Ends the sessions of every worker that has exited (SIGCHLD). */
 void reap_workers(void);
 

@@ -41,6 +41,7 @@ enum tag {
 	TAG_UDEV,
 	TAG_TIMER,
 	TAG_DIAL,
+	TAG_SPARE,
 };
 #define TAG(kind, index) ((uint64_t)(kind) << 32 | (uint32_t)(index))
 
@@ -138,6 +139,11 @@ struct broker {
 	struct udev *udev;
 	struct udev_monitor *monitor;
 	struct session *sessions;
+	/* The spare worker (sessions.c): started and sandboxed before any
+	 * client, given the next plain import's connection; used is false
+	 * while there is none. Not one of sessions. */
+	struct session spare;
+	time_t spare_after; /* no new spare before then */
 	struct exported devices[MAX_EXPORTED];
 	bool draining;
 	/* "--usbfs-share=KIB", every worker's share of the usbfs quota. */

@@ -58,6 +58,19 @@
 #                     rootless mode) starts a worker mapped to its own
 #                     uid, in a process group of its own, and is itself
 #                     undumpable
+#   spare-used        a plain listener's session goes to the spare
+#                     worker (started before the client): logged as
+#                     such, the fake worker gets its client and peer
+#                     over the channel and ends normally; a new spare
+#                     follows; the stop ends it silently
+#   spare-real        the same with the real usbip-worker as the spare,
+#                     sandboxed before its client: an OP_REQ_IMPORT
+#                     reaches the broker as its open request
+#   spare-speak, spare-exit, spare-close-early  a spare that speaks
+#                     before it has a session is killed, one that
+#                     exits or closes its channel is reaped; either way
+#                     the next spare comes no sooner than 10 s later, and
+#                     a client meanwhile gets a worker of its own
 #   root-capabilities the broker as root with the root-mode unit's
 #                     bounding set (SETUID SETGID KILL) and its /proc
 #                     (ProtectProc=invisible: hidepid) starts and maps a
@@ -159,6 +172,15 @@ responsive() {
 sessions() { timeout 2 $ctl status | grep -c import; }
 no_sessions() { [ "$(sessions)" = 0 ]; }
 fds() { ls "/proc/$bpid/fd" | wc -l; }
+# The broker's spare worker (its channel is one of the broker's fds):
+# there, as after a tick with no session starting.
+has_spare() {
+	local c
+	for c in $(cat /proc/"$bpid"/task/*/children 2>/dev/null); do
+		tr '\0' ' ' </proc/"$c"/cmdline 2>/dev/null | grep -q -- ' --spare ' && return 0
+	done
+	return 1
+}
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$bpid/status"; }
 
 # stop_broker: SIGTERM; exit 0 within the drain bound (3 s, and a tick).
@@ -233,6 +255,7 @@ serve-fd)
 	start_broker
 	# Two descriptors with one request (they fit in the padding of a
 	# one-descriptor buffer): refused, both closed in the broker.
+	wait_for 3 has_spare || fail "no spare worker"
 	fds0=$(fds)
 	out=$(python3 - "$dir/control.sock" <<'PY'
 import array, socket, sys
@@ -278,6 +301,7 @@ worker-*)
 	*) start_broker ;;
 	esac
 	responsive
+	wait_for 3 has_spare || fail "no spare worker"
 	fds0=$(fds) rss0=$(rss_kib)
 	connect "$scenario"
 	wait_for 5 grep -q "fake-worker: scenario $scenario" "$log" ||
@@ -328,7 +352,9 @@ worker-*)
 	wait_for 8 no_sessions || fail "the session did not end"
 	responsive
 	# The broker's own fds: the control connection of the last request
-	# may still be closing, so allow for it.
+	# may still be closing, so allow for it; the spare's channel counts
+	# in both.
+	wait_for 3 has_spare || fail "no spare worker after the session"
 	wait_for 3 sh -c "[ \$(ls /proc/$bpid/fd | wc -l) -le $fds0 ]" ||
 		fail "fds grew from $fds0 to $(fds)"
 	echo "broker fds $fds0 -> $(fds), RSS $rss0 -> $(rss_kib) KiB"
@@ -344,6 +370,7 @@ hostile-soak)
 	# once, as the plain build does.
 	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0" \
 		start_broker --max-per-peer 16
+	wait_for 3 has_spare || fail "no spare worker"
 	fds0=$(fds) rss0=$(rss_kib)
 	for _ in $(seq "$rounds"); do
 		for s in flood stats-flood two-outstanding oversize; do
@@ -357,6 +384,7 @@ hostile-soak)
 	wait_for 8 no_sessions || fail "sessions left"
 	killed=$(grep -c "killed by signal 9" "$log")
 	[ "$killed" = $((rounds * 4)) ] || fail "$killed of $((rounds * 4)) workers killed"
+	wait_for 3 has_spare || fail "no spare worker after the soak"
 	wait_for 3 sh -c "[ \$(ls /proc/$bpid/fd | wc -l) -le $fds0 ]" ||
 		fail "fds grew from $fds0 to $(fds)"
 	rss1=$(rss_kib)
@@ -492,6 +520,62 @@ UNIT
 		fail "no worker started with the unit's capabilities"
 	w=$(cat /proc/"$bpid"/task/*/children | awk '{print $1; exit}')
 	grep -qP "^Uid:\t65534\t" /proc/"$w"/status || fail "the worker is not 65534"
+	stop_broker
+	;;
+spare-used)
+	start_broker
+	wait_for 3 has_spare || fail "no spare worker within 3 s"
+	connect legit
+	wait_for 5 grep -q "fake-worker: spare: client from tcp:127.0.0.1:" "$log" ||
+		fail "the spare did not get its client and peer"
+	grep -q "session started, worker [0-9]* (spare)" "$log" ||
+		fail "the session was not the spare's"
+	wait_for 5 grep -q "fake-worker: scenario legit" "$log" ||
+		fail "the spare did not go on with its client"
+	wait_for 5 no_sessions || fail "the session did not end"
+	grep -q "exited 0 after" "$log" || fail "the spare's session did not end normally"
+	wait_for 3 has_spare || fail "no new spare after the session"
+	stop_broker
+	grep -q "before it had a session\|killing it" "$log" &&
+		fail "a spare was killed or died"
+	;;
+spare-real)
+	start_broker --worker "$build/daemons/worker/usbip-worker"
+	wait_for 3 has_spare || fail "no spare worker within 3 s"
+	# OP_REQ_IMPORT of 1-1: version 0x0111, code 0x8003, status 0,
+	# then the busid in 32 bytes.
+	exec {c}<>"/dev/tcp/127.0.0.1/$port" || fail "connect"
+	clients+=("$c")
+	{ printf '\x01\x11\x80\x03\0\0\0\0%s' 1-1; head -c 29 /dev/zero; } >&"$c"
+	wait_for 5 grep -q "asked for 1-1: " "$log" ||
+		fail "the real spare's open request did not come"
+	grep -q "session started, worker [0-9]* (spare)" "$log" ||
+		fail "the session was not the spare's"
+	wait_for 5 no_sessions || fail "the session did not end"
+	grep -q "killing it\|before it had a session" "$log" &&
+		fail "the real spare was killed or died"
+	stop_broker
+	;;
+spare-speak | spare-exit | spare-close-early)
+	USBIP_FAKE_WORKER_SPARE=${test#spare-} start_broker
+	case $test in
+	spare-speak) why="spoke before it had a session; killing it" ;;
+	spare-exit) why="exited 0 before it had a session" ;;
+	*) why="closed its channel before it had a session; killing it" ;;
+	esac
+	wait_for 5 grep -q "$why" "$log" || fail "not logged: $why"
+	wait_for 5 grep -q "spare worker [0-9]* .* before it had a session" "$log" ||
+		fail "the spare was not reaped as one"
+	responsive
+	# Meanwhile a client gets a worker of its own.
+	connect legit
+	wait_for 5 grep -q "fake-worker: scenario legit" "$log" ||
+		fail "no worker for a client while there is no spare"
+	grep -q "session started, worker [0-9]*$" "$log" ||
+		fail "the session was not a fresh worker's"
+	sleep 3
+	[ "$(grep -c "spare worker [0-9]* .* before it had a session" "$log")" = 1 ] ||
+		fail "spares respawned within 10 s"
 	stop_broker
 	;;
 second-instance)

@@ -58,6 +58,15 @@
  *   sign-short-hash    a server CertificateVerify with a 40-byte hash
  *   sign-overlong      a signing request whose length says 161 bytes
  *
+ * Started as the broker's spare (--spare, no client yet) it waits for
+ * the IPC_CLIENT the broker hands it and then goes on as above with that
+ * client (or execs the real worker as --client fd:4 --peer PEER). With
+ * USBIP_FAKE_WORKER_SPARE=SCENARIO it misbehaves as a spare instead:
+ *
+ *   speak              a device list request at once, before any client
+ *   exit               exits 0 at once (a spare that died)
+ *   close-early        closes its channel, then never exits
+ *
  * It logs what it did on stderr (the broker's stderr), prefixed
  * "fake-worker:".
  *
@@ -102,6 +111,57 @@ static void forever(void)
 {
 	for (;;)
 		pause();
+}
+
+/* A spare's client: SCENARIO's misbehaviour, or the socket the broker
+ * hands over, moved to fd 4 (as the broker would have passed it) with
+ * argv rewritten for an exec of the real worker. */
+static int spare_client(int argc, char **argv, char ***real_argv)
+{
+	static char *out[32];
+	static char peer[IPC_PEER_MAX];
+	const char *scenario = getenv("USBIP_FAKE_WORKER_SPARE");
+	struct ipc_message m;
+	struct pollfd p = {.fd = broker, .events = POLLIN};
+	char msg[256];
+	size_t n = 0;
+	int fd;
+
+	if (scenario) {
+		say("spare scenario", scenario);
+		if (!strcmp(scenario, "speak"))
+			ipc_send(broker, IPC_DEVLIST_REQUEST, NULL, 0, -1);
+		else if (!strcmp(scenario, "exit"))
+			exit(0);
+		else if (!strcmp(scenario, "close-early"))
+			close(broker);
+		forever();
+	}
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+	if (ipc_recv(broker, IPC_WORKER_SIDE, &m, &fd, msg, sizeof(msg)) < 0 ||
+	    m.type != IPC_CLIENT) {
+		say("spare: no client:", msg);
+		forever();
+	}
+	snprintf(peer, sizeof(peer), "%s", m.u.client.peer);
+	say("spare: client from", peer);
+	if (fd != 4 && dup2(fd, 4) < 0)
+		forever();
+	if (fd != 4)
+		close(fd);
+	fcntl(4, F_SETFD, 0);
+	out[n++] = argv[0];
+	out[n++] = "--client";
+	out[n++] = "fd:4";
+	out[n++] = "--peer";
+	out[n++] = peer;
+	for (int i = 1; i < argc && n + 1 < sizeof(out) / sizeof(out[0]); i++)
+		if (strcmp(argv[i], "--spare"))
+			out[n++] = argv[i];
+	out[n] = NULL;
+	*real_argv = out;
+	return 4;
 }
 
 static int fd_arg(const char *s)
@@ -157,8 +217,7 @@ static void request(uint32_t type, const void *payload, uint32_t len)
 static void answer_into(struct ipc_message *m)
 {
 	char msg[256];
-	int fd, r = ipc_recv(broker, IPC_WORKER_SIDE, m, &fd, msg,
-			     sizeof(msg));
+	int fd, r = ipc_recv(broker, IPC_WORKER_SIDE, m, &fd, msg, sizeof(msg));
 
 	if (r < 0) {
 		say("recv:", msg);
@@ -514,6 +573,11 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--tls-random"))
 			random_hex = argv[++i];
 	}
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--spare") && broker >= 0) {
+			client = spare_client(argc, argv, &argv);
+			break;
+		}
 	if (broker < 0 || (client < 0 && !scenario)) {
 		fprintf(stderr, "usage: fake-worker --broker-fd N --client "
 				"fd:M [--scenario NAME]\n");
@@ -615,7 +679,8 @@ int main(int argc, char **argv)
 		 * did not ask for would be the last, and would linger. */
 		static const char junk[65536];
 		struct linger l = {.l_onoff = 1, .l_linger = 3600};
-		if (setsockopt(client, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) < 0)
+		if (setsockopt(client, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) <
+		    0)
 			say("SO_LINGER:", strerror(errno));
 		fcntl(client, F_SETFL, O_NONBLOCK);
 		while (write(client, junk, sizeof(junk)) > 0)
