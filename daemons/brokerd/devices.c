@@ -7,9 +7,12 @@
  * sessions.c (README.md: the layers).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +23,83 @@
 #include "mounts.h"
 
 #define BACKOFF_MAX_S 60
+
+/* Devices a child is giving back (release_device): one slot per
+ * exported device at most, since each came from one. */
+static struct {
+	pid_t pid; /* 0: free */
+	char busid[USBDEV_BUSID_LEN];
+} giving[MAX_EXPORTED];
+
+bool giving_back(const char *busid)
+{
+	for (size_t i = 0; i < MAX_EXPORTED; i++)
+		if (giving[i].pid && !strcmp(giving[i].busid, busid))
+			return true;
+	return false;
+}
+
+bool giving_back_any(void)
+{
+	for (size_t i = 0; i < MAX_EXPORTED; i++)
+		if (giving[i].pid)
+			return true;
+	return false;
+}
+
+bool give_back_reaped(pid_t pid, int status)
+{
+	for (size_t i = 0; i < MAX_EXPORTED; i++) {
+		if (giving[i].pid != pid)
+			continue;
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			log_line("%s: giving it back: the child %s %d",
+				 giving[i].busid,
+				 WIFSIGNALED(status) ? "was killed by signal"
+						     : "exited",
+				 WIFSIGNALED(status) ? WTERMSIG(status)
+						     : WEXITSTATUS(status));
+		log_step("broker: %s given back", giving[i].busid);
+		giving[i].pid = 0;
+		return true;
+	}
+	return false;
+}
+
+/* The give-back of info in a child, so that the loop goes on: 0, or a
+ * negative errno when none could be forked (then the caller does it). */
+static int give_back_in_child(const struct usbdev_info *info)
+{
+	size_t slot = MAX_EXPORTED;
+	sigset_t none;
+	pid_t pid;
+
+	for (size_t i = 0; i < MAX_EXPORTED && slot == MAX_EXPORTED; i++)
+		if (!giving[i].pid)
+			slot = i;
+	if (slot == MAX_EXPORTED)
+		return -ENOSPC;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		/* Nothing of the broker's but the log: no listener or
+		 * control socket outlives the broker in it. The signals the
+		 * broker takes through its signalfd are blocked: unblocked,
+		 * a stop reaches it as any process. */
+		if (syscall(SYS_close_range, 3, ~0u, 0) < 0)
+			for (int fd = 3; fd < 65536; fd++)
+				close(fd);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		usbdev_give_back(info, -1);
+		_exit(0);
+	}
+	giving[slot].pid = pid;
+	snprintf(giving[slot].busid, sizeof(giving[slot].busid), "%s",
+		 info->busid);
+	return 0;
+}
 
 void schedule_redial(struct exported *d)
 {
@@ -200,6 +280,13 @@ int export_device_forced(const char *busid, const char *to, bool force,
 		snprintf(msg, msg_len, "%s already exported", busid);
 		return 0;
 	}
+	/* Its reset and its drivers' probes are under way: it is not to be
+	 * taken from them halfway. */
+	if (giving_back(busid))
+		return log_fail(-EBUSY, msg, msg_len,
+				"%s is being given back to its drivers; try "
+				"again",
+				busid);
 	for (size_t i = 0; i < MAX_EXPORTED && !slot; i++)
 		if (!b.devices[i].used)
 			slot = &b.devices[i];
@@ -274,10 +361,12 @@ int export_device_forced(const char *busid, const char *to, bool force,
 
 void release_device(struct exported *d, bool give_back)
 {
-	if (give_back)
-		usbdev_give_back(&d->info, d->hub_fd);
-	else if (d->hub_fd >= 0)
+	/* The port first, in the broker: released once this is closed. */
+	if (d->hub_fd >= 0)
 		close(d->hub_fd);
+	log_step("broker: giving %s back", d->info.busid);
+	if (give_back && (b.loop_done || give_back_in_child(&d->info) < 0))
+		usbdev_give_back(&d->info, -1);
 	log_line("unexported %s%s", d->info.busid,
 		 give_back ? "" : " (device gone)");
 	if (d->dial >= 0)

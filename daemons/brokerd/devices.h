@@ -45,8 +45,18 @@ int export_device_forced(const char *busid, const char *to, bool force,
 			 char *msg, size_t msg_len);
 
 /* Frees d's slot: back to its drivers (give_back) or just forgotten
- * (the device is gone). */
+ * (the device is gone). While the loop runs the give-back (a reset and
+ * the drivers' probes: milliseconds to seconds) runs in a child of its
+ * own; until that child is reaped the busid is not exported again. */
 void release_device(struct exported *d, bool give_back);
+
+/* Whether busid is being given back by a child (not to be exported). */
+bool giving_back(const char *busid);
+/* Whether any device is (the loop waits for them before it ends). */
+bool giving_back_any(void);
+/* pid was a give-back child: its busid may be exported again. Returns
+ * whether it was one. */
+bool give_back_reaped(pid_t pid, int status);
 
 /* Ends the device's session; the host drivers get it back once the
  * worker has let go of its interfaces. */

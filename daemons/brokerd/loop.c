@@ -18,6 +18,7 @@
 #endif
 
 #include "ctl.h"
+#include "devices.h"
 #include "dial.h"
 #include "hotplug.h"
 #include "listen.h"
@@ -52,7 +53,7 @@ static bool drained(void)
 
 	for (size_t i = 0; i < b.max_sessions; i++)
 		any |= b.sessions[i].used;
-	return !any && !b.spare.used;
+	return !any && !b.spare.used && !giving_back_any();
 }
 
 static void signal_event(void)
@@ -137,8 +138,10 @@ int loop_run(void)
 		struct epoll_event ev[16];
 		int n = epoll_wait(b.epoll, ev, ARRAY_SIZE(ev), 1000);
 
-		if (n < 0 && errno != EINTR)
+		if (n < 0 && errno != EINTR) {
+			b.loop_done = true;
 			return -errno;
+		}
 		for (int i = 0; i < n; i++) {
 			uint32_t index = (uint32_t)ev[i].data.u64;
 			switch (ev[i].data.u64 >> 32) {
@@ -179,8 +182,10 @@ int loop_run(void)
 			}
 			}
 		}
-		if (b.draining && drained())
+		if (b.draining && drained()) {
+			b.loop_done = true;
 			return 0;
+		}
 	}
 }
 

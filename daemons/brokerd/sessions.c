@@ -459,6 +459,8 @@ void reap_workers(void)
 			end_spare(status);
 			continue;
 		}
+		if (give_back_reaped(pid, status))
+			continue;
 		for (size_t i = 0; i < b.max_sessions; i++)
 			if (b.sessions[i].used && b.sessions[i].pid == pid)
 				end_session(&b.sessions[i], status);

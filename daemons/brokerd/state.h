@@ -146,6 +146,7 @@ struct broker {
 	time_t spare_after; /* no new spare before then */
 	struct exported devices[MAX_EXPORTED];
 	bool draining;
+	bool loop_done; /* loop_run has returned */
 	/* "--usbfs-share=KIB", every worker's share of the usbfs quota. */
 	char usbfs_share[48];
 	/* "--tls-record-limit=N" for TLS workers, or empty. */

@@ -535,6 +535,32 @@ START_TEST(reevaluation_unexports)
 }
 END_TEST
 
+/* Issue 14 item 8: the give-back (a reset and the drivers' probes) runs
+ * in a child, off the loop, and the device is not exported again until
+ * that child is reaped. */
+START_TEST(give_back_in_child_blocks_export)
+{
+	struct exported *d = device("9-9", 250);
+	char msg[256];
+	int status;
+
+	d->info.busnum = 250; /* no such node: the child finds nothing */
+	release_device(d, true);
+	ck_assert(!d->used);
+	ck_assert(giving_back("9-9"));
+	ck_assert(!giving_back("9-8"));
+	ck_assert_int_eq(export_device("9-9", NULL, msg, sizeof(msg)), -EBUSY);
+	ck_assert_ptr_nonnull(strstr(msg, "being given back"));
+	pid_t pid = waitpid(-1, &status, 0);
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_ne(pid, getpid());
+	ck_assert(give_back_reaped(pid, status));
+	ck_assert(!giving_back("9-9"));
+	ck_assert(!giving_back_any());
+	ck_assert(!give_back_reaped(pid, status));
+}
+END_TEST
+
 /* The dialler as start_dial runs it: confined, then a name resolved and
  * connected to. Root only (it drops to nobody); elsewhere it says so. */
 static int dialler_child(const char *address, bool exec_after)
@@ -1010,6 +1036,7 @@ int main(void)
 	tcase_add_test(t, reevaluation);
 	tcase_add_test(t, reevaluation_stops_unnamed_importer);
 	tcase_add_test(t, reevaluation_unexports);
+	tcase_add_test(t, give_back_in_child_blocks_export);
 	tcase_add_test(t, dialler_confined);
 	tcase_add_test(t, mounted_disks_named);
 	tcase_add_test(t, unexport_only_to_granted_export);
