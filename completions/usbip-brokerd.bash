@@ -15,7 +15,7 @@ _usbip_brokerd() {
 	esac
 	_usbip_broker_reply --listen --from --control --control-group \
 		--worker --max-sessions --export --policy --rate \
-		--max-per-peer --import-timeout --query-policy \
+		--max-per-peer --import-timeout --no-spare --query-policy \
 		--usbfs-memory-mb --help --version
 }
 complete -F _usbip_brokerd usbip-brokerd

@@ -197,6 +197,9 @@ static void usage(FILE *f)
 		"  --import-timeout S   end a session that has no device after "
 		"S seconds\n"
 		"                       (default %d)\n"
+		"  --no-spare           start each import's worker when its "
+		"client comes,\n"
+		"                       not one in advance\n"
 		"  --export BUSID       export BUSID at start (repeatable)\n"
 		"  --usbfs-memory-mb MB raise the host's usbfs quota to MB "
 		"at start;\n"
@@ -375,6 +378,7 @@ int main(int argc, char **argv)
 		{"rate", required_argument, NULL, 'r'},
 		{"max-per-peer", required_argument, NULL, 'p'},
 		{"import-timeout", required_argument, NULL, 'T'},
+		{"no-spare", no_argument, NULL, 'S'},
 		{"query-policy", required_argument, NULL, 'Q'},
 		{"usbfs-memory-mb", required_argument, NULL, 'M'},
 		{"key", required_argument, NULL, 'K'},
@@ -433,6 +437,9 @@ int main(int argc, char **argv)
 		}
 		case 'w':
 			b.worker = optarg;
+			break;
+		case 'S':
+			b.no_spare = true;
 			break;
 		case 'm':
 			if (!number_option("max-sessions", 1024, "", &v))

@@ -127,6 +127,8 @@ void worker_ids(uid_t *uid, gid_t *gid)
  * started with its keys, a Qubes or export one with its device. */
 static bool spare_wanted(void)
 {
+	if (b.no_spare)
+		return false;
 	for (size_t i = 0; i < b.num_listen; i++)
 		if (!b.listen_tls[i])
 			return true;

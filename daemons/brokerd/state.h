@@ -144,6 +144,7 @@ struct broker {
 	 * while there is none. Not one of sessions. */
 	struct session spare;
 	time_t spare_after; /* no new spare before then */
+	bool no_spare;	    /* --no-spare */
 	struct exported devices[MAX_EXPORTED];
 	bool draining;
 	bool loop_done; /* loop_run has returned */

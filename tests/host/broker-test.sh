@@ -66,6 +66,8 @@
 #   spare-real        the same with the real usbip-worker as the spare,
 #                     sandboxed before its client: an OP_REQ_IMPORT
 #                     reaches the broker as its open request
+#   no-spare          with --no-spare no spare is started, and a session
+#                     gets a worker of its own
 #   spare-speak, spare-exit, spare-close-early  a spare that speaks
 #                     before it has a session is killed, one that
 #                     exits or closes its channel is reaped; either way
@@ -538,6 +540,17 @@ spare-used)
 	stop_broker
 	grep -q "before it had a session\|killing it" "$log" &&
 		fail "a spare was killed or died"
+	;;
+no-spare)
+	start_broker --no-spare
+	sleep 2
+	has_spare && fail "a spare worker with --no-spare"
+	connect legit
+	wait_for 5 grep -q "fake-worker: scenario legit" "$log" ||
+		fail "no worker for the client"
+	grep -q "session started, worker [0-9]*$" "$log" ||
+		fail "the session was not a fresh worker's"
+	stop_broker
 	;;
 spare-real)
 	start_broker --worker "$build/daemons/worker/usbip-worker"
