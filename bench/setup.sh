@@ -3,6 +3,10 @@
 # on a configfs SourceSink gadget (dummy_hcd, high speed), for
 #   usbip-host        usbipd and the kernel's stub, upstream `usbip attach`
 #   brokerd           usbip-brokerd, the same upstream `usbip attach`
+#                     (its session goes to the spare worker, started
+#                     and sandboxed in advance: waited for)
+#   brokerd-nospare   usbip-brokerd --no-spare (restarted so for it): the
+#                     worker started when the client comes
 #   brokerd+attach    usbip-brokerd, the project's usbip-attach
 # BENCH_ROUNDS (5) alternating rounds. Times, in ms, from starting the
 # client (its TCP connect is its first act) to
@@ -102,19 +106,44 @@ with_host() {
 	usbip unbind -b "$busid" >/dev/null
 }
 
+# spare_ready: the broker's spare worker is there and sandboxed (its
+# seccomp filter loaded), as it is between sessions that are not back
+# to back.
+spare_ready() {
+	local c
+	for c in $(cat /proc/"$bpid"/task/*/children 2>/dev/null); do
+		tr '\0' ' ' </proc/"$c"/cmdline 2>/dev/null | grep -q -- ' --spare ' &&
+			grep -qP '^Seccomp:\t2' /proc/"$c"/status 2>/dev/null && return 0
+	done
+	return 1
+}
+
+# restart_broker [ARGS...]: the broker again, with ARGS.
+restart_broker() {
+	stop_broker
+	start_broker 3241 "allow id 1d6b:0105 from 127.0.0.1" "$@"
+}
+
 # with_brokerd NAME ATTACH DETACH [PROBE]: ATTACH and DETACH are command
-# lines; with PROBE, probe_setup too.
+# lines; with PROBE, probe_setup too. brokerd-nospare restarts the
+# broker with --no-spare for its session and without after it.
 no_session() { [ -z "$($ctl status | awk -F'\t' -v b="$busid" '$1 == b')" ]; }
 with_brokerd() {
 	local name=$1 attach_cmd=$2 detach_cmd=$3 with_probe=${4:-}
+	[ "$name" != brokerd-nospare ] || restart_broker --no-spare
 	$ctl export "$busid" >/dev/null
+	[ "$name" = brokerd-nospare ] || wait_for 30 spare_ready || die "$name: no spare worker"
 	timed_attach "$name" $attach_cmd
 	wpid=$($ctl status | awk -F'\t' -v b="$busid" '$1 == b {print $4}')
 	[ -n "$wpid" ] || die "$name: no session in the broker's status"
 	timed_detach "$name" worker_reaped $detach_cmd
 	wait_for 30 vhci_all_free || die "the vhci port stayed in use"
-	[ -z "$with_probe" ] || probe_setup brokerd 3241 no_session
+	if [ -n "$with_probe" ]; then
+		[ "$name" = brokerd-nospare ] || wait_for 30 spare_ready || die "$name: no spare worker"
+		probe_setup "$name" 3241 no_session
+	fi
 	$ctl unexport "$busid" >/dev/null
+	[ "$name" != brokerd-nospare ] || restart_broker
 }
 
 : >/tmp/setup.txt
@@ -124,9 +153,11 @@ for round in $(seq "$rounds"); do
 	if [ $((round % 2)) = 1 ]; then
 		with_host
 		with_brokerd brokerd "usbip --tcp-port 3241 attach -r 127.0.0.1 -b $busid" "usbip detach -p 0" probe
+		with_brokerd brokerd-nospare "usbip --tcp-port 3241 attach -r 127.0.0.1 -b $busid" "usbip detach -p 0" probe
 		with_brokerd brokerd+attach "$attach connect tcp:127.0.0.1:3241 $busid" "$attach detach --all"
 	else
 		with_brokerd brokerd+attach "$attach connect tcp:127.0.0.1:3241 $busid" "$attach detach --all"
+		with_brokerd brokerd-nospare "usbip --tcp-port 3241 attach -r 127.0.0.1 -b $busid" "usbip detach -p 0" probe
 		with_brokerd brokerd "usbip --tcp-port 3241 attach -r 127.0.0.1 -b $busid" "usbip detach -p 0" probe
 		with_host
 	fi
@@ -148,6 +179,14 @@ awk '
 		for (j = i + 2; j <= NF; j++) what = what " " $j
 		# One name per step: pids, peers and addresses out.
 		gsub(/ [0-9]+ /, " N ", what); gsub(/ tcp:[^ ]*/, "", what); gsub(/ [0-9]+$/, " N", what)
+		# The next spare (spawned on the tick after a handover) is
+		# off the path: its start is summed up apart.
+		if (what ~ /spawning a spare/) { ss = t; in_spare = 1; next }
+		if (what ~ /spare N cloned/) { if (ss) sc = sc " " (t - ss) * 1000; next }
+		if (in_spare && what ~ /worker: (main|libusb|in the empty root|privileges|seccomp)/) {
+			if (what ~ /seccomp/) { sr = sr " " (t - ss) * 1000; in_spare = 0 }
+			next
+		}
 		for (k = 1; k <= n; k++)
 			if (p[k] != "usbip-host" && t >= t0[k] && t <= t2[k]) {
 				key = p[k] SUBSEP what
@@ -162,8 +201,8 @@ awk '
 		return m % 2 ? x[(m + 1) / 2] : (x[m / 2] + x[m / 2 + 1]) / 2
 	}
 	END {
-		split("usbip-host brokerd brokerd+attach", servers, " ")
-		for (s = 1; s <= 3; s++) {
+		split("usbip-host brokerd brokerd-nospare brokerd+attach", servers, " ")
+		for (s = 1; s <= 4; s++) {
 			sv = servers[s]; ret = en = co = ""
 			for (k = 1; k <= n; k++) if (p[k] == sv) {
 				ret = ret " " (tr[k] - t0[k]) * 1000; en = en " " (t1[k] - t0[k]) * 1000; co = co " " (t2[k] - t0[k]) * 1000
@@ -180,12 +219,15 @@ awk '
 			printf "%9.1f  import enumerated\n", med(en)
 			printf "%9.1f  import configured\n", med(co)
 		}
+		if (sc != "")
+			printf "The next spare, off the path: clone and id maps %.1f ms in the broker'"'"'s loop, sandboxed %.1f ms after its spawn (medians of %d)\n", med(sc), med(sr), split(sc, tmp, " ")
 	}' /tmp/stamps.txt /tmp/broker.log
 
 # Where brokerd's setup time goes: one session under strace, only the
 # syscalls that mark its stages (the tracing slows each of them; the
 # order and the gaps are what count).
 $ctl export "$busid" >/dev/null
+wait_for 30 spare_ready || die "no spare worker for the traced session"
 strace -f -ttt -qq -o /tmp/setup.strace 2>/tmp/strace.err \
 	-e trace=accept,accept4,clone,clone3,execve,openat,pivot_root,seccomp,sendmsg,recvmsg,ioctl \
 	-p "$bpid" &
@@ -210,7 +252,10 @@ awk -v t0="$t0" '
 	/accept4?\(/ && !acc++ { printf "%8.1f ms  broker accepts the client\n", ms }
 	/openat\(.*\.so/ && ex { lib = ms }
 	/openat\(.*\/dev\/bus\/usb\// && !uo++ { printf "%8.1f ms  worker'"'"'s shared libraries loaded (the last at this time)\n%8.1f ms  broker opens the usbfs node for it\n", lib, ms }
-	/clone\(/ && /CLONE_NEWUSER/ && !cl++ { printf "%8.1f ms  broker clones the worker into new namespaces\n", ms }
+	# With a spare the client goes to it over its channel (IPC_CLIENT,
+	# type 0x85), and the clone that follows is the next spare.
+	/sendmsg\(.*\\205\\0\\0\\0/ && !hs++ { printf "%8.1f ms  broker hands the client to its spare worker\n", ms }
+	/clone\(/ && /CLONE_NEWUSER/ && !cl++ { printf "%8.1f ms  broker clones %s\n", ms, hs ? "the next spare (off the path)" : "the worker into new namespaces" }
 	/execve\(/ && !ex++ { printf "%8.1f ms  worker execve\n", ms }
 	/pivot_root/ && !pr++ { printf "%8.1f ms  worker pivots to the empty root\n", ms }
 	/seccomp\(/ && !sc++ { printf "%8.1f ms  worker installs its seccomp filter\n", ms }
@@ -273,9 +318,9 @@ awk '
 	}
 	END {
 		printf "%-15s %11s %11s %9s %9s %16s\n", "server", "enumerated", "configured", "gone", "ready", "configured ÷ ours"
-		split("usbip-host brokerd brokerd+attach", order, " ")
+		split("usbip-host brokerd brokerd-nospare brokerd+attach", order, " ")
 		h = med(co["usbip-host"])
-		for (k = 1; k <= 3; k++) {
+		for (k = 1; k <= 4; k++) {
 			p = order[k]
 			printf "%-15s %11.1f %11.1f %9.1f %9.1f %16.2f\n", p, med(en[p]), med(co[p]), med(go[p]), med(re[p]), h / med(co[p])
 		}
@@ -284,7 +329,7 @@ awk '
 		print "The server alone (usbip-probe, no vhci_hcd): from before the TCP connect to"
 		printf "%-15s %13s %16s %18s\n", "server", "OP_REP_IMPORT", "first URB answer", "first URB ÷ ours"
 		h = med(fu["usbip-host"])
-		for (k = 1; k <= 2; k++) {
+		for (k = 1; k <= 3; k++) {
 			p = order[k]
 			printf "%-15s %13.1f %16.1f %18.2f\n", p, med(im[p]), med(fu[p]), h / med(fu[p])
 		}

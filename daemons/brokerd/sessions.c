@@ -162,8 +162,10 @@ static void spawn_spare(time_t now)
 	char *argv[] = {"usbip-worker", "--broker-fd", "3", "--spare",
 			"--empty-root", b.usbfs_share, NULL};
 	worker_ids(&uid, &gid);
+	log_step("broker: spawning a spare");
 	pid_t pid = ns_spawn(b.worker, argv, &pair[1], 1, uid, gid, msg,
 			     sizeof(msg));
+	log_step("broker: spare %d cloned, id maps written", (int)pid);
 	close(pair[1]);
 	if (pid < 0) {
 		log_line("spare worker: %s", msg);
