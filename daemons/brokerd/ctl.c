@@ -36,6 +36,50 @@
 /* The USB devices present, in busid order; NULL with *n = 0 when there
  * are none, and an error in out when sysfs cannot be read. Each name is
  * freed by the caller, then the array. */
+/* Unexports whose device a child is giving back (devices.c): answered
+ * once it is done, so that a script's next export finds the device
+ * free, as when the give-back ran in the loop. One per exported device
+ * at most; beyond that the answer goes at once. */
+static struct {
+	int fd; /* -1: free */
+	char busid[USBDEV_BUSID_LEN];
+	struct control_reply *out;
+} unexporting[MAX_EXPORTED] = {[0 ... MAX_EXPORTED - 1] = {.fd = -1}};
+/* control_request's unexport of a device with no session: its busid
+ * ("" for none). */
+static char given_back[USBDEV_BUSID_LEN];
+
+void control_unexports_done(void)
+{
+	for (size_t i = 0; i < MAX_EXPORTED; i++) {
+		if (unexporting[i].fd < 0 || giving_back(unexporting[i].busid))
+			continue;
+		control_reply_send(unexporting[i].out, unexporting[i].fd);
+		control_reply_free(unexporting[i].out);
+		close(unexporting[i].fd);
+		unexporting[i].fd = -1;
+	}
+}
+
+/* The answer to fd later, if a give-back is under way: true when it was
+ * taken (fd and out are then unexporting's). */
+static bool answer_when_given_back(const char *busid, int fd,
+				   struct control_reply *out)
+{
+	if (!giving_back(busid))
+		return false;
+	for (size_t i = 0; i < MAX_EXPORTED; i++) {
+		if (unexporting[i].fd >= 0)
+			continue;
+		unexporting[i].fd = fd;
+		unexporting[i].out = out;
+		snprintf(unexporting[i].busid, sizeof(unexporting[i].busid),
+			 "%s", busid);
+		return true;
+	}
+	return false;
+}
+
 static struct dirent **usb_devices(int *n, struct control_reply *out)
 {
 	struct dirent **names;
@@ -325,6 +369,9 @@ static void control_request(const struct control_request *req, int conn,
 			dial_unexport(d);
 			control_reply_row(out, "telling %s", d->export_to);
 		} else {
+			if (!d->session)
+				snprintf(given_back, sizeof(given_back), "%s",
+					 busid);
 			forget_device(d, true);
 		}
 		break;
@@ -444,7 +491,13 @@ void control_connection(void)
 		control_reply_error(out, "a file descriptor with a request "
 					 "that takes none");
 	} else {
+		given_back[0] = '\0';
 		control_request(&req, conn, &cred, out);
+		if (given_back[0] &&
+		    answer_when_given_back(given_back, fd, out)) {
+			fd = -1; /* answered by control_unexports_done */
+			return;
+		}
 	}
 	control_reply_send(out, fd);
 	control_reply_free(out);

@@ -11,3 +11,6 @@ int ctl_open(void);
 
 /* One control connection: accepted, judged, answered, closed. */
 void control_connection(void);
+
+/* Answers the unexports whose give-back has finished (after a reap). */
+void control_unexports_done(void);

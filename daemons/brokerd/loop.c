@@ -61,8 +61,10 @@ static void signal_event(void)
 	struct signalfd_siginfo si;
 
 	while (read(b.signal_fd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGCHLD)
+		if (si.ssi_signo == SIGCHLD) {
 			reap_workers();
+			control_unexports_done();
+		}
 		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			begin_drain();
 		else if (si.ssi_signo == SIGHUP) {

@@ -154,6 +154,11 @@ $ctl list | grep -P "^$(vhci_busid)\t" | tee /tmp/vhci-list
 grep -qP '\tno\tdeny:1\t' /tmp/vhci-list || die "the vhci import is not listed as unexported and denied"
 usbip detach -p 0
 wait_detached
+# Without a session the give-back runs in a child of the broker's, and
+# unexport answers once it is done: an export at once finds the device
+# back with its drivers, not halfway.
+$ctl unexport 1-1
+$ctl export 1-1 >/dev/null || die "an export right after an unexport was refused"
 $ctl unexport 1-1
 wait_for 10 test -e /sys/bus/usb/devices/1-1:1.0/driver || die "usb-storage did not rebind"
 
