@@ -205,10 +205,11 @@ void spare_stop(void)
 {
 	if (!b.spare.used || b.spare.kill_at)
 		return;
+	/* Killed first: closed first, it would log the broker gone. */
+	kill(b.spare.pid, SIGKILL);
 	if (b.spare.ipc >= 0)
 		close(b.spare.ipc); /* epoll forgets a closed fd */
 	b.spare.ipc = -1;
-	kill(b.spare.pid, SIGKILL);
 	b.spare.kill_at = time(NULL);
 }
 
