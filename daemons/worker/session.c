@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +37,8 @@
 #define OUTPUT_HIGH_WATER (8u << 20)
 /* Frames handled per wakeup, so completions are not starved. */
 #define FRAMES_PER_WAKEUP 64
+/* At most one progress report to the broker a second. */
+#define REPORT_INTERVAL_MS 1000
 /* How long a leaving session waits for cancelled URBs to come back:
  * below the broker's grace after SIGTERM (3 s, TERM_GRACE_S), so that a
  * stopped worker ends by itself rather than by SIGKILL. usbfs gives a
@@ -133,8 +136,14 @@ struct session {
 	bool input_closed;
 	uint64_t linger_until;
 	int end;	       /* why the session ends, 0 while it runs */
-	struct pollfd pfd[16]; /* [0] the client, then the device's */
+	struct pollfd pfd[16]; /* [0] the client, the device's, the timer */
 	size_t num_device_fds;
+	/* Wakes the loop for a progress report that is due: a timer armed
+	 * once a second at most, rather than a timeout on every wait (each
+	 * one arms and cancels a kernel timer and reads the clock twice).
+	 * -1 without one: the wait's timeout does it. */
+	int report_timer;
+	bool report_armed, report_due;
 	struct session_stats *stats;
 	/* Bytes across the socket since the guard's last answer, and what
 	 * it allowed; guard_ended: it ended the session. */
@@ -244,11 +253,16 @@ static void retire(struct session *s, struct urb *u)
 	free_urb(u);
 }
 
+/* The coarse clock (the last tick's time) is enough for the session's
+ * deadlines and reports, and the vDSO reads it without a syscall
+ * whatever the clocksource: CLOCK_MONOTONIC is a syscall and a device
+ * read where the clocksource has no vDSO path (hpet under QEMU TCG),
+ * and the loop asks twice a URB. */
 static uint64_t now_ms(void)
 {
 	struct timespec t;
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
 	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
@@ -891,12 +905,26 @@ static int wait_and_dispatch(struct session *s, bool want_read, int max_ms)
 		if (ms == 0)
 			device_ready = true;
 	}
-	r = session_poll(pfd, 1 + s->num_device_fds, timeout);
+	size_t nfds = 1 + s->num_device_fds;
+	struct pollfd *timer = &pfd[nfds];
+	if (s->report_armed) {
+		timer->fd = s->report_timer;
+		timer->events = POLLIN;
+		nfds++;
+	}
+	r = session_poll(pfd, nfds, timeout);
 	if (r < 0 && errno != EINTR)
 		return -errno;
 	for (size_t i = 1; r > 0 && i <= s->num_device_fds; i++)
 		if (pfd[i].revents)
 			device_ready = true;
+	if (r > 0 && s->report_armed && timer->revents) {
+		uint64_t expiries;
+		/* One shot: read only to clear it. */
+		(void)!read(s->report_timer, &expiries, sizeof(expiries));
+		s->report_armed = false;
+		s->report_due = true;
+	}
 
 	/* Only when the device has something: libusb polls again inside. */
 	if (device_ready || r == 0)
@@ -989,6 +1017,34 @@ static void drain(struct session *s)
 			 s->peer, s->view.urbs_in_flight, DRAIN_TIMEOUT_MS);
 }
 
+/* Reports progress when one is due, or arms the timer that wakes the
+ * loop when it will be. */
+static void maybe_report(struct session *s, session_progress_fn progress,
+			 void *progress_ctx, uint64_t *reported_urbs,
+			 uint64_t *next_report)
+{
+	if (!progress || s->stats->urbs == *reported_urbs)
+		return;
+	uint64_t now = now_ms();
+	if (s->report_due || now >= *next_report) {
+		progress(s->stats, progress_ctx);
+		*reported_urbs = s->stats->urbs;
+		*next_report = now + REPORT_INTERVAL_MS;
+		s->report_due = false;
+		return;
+	}
+	if (s->report_timer < 0 || s->report_armed)
+		return;
+	struct itimerspec due = {
+		.it_value.tv_sec = (time_t)((*next_report - now) / 1000),
+		.it_value.tv_nsec = (long)((*next_report - now) % 1000) * 1000000,
+	};
+	if (timerfd_settime(s->report_timer, 0, &due, NULL) == 0)
+		s->report_armed = true;
+	else
+		s->report_timer = -1; /* the wait's timeout does it */
+}
+
 int session_serve(struct worker_device *dev, int client, const char *peer,
 		  const struct urb_limits *limits, struct session_stats *stats,
 		  session_progress_fn progress, void *progress_ctx,
@@ -1007,8 +1063,14 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 	s->limits = *limits;
 	s->guard = guard;
 	s->guard_allowed = guard ? guard->bytes : 0;
+	s->report_timer = -1;
 	if (fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK) < 0)
 		return -errno;
+	_cleanup_close_ int report_timer =
+		progress ? timerfd_create(CLOCK_MONOTONIC,
+					  TFD_NONBLOCK | TFD_CLOEXEC)
+			 : -1;
+	s->report_timer = report_timer;
 	mallopt(M_MMAP_THRESHOLD, HEAP_MMAP_THRESHOLD);
 	mallopt(M_TRIM_THRESHOLD, HEAP_TRIM_THRESHOLD);
 	/* A quarter of the share is mapped for buffers, the rest (and the
@@ -1044,8 +1106,9 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 				      : s->limits.max_iso_length,
 			      NULL, NULL);
 	usbip_urb_reader_set_place(&s->reader, place_payload, s);
+	/* The last entry is the report timer's. */
 	s->num_device_fds = s->dev->ops->pollfds(s->dev, s->pfd + 1,
-						 ARRAY_SIZE(s->pfd) - 1);
+						 ARRAY_SIZE(s->pfd) - 2);
 	s->out.release = release_buffer;
 	s->out.release_ctx = &s->pool;
 	if (dev->handle && bot_readahead_enabled)
@@ -1058,8 +1121,11 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 
 	while (!s->end && !s->client_gone && !session_stop) {
 		bool backlog = s->out.bytes > OUTPUT_HIGH_WATER;
-		/* Woken at least once a second while there is news. */
-		int wait = stats->urbs != reported_urbs ? 1000 : -1;
+		/* Woken at least once a second while there is news: by the
+		 * report timer, or without one by the wait's timeout. */
+		int wait = stats->urbs != reported_urbs && s->report_timer < 0
+				   ? REPORT_INTERVAL_MS
+				   : -1;
 
 		if (s->input_closed && half_close_done(s, &wait))
 			break;
@@ -1067,12 +1133,8 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 		if (r < 0 && !s->end)
 			s->end = r;
 		ask_guard(s);
-		if (progress && stats->urbs != reported_urbs &&
-		    now_ms() >= next_report) {
-			progress(stats, progress_ctx);
-			reported_urbs = stats->urbs;
-			next_report = now_ms() + 1000;
-		}
+		maybe_report(s, progress, progress_ctx, &reported_urbs,
+			     &next_report);
 	}
 	if (s->input_closed && s->view.urbs_in_flight && !s->end &&
 	    !s->client_gone && !session_stop)

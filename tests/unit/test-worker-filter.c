@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,6 +62,24 @@ static int sndbuf(int fd)
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	return 0;
 }
+
+/* The session's report timer (session.c), made under the sandbox. */
+static int report_timer(int fd)
+{
+	(void)fd;
+	struct itimerspec t = {.it_value.tv_sec = 1};
+	int timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	return timer < 0 || timerfd_settime(timer, 0, &t, NULL) < 0;
+}
+
+START_TEST(report_timer_allowed)
+{
+	int status = under_filter(report_timer);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "the session's report timer refused (status %#x)",
+		      status);
+}
+END_TEST
 
 START_TEST(client_tuning_allowed)
 {
@@ -157,6 +176,9 @@ int main(void)
 	tc = tcase_create("getsockopt");
 	tcase_add_test(tc, record_counts_allowed);
 	tcase_add_test(tc, other_queries_killed);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("session");
+	tcase_add_test(tc, report_timer_allowed);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
