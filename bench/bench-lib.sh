@@ -33,15 +33,15 @@ make_sourcesink_gadget() {
 # sourcesink_both_servers: the SourceSink gadget on dummy_udc.0, usbipd
 # with usbip-host on 3240 and the broker on 3241 allowing it to the
 # loopback, vhci_hcd loaded: the two servers a benchmark puts side by
-# side. Sets busid.
-sourcesink_both_servers() {
+# side; ARGS go to the broker. Sets busid.
+sourcesink_both_servers() { # [BROKER-ARGS...]
 	make_sourcesink_gadget 0
 	busid=$GADGET_BUSID
 	modprobe usbip-host
 	modprobe vhci-hcd
 	usbipd -D
 	wait_listening 0.0.0.0:3240 2>/dev/null || wait_listening '\*:3240' 2>/dev/null || sleep 1
-	start_broker 3241 "allow id 1d6b:0105 from 127.0.0.1"
+	start_broker 3241 "allow id 1d6b:0105 from 127.0.0.1" "$@"
 }
 
 # cpu_seconds PID...: their user + system seconds so far (0 for none).

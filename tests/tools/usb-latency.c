@@ -10,7 +10,10 @@
  *
  * Runs COUNT of each, in this order, and prints one line per kind,
  * "KIND median-us mean-us p90-us", then "syscall-ns N", what one trivial
- * syscall (getppid) costs here, for stating the floor:
+ * syscall (getppid) costs here, for stating the floor, and "clock-ns N"
+ * and "coarse-clock-ns N", what one clock_gettime of CLOCK_MONOTONIC and
+ * of CLOCK_MONOTONIC_COARSE costs (a syscall and a clock read where the
+ * clocksource has no vDSO path, as QEMU TCG's hpet):
  *
  *   bulk-out     LEN bytes (512) to the first bulk OUT endpoint
  *   bulk-in      LEN bytes from the first bulk IN endpoint
@@ -183,6 +186,16 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < N; i++)
 		syscall(SYS_getppid);
 	printf("syscall-ns %.0f\n", (now_us() - t0) * 1e3 / N);
+	enum { NCLOCK = 20000 };
+	struct timespec ts;
+	t0 = now_us();
+	for (unsigned i = 0; i < NCLOCK; i++)
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+	printf("clock-ns %.0f\n", (now_us() - t0) * 1e3 / NCLOCK);
+	t0 = now_us();
+	for (unsigned i = 0; i < NCLOCK; i++)
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	printf("coarse-clock-ns %.0f\n", (now_us() - t0) * 1e3 / NCLOCK);
 	free(t);
 	ioctl(dev, USBDEVFS_RELEASEINTERFACE, &iface);
 	close(dev);
