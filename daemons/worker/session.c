@@ -140,7 +140,7 @@ struct session {
 	size_t num_device_fds;
 	/* Wakes the loop for a progress report that is due: a timer armed
 	 * once a second at most, rather than a timeout on every wait (each
-	 * one arms and cancels a kernel timer and reads the clock twice).
+	 * one arms and cancels a kernel timer and reads the clock).
 	 * -1 without one: the wait's timeout does it. */
 	int report_timer;
 	bool report_armed, report_due;
@@ -1037,7 +1037,8 @@ static void maybe_report(struct session *s, session_progress_fn progress,
 		return;
 	struct itimerspec due = {
 		.it_value.tv_sec = (time_t)((*next_report - now) / 1000),
-		.it_value.tv_nsec = (long)((*next_report - now) % 1000) * 1000000,
+		.it_value.tv_nsec =
+			(long)((*next_report - now) % 1000) * 1000000,
 	};
 	if (timerfd_settime(s->report_timer, 0, &due, NULL) == 0)
 		s->report_armed = true;

@@ -112,7 +112,8 @@ static void client(int fd, uint32_t devid)
 					     .devid = devid,
 					     .direction = USBIP_DIR_IN,
 					     .ep = 0};
-		uint8_t frame[USBIP_URB_HEADER_LEN], reply[USBIP_URB_HEADER_LEN + 18];
+		uint8_t frame[USBIP_URB_HEADER_LEN],
+			reply[USBIP_URB_HEADER_LEN + 18];
 		const uint8_t setup[8] = {0x80, 6, 0, 1, 0, 0, 18, 0};
 
 		h.u.submit.transfer_buffer_length = 18;
@@ -140,9 +141,8 @@ START_TEST(no_timed_wait_nor_clock_syscall_per_urb)
 	char msg[128];
 	int pair[2], status;
 
-	ck_assert_int_eq(sim_device_open(&d, "zero", "1-1", 1, msg,
-					 sizeof(msg)),
-			 0);
+	ck_assert_int_eq(
+		sim_device_open(&d, "zero", "1-1", 1, msg, sizeof(msg)), 0);
 	ops = *d.ops;
 	ops.submit = submit_done_at_once;
 	ops.timeout_ms = no_timeout;
@@ -154,8 +154,8 @@ START_TEST(no_timed_wait_nor_clock_syscall_per_urb)
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		close(pair[0]);
-		client(pair[1], d.wire.device.busnum << 16 |
-					d.wire.device.devnum);
+		client(pair[1],
+		       d.wire.device.busnum << 16 | d.wire.device.devnum);
 	}
 	close(pair[1]);
 	ck_assert_int_eq(session_stop_setup(), 0);
@@ -174,8 +174,8 @@ START_TEST(no_timed_wait_nor_clock_syscall_per_urb)
 	/* A few for the session's set-up and a report timer at most: not
 	 * one for every URB. */
 	ck_assert_msg(waits < 10,
-		      "%u timed waits for %d URBs (none a URB expected)",
-		      waits, URBS);
+		      "%u timed waits for %d URBs (none a URB expected)", waits,
+		      URBS);
 	ck_assert_msg(clocks < 10,
 		      "%u precise clock reads for %d URBs (none a URB "
 		      "expected)",
