@@ -162,7 +162,7 @@ START_TEST(no_timed_wait_nor_clock_syscall_per_urb)
 	urb_limits_default(&limits);
 	timed_waits = precise_clock_reads = 0;
 	int r = session_serve(&d, pair[0], "test", &limits, &stats,
-			      count_report, NULL);
+			      count_report, NULL, NULL);
 	unsigned waits = timed_waits, clocks = precise_clock_reads;
 
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
