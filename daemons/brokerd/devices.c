@@ -29,7 +29,32 @@
 static struct {
 	pid_t pid; /* 0: free */
 	char busid[USBDEV_BUSID_LEN];
+	bool added; /* a hotplug add or bind came meanwhile */
 } giving[MAX_EXPORTED];
+
+/* Given back with an add or bind in between: judged again once the
+ * child is gone (give_back_next_added). */
+static char added_after[MAX_EXPORTED][USBDEV_BUSID_LEN];
+static size_t num_added_after;
+
+bool give_back_note_added(const char *busid)
+{
+	for (size_t i = 0; i < MAX_EXPORTED; i++)
+		if (giving[i].pid && !strcmp(giving[i].busid, busid)) {
+			giving[i].added = true;
+			return true;
+		}
+	return false;
+}
+
+bool give_back_next_added(char *busid, size_t len)
+{
+	if (!num_added_after)
+		return false;
+	num_added_after--;
+	snprintf(busid, len, "%s", added_after[num_added_after]);
+	return true;
+}
 
 bool giving_back(const char *busid)
 {
@@ -60,6 +85,11 @@ bool give_back_reaped(pid_t pid, int status)
 				 WIFSIGNALED(status) ? WTERMSIG(status)
 						     : WEXITSTATUS(status));
 		log_step("broker: %s given back", giving[i].busid);
+		/* One slot per giving[] slot: never full. */
+		if (giving[i].added && num_added_after < MAX_EXPORTED)
+			snprintf(added_after[num_added_after++],
+				 sizeof(added_after[0]), "%s", giving[i].busid);
+		giving[i].added = false;
 		giving[i].pid = 0;
 		return true;
 	}
@@ -84,12 +114,17 @@ static int give_back_in_child(const struct usbdev_info *info)
 		return -errno;
 	if (pid == 0) {
 		/* Nothing of the broker's but the log: no listener or
-		 * control socket outlives the broker in it. The signals the
-		 * broker takes through its signalfd are blocked: unblocked,
-		 * a stop reaches it as any process. */
+		 * control socket outlives the broker in it. */
 		if (syscall(SYS_close_range, 3, ~0u, 0) < 0)
 			for (int fd = 3; fd < 65536; fd++)
 				close(fd);
+		/* A service stop signals every process of the unit: a reset
+		 * or a probe cut short would leave the device with no
+		 * driver. The broker's drain waits for this child, and
+		 * systemd's SIGKILL after its timeout still bounds it. */
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		usbdev_give_back(info, -1);

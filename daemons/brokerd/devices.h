@@ -54,6 +54,13 @@ void release_device(struct exported *d, bool give_back);
 bool giving_back(const char *busid);
 /* Whether any device is (the loop waits for them before it ends). */
 bool giving_back_any(void);
+
+/* A hotplug add or bind of busid while it is being given back: true when
+ * it is (the event is kept); give_back_next_added then names it, once,
+ * after its child has been reaped, so that the policy judges the device
+ * as it came back (an autoexport rule exports it again). */
+bool give_back_note_added(const char *busid);
+bool give_back_next_added(char *busid, size_t len);
 /* pid was a give-back child: its busid may be exported again. Returns
  * whether it was one. */
 bool give_back_reaped(pid_t pid, int status);

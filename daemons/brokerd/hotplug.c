@@ -36,6 +36,14 @@ static void auto_export(const char *busid)
 			 rule->line, msg);
 }
 
+void hotplug_after_give_back(void)
+{
+	char busid[USBDEV_BUSID_LEN];
+
+	while (give_back_next_added(busid, sizeof(busid)))
+		auto_export(busid);
+}
+
 void auto_export_present(void)
 {
 	struct dirent **names;
@@ -102,7 +110,7 @@ void udev_event(void)
 		struct exported *d = find_exported(name);
 		if (d)
 			reevaluate(d, "configured");
-		else
+		else if (!give_back_note_added(name))
 			auto_export(name);
 	}
 	udev_device_unref(dev);

@@ -15,6 +15,9 @@ void udev_event(void);
 
 /* Exports what the policy marks auto among the present devices. */
 void auto_export_present(void);
+/* What was plugged in or bound while it was being given back, judged now
+ * that its give-back child is gone (devices.h give_back_note_added). */
+void hotplug_after_give_back(void);
 
 /* The new policy or the old one: never none. 0 or a negative errno;
  * msg says which. */

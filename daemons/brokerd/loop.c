@@ -64,6 +64,7 @@ static void signal_event(void)
 		if (si.ssi_signo == SIGCHLD) {
 			reap_workers();
 			control_unexports_done();
+			hotplug_after_give_back();
 		}
 		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			begin_drain();

@@ -12,6 +12,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -159,8 +160,23 @@ static void spawn_spare(time_t now)
 		b.spare_after = now + SPARE_RETRY_S;
 		return;
 	}
-	char *argv[] = {"usbip-worker", "--broker-fd", "3", "--spare",
-			"--empty-root", b.usbfs_share, NULL};
+	/* The options every worker gets from spawn_worker(), but those of
+	 * a session (busid, TLS, peer): the spare must serve as a worker
+	 * started for its session would. */
+	char *argv[] = {"usbip-worker",	 "--broker-fd", "3",
+			"--spare",	 "--empty-root", b.usbfs_share,
+			(char *)b.bot_readahead_arg, NULL};
+	struct stat st;
+	if (stat(b.worker, &st) < 0) {
+		log_line("spare worker: %s: %s", b.worker, strerror(errno));
+		close(pair[0]);
+		close(pair[1]);
+		b.spare_after = now + SPARE_RETRY_S;
+		return;
+	}
+	b.spare_dev = st.st_dev;
+	b.spare_ino = st.st_ino;
+	b.spare_mtime = st.st_mtim;
 	worker_ids(&uid, &gid);
 	log_step("broker: spawning a spare");
 	pid_t pid = ns_spawn(b.worker, argv, &pair[1], 1, uid, gid, msg,
@@ -224,6 +240,17 @@ static struct session *take_spare(struct session *s, int conn, const char *peer)
 	char why[96];
 	int r;
 
+	/* An upgrade replaced the worker since the spare was started: the
+	 * session gets the binary on disk, as it would without a spare. */
+	struct stat st;
+	if (stat(b.worker, &st) < 0 || st.st_dev != b.spare_dev ||
+	    st.st_ino != b.spare_ino ||
+	    st.st_mtim.tv_sec != b.spare_mtime.tv_sec ||
+	    st.st_mtim.tv_nsec != b.spare_mtime.tv_nsec) {
+		session_kill(&b.spare, "runs a worker binary that has since "
+				       "been replaced");
+		return NULL;
+	}
 	memset(&c, 0, sizeof(c));
 	snprintf(c.peer, sizeof(c.peer), "%s", peer);
 	r = ipc_send(b.spare.ipc, IPC_CLIENT, &c, sizeof(c), conn);
@@ -465,6 +492,9 @@ void reap_workers(void)
 			continue;
 		}
 		if (give_back_reaped(pid, status))
+			continue;
+		/* Their end shows at their next use (EOF on the channel). */
+		if (sign_child_reaped(pid) || verify_child_reaped(pid))
 			continue;
 		for (size_t i = 0; i < b.max_sessions; i++)
 			if (b.sessions[i].used && b.sessions[i].pid == pid)

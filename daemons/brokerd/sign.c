@@ -299,6 +299,14 @@ const struct tls_pin *sign_pin(void)
 	return &pin;
 }
 
+bool sign_child_reaped(pid_t pid)
+{
+	if (pid <= 0 || pid != signer_pid)
+		return false;
+	signer_pid = -1;
+	return true;
+}
+
 /* The signer is gone or broken: every later request fails at once. */
 static int signer_lost(int err)
 {

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "ipc.h"
 #include "tls_pin.h"
@@ -40,5 +41,10 @@ const struct tls_pin *sign_pin(void);
  * logged once, and every later signature fails). */
 int sign_certificate_verify(const struct ipc_sign_request *req,
 			    struct ipc_sign_answer *a);
+
+/* pid was the signer and waitpid() has reaped it: forgets the pid, so
+ * that nothing later signals or waits on a number the kernel may have
+ * given to another process. True when it was the signer. */
+bool sign_child_reaped(pid_t pid);
 
 void sign_free(void);

@@ -143,6 +143,11 @@ struct broker {
 	 * client, given the next plain import's connection; used is false
 	 * while there is none. Not one of sessions. */
 	struct session spare;
+	/* The worker binary the spare was started from (st_dev, st_ino,
+	 * st_mtim): a spare of a binary since replaced is not used. */
+	dev_t spare_dev;
+	ino_t spare_ino;
+	struct timespec spare_mtime;
 	time_t spare_after; /* no new spare before then */
 	bool no_spare;	    /* --no-spare */
 	struct exported devices[MAX_EXPORTED];

@@ -301,6 +301,14 @@ int verify_new_random(uint8_t random[VERIFY_RANDOM_LEN], char *hex,
 	return 0;
 }
 
+bool verify_child_reaped(pid_t pid)
+{
+	if (pid <= 0 || pid != verifier_pid)
+		return false;
+	verifier_pid = -1;
+	return true;
+}
+
 /* The verifier is gone or broken: every later check fails at once. */
 static enum verify_verdict verifier_lost(int err, char *why, size_t why_len)
 {

@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 #include "ipc.h"
@@ -58,5 +59,8 @@ enum verify_verdict verify_transcript(const struct verify_session *session,
 				      const struct ipc_tls_peer *report,
 				      struct tls_pin *client, char *why,
 				      size_t why_len);
+
+/* The same for the verifier (sign_child_reaped). */
+bool verify_child_reaped(pid_t pid);
 
 void verify_free(void);
