@@ -61,6 +61,8 @@ struct signer_hello {
 
 static int signer_fd = -1;
 static pid_t signer_pid = -1;
+/* Its pid once reaped, for the one line that says it is gone. */
+static pid_t signer_was = -1;
 static bool signer_lost_logged;
 static bool ready;
 static struct tls_pin pin;
@@ -303,6 +305,7 @@ bool sign_child_reaped(pid_t pid)
 {
 	if (pid <= 0 || pid != signer_pid)
 		return false;
+	signer_was = pid;
 	signer_pid = -1;
 	return true;
 }
@@ -313,7 +316,8 @@ static int signer_lost(int err)
 	if (!signer_lost_logged)
 		log_line("TLS signer process %d: %s; TLS sessions are refused "
 			 "from now on",
-			 (int)signer_pid, strerror(-err));
+			 (int)(signer_pid > 0 ? signer_pid : signer_was),
+			 strerror(-err));
 	signer_lost_logged = true;
 	if (signer_fd >= 0)
 		close(signer_fd);

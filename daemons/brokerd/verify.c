@@ -58,6 +58,8 @@ struct verify_answer {
 
 static int verifier_fd = -1;
 static pid_t verifier_pid = -1;
+/* Its pid once reaped, for the one line that says it is gone. */
+static pid_t verifier_was = -1;
 static bool verifier_lost_logged;
 static bool ready;
 
@@ -305,6 +307,7 @@ bool verify_child_reaped(pid_t pid)
 {
 	if (pid <= 0 || pid != verifier_pid)
 		return false;
+	verifier_was = pid;
 	verifier_pid = -1;
 	return true;
 }
@@ -315,7 +318,8 @@ static enum verify_verdict verifier_lost(int err, char *why, size_t why_len)
 	if (!verifier_lost_logged)
 		log_line("TLS verifier process %d: %s; TLS sessions are "
 			 "refused from now on",
-			 (int)verifier_pid, strerror(-err));
+			 (int)(verifier_pid > 0 ? verifier_pid : verifier_was),
+			 strerror(-err));
 	verifier_lost_logged = true;
 	if (verifier_fd >= 0)
 		close(verifier_fd);
