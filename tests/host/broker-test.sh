@@ -73,6 +73,10 @@
 #                     exits or closes its channel is reaped; either way
 #                     the next spare comes no sooner than 10 s later, and
 #                     a client meanwhile gets a worker of its own
+#   spare-replaced    the spare gets the options every worker gets
+#                     (--bot-readahead); once the worker binary is
+#                     replaced on disk, the next session does not go to
+#                     the spare of the old one but to a worker of its own
 #   root-capabilities the broker as root with the root-mode unit's
 #                     bounding set (SETUID SETGID KILL) and its /proc
 #                     (ProtectProc=invisible: hidepid) starts and maps a
@@ -540,6 +544,32 @@ spare-used)
 	stop_broker
 	grep -q "before it had a session\|killing it" "$log" &&
 		fail "a spare was killed or died"
+	;;
+spare-replaced)
+	cp "$fake" "$dir/worker"
+	fake=$dir/worker
+	start_broker --bot-readahead
+	wait_for 3 has_spare || fail "no spare worker within 3 s"
+	spare_args=
+	for c in $(cat /proc/"$bpid"/task/*/children 2>/dev/null); do
+		a=$(tr '\0' ' ' </proc/"$c"/cmdline 2>/dev/null)
+		case $a in *" --spare "*) spare_args=$a ;; esac
+	done
+	case $spare_args in
+	*" --bot-readahead"*) ;;
+	*) fail "the spare was started without --bot-readahead: $spare_args" ;;
+	esac
+	# An upgrade: a new file renamed over the old one.
+	cp "$build/tests/fake-worker" "$dir/worker.new"
+	mv "$dir/worker.new" "$dir/worker"
+	connect legit
+	wait_for 5 grep -q "runs a worker binary that has since been replaced" "$log" ||
+		fail "the spare of the replaced binary was not put aside"
+	grep -q "session started, worker [0-9]* (spare)" "$log" &&
+		fail "the session went to the spare of the old binary"
+	wait_for 5 grep -q "fake-worker: scenario legit" "$log" ||
+		fail "the session did not get a worker of its own"
+	stop_broker
 	;;
 no-spare)
 	start_broker --no-spare
