@@ -49,8 +49,55 @@ static struct {
  * ("" for none). */
 static char given_back[USBDEV_BUSID_LEN];
 
+/* An export of a device still being given back (a session that just
+ * ended, an unexport): run once the give-back is done rather than refused,
+ * so that "unexport; export" in a script works as when the give-back ran
+ * in the loop. One per exported device at most; beyond that the export is
+ * refused at once (EBUSY, "try again"). */
+static struct {
+	int fd; /* -1: free */
+	struct control_request req;
+	struct ucred cred;
+	struct control_reply *out;
+} deferred_exports[MAX_EXPORTED] = {[0 ... MAX_EXPORTED - 1] = {.fd = -1}};
+
+static void control_request(const struct control_request *req, int conn,
+			    const struct ucred *cred,
+			    struct control_reply *out);
+
+static bool export_when_given_back(const struct control_request *req,
+				   const struct ucred *cred, int fd,
+				   struct control_reply *out)
+{
+	if (req->verb != CONTROL_EXPORT || !giving_back(req->busid))
+		return false;
+	for (size_t i = 0; i < MAX_EXPORTED; i++) {
+		if (deferred_exports[i].fd >= 0)
+			continue;
+		deferred_exports[i].fd = fd;
+		deferred_exports[i].req = *req;
+		deferred_exports[i].cred = *cred;
+		deferred_exports[i].out = out;
+		return true;
+	}
+	return false;
+}
+
 void control_unexports_done(void)
 {
+	for (size_t i = 0; i < MAX_EXPORTED; i++) {
+		if (deferred_exports[i].fd < 0 ||
+		    giving_back(deferred_exports[i].req.busid))
+			continue;
+		control_request(&deferred_exports[i].req, -1,
+				&deferred_exports[i].cred,
+				deferred_exports[i].out);
+		control_reply_send(deferred_exports[i].out,
+				   deferred_exports[i].fd);
+		control_reply_free(deferred_exports[i].out);
+		close(deferred_exports[i].fd);
+		deferred_exports[i].fd = -1;
+	}
 	for (size_t i = 0; i < MAX_EXPORTED; i++) {
 		if (unexporting[i].fd < 0 || giving_back(unexporting[i].busid))
 			continue;
@@ -490,6 +537,9 @@ void control_connection(void)
 	} else if (conn >= 0 && req.verb != CONTROL_SERVE_FD) {
 		control_reply_error(out, "a file descriptor with a request "
 					 "that takes none");
+	} else if (export_when_given_back(&req, &cred, fd, out)) {
+		fd = -1; /* answered by control_unexports_done */
+		return;
 	} else {
 		given_back[0] = '\0';
 		control_request(&req, conn, &cred, out);
