@@ -84,6 +84,7 @@ healthy=$($ctl status | awk -F'\t' -v b="$a" '$1 == b {print $4}')
 [ -n "$healthy" ] || die "no worker for the healthy session"
 responsive start
 sleep 1
+wait_for 15 broker_has_spare || die "no spare worker"
 fds0=$(broker_fds) rss0=$(broker_rss)
 log "broker before: $fds0 fds, RSS $rss0 KiB"
 start_healthy_reader "$disk" "$want_a"
@@ -188,6 +189,7 @@ $attach detach --all
 wait_detached
 wait_for 15 sh -c "[ \$($ctl status | grep -c import) = 0 ]" || die "sessions linger: $($ctl status)"
 sleep 1
+wait_for 15 broker_has_spare || die "no spare worker at the end"
 fds1=$(broker_fds) rss1=$(broker_rss)
 [ "$fds1" -le "$fds0" ] || die "the broker's fds grew from $fds0 to $fds1"
 log "adversarial: $tried cases tried, $held held; broker fds $fds0 -> $fds1, RSS $rss0 -> $rss1 KiB; largest worker RSS $worker_max_rss KiB"

@@ -242,6 +242,17 @@ start_broker() {
 	wait_listening "127.0.0.1:$port"
 }
 
+# broker_has_spare: the broker (bpid) has its spare worker, started and
+# sandboxed before a client; its channel is one of the broker's fds, so
+# fd counts meant to find leaks are taken with one in place.
+broker_has_spare() {
+	local c
+	for c in $(cat /proc/"$bpid"/task/*/children 2>/dev/null); do
+		tr '\0' ' ' </proc/"$c"/cmdline 2>/dev/null | grep -q -- ' --spare ' && return 0
+	done
+	return 1
+}
+
 # stop_broker: SIGTERM; it must end its sessions and exit 0.
 stop_broker() {
 	kill -TERM "$bpid"

@@ -105,22 +105,13 @@ wait_for 10 sh -c "usbip list -r 127.0.0.1 | grep -q '1-1:'" || die "SIGHUP did 
 
 log "--- fds after 100 sessions"
 no_sessions() { [ "$($ctl status | wc -l)" -eq 1 ]; } # the header alone
-# The spare worker's channel is one of the broker's fds while there is a
-# spare (one is started on the tick after a session takes it): counted
-# with one in place both times.
-has_spare() {
-	local c
-	for c in $(cat /proc/$bpid/task/*/children 2>/dev/null); do
-		tr '\0' ' ' </proc/$c/cmdline 2>/dev/null | grep -q -- ' --spare ' && return 0
-	done
-	return 1
-}
+# With the spare worker in place both times (lib.sh broker_has_spare).
 wait_for 10 no_sessions || die "sessions linger"
-wait_for 15 has_spare || die "no spare worker"
+wait_for 15 broker_has_spare || die "no spare worker"
 before=$(ls /proc/$bpid/fd | wc -l)
 for i in $(seq 100); do usbip list -r 127.0.0.1 >/dev/null; done
 wait_for 10 no_sessions || die "sessions linger after the lists"
-wait_for 15 has_spare || die "no spare worker after the lists"
+wait_for 15 broker_has_spare || die "no spare worker after the lists"
 after=$(ls /proc/$bpid/fd | wc -l)
 log "broker fds: $before before, $after after"
 [ "$after" -le "$before" ] || die "the broker leaks fds ($before -> $after)"
