@@ -27,6 +27,7 @@
 #include "allow_list.h"
 #endif
 
+#include "helper.h"
 #include "log.h"
 #include "macros.h"
 #include "sign.h"
@@ -59,11 +60,7 @@ struct signer_hello {
  * round trip from the loop is bounded by this, not by any peer. */
 #define SIGNER_TIMEOUT_MS 2000
 
-static int signer_fd = -1;
-static pid_t signer_pid = -1;
-/* Its pid once reaped, for the one line that says it is gone. */
-static pid_t signer_was = -1;
-static bool signer_lost_logged;
+static struct broker_helper signer = BROKER_HELPER_INIT("signer");
 static bool ready;
 static struct tls_pin pin;
 static char spki_hex[2 * TLS_SPKI_MAX + 1];
@@ -161,28 +158,15 @@ static int signer_confine(char *msg, size_t msg_len)
 }
 #endif
 
-/* The child: never returns. */
-static void signer_main(int fd, pid_t broker, const char *key_path)
+/* The child (helper.h: after the common start), on fd 3. */
+static void signer_main(int fd, void *arg)
 {
+	const char *key_path = arg;
 	struct signer_hello h;
 	struct tls_key *key = NULL;
 	size_t spki_len = 0;
 	int r;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (getppid() != broker)
-		_exit(1);
-	/* Stopped with the broker (PDEATHSIG, or sign_free), not by a
-	 * SIGTERM to the whole group or cgroup while the broker drains. */
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	if (fd != 3 && (dup2(fd, 3) < 0 || close(fd) < 0))
-		_exit(1);
-	fd = 3;
-	if (close_range(4, ~0u, 0) < 0)
-		_exit(1);
 	memset(&h, 0, sizeof(h));
 	r = tls_key_load(key_path, &key, h.msg, sizeof(h.msg));
 #ifdef HAVE_GNUTLS
@@ -209,51 +193,18 @@ static void signer_main(int fd, pid_t broker, const char *key_path)
 	_exit(0);
 }
 
-/* Waits for one whole message of size len from the signer. */
-static int signer_recv(void *buf, size_t len, int timeout_ms)
-{
-	struct pollfd p = {.fd = signer_fd, .events = POLLIN};
-	ssize_t n;
-	int r;
-
-	do
-		r = poll(&p, 1, timeout_ms);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return -errno;
-	if (r == 0)
-		return -ETIMEDOUT;
-	n = recv(signer_fd, buf, len, MSG_DONTWAIT);
-	if (n < 0)
-		return -errno;
-	return (size_t)n == len ? 0 : -EPIPE;
-}
-
 int sign_init(const char *key_path, char *msg, size_t msg_len)
 {
 	struct signer_hello h;
-	int pair[2];
-	pid_t broker = getpid();
 	int r;
 
 	msg[0] = '\0';
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
-		return log_fail(-errno, msg, msg_len, "signer socketpair: %s",
-				strerror(errno));
-	signer_pid = fork();
-	if (signer_pid < 0) {
-		r = -errno;
-		close(pair[0]);
-		close(pair[1]);
-		return log_fail(r, msg, msg_len, "signer fork: %s",
-				strerror(-r));
-	}
-	if (signer_pid == 0)
-		signer_main(pair[1], broker, key_path);
-	close(pair[1]);
-	signer_fd = pair[0];
+	r = broker_helper_start(&signer, signer_main, (void *)key_path, msg,
+				msg_len);
+	if (r < 0)
+		return r;
 	/* The load reads one small file: generous, but bounded. */
-	r = signer_recv(&h, sizeof(h), 5 * SIGNER_TIMEOUT_MS);
+	r = broker_helper_recv(&signer, &h, sizeof(h), 5 * SIGNER_TIMEOUT_MS);
 	if (r < 0) {
 		sign_free();
 		return log_fail(r, msg, msg_len, "%s: signer: %s", key_path,
@@ -303,25 +254,13 @@ const struct tls_pin *sign_pin(void)
 
 bool sign_child_reaped(pid_t pid)
 {
-	if (pid <= 0 || pid != signer_pid)
-		return false;
-	signer_was = pid;
-	signer_pid = -1;
-	return true;
+	return broker_helper_reaped(&signer, pid);
 }
 
 /* The signer is gone or broken: every later request fails at once. */
 static int signer_lost(int err)
 {
-	if (!signer_lost_logged)
-		log_line("TLS signer process %d: %s; TLS sessions are refused "
-			 "from now on",
-			 (int)(signer_pid > 0 ? signer_pid : signer_was),
-			 strerror(-err));
-	signer_lost_logged = true;
-	if (signer_fd >= 0)
-		close(signer_fd);
-	signer_fd = -1;
+	broker_helper_lost(&signer, err);
 	return err;
 }
 
@@ -347,12 +286,13 @@ int sign_certificate_verify(const struct ipc_sign_request *req,
 					 req->length);
 	if (r < 0)
 		return a->status = -EINVAL;
-	if (signer_fd < 0)
+	if (signer.fd < 0)
 		return a->status = -EPIPE;
-	if (send(signer_fd, req, sizeof(*req), MSG_NOSIGNAL | MSG_DONTWAIT) !=
+	if (send(signer.fd, req, sizeof(*req), MSG_NOSIGNAL | MSG_DONTWAIT) !=
 	    sizeof(*req))
 		return a->status = signer_lost(-EPIPE);
-	r = signer_recv(&answer, sizeof(answer), SIGNER_TIMEOUT_MS);
+	r = broker_helper_recv(&signer, &answer, sizeof(answer),
+			       SIGNER_TIMEOUT_MS);
 	if (r < 0)
 		return a->status = signer_lost(r);
 	if (answer.status > 0 || answer.length > sizeof(answer.signature))
@@ -368,15 +308,6 @@ int sign_certificate_verify(const struct ipc_sign_request *req,
 
 void sign_free(void)
 {
-	if (signer_fd >= 0)
-		close(signer_fd);
-	signer_fd = -1;
-	if (signer_pid > 0) {
-		kill(signer_pid, SIGKILL);
-		/* Already reaped by reap_workers if it died: ECHILD. */
-		while (waitpid(signer_pid, NULL, 0) < 0 && errno == EINTR)
-			;
-	}
-	signer_pid = -1;
+	broker_helper_stop(&signer);
 	ready = false;
 }

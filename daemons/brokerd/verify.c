@@ -22,6 +22,7 @@
 #include "allow_list.h"
 #endif
 
+#include "helper.h"
 #include "log.h"
 #include "macros.h"
 #include "sign.h"
@@ -56,11 +57,7 @@ struct verify_answer {
  * the signer's bound. */
 #define VERIFIER_TIMEOUT_MS 2000
 
-static int verifier_fd = -1;
-static pid_t verifier_pid = -1;
-/* Its pid once reaped, for the one line that says it is gone. */
-static pid_t verifier_was = -1;
-static bool verifier_lost_logged;
+static struct broker_helper verifier = BROKER_HELPER_INIT("verifier");
 static bool ready;
 
 #ifdef HAVE_GNUTLS
@@ -178,24 +175,12 @@ static int verifier_drop(void)
 }
 
 /* The child: never returns. */
-static void verifier_main(int fd, pid_t broker)
+static void verifier_main(int fd, void *arg)
 {
 	struct verify_answer hello;
 	int r;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (getppid() != broker)
-		_exit(1);
-	/* Stopped with the broker, not by a SIGTERM to its group. */
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	if (fd != 3 && (dup2(fd, 3) < 0 || close(fd) < 0))
-		_exit(1);
-	fd = 3;
-	if (close_range(4, ~0u, 0) < 0)
-		_exit(1);
+	(void)arg;
 	memset(&hello, 0, sizeof(hello));
 	r = verifier_drop();
 	if (r == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
@@ -221,50 +206,17 @@ static void verifier_main(int fd, pid_t broker)
 	_exit(0);
 }
 
-/* One whole answer from the verifier by the timeout. */
-static int verifier_recv(struct verify_answer *a, int timeout_ms)
-{
-	struct pollfd p = {.fd = verifier_fd, .events = POLLIN};
-	ssize_t n;
-	int r;
-
-	do
-		r = poll(&p, 1, timeout_ms);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return -errno;
-	if (r == 0)
-		return -ETIMEDOUT;
-	n = recv(verifier_fd, a, sizeof(*a), MSG_DONTWAIT | MSG_TRUNC);
-	if (n < 0)
-		return -errno;
-	return (size_t)n == sizeof(*a) ? 0 : -EPIPE;
-}
-
 int verify_init(char *msg, size_t msg_len)
 {
 	struct verify_answer hello;
-	int pair[2];
-	pid_t broker = getpid();
 	int r;
 
 	msg[0] = '\0';
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
-		return log_fail(-errno, msg, msg_len, "verifier socketpair: %s",
-				strerror(errno));
-	verifier_pid = fork();
-	if (verifier_pid < 0) {
-		r = -errno;
-		close(pair[0]);
-		close(pair[1]);
-		return log_fail(r, msg, msg_len, "verifier fork: %s",
-				strerror(-r));
-	}
-	if (verifier_pid == 0)
-		verifier_main(pair[1], broker);
-	close(pair[1]);
-	verifier_fd = pair[0];
-	r = verifier_recv(&hello, 5 * VERIFIER_TIMEOUT_MS);
+	r = broker_helper_start(&verifier, verifier_main, NULL, msg, msg_len);
+	if (r < 0)
+		return r;
+	r = broker_helper_recv(&verifier, &hello, sizeof(hello),
+			       5 * VERIFIER_TIMEOUT_MS);
 	if (r == 0 && hello.status > 0)
 		r = -EPROTO;
 	if (r == 0 && hello.status < 0) {
@@ -305,29 +257,13 @@ int verify_new_random(uint8_t random[VERIFY_RANDOM_LEN], char *hex,
 
 bool verify_child_reaped(pid_t pid)
 {
-	if (pid <= 0 || pid != verifier_pid)
-		return false;
-	verifier_was = pid;
-	verifier_pid = -1;
-	return true;
+	return broker_helper_reaped(&verifier, pid);
 }
 
 /* The verifier is gone or broken: every later check fails at once. */
 static enum verify_verdict verifier_lost(int err, char *why, size_t why_len)
 {
-	if (!verifier_lost_logged)
-		log_line("TLS verifier process %d: %s; TLS sessions are "
-			 "refused from now on",
-			 (int)(verifier_pid > 0 ? verifier_pid : verifier_was),
-			 strerror(-err));
-	verifier_lost_logged = true;
-	if (verifier_fd >= 0)
-		close(verifier_fd);
-	verifier_fd = -1;
-	/* One that stalls may be spinning on what a worker sent: stopped
-	 * (reap_workers reaps it). */
-	if (verifier_pid > 0)
-		kill(verifier_pid, SIGKILL);
+	broker_helper_lost(&verifier, err);
 	snprintf(why, why_len, "the verifier is gone (%s)", strerror(-err));
 	return VERIFY_UNAVAILABLE;
 }
@@ -344,7 +280,7 @@ enum verify_verdict verify_transcript(const struct verify_session *session,
 	int r;
 
 	why[0] = '\0';
-	if (!ready || verifier_fd < 0) {
+	if (!ready || verifier.fd < 0) {
 		snprintf(why, why_len, "no verifier");
 		return VERIFY_UNAVAILABLE;
 	}
@@ -364,10 +300,10 @@ enum verify_verdict verify_transcript(const struct verify_session *session,
 	memcpy(req.spki, spki, spki_len);
 	req.transcript_len = report->transcript_len;
 	memcpy(req.transcript, report->transcript, report->transcript_len);
-	if (send(verifier_fd, &req, sizeof(req), MSG_NOSIGNAL | MSG_DONTWAIT) !=
+	if (send(verifier.fd, &req, sizeof(req), MSG_NOSIGNAL | MSG_DONTWAIT) !=
 	    sizeof(req))
 		return verifier_lost(-EPIPE, why, why_len);
-	r = verifier_recv(&a, VERIFIER_TIMEOUT_MS);
+	r = broker_helper_recv(&verifier, &a, sizeof(a), VERIFIER_TIMEOUT_MS);
 	if (r < 0)
 		return verifier_lost(r, why, why_len);
 	if (a.status > 0)
@@ -383,15 +319,6 @@ enum verify_verdict verify_transcript(const struct verify_session *session,
 
 void verify_free(void)
 {
-	if (verifier_fd >= 0)
-		close(verifier_fd);
-	verifier_fd = -1;
-	if (verifier_pid > 0) {
-		kill(verifier_pid, SIGKILL);
-		/* Already reaped by reap_workers if it died: ECHILD. */
-		while (waitpid(verifier_pid, NULL, 0) < 0 && errno == EINTR)
-			;
-	}
-	verifier_pid = -1;
+	broker_helper_stop(&verifier);
 	ready = false;
 }
