@@ -12,6 +12,66 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "macros.h"
+
+#ifdef HAVE_LIBSECCOMP
+#include <sys/mman.h>
+
+#include "allow_list.h"
+
+/* What the signer (with the key loaded) and the verifier take: one
+ * fixed-size request read, hashing, signing or verifying with GnuTLS,
+ * the answer. No open, no socket, no exec, no executable memory: what
+ * the signer holds is the one secret, what the verifier reads is a
+ * peer's handshake, and either taken over can only answer. */
+static const struct syscall_allowance helper_allowed[] = {
+	{SCMP_SYS(recvfrom), "the broker's request"},
+	{SCMP_SYS(recvmsg), "the broker's request"},
+	{SCMP_SYS(read), "the broker's request; GnuTLS's first use"},
+	{SCMP_SYS(sendto), "the answer"},
+	{SCMP_SYS(sendmsg), "the answer"},
+	{SCMP_SYS(write), "a log line to stderr"},
+	{SCMP_SYS(brk), "malloc"},
+	{SCMP_SYS(munmap), "free"},
+	{SCMP_SYS(mremap), "realloc"},
+	{SCMP_SYS(madvise), "free() trimming"},
+	{SCMP_SYS(futex), "GnuTLS's and glibc's locks"},
+	{SCMP_SYS(getrandom), "signing; GnuTLS's lazily seeded generator"},
+	{SCMP_SYS(clock_gettime), "GnuTLS"},
+	{SCMP_SYS(gettimeofday), "vDSO fallback"},
+	{SCMP_SYS(getpid), "GnuTLS's fork detection"},
+	{SCMP_SYS(gettid), "glibc"},
+	{SCMP_SYS(rt_sigreturn), "returning from a signal"},
+	{SCMP_SYS(rt_sigprocmask), "glibc"},
+	{SCMP_SYS(sigaltstack), "the sanitizers' runtime"},
+	{SCMP_SYS(restart_syscall), "an interrupted read"},
+	{SCMP_SYS(close), "the end"},
+	{SCMP_SYS(exit), "the end"},
+	{SCMP_SYS(exit_group), "the end"},
+};
+
+int broker_helper_confine(void)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	int r;
+
+	if (!ctx)
+		return -ENOMEM;
+	r = seccomp_allow_syscalls(ctx, helper_allowed,
+				   ARRAY_SIZE(helper_allowed), NULL);
+	/* malloc's memory, never executable. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (r == 0)
+		r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return r;
+}
+#endif
 
 static void helper_child(int fd, pid_t broker,
 			 void (*child_main)(int fd, void *arg), void *arg)

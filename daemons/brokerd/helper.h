@@ -35,6 +35,12 @@ int broker_helper_start(struct broker_helper *h,
 			void (*child_main)(int fd, void *arg), void *arg,
 			char *msg, size_t msg_len);
 
+#ifdef HAVE_LIBSECCOMP
+/* In the child, once it holds what it needs (the key, GnuTLS set up):
+ * the helpers' seccomp allowlist, loaded. 0 or a negative errno. */
+int broker_helper_confine(void);
+#endif
+
 /* One whole message of exactly len bytes within timeout_ms: 0,
  * -ETIMEDOUT, -EPIPE (closed, or another size), or another -errno. */
 int broker_helper_recv(struct broker_helper *h, void *buf, size_t len,

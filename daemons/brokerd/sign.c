@@ -17,15 +17,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#ifdef HAVE_LIBSECCOMP
-#include "allow_list.h"
-#endif
 
 #include "helper.h"
 #include "log.h"
@@ -101,62 +96,6 @@ static void signer_serve(int fd, struct tls_key *key)
 }
 #endif
 
-#ifdef HAVE_LIBSECCOMP
-/* What signing over the socketpair takes once the key is loaded: no
- * open, no socket, no exec, no executable memory. Not that the signer
- * parses much (one fixed-size request, checked), but what it holds is
- * the one secret. */
-static const struct syscall_allowance signer_allowed[] = {
-	{SCMP_SYS(recvfrom), "the broker's request"},
-	{SCMP_SYS(recvmsg), "the broker's request"},
-	{SCMP_SYS(read), "the broker's request; GnuTLS's first use"},
-	{SCMP_SYS(sendto), "the answer"},
-	{SCMP_SYS(sendmsg), "the answer"},
-	{SCMP_SYS(write), "a log line to stderr"},
-	{SCMP_SYS(brk), "malloc"},
-	{SCMP_SYS(munmap), "free"},
-	{SCMP_SYS(mremap), "realloc"},
-	{SCMP_SYS(madvise), "free() trimming"},
-	{SCMP_SYS(futex), "GnuTLS's and glibc's locks"},
-	{SCMP_SYS(getrandom), "Ed25519 and ECDSA signing"},
-	{SCMP_SYS(clock_gettime), "GnuTLS"},
-	{SCMP_SYS(gettimeofday), "vDSO fallback"},
-	{SCMP_SYS(getpid), "GnuTLS's fork detection"},
-	{SCMP_SYS(gettid), "glibc"},
-	{SCMP_SYS(rt_sigreturn), "returning from a signal"},
-	{SCMP_SYS(rt_sigprocmask), "glibc"},
-	{SCMP_SYS(sigaltstack), "the sanitizers' runtime"},
-	{SCMP_SYS(restart_syscall), "an interrupted read"},
-	{SCMP_SYS(close), "the end"},
-	{SCMP_SYS(exit), "the end"},
-	{SCMP_SYS(exit_group), "the end"},
-};
-
-static int signer_confine(char *msg, size_t msg_len)
-{
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	int r = 0;
-
-	if (!ctx)
-		return log_fail(-ENOMEM, msg, msg_len, "signer: seccomp_init");
-	r = seccomp_allow_syscalls(ctx, signer_allowed,
-				   ARRAY_SIZE(signer_allowed), NULL);
-	/* malloc's memory, never executable. */
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	if (r == 0)
-		r = seccomp_load(ctx);
-	seccomp_release(ctx);
-	if (r < 0)
-		return log_fail(r, msg, msg_len, "signer: seccomp: %s",
-				strerror(-r));
-	return 0;
-}
-#endif
 
 /* The child (helper.h: after the common start), on fd 3. */
 static void signer_main(int fd, void *arg)
@@ -175,8 +114,9 @@ static void signer_main(int fd, void *arg)
 	if (r == 0)
 		r = tls_key_pin(key, &h.pin);
 #ifdef HAVE_LIBSECCOMP
-	if (r == 0)
-		r = signer_confine(h.msg, sizeof(h.msg));
+	if (r == 0 && (r = broker_helper_confine()) < 0)
+		log_fail(r, h.msg, sizeof(h.msg), "signer: seccomp: %s",
+			 strerror(-r));
 #endif
 	if (r < 0 && !h.msg[0])
 		snprintf(h.msg, sizeof(h.msg), "%s: %s", key_path,

@@ -11,16 +11,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#ifdef HAVE_LIBSECCOMP
-#include "allow_list.h"
-#endif
 
 #include "helper.h"
 #include "log.h"
@@ -105,58 +100,6 @@ static void verifier_serve(int fd)
 }
 #endif
 
-#ifdef HAVE_LIBSECCOMP
-/* What checking a transcript takes: reading the request, hashing,
- * GnuTLS's import and verify of one key, the answer. No open, no socket,
- * no exec, no executable memory: a transcript that takes the verifier
- * over through a parsing bug gets a process that can only answer. */
-static const struct syscall_allowance verifier_allowed[] = {
-	{SCMP_SYS(recvfrom), "the broker's request"},
-	{SCMP_SYS(recvmsg), "the broker's request"},
-	{SCMP_SYS(read), "the broker's request"},
-	{SCMP_SYS(sendto), "the answer"},
-	{SCMP_SYS(sendmsg), "the answer"},
-	{SCMP_SYS(write), "a log line to stderr"},
-	{SCMP_SYS(brk), "malloc"},
-	{SCMP_SYS(munmap), "free"},
-	{SCMP_SYS(mremap), "realloc"},
-	{SCMP_SYS(madvise), "free() trimming"},
-	{SCMP_SYS(futex), "GnuTLS's and glibc's locks"},
-	{SCMP_SYS(getrandom), "GnuTLS's lazily seeded generator"},
-	{SCMP_SYS(clock_gettime), "GnuTLS"},
-	{SCMP_SYS(gettimeofday), "vDSO fallback"},
-	{SCMP_SYS(getpid), "GnuTLS's fork detection"},
-	{SCMP_SYS(gettid), "glibc"},
-	{SCMP_SYS(rt_sigreturn), "returning from a signal"},
-	{SCMP_SYS(rt_sigprocmask), "glibc"},
-	{SCMP_SYS(sigaltstack), "the sanitizers' runtime"},
-	{SCMP_SYS(restart_syscall), "an interrupted read"},
-	{SCMP_SYS(close), "the end"},
-	{SCMP_SYS(exit), "the end"},
-	{SCMP_SYS(exit_group), "the end"},
-};
-
-static int verifier_confine(void)
-{
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	int r;
-
-	if (!ctx)
-		return -ENOMEM;
-	r = seccomp_allow_syscalls(ctx, verifier_allowed,
-				   ARRAY_SIZE(verifier_allowed), NULL);
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	if (r == 0)
-		r = seccomp_load(ctx);
-	seccomp_release(ctx);
-	return r;
-}
-#endif
 
 /* Nobody, no groups, so no capability left (root mode); rootless, the
  * broker's uid, which has none. */
@@ -187,7 +130,7 @@ static void verifier_main(int fd, void *arg)
 		r = -errno;
 #ifdef HAVE_LIBSECCOMP
 	if (r == 0)
-		r = verifier_confine();
+		r = broker_helper_confine();
 #endif
 #ifndef HAVE_GNUTLS
 	if (r == 0)
