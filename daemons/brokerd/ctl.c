@@ -69,8 +69,14 @@ static bool export_when_given_back(const struct control_request *req,
 				   const struct ucred *cred, int fd,
 				   struct control_reply *out)
 {
-	if (req->verb != CONTROL_EXPORT || !giving_back(req->busid))
+	if (req->verb != CONTROL_EXPORT || b.draining ||
+	    !giving_back(req->busid))
 		return false;
+	/* One waits per device: a second is refused at once, as before. */
+	for (size_t i = 0; i < MAX_EXPORTED; i++)
+		if (deferred_exports[i].fd >= 0 &&
+		    !strcmp(deferred_exports[i].req.busid, req->busid))
+			return false;
 	for (size_t i = 0; i < MAX_EXPORTED; i++) {
 		if (deferred_exports[i].fd >= 0)
 			continue;
@@ -89,9 +95,15 @@ void control_unexports_done(void)
 		if (deferred_exports[i].fd < 0 ||
 		    giving_back(deferred_exports[i].req.busid))
 			continue;
-		control_request(&deferred_exports[i].req, -1,
-				&deferred_exports[i].cred,
-				deferred_exports[i].out);
+		/* Not while stopping: the device would be given back again
+		 * right after. */
+		if (b.draining)
+			control_reply_error(deferred_exports[i].out,
+					    "the broker is stopping");
+		else
+			control_request(&deferred_exports[i].req, -1,
+					&deferred_exports[i].cred,
+					deferred_exports[i].out);
 		control_reply_send(deferred_exports[i].out,
 				   deferred_exports[i].fd);
 		control_reply_free(deferred_exports[i].out);

@@ -40,8 +40,10 @@ void hotplug_after_give_back(void)
 {
 	char busid[USBDEV_BUSID_LEN];
 
+	/* Drained (not exported) while stopping. */
 	while (give_back_next_added(busid, sizeof(busid)))
-		auto_export(busid);
+		if (!b.draining)
+			auto_export(busid);
 }
 
 void auto_export_present(void)

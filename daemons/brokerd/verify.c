@@ -123,9 +123,17 @@ static void verifier_main(int fd, void *arg)
 	struct verify_answer hello;
 	int r;
 
+	/* Checked alive by helper.h's start; kept to check it again. */
+	pid_t broker = getppid();
+
 	(void)arg;
 	memset(&hello, 0, sizeof(hello));
 	r = verifier_drop();
+	/* A change of uid clears the parent-death signal: set it again, or
+	 * a verifier stuck on a hostile transcript outlives the broker. */
+	if (r == 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
+		       getppid() != broker))
+		_exit(1);
 	if (r == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		r = -errno;
 #ifdef HAVE_LIBSECCOMP
