@@ -23,6 +23,7 @@
 #include <gnutls/gnutls.h>
 
 #include "check-main.h"
+#include "tcp-pair.h"
 #include "tls_handshake.h"
 #include "tls_key.h"
 #include "tls_pin.h"
@@ -89,26 +90,6 @@ static void end_init(struct end *e, enum tls_role role, struct tls_key *key,
 	e->cfg.allowed = &e->pins;
 	e->cfg.timeout_ms = TIMEOUT_MS;
 	e->fd = -1;
-}
-
-static void tcp_pair(int *client, int *server)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sa);
-	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	ck_assert_int_ge(l, 0);
-	ck_assert_int_eq(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(listen(l, 1), 0);
-	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sa, &len), 0);
-	*client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ck_assert_int_ge(*client, 0);
-	ck_assert_int_eq(connect(*client, (struct sockaddr *)&sa, sizeof(sa)),
-			 0);
-	*server = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-	ck_assert_int_ge(*server, 0);
-	close(l);
 }
 
 static void *handshake_thread(void *arg)
