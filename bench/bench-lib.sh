@@ -44,6 +44,15 @@ sourcesink_both_servers() { # [BROKER-ARGS...]
 	start_broker 3241 "allow id 1d6b:0105 from 127.0.0.1" "$@"
 }
 
+# imported_node: the usbfs node of the configured import behind vhci_hcd.
+imported_node() {
+	local v
+	wait_for 30 vhci_busid || die "nothing came in through vhci_hcd"
+	v=$(vhci_busid)
+	wait_for 30 test -e "/sys/bus/usb/devices/$v:1.0" || die "the import was not configured"
+	usb_node "$v"
+}
+
 # cpu_seconds PID...: their user + system seconds so far (0 for none).
 cpu_seconds() {
 	local p

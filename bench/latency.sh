@@ -29,15 +29,6 @@ ln -sfn "$bin/daemons/worker/usbip-worker" /tmp/usbip-worker-now
 base=$USBIP_REPO/build-base/usbip-worker
 sourcesink_both_servers --worker /tmp/usbip-worker-now
 
-# imported_node: the usbfs node of the configured import behind vhci_hcd.
-imported_node() {
-	local v
-	wait_for 30 vhci_busid || die "nothing came in through vhci_hcd"
-	v=$(vhci_busid)
-	wait_for 30 test -e "/sys/bus/usb/devices/$v:1.0" || die "the import was not configured"
-	usb_node "$v"
-}
-
 # run_latency ROUND NAME PID...: one usb-latency run on the import, the
 # server PIDs' CPU around it; appends "ROUND NAME KIND MEDIAN MEAN P90"
 # rows and "ROUND NAME cpu-us-per-urb X" to /tmp/lat.txt.

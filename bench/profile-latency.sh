@@ -30,14 +30,6 @@ echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_cl
 echo "kernel: $(uname -r), HZ $(awk '/^CONFIG_HZ=/' /boot/config-$(uname -r) 2>/dev/null)"
 sourcesink_both_servers
 
-imported_node() {
-	local v
-	wait_for 30 vhci_busid || die "nothing came in through vhci_hcd"
-	v=$(vhci_busid)
-	wait_for 30 test -e "/sys/bus/usb/devices/$v:1.0" || die "the import was not configured"
-	usb_node "$v"
-}
-
 # user_sys PID...: "user system" seconds so far.
 user_sys() {
 	local p
