@@ -9,6 +9,7 @@
 #include "log.h"
 #include "macros.h"
 #include "usb_model.h"
+#include "validate.h"
 
 /*
  * Why the client gets exactly what the device would have given it.
@@ -89,6 +90,12 @@
  *   passes untouched; requests of the client's pipelined behind the CBW
  *   or the data stage simply stop the read-ahead before it starts.
  *
+ * - What it holds is charged to the session's usbfs share like a client
+ *   URB, from its submission until it is taken or dropped, out of a
+ *   reserve of its own (bot_ra_reserve). A stage that does not fit in
+ *   what is left of the reserve is not read ahead: the client's own
+ *   request goes to the device, as with the read-ahead off.
+ *
  * The precedent is usbredir's buffered bulk receiving (the host side
  * keeps bulk IN transfers going and hands their bytes to the guest's
  * requests; QEMU stops it when a request is not a multiple of the
@@ -110,6 +117,7 @@ struct ahead {
 	struct libusb_transfer *x;
 	enum stage stage;
 	bool done;
+	uint64_t charge; /* in charged for as long as it is queued */
 };
 
 struct bot_readahead {
@@ -117,6 +125,8 @@ struct bot_readahead {
 	struct bufpool *pool;
 	const struct urb_session *view;
 	uint32_t max_length;
+	/* What the queued transfers hold, and may hold at most. */
+	uint64_t charged, reserve;
 	bot_ra_busy_fn busy;
 	void *busy_ctx;
 
@@ -154,6 +164,64 @@ static uint32_t le32(const uint8_t *p)
 	       (uint32_t)p[3] << 24;
 }
 
+/* The same charge a client's bulk URB of this length gets. */
+static uint64_t charge_of(uint32_t length)
+{
+	struct urb_plan plan = {.type = USB_TYPE_BULK, .length = length};
+
+	return urb_plan_charge(&plan);
+}
+
+bool bot_ra_applies(const struct usb_device_model *model)
+{
+	for (size_t c = 0; c < model->num_configs; c++) {
+		const struct usb_config_model *cfg = &model->configs[c];
+		for (size_t a = 0; a < cfg->num_altsettings; a++)
+			if (cfg->altsettings[a].interface_class ==
+				    BOT_INTERFACE_CLASS &&
+			    cfg->altsettings[a].interface_protocol ==
+				    BOT_INTERFACE_PROTOCOL)
+				return true;
+	}
+	return false;
+}
+
+/*
+ * Why a reserve of its own rather than a share of the client's budget
+ * that it gives back when the client needs room: giving back is not
+ * always possible. A transfer the device has given bytes to (completed,
+ * or cut short by a cancel) cannot be undone without losing them, so a
+ * client URB that needed its room would have to be refused or the
+ * session ended; and whether the device gave anything is only known once
+ * the transfer was cancelled. So the read-ahead never competes with the
+ * client: its room is set aside when the session starts, the client's
+ * cap is the rest, the same whatever the read-ahead holds at any moment,
+ * and both together never pass the session's budget. The cost is that
+ * cap, lower by the reserve on sessions of mass-storage devices with the
+ * read-ahead on: at most 1 MiB and 1037 bytes (a quarter of the budget
+ * on small shares), far from what usb-storage's one command in flight
+ * holds.
+ */
+uint64_t bot_ra_reserve(uint64_t budget)
+{
+	uint64_t most = charge_of(BUFPOOL_HUGE) + charge_of(BOT_CSW_LEN);
+	uint64_t quarter = budget / 4;
+
+	/* Not even a status fits: nothing to read ahead. */
+	if (quarter < charge_of(BOT_CSW_LEN))
+		return 0;
+	return quarter < most ? quarter : most;
+}
+
+uint64_t bot_ra_set_aside(struct urb_limits *l)
+{
+	uint64_t reserve = bot_ra_reserve(l->max_bytes_in_flight);
+
+	if (reserve)
+		urb_limits_for_budget(l, l->max_bytes_in_flight - reserve);
+	return reserve;
+}
+
 bool bot_cbw_parse(const uint8_t *buf, size_t len, struct bot_cbw *cbw)
 {
 	if (len != BOT_CBW_LEN || le32(buf) != BOT_CBW_SIGNATURE)
@@ -174,8 +242,8 @@ bool bot_cbw_parse(const uint8_t *buf, size_t len, struct bot_cbw *cbw)
 struct bot_readahead *bot_ra_new(struct worker_device *dev,
 				 struct bufpool *pool,
 				 const struct urb_session *view,
-				 uint32_t max_length, bot_ra_busy_fn busy,
-				 void *busy_ctx)
+				 uint32_t max_length, uint64_t reserve,
+				 bot_ra_busy_fn busy, void *busy_ctx)
 {
 	struct bot_readahead *ra = calloc(1, sizeof(*ra));
 
@@ -185,6 +253,7 @@ struct bot_readahead *bot_ra_new(struct worker_device *dev,
 	ra->pool = pool;
 	ra->view = view;
 	ra->max_length = max_length;
+	ra->reserve = reserve;
 	ra->busy = busy;
 	ra->busy_ctx = busy_ctx;
 	return ra;
@@ -196,20 +265,47 @@ static void drop(struct bot_readahead *ra, struct libusb_transfer *x)
 	libusb_free_transfer(x);
 }
 
+/* q[i] leaves the queue, and its charge with it: every way out (taken,
+ * dropped, the session's end) comes here, so it is released once. */
+static struct ahead dequeue(struct bot_readahead *ra, unsigned i)
+{
+	struct ahead a = ra->q[i];
+
+	ra->charged -= a.charge;
+	for (unsigned k = i + 1; k < ra->nq; k++)
+		ra->q[k - 1] = ra->q[k];
+	ra->nq--;
+	return a;
+}
+
+/* Drops every completed one it holds (those in flight stay, to be
+ * reaped first). */
+static void drop_completed(struct bot_readahead *ra)
+{
+	for (unsigned i = 0; i < ra->nq;)
+		if (ra->q[i].done)
+			drop(ra, dequeue(ra, i).x);
+		else
+			i++;
+}
+
 void bot_ra_free(struct bot_readahead *ra)
 {
 	if (!ra)
 		return;
-	/* Only completed ones are left after a drain. */
-	for (unsigned i = 0; i < ra->nq; i++)
-		if (ra->q[i].done)
-			drop(ra, ra->q[i].x);
+	/* Only completed ones can be left after a drain. */
+	drop_completed(ra);
 	free(ra);
 }
 
 uint64_t bot_ra_hits(const struct bot_readahead *ra)
 {
 	return ra ? ra->hits : 0;
+}
+
+uint64_t bot_ra_charged(const struct bot_readahead *ra)
+{
+	return ra ? ra->charged : 0;
 }
 
 bool bot_ra_busy(const struct bot_readahead *ra)
@@ -264,13 +360,20 @@ static void stop_following(struct bot_readahead *ra)
 
 static void LIBUSB_CALL own_done(struct libusb_transfer *x);
 
+/* Whether a transfer of length bytes fits in what is left of the
+ * reserve. */
+static bool fits(const struct bot_readahead *ra, uint32_t length)
+{
+	return ra->charged + charge_of(length) <= ra->reserve;
+}
+
 static void start(struct bot_readahead *ra, enum stage stage, uint32_t length)
 {
 	struct libusb_transfer *x;
 	uint8_t *buf;
 
 	if (ra->closing || ra->nq >= ARRAY_SIZE(ra->q) ||
-	    (ra->failed & ep_bit(ra->in_ep))) {
+	    (ra->failed & ep_bit(ra->in_ep)) || !fits(ra, length)) {
 		stop_following(ra);
 		return;
 	}
@@ -291,7 +394,9 @@ static void start(struct bot_readahead *ra, enum stage stage, uint32_t length)
 		stop_following(ra);
 		return;
 	}
-	ra->q[ra->nq++] = (struct ahead){.x = x, .stage = stage};
+	ra->q[ra->nq++] = (struct ahead){
+		.x = x, .stage = stage, .charge = charge_of(length)};
+	ra->charged += charge_of(length);
 	ra->in_flight++;
 	if (stage == STAGE_STATUS)
 		stop_following(ra); /* the last stage of the command */
@@ -329,9 +434,10 @@ static void stage_ended(struct bot_readahead *ra, enum stage stage,
 			start(ra, STAGE_STATUS, BOT_CSW_LEN);
 		else if (!ra->cbw.data_in)
 			expect_client_data(ra, ra->out_ep, ra->cbw.data_length);
-		else if (ra->cbw.data_length <= ra->max_length)
+		else if (ra->cbw.data_length <= ra->max_length &&
+			 fits(ra, ra->cbw.data_length))
 			start(ra, STAGE_DATA, ra->cbw.data_length);
-		else
+		else /* too large, or the reserve is short: the client's */
 			expect_client_data(ra, ra->in_ep, ra->cbw.data_length);
 		return;
 	case STAGE_DATA:
@@ -355,6 +461,11 @@ static void LIBUSB_CALL own_done(struct libusb_transfer *x)
 		if (ra->q[i].x == x) {
 			ra->q[i].done = true;
 			ra->in_flight--;
+			/* The session is ending: nobody will take it. */
+			if (ra->closing) {
+				drop(ra, dequeue(ra, i).x);
+				return;
+			}
 			if (x->status != LIBUSB_TRANSFER_COMPLETED &&
 			    x->status != LIBUSB_TRANSFER_CANCELLED)
 				ra->failed |= ep_bit(ra->in_ep);
@@ -439,11 +550,11 @@ static bool gave_data(const struct libusb_transfer *x)
 	return x->actual_length > 0 || x->status == LIBUSB_TRANSFER_COMPLETED;
 }
 
+/* After settle(): nothing is in flight. */
 static void drop_all(struct bot_readahead *ra)
 {
-	for (unsigned i = 0; i < ra->nq; i++)
-		drop(ra, ra->q[i].x);
-	ra->nq = 0;
+	while (ra->nq)
+		drop(ra, dequeue(ra, 0).x);
 }
 
 /* A request the read-ahead cannot answer came while it holds or reads:
@@ -492,8 +603,11 @@ int bot_ra_request(struct bot_readahead *ra, const char *peer, uint8_t endpoint,
 		if (!first || (uint32_t)a.x->length != length)
 			return deviation(ra, peer, "a different request",
 					 endpoint, length);
-		ra->q[0] = ra->q[1];
-		ra->nq--;
+		/* Its charge goes: the client's URB, tracked with the very
+		 * same charge (charge_of is urb_plan_charge of a bulk URB of
+		 * this length), holds the transfer from here, within the
+		 * client's own cap. */
+		dequeue(ra, 0);
 		ra->hits++;
 		*x = a.x;
 		if (a.done)
@@ -543,25 +657,21 @@ int bot_ra_interrupt(struct bot_readahead *ra, const char *peer,
 			return -ETIMEDOUT;
 		/* Completed with data: kept. Failed with nothing: dropped.
 		 * Cut short with some: the rest is in the device. */
-		unsigned kept = 0;
-		for (unsigned i = 0; i < ra->nq; i++) {
+		for (unsigned i = 0; i < ra->nq;) {
 			struct libusb_transfer *x = ra->q[i].x;
-			if (x->status == LIBUSB_TRANSFER_COMPLETED)
-				ra->q[kept++] = ra->q[i];
-			else if (!x->actual_length)
-				drop(ra, x);
-			else {
+			if (x->status == LIBUSB_TRANSFER_COMPLETED) {
+				i++;
+			} else if (!x->actual_length) {
+				drop(ra, dequeue(ra, i).x);
+			} else {
 				log_line("%s: BOT read-ahead cut short by a "
 					 "clear-halt of endpoint 0x%02x with "
 					 "%d bytes read; closing the session",
 					 peer, arg, x->actual_length);
-				for (unsigned k = i; k < ra->nq; k++)
-					drop(ra, ra->q[k].x);
-				ra->nq = kept;
+				drop_all(ra);
 				return -EPROTO;
 			}
 		}
-		ra->nq = kept;
 		return 0;
 	}
 	if (settle(ra) < 0)
@@ -585,7 +695,7 @@ void bot_ra_cancel_all(struct bot_readahead *ra)
 		return;
 	ra->closing = true;
 	stop_following(ra);
+	drop_completed(ra);
 	for (unsigned i = 0; i < ra->nq; i++)
-		if (!ra->q[i].done)
-			worker_device_cancel(ra->dev, ra->q[i].x);
+		worker_device_cancel(ra->dev, ra->q[i].x);
 }

@@ -15,6 +15,14 @@
  * and the end (bot_ra_cancel_all, bot_ra_busy, bot_ra_free). It runs on
  * a usbfs device only, and holds at most two transfers (data and status)
  * of at most max_length bytes between them, for one interface at a time.
+ *
+ * What it holds counts against the session's usbfs share, the way a
+ * client URB does (urb_plan_charge: the buffer and usbfs's own part),
+ * from the moment a transfer goes to the device until the client's
+ * request takes it (the charge then becomes that URB's, the same bytes)
+ * or it is dropped. It draws on a reserve of its own, set aside from the
+ * session's in-flight budget (bot_ra_reserve), never on the client's:
+ * see bot_ra_reserve for why.
  */
 #pragma once
 
@@ -53,12 +61,30 @@ struct bot_readahead;
  * for IN): a read-ahead is only started on an idle endpoint. */
 typedef bool (*bot_ra_busy_fn)(void *ctx, uint8_t endpoint);
 
-/* NULL on ENOMEM. view, dev and pool outlive it. */
+/* Whether any configuration of the device has a Bulk-Only interface:
+ * only then does a session set a reserve aside and read ahead. */
+bool bot_ra_applies(const struct usb_device_model *model);
+
+/*
+ * The part of a session's in-flight budget (urb_limits.max_bytes_in_flight,
+ * what its URBs may hold of its usbfs share) set aside for the
+ * read-ahead: a quarter of it, and no more than one 1 MiB data stage and
+ * its status take. The client's URBs get the rest (urb_limits_for_budget
+ * of budget less this), so that what both hold stays within the share.
+ * 0: too small a budget to read anything ahead.
+ */
+uint64_t bot_ra_reserve(uint64_t budget);
+/* Sets the reserve aside from l's in-flight budget, lowering l's caps to
+ * what is left for the client's URBs; returns it (0: none). */
+uint64_t bot_ra_set_aside(struct urb_limits *l);
+
+/* NULL on ENOMEM. view, dev and pool outlive it. reserve: what it may
+ * hold at most, in urb_plan_charge() bytes (bot_ra_reserve). */
 struct bot_readahead *bot_ra_new(struct worker_device *dev,
 				 struct bufpool *pool,
 				 const struct urb_session *view,
-				 uint32_t max_length, bot_ra_busy_fn busy,
-				 void *busy_ctx);
+				 uint32_t max_length, uint64_t reserve,
+				 bot_ra_busy_fn busy, void *busy_ctx);
 /* After bot_ra_cancel_all() and !bot_ra_busy(). NULL is fine. */
 void bot_ra_free(struct bot_readahead *ra);
 
@@ -105,11 +131,14 @@ int bot_ra_interrupt(struct bot_readahead *ra, const char *peer,
 int bot_ra_control(struct bot_readahead *ra, const char *peer,
 		   const uint8_t setup[8]);
 
-/* At the end of a session: cancels what is in flight; the completions
- * come back through the device's events as usual. */
+/* At the end of a session: drops what it holds, cancels what is in
+ * flight; the completions come back through the device's events as
+ * usual, and what they bring is dropped as it comes. */
 void bot_ra_cancel_all(struct bot_readahead *ra);
 /* Transfers of its own still in flight. */
 bool bot_ra_busy(const struct bot_readahead *ra);
 
 /* For the log and the tests: requests answered from read-ahead. */
 uint64_t bot_ra_hits(const struct bot_readahead *ra);
+/* What it holds now of its reserve, in urb_plan_charge() bytes. */
+uint64_t bot_ra_charged(const struct bot_readahead *ra);

@@ -1081,10 +1081,16 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 	if (limits->usbfs_share)
 		urb_limits_for_budget(&s->limits,
 				      limits->usbfs_share - s->pool.size);
+	/* The BOT read-ahead's room comes out of the in-flight budget
+	 * before the client's cap is set: see bot_ra_reserve. */
+	uint64_t ra_reserve = 0;
+	if (dev->handle && bot_readahead_enabled && bot_ra_applies(&dev->model))
+		ra_reserve = bot_ra_set_aside(&s->limits);
 	if (dev->handle)
 		log_line("%s: usbfs share %llu KiB: %zu KiB mapped (%u x 1 "
 			 "MiB, %u x 128 KiB, %u x 4 KiB), %zu KiB pooled "
-			 "on the heap, %llu KiB in flight",
+			 "on the heap, %llu KiB in flight, %llu KiB more "
+			 "set aside for read-ahead",
 			 peer, (unsigned long long)limits->usbfs_share >> 10,
 			 s->pool.size >> 10,
 			 s->pool.region[2].mapped ? s->pool.region[2].count : 0,
@@ -1092,7 +1098,8 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 			 s->pool.region[0].mapped ? s->pool.region[0].count : 0,
 			 s->pool.heap_size >> 10,
 			 (unsigned long long)s->limits.max_bytes_in_flight >>
-				 10);
+				 10,
+			 (unsigned long long)ra_reserve >> 10);
 	s->view.model = &dev->model;
 	s->view.limits = &s->limits;
 	s->view.devid = dev->wire.device.busnum << 16 | dev->wire.device.devnum;
@@ -1112,12 +1119,12 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 						 ARRAY_SIZE(s->pfd) - 2);
 	s->out.release = release_buffer;
 	s->out.release_ctx = &s->pool;
-	if (dev->handle && bot_readahead_enabled)
+	if (ra_reserve)
 		s->ra = bot_ra_new(dev, &s->pool, &s->view,
 				   s->limits.max_bulk_length < BUFPOOL_HUGE
 					   ? s->limits.max_bulk_length
 					   : BUFPOOL_HUGE,
-				   endpoint_busy, s);
+				   ra_reserve, endpoint_busy, s);
 	worker_device_claim(dev);
 
 	while (!s->end && !s->client_gone && !session_stop) {

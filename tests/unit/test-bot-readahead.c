@@ -143,15 +143,18 @@ static void setup(void)
 	in_busy = false;
 	answered = NULL;
 	answers = 0;
-	ra = bot_ra_new(&dev, &pool, &view, 1u << 20, busy, NULL);
+	ra = bot_ra_new(&dev, &pool, &view, 1u << 20, 4u << 20, busy, NULL);
 	ck_assert_ptr_nonnull(ra);
 }
 
 static void teardown(void)
 {
+	/* The session's end releases every charge, whatever the test left
+	 * in flight or held. */
 	bot_ra_cancel_all(ra);
 	fake_events(&dev);
 	ck_assert(!bot_ra_busy(ra));
+	ck_assert_uint_eq(bot_ra_charged(ra), 0);
 	bot_ra_free(ra);
 	/* The client's transfers still on the bus. */
 	while (on_bus) {
@@ -546,6 +549,284 @@ START_TEST(no_read_ahead_unless_sure)
 }
 END_TEST
 
+/* What a client's bulk URB of this length counts in flight. */
+static uint64_t charge(uint32_t length)
+{
+	return (uint64_t)length + URB_USBFS_OVERHEAD;
+}
+
+/* The read-ahead again, as a session whose URBs may hold budget bytes
+ * of its usbfs share makes it: the reserve set aside, the client's caps
+ * in limits. Returns the reserve. */
+static uint64_t with_budget(uint64_t budget)
+{
+	bot_ra_cancel_all(ra);
+	fake_events(&dev);
+	bot_ra_free(ra);
+	urb_limits_default(&limits);
+	urb_limits_for_budget(&limits, budget);
+	uint64_t reserve = bot_ra_set_aside(&limits);
+	ra = bot_ra_new(&dev, &pool, &view, 1u << 20, reserve, busy, NULL);
+	ck_assert_ptr_nonnull(ra);
+	return reserve;
+}
+
+/* The reserve: a quarter of the budget, at most a 1 MiB data stage and
+ * its status, none where not even a status fits; the client's caps are
+ * what is left. */
+START_TEST(reserve_sizes)
+{
+	ck_assert_uint_eq(bot_ra_reserve(6u << 20),
+			  charge(1u << 20) + charge(BOT_CSW_LEN));
+	ck_assert_uint_eq(bot_ra_reserve(64u << 10), 16u << 10);
+	ck_assert_uint_eq(bot_ra_reserve(4 * charge(BOT_CSW_LEN)),
+			  charge(BOT_CSW_LEN));
+	ck_assert_uint_eq(bot_ra_reserve(4 * charge(BOT_CSW_LEN) - 4), 0);
+
+	uint64_t reserve = with_budget(64u << 10);
+	ck_assert_uint_eq(limits.max_bytes_in_flight + reserve, 64u << 10);
+	ck_assert_uint_eq(limits.max_bulk_length,
+			  limits.max_bytes_in_flight - URB_USBFS_OVERHEAD);
+}
+END_TEST
+
+/* A share too small for a command's data: it is not read ahead, the
+ * client's own request goes to the device and gets the device's bytes;
+ * its status, which fits, is. A data stage that fits but leaves no room
+ * for its status while held: the status is the client's own too. */
+START_TEST(small_share_runs_the_ordinary_way)
+{
+	struct libusb_transfer *x;
+	uint64_t reserve = with_budget(64u << 10);
+
+	command(32768, true);
+	ck_assert_uint_eq(on_bus, 0);
+	ck_assert_uint_eq(bot_ra_charged(ra), 0);
+	ck_assert_int_eq(client(0x81, 32768, NULL, &x), BOT_RA_PASS);
+	ck_assert_uint_eq(on_bus, 1);
+	ck_assert_ptr_eq(bus[0], x);
+	device_answers(0, LIBUSB_TRANSFER_COMPLETED, 32768, 0x77);
+	ck_assert_ptr_eq(answered, x);
+	ck_assert_uint_eq(x->buffer[32767], 0x77);
+	client_free(x);
+	ck_assert_uint_eq(on_bus, 1);
+	ck_assert_int_eq(bus[0]->length, BOT_CSW_LEN);
+	ck_assert_uint_eq(bot_ra_charged(ra), charge(BOT_CSW_LEN));
+	device_answers(0, LIBUSB_TRANSFER_COMPLETED, BOT_CSW_LEN, 0x53);
+	ck_assert_int_eq(client(0x81, BOT_CSW_LEN, NULL, &x), BOT_RA_COMPLETED);
+	ck_assert_uint_eq(x->buffer[0], 0x53);
+	client_free(x);
+	ck_assert_uint_eq(bot_ra_charged(ra), 0);
+	ck_assert_uint_eq(bot_ra_hits(ra), 1);
+
+	uint32_t most = (uint32_t)(reserve - URB_USBFS_OVERHEAD - 256);
+	command(most, true);
+	ck_assert_uint_eq(on_bus, 1);
+	ck_assert_uint_eq(bot_ra_charged(ra), charge(most));
+	device_answers(0, LIBUSB_TRANSFER_COMPLETED, (int)most, 0x22);
+	ck_assert_uint_eq(on_bus, 0); /* 256 bytes left: no status */
+	ck_assert_uint_le(bot_ra_charged(ra), reserve);
+	ck_assert_int_eq(client(0x81, most, NULL, &x), BOT_RA_COMPLETED);
+	ck_assert_uint_eq(x->buffer[most - 1], 0x22);
+	client_free(x);
+	ck_assert_uint_eq(bot_ra_charged(ra), 0);
+	ck_assert_int_eq(client(0x81, BOT_CSW_LEN, NULL, &x), BOT_RA_PASS);
+	ck_assert_ptr_eq(bus[0], x);
+	device_answers(0, LIBUSB_TRANSFER_COMPLETED, BOT_CSW_LEN, 0);
+	client_free(x);
+	ck_assert_uint_eq(on_bus, 0);
+}
+END_TEST
+
+/* A CBW with data held and its status in flight. */
+static void data_held_status_in_flight(uint32_t length)
+{
+	command(length, true);
+	device_answers(0, LIBUSB_TRANSFER_COMPLETED, (int)length, 0x5a);
+	ck_assert_uint_eq(on_bus, 1);
+	ck_assert_uint_eq(bot_ra_charged(ra),
+			  charge(length) + charge(BOT_CSW_LEN));
+}
+
+/* The charge is the client's URB's once taken, and back to zero on
+ * every other way out: another request (with and without data given),
+ * a stall, a clear-halt (a status kept, and one dropped), each reset,
+ * and the session's end with one held and one in flight. */
+START_TEST(charge_released_on_every_path)
+{
+	static const uint8_t bot_reset[8] = {0x21, 0xff, 0, 0, 0, 0, 0, 0};
+	static const enum bot_ra_event events[] = {BOT_RA_RESET_DEVICE,
+						   BOT_RA_SET_CONFIGURATION,
+						   BOT_RA_SET_INTERFACE};
+	struct libusb_transfer *x;
+
+	/* Taken once completed. */
+	data_held_status_in_flight(4096);
+	ck_assert_int_eq(client(0x81, 4096, NULL, &x), BOT_RA_COMPLETED);
+	client_free(x);
+	ck_assert_uint_eq(bot_ra_charged(ra), charge(BOT_CSW_LEN));
+	device_answers(0, LIBUSB_TRANSFER_COMPLETED, BOT_CSW_LEN, 0);
+	ck_assert_int_eq(client(0x81, BOT_CSW_LEN, NULL, &x), BOT_RA_COMPLETED);
+	client_free(x);
+	ck_assert_uint_eq(bot_ra_charged(ra), 0);
+
+	/* Taken in flight: the URB holds it from there. */
+	command(4096, true);
+	ck_assert_uint_eq(bot_ra_charged(ra), charge(4096));
+	ck_assert_int_eq(client(0x81, 4096, NULL, &x), BOT_RA_IN_FLIGHT);
+	ck_assert_uint_eq(bot_ra_charged(ra), 0);
+	device_answers(0, LIBUSB_TRANSFER_COMPLETED, 4096, 0);
+	client_free(x);
+	ck_assert_int_eq(client(0x81, BOT_CSW_LEN, NULL, &x), BOT_RA_IN_FLIGHT);
+	ck_assert_uint_eq(bot_ra_charged(ra), 0);
+	device_answers(0, LIBUSB_TRANSFER_COMPLETED, BOT_CSW_LEN, 0);
+	client_free(x);
+
+	/* Another request before the device gave anything: cancelled. */
+	command(4096, true);
+	ck_assert_int_eq(client(0x81, 512, NULL, &x), BOT_RA_PASS);
+	ck_assert_uint_eq(bot_ra_charged(ra), 0);
+	device_answers(0, LIBUSB_TRANSFER_COMPLETED, 512, 0);
+	client_free(x);
+
+	/* Another request after: the session ends, nothing held. */
+	data_held_status_in_flight(4096);
+	ck_assert_int_eq(client(0x81, 512, NULL, &x), -EPROTO);
+	ck_assert_uint_eq(bot_ra_charged(ra), 0);
+
+	/* A stall: held until the client takes its answer. */
+	command(4096, true);
+	device_answers(0, LIBUSB_TRANSFER_STALL, 0, 0);
+	ck_assert_uint_eq(bot_ra_charged(ra), charge(4096));
+	ck_assert_int_eq(client(0x81, 4096, NULL, &x), BOT_RA_COMPLETED);
+	client_free(x);
+	ck_assert_uint_eq(bot_ra_charged(ra), 0);
+	ck_assert_int_eq(bot_ra_interrupt(ra, "test", BOT_RA_CLEAR_HALT, 0x81),
+			 0);
+	ck_assert_int_eq(client(0x81, BOT_CSW_LEN, NULL, &x), BOT_RA_PASS);
+	device_answers(0, LIBUSB_TRANSFER_COMPLETED, BOT_CSW_LEN, 0);
+	client_free(x);
+
+	/* A clear-halt: a status in flight is dropped with its charge; one
+	 * the device gave stays, charged, until taken. */
+	data_held_status_in_flight(4096);
+	ck_assert_int_eq(client(0x81, 4096, NULL, &x), BOT_RA_COMPLETED);
+	client_free(x);
+	ck_assert_int_eq(bot_ra_interrupt(ra, "test", BOT_RA_CLEAR_HALT, 0x81),
+			 0);
+	ck_assert_uint_eq(bot_ra_charged(ra), 0);
+	ck_assert_int_eq(client(0x81, BOT_CSW_LEN, NULL, &x), BOT_RA_PASS);
+	device_answers(0, LIBUSB_TRANSFER_COMPLETED, BOT_CSW_LEN, 0);
+	client_free(x);
+	data_held_status_in_flight(4096);
+	device_answers(0, LIBUSB_TRANSFER_COMPLETED, BOT_CSW_LEN, 0);
+	ck_assert_int_eq(client(0x81, 4096, NULL, &x), BOT_RA_COMPLETED);
+	client_free(x);
+	ck_assert_int_eq(bot_ra_interrupt(ra, "test", BOT_RA_CLEAR_HALT, 0x81),
+			 0);
+	ck_assert_uint_eq(bot_ra_charged(ra), charge(BOT_CSW_LEN));
+	ck_assert_int_eq(client(0x81, BOT_CSW_LEN, NULL, &x), BOT_RA_COMPLETED);
+	client_free(x);
+	ck_assert_uint_eq(bot_ra_charged(ra), 0);
+
+	/* Each reset. */
+	for (unsigned i = 0; i <= ARRAY_SIZE(events); i++) {
+		data_held_status_in_flight(4096);
+		if (i < ARRAY_SIZE(events))
+			ck_assert_int_eq(
+				bot_ra_interrupt(ra, "test", events[i], 0), 0);
+		else
+			ck_assert_int_eq(bot_ra_control(ra, "test", bot_reset),
+					 0);
+		ck_assert_uint_eq(bot_ra_charged(ra), 0);
+	}
+
+	/* The session's end: what is held goes at once, what is in flight
+	 * as it comes back. */
+	data_held_status_in_flight(4096);
+	bot_ra_cancel_all(ra);
+	ck_assert_uint_eq(bot_ra_charged(ra), charge(BOT_CSW_LEN));
+	fake_events(&dev);
+	ck_assert(!bot_ra_busy(ra));
+	ck_assert_uint_eq(bot_ra_charged(ra), 0);
+}
+END_TEST
+
+static bool no_seqnum_in_flight(const void *opaque, uint32_t seqnum)
+{
+	(void)opaque;
+	(void)seqnum;
+	return false;
+}
+
+static uint8_t payload[256u << 10];
+
+/* The validator's verdict on a bulk OUT of length on 0x02, the client
+ * holding held bytes in flight. */
+static enum urb_verdict client_out(uint64_t held, uint32_t length,
+				   struct urb_plan *plan)
+{
+	struct usbip_urb_frame f = {0};
+	struct usbip_fault fault = {0};
+
+	f.header.command = USBIP_CMD_SUBMIT;
+	f.header.seqnum = 7;
+	f.header.direction = USBIP_DIR_OUT;
+	f.header.ep = 2;
+	f.header.u.submit.transfer_buffer_length = length;
+	f.data = payload;
+	f.data_len = length;
+	view.bytes_in_flight = held;
+	return urb_validate(&view, &f, plan, &fault);
+}
+
+/* With the read-ahead holding all it may, a client URB that fits the
+ * client's cap is accepted (the read-ahead's charge is not the
+ * client's), and what both hold stays within the session's budget. */
+START_TEST(client_urb_never_refused_for_read_ahead)
+{
+	const uint64_t budget = 256u << 10;
+	uint64_t reserve = with_budget(budget);
+	struct libusb_transfer *x;
+	struct urb_plan plan;
+
+	view.seqnum_in_flight = no_seqnum_in_flight;
+	/* At its most: a data stage and its status, both held. */
+	uint32_t most =
+		(uint32_t)(reserve - charge(BOT_CSW_LEN) - URB_USBFS_OVERHEAD);
+	data_held_status_in_flight(most);
+	device_answers(0, LIBUSB_TRANSFER_COMPLETED, BOT_CSW_LEN, 0);
+	ck_assert_uint_eq(bot_ra_charged(ra), reserve);
+
+	/* The largest URB the client may make, and at every level of its
+	 * own bytes in flight the largest that fits them. */
+	for (uint64_t held = 0; held < limits.max_bytes_in_flight;
+	     held += 4096) {
+		uint64_t room = limits.max_bytes_in_flight - held;
+		if (room <= URB_USBFS_OVERHEAD)
+			break;
+		uint32_t length = (uint32_t)(room - URB_USBFS_OVERHEAD);
+		if (length > limits.max_bulk_length)
+			length = limits.max_bulk_length;
+		ck_assert_int_eq(client_out(held, length, &plan), URB_ACCEPT);
+		ck_assert_uint_le(held + urb_plan_charge(&plan) +
+					  bot_ra_charged(ra),
+				  budget);
+		/* One byte more is past the cap (or the length limit). */
+		ck_assert_int_ne(client_out(held, length + 1, &plan),
+				 URB_ACCEPT);
+	}
+	view.bytes_in_flight = 0;
+
+	/* And the read-ahead is still there for the client's reads. */
+	ck_assert_int_eq(client(0x81, most, NULL, &x), BOT_RA_COMPLETED);
+	client_free(x);
+	ck_assert_int_eq(client(0x81, BOT_CSW_LEN, NULL, &x), BOT_RA_COMPLETED);
+	client_free(x);
+	ck_assert_uint_eq(bot_ra_charged(ra), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("bot-readahead");
@@ -566,6 +847,10 @@ int main(void)
 	tcase_add_test(tc, unlink_of_taken_request);
 	tcase_add_test(tc, status_after_no_data_and_out_data);
 	tcase_add_test(tc, no_read_ahead_unless_sure);
+	tcase_add_test(tc, reserve_sizes);
+	tcase_add_test(tc, small_share_runs_the_ordinary_way);
+	tcase_add_test(tc, charge_released_on_every_path);
+	tcase_add_test(tc, client_urb_never_refused_for_read_ahead);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
