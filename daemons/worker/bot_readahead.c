@@ -89,7 +89,6 @@
  * - A request the read-ahead does not concern (ep0, other interfaces)
  *   passes untouched; requests of the client's pipelined behind the CBW
  *   or the data stage simply stop the read-ahead before it starts.
- *
  * - What it holds is charged to the session's usbfs share like a client
  *   URB, from its submission until it is taken or dropped, out of a
  *   reserve of its own (bot_ra_reserve). A stage that does not fit in
