@@ -1084,13 +1084,17 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 	/* The BOT read-ahead's room comes out of the in-flight budget
 	 * before the client's cap is set: see bot_ra_reserve. */
 	uint64_t ra_reserve = 0;
+	char ra_note[64] = "";
 	if (dev->handle && bot_readahead_enabled && bot_ra_applies(&dev->model))
 		ra_reserve = bot_ra_set_aside(&s->limits);
+	if (ra_reserve)
+		snprintf(ra_note, sizeof(ra_note),
+			 ", %llu KiB more set aside for read-ahead",
+			 (unsigned long long)ra_reserve >> 10);
 	if (dev->handle)
 		log_line("%s: usbfs share %llu KiB: %zu KiB mapped (%u x 1 "
 			 "MiB, %u x 128 KiB, %u x 4 KiB), %zu KiB pooled "
-			 "on the heap, %llu KiB in flight, %llu KiB more "
-			 "set aside for read-ahead",
+			 "on the heap, %llu KiB in flight%s",
 			 peer, (unsigned long long)limits->usbfs_share >> 10,
 			 s->pool.size >> 10,
 			 s->pool.region[2].mapped ? s->pool.region[2].count : 0,
@@ -1099,7 +1103,7 @@ int session_serve(struct worker_device *dev, int client, const char *peer,
 			 s->pool.heap_size >> 10,
 			 (unsigned long long)s->limits.max_bytes_in_flight >>
 				 10,
-			 (unsigned long long)ra_reserve >> 10);
+			 ra_note);
 	s->view.model = &dev->model;
 	s->view.limits = &s->limits;
 	s->view.devid = dev->wire.device.busnum << 16 | dev->wire.device.devnum;
