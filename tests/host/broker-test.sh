@@ -49,6 +49,11 @@
 #                     is given up after 2 s and killed, every TLS session
 #                     is refused (logged once) and the broker answers
 #                     throughout
+#   tls-helpers-die-with-broker  the broker SIGKILLed while its verifier
+#                     and its signer are stuck (stopped: their channel's
+#                     end is not what ends them): both are gone within
+#                     1 s, the verifier too although its uid drop to
+#                     nobody cleared the parent-death signal
 #   serve-fd          connections handed over with usbip-brokerctl
 #                     serve-fd (SCM_RIGHTS) get workers, under the same
 #                     per-peer limit; --qubes starts a Qubes session; a
@@ -236,6 +241,11 @@ tls_reason() {
 	tls-garbage) echo "sent a TLS handshake transcript that does not hold (" ;;
 	tls-oversize) echo "broke the channel (a 16385-byte handshake transcript)" ;;
 	esac
+}
+
+# Whether process $1 is gone (a zombie counts: it runs no more).
+gone() {
+	[ ! -e "/proc/$1" ] || [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" = Z ]
 }
 
 # The broker's child (signer, verifier) running as uid $1.
@@ -800,6 +810,36 @@ tls-verifier)
 	[ "$(grep -c ", verified" "$log")" = 1 ] || fail "a key was taken without a verifier"
 	grep "verif" "$log"
 	stop_broker
+	;;
+tls-helpers-die-with-broker)
+	mkdir -p "$dir/keys"
+	$brokerctl keygen --out "$dir/keys" >/dev/null || fail "keygen"
+	tls=1
+	start_broker
+	verifier=$(child_with_uid 65534)
+	signer=$(child_with_uid 0)
+	[ -n "$verifier" ] && [ -n "$signer" ] ||
+		fail "no verifier (nobody) or no signer (root) child"
+	# Past its uid drop and its filter: it has said hello.
+	wait_for 3 sh -c "grep -qP '^Seccomp:\t2' /proc/$verifier/status" ||
+		fail "the verifier did not get to its filter"
+	# Stuck as on a hostile transcript: only the parent-death signal
+	# (SIGKILL, which ends a stopped process too) can end them.
+	kill -STOP "$verifier" "$signer"
+	kill -KILL "$bpid"
+	wait "$bpid" 2>/dev/null
+	bpid=
+	t0=$(date +%s%N)
+	for _ in $(seq 10); do
+		gone "$verifier" && gone "$signer" && break
+		sleep 0.1
+	done
+	for p in "$verifier" "$signer"; do
+		gone "$p" && continue
+		kill -KILL "$verifier" "$signer" 2>/dev/null
+		fail "process $p ($(grep -P '^Uid:' /proc/"$p"/status)) outlived its broker by 1 s"
+	done
+	echo "verifier $verifier and signer $signer gone $((($(date +%s%N) - t0) / 1000000)) ms after the broker's SIGKILL"
 	;;
 *)
 	echo "unknown test $test"
