@@ -56,6 +56,10 @@ static char given_back[USBDEV_BUSID_LEN];
  * refused at once (EBUSY, "try again"). */
 static struct {
 	int fd; /* -1: free */
+	/* The device's busid; req names it so, or by its usbfs node, which
+	 * is looked up again when the request runs (it may be another
+	 * device's by then). */
+	char busid[USBDEV_BUSID_LEN];
 	struct control_request req;
 	struct ucred cred;
 	struct control_reply *out;
@@ -65,22 +69,41 @@ static void control_request(const struct control_request *req, int conn,
 			    const struct ucred *cred,
 			    struct control_reply *out);
 
+/* The busid a request names, by busid or by usbfs node (/dev/bus/usb/BBB/
+ * DDD, looked up in sysfs): false when no device has that node. */
+static bool busid_of_request(const struct control_request *req, char *busid,
+			     size_t len)
+{
+	unsigned bus, dev;
+
+	snprintf(busid, len, "%s", req->busid);
+	return busid[0] != '/' ||
+	       (usb_node_numbers(req->busid, &bus, &dev) == 0 &&
+		usb_sysfs_busid_of(bus, dev, busid, len) == 0);
+}
+
 static bool export_when_given_back(const struct control_request *req,
 				   const struct ucred *cred, int fd,
 				   struct control_reply *out)
 {
+	char busid[USBDEV_BUSID_LEN];
+
+	/* A node that names no device is refused when the request runs. */
 	if (req->verb != CONTROL_EXPORT || b.draining ||
-	    !giving_back(req->busid))
+	    !busid_of_request(req, busid, sizeof(busid)) ||
+	    !giving_back(busid))
 		return false;
 	/* One waits per device: a second is refused at once, as before. */
 	for (size_t i = 0; i < MAX_EXPORTED; i++)
 		if (deferred_exports[i].fd >= 0 &&
-		    !strcmp(deferred_exports[i].req.busid, req->busid))
+		    !strcmp(deferred_exports[i].busid, busid))
 			return false;
 	for (size_t i = 0; i < MAX_EXPORTED; i++) {
 		if (deferred_exports[i].fd >= 0)
 			continue;
 		deferred_exports[i].fd = fd;
+		snprintf(deferred_exports[i].busid,
+			 sizeof(deferred_exports[i].busid), "%s", busid);
 		deferred_exports[i].req = *req;
 		deferred_exports[i].cred = *cred;
 		deferred_exports[i].out = out;
@@ -93,7 +116,7 @@ void control_unexports_done(void)
 {
 	for (size_t i = 0; i < MAX_EXPORTED; i++) {
 		if (deferred_exports[i].fd < 0 ||
-		    giving_back(deferred_exports[i].req.busid))
+		    giving_back(deferred_exports[i].busid))
 			continue;
 		/* Not while stopping: the device would be given back again
 		 * right after. */
@@ -379,12 +402,7 @@ static void control_request(const struct control_request *req, int conn,
 	char msg[256] = "", busid[USBDEV_BUSID_LEN];
 	int r = 0;
 
-	/* A usbfs node names the device by its numbers: find its busid. */
-	unsigned bus, dev;
-	snprintf(busid, sizeof(busid), "%s", req->busid);
-	if (busid[0] == '/' &&
-	    (usb_node_numbers(req->busid, &bus, &dev) < 0 ||
-	     usb_sysfs_busid_of(bus, dev, busid, sizeof(busid)) < 0)) {
+	if (!busid_of_request(req, busid, sizeof(busid))) {
 		snprintf(msg, sizeof(msg), "no USB device at %s", req->busid);
 		control_reply_error(out, msg);
 		return;
