@@ -53,7 +53,7 @@ static char given_back[USBDEV_BUSID_LEN];
  * ended, an unexport): run once the give-back is done rather than refused,
  * so that "unexport; export" in a script works as when the give-back ran
  * in the loop. One per exported device at most; beyond that the export is
- * refused at once (EBUSY, "try again"). */
+ * refused at once (EBUSY, "try again"). A stop answers them at once. */
 static struct {
 	int fd; /* -1: free */
 	/* The device's busid; req names it so, or by its usbfs node, which
@@ -112,35 +112,58 @@ static bool export_when_given_back(const struct control_request *req,
 	return false;
 }
 
-void control_unexports_done(void)
+/* Runs (or, stopping, refuses) the deferred exports whose device is
+ * given back, or all of them (every). */
+static void run_deferred_exports(bool every)
 {
 	for (size_t i = 0; i < MAX_EXPORTED; i++) {
 		if (deferred_exports[i].fd < 0 ||
-		    giving_back(deferred_exports[i].busid))
+		    (!every && giving_back(deferred_exports[i].busid)))
 			continue;
-		/* Not while stopping: the device would be given back again
-		 * right after. */
-		if (b.draining)
-			control_reply_error(deferred_exports[i].out,
-					    "the broker is stopping");
-		else
-			control_request(&deferred_exports[i].req, -1,
-					&deferred_exports[i].cred,
-					deferred_exports[i].out);
+		/* control_request refuses it while stopping: the device
+		 * would be given back again right after. */
+		control_request(&deferred_exports[i].req, -1,
+				&deferred_exports[i].cred,
+				deferred_exports[i].out);
 		control_reply_send(deferred_exports[i].out,
 				   deferred_exports[i].fd);
 		control_reply_free(deferred_exports[i].out);
 		close(deferred_exports[i].fd);
 		deferred_exports[i].fd = -1;
 	}
+}
+
+/* Answers the unexports whose device is given back, or all of them. */
+static void answer_unexports(bool every)
+{
 	for (size_t i = 0; i < MAX_EXPORTED; i++) {
-		if (unexporting[i].fd < 0 || giving_back(unexporting[i].busid))
+		if (unexporting[i].fd < 0 ||
+		    (!every && giving_back(unexporting[i].busid)))
 			continue;
 		control_reply_send(unexporting[i].out, unexporting[i].fd);
 		control_reply_free(unexporting[i].out);
 		close(unexporting[i].fd);
 		unexporting[i].fd = -1;
 	}
+}
+
+void control_unexports_done(void)
+{
+	run_deferred_exports(false);
+	answer_unexports(false);
+}
+
+void control_stopping(void)
+{
+	/* Refused now, not after a give-back that may take seconds. */
+	run_deferred_exports(true);
+}
+
+void control_stopped(void)
+{
+	run_deferred_exports(true);
+	/* Their devices' give-back goes on without the broker (loop.c). */
+	answer_unexports(true);
 }
 
 /* The answer to fd later, if a give-back is under way: true when it was
@@ -421,6 +444,13 @@ static void control_request(const struct control_request *req, int conn,
 		reply_generated_policy(out);
 		break;
 	case CONTROL_EXPORT:
+		/* Taken now, it would only be given back again at the end of
+		 * the stop, reset and all. */
+		if (b.draining || b.loop_done) {
+			snprintf(msg, sizeof(msg), "the broker is stopping");
+			r = -ESHUTDOWN;
+			break;
+		}
 		r = export_device_forced(busid,
 					 req->address[0] ? req->address : NULL,
 					 req->force, msg, sizeof(msg));

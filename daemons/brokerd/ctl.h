@@ -14,3 +14,10 @@ void control_connection(void);
 
 /* Answers the unexports whose give-back has finished (after a reap). */
 void control_unexports_done(void);
+
+/* A stop began: the exports waiting for a give-back are refused now. */
+void control_stopping(void);
+
+/* The loop is over: every request still waiting is answered (an export
+ * refused, an unexport done, its give-back perhaps still under way). */
+void control_stopped(void);

@@ -72,6 +72,15 @@ bool giving_back_any(void)
 	return false;
 }
 
+void give_back_left_running(void)
+{
+	for (size_t i = 0; i < MAX_EXPORTED; i++)
+		if (giving[i].pid)
+			log_line("%s: still being given back by process %d at "
+				 "the stop; it finishes on its own",
+				 giving[i].busid, (int)giving[i].pid);
+}
+
 bool give_back_reaped(pid_t pid, int status)
 {
 	for (size_t i = 0; i < MAX_EXPORTED; i++) {

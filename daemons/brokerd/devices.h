@@ -54,6 +54,8 @@ void release_device(struct exported *d, bool give_back);
 bool giving_back(const char *busid);
 /* Whether any device is (the loop waits for them before it ends). */
 bool giving_back_any(void);
+/* Logs each give-back still under way when the broker stops without it. */
+void give_back_left_running(void);
 
 /* A hotplug add or bind of busid while it is being given back: true when
  * it is (the event is kept); give_back_next_added then names it, once,

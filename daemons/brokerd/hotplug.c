@@ -23,7 +23,9 @@ static void auto_export(const char *busid)
 	struct usbdev_info info;
 	char msg[256];
 
-	if (!usb_busid_valid(busid) || find_exported(busid) ||
+	/* Not while stopping (a hotplug add, a reload, a give-back's end):
+	 * taken now, it would be given back again at the stop's end. */
+	if (b.draining || !usb_busid_valid(busid) || find_exported(busid) ||
 	    usbdev_is_imported(busid) ||
 	    usbdev_read_info(busid, &info, msg, sizeof(msg)) < 0)
 		return;
@@ -40,10 +42,9 @@ void hotplug_after_give_back(void)
 {
 	char busid[USBDEV_BUSID_LEN];
 
-	/* Drained (not exported) while stopping. */
+	/* auto_export skips them while stopping. */
 	while (give_back_next_added(busid, sizeof(busid)))
-		if (!b.draining)
-			auto_export(busid);
+		auto_export(busid);
 }
 
 void auto_export_present(void)

@@ -27,11 +27,24 @@
 #include "macros.h"
 #include "sessions.h"
 
+/*
+ * How long a stop waits for the devices' give-back children (devices.c),
+ * counted from its start: after the sessions' TERM_GRACE_S, time for the
+ * reset and the drivers' probes, all below the unit's TimeoutStopSec (15
+ * s). A child still busy then is left to finish on its own: it holds
+ * nothing of the broker's, ignores the stop's SIGTERM, and killing it
+ * could only leave the device with no driver.
+ */
+#define GIVE_BACK_STOP_S 10
+
+static struct timespec drain_start;
+
 static void begin_drain(void)
 {
 	if (b.draining)
 		return;
 	b.draining = true;
+	clock_gettime(CLOCK_MONOTONIC, &drain_start);
 	log_line("stopping: ending %s sessions within %d s", "all",
 		 TERM_GRACE_S);
 #ifdef HAVE_LIBSYSTEMD
@@ -44,16 +57,35 @@ static void begin_drain(void)
 		if (b.sessions[i].used)
 			session_stop(&b.sessions[i], NULL);
 	spare_stop();
+	control_stopping();
 }
 
-/* Every session over: sessions_tick kills what does not stop. */
+/* Every session over (sessions_tick kills what does not stop) and every
+ * device given back, or GIVE_BACK_STOP_S passed. */
 static bool drained(void)
 {
 	bool any = false;
+	struct timespec now;
 
 	for (size_t i = 0; i < b.max_sessions; i++)
 		any |= b.sessions[i].used;
-	return !any && !b.spare.used && !giving_back_any();
+	if (any || b.spare.used)
+		return false;
+	if (!giving_back_any())
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec - drain_start.tv_sec < GIVE_BACK_STOP_S)
+		return false;
+	give_back_left_running();
+	return true;
+}
+
+/* The loop's end: what still waits for an answer gets it. */
+static int loop_end(int r)
+{
+	b.loop_done = true;
+	control_stopped();
+	return r;
 }
 
 static void signal_event(void)
@@ -141,10 +173,8 @@ int loop_run(void)
 		struct epoll_event ev[16];
 		int n = epoll_wait(b.epoll, ev, ARRAY_SIZE(ev), 1000);
 
-		if (n < 0 && errno != EINTR) {
-			b.loop_done = true;
-			return -errno;
-		}
+		if (n < 0 && errno != EINTR)
+			return loop_end(-errno);
 		for (int i = 0; i < n; i++) {
 			uint32_t index = (uint32_t)ev[i].data.u64;
 			switch (ev[i].data.u64 >> 32) {
@@ -185,10 +215,8 @@ int loop_run(void)
 			}
 			}
 		}
-		if (b.draining && drained()) {
-			b.loop_done = true;
-			return 0;
-		}
+		if (b.draining && drained())
+			return loop_end(0);
 	}
 }
 
