@@ -105,6 +105,31 @@ bool give_back_reaped(pid_t pid, int status)
 	return false;
 }
 
+#ifdef USBIP_TEST_HOOKS
+/* Test builds only: USBIP_BROKER_TEST_GIVE_BACK_MS=N (at most 20000) holds
+ * each give-back child N ms before the reset, while the device has no
+ * driver, so that the guest tests can stop the broker, export or plug in
+ * during a give-back at a time of their choosing. */
+static void test_hook_slow_give_back(void)
+{
+	const char *v = getenv("USBIP_BROKER_TEST_GIVE_BACK_MS");
+	unsigned long ms = v ? strtoul(v, NULL, 10) : 0;
+	struct timespec t;
+
+	if (!ms || ms > 20000)
+		return;
+	log_line("test hook: the give-back waits %lu ms", ms);
+	t.tv_sec = (time_t)(ms / 1000);
+	t.tv_nsec = (long)(ms % 1000) * 1000000;
+	while (nanosleep(&t, &t) < 0 && errno == EINTR)
+		;
+}
+#else
+static void test_hook_slow_give_back(void)
+{
+}
+#endif
+
 /* The give-back of info in a child, so that the loop goes on: 0, or a
  * negative errno when none could be forked (then the caller does it). */
 static int give_back_in_child(const struct usbdev_info *info)
@@ -136,6 +161,7 @@ static int give_back_in_child(const struct usbdev_info *info)
 		signal(SIGHUP, SIG_IGN);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		test_hook_slow_give_back();
 		usbdev_give_back(info, -1);
 		_exit(0);
 	}
