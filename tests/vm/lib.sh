@@ -242,6 +242,51 @@ start_broker() {
 	wait_listening "127.0.0.1:$port"
 }
 
+# tls_keygen DIR WHO...: an Ed25519 identity for each WHO, all made at
+# once in the background (GnuTLS's start is slow under TCG: a scenario
+# may begin them before its gadget comes up), in DIR/WHO/identity.key
+# with its pin in DIR/WHO.pin. tls_pins waits for them.
+tls_keygen() {
+	local who
+	tls_keys_dir=$1
+	shift
+	tls_keys_who=("$@")
+	tls_keygen_pids=()
+	mkdir -p "$tls_keys_dir"
+	for who in "$@"; do
+		"$(build_dir)/daemons/brokerctl/usbip-brokerctl" keygen \
+			--out "$tls_keys_dir/$who" >"$tls_keys_dir/$who.pin" &
+		tls_keygen_pids+=($!)
+	done
+}
+
+# tls_pins: waits for tls_keygen's identities; sets WHO_pin to each WHO's
+# pin (SHA256:...) and WHO_key to its private key's file.
+tls_pins() {
+	local pid who pin
+	for pid in "${tls_keygen_pids[@]}"; do
+		wait "$pid" || die "keygen failed"
+	done
+	for who in "${tls_keys_who[@]}"; do
+		pin=$(cat "$tls_keys_dir/$who.pin")
+		[ -n "$pin" ] || die "keygen $who: no pin"
+		printf -v "${who}_pin" %s "$pin"
+		printf -v "${who}_key" %s "$tls_keys_dir/$who/identity.key"
+	done
+}
+
+# start_tls_broker PORT RULES [BROKERD-ARGS...]: start_broker with the
+# policy RULES (those that pin keys: "from key:PIN") and then "deny", and
+# with the identity tls_keygen made for "broker" (--key), which it must
+# have loaded: its pin is in the log.
+start_tls_broker() {
+	local port=$1 rules=$2
+	shift 2
+	start_broker "$port" "$rules
+deny" --key "$broker_key" "$@"
+	grep -q "TLS identity .*: $broker_pin" /tmp/broker.log || die "the broker did not load its key"
+}
+
 # broker_has_spare: the broker (bpid) has its spare worker, started and
 # sandboxed before a client; its channel is one of the broker's fds, so
 # fd counts meant to find leaks are taken with one in place.

@@ -27,16 +27,10 @@ modprobe vhci-hcd
 usbip bind -b 1-1
 modprobe -r tls 2>/dev/null || true
 
-keys=/tmp/attach-tls-keys
-mkdir -p $keys
-for who in server client stranger; do
-	$ctl keygen --out $keys/$who >$keys/$who.pin || die "keygen $who"
-done
-server_pin=$(cat $keys/server.pin)
-client_pin=$(cat $keys/client.pin)
-stranger_pin=$(cat $keys/stranger.pin)
-ckey=$keys/client/identity.key
-skey=$keys/server/identity.key
+tls_keygen /tmp/attach-tls-keys server client stranger
+tls_pins
+ckey=$client_key
+skey=$server_key
 
 # one_error FILE: exactly one line that is not the TLS success line.
 one_error() {
@@ -175,7 +169,7 @@ sleep 1
 nothing_reached "plain caller"
 tail -1 /tmp/listen.log | grep -q "plain USB/IP" || { cat /tmp/listen.log; die "the listener did not say plain USB/IP"; }
 log "a caller with the wrong key"
-if $server --dial tcp:127.0.0.1:4101 1-1 --key $keys/stranger/identity.key --peer "$client_pin" \
+if $server --dial tcp:127.0.0.1:4101 1-1 --key $stranger_key --peer "$client_pin" \
 	2>/tmp/dial-wrong.log; then die "a stranger's key exported"; fi
 sleep 1
 nothing_reached "wrong key caller"
@@ -210,7 +204,7 @@ refuse() {
 	one_error /tmp/r-server.log
 	nothing_reached "$name"
 }
-refuse "the server's key is not pinned (wrong key)" --key $keys/stranger/identity.key --peer "$client_pin"
+refuse "the server's key is not pinned (wrong key)" --key $stranger_key --peer "$client_pin"
 grep -q "$stranger_pin is not pinned" /tmp/r-attach.log || die "attach does not name the wrong key"
 refuse "the server does not pin us (unpinned key)" --key $skey --peer "$stranger_pin"
 grep -q "$client_pin is not pinned" /tmp/r-server.log || die "the server does not name our key"

@@ -27,12 +27,7 @@ done
 
 trap 'echo "--- broker log"; cat /tmp/broker.log' EXIT
 # The keys while the gadget comes up: GnuTLS's start is slow under TCG.
-keys=/tmp/edges-keys
-mkdir -p $keys
-for who in broker client; do
-	"$bin/daemons/brokerctl/usbip-brokerctl" keygen --out $keys/$who >$keys/$who.pin &
-	keygens+=($!)
-done
+tls_keygen /tmp/edges-keys broker client
 # Every session on the listener is captured, from the start (dumpcap's
 # own start is slow under TCG).
 dumpcap -q -i lo -f "tcp port 4210" -w /tmp/link.pcap 2>/dev/null &
@@ -47,16 +42,12 @@ busid=$GADGET_BUSID
 want=$(sha256sum <"$image" | cut -d' ' -f1)
 modprobe vhci-hcd
 wait_for 10 test -c /dev/hidg0 || die "no /dev/hidg0 on the gadget side"
-for k in "${keygens[@]}"; do
-	wait "$k" || die "keygen failed"
-done
+tls_pins
 wait_for 30 test -s /tmp/link.pcap || die "dumpcap did not start"
 
-broker_pin=$(cat $keys/broker.pin)
-client_pin=$(cat $keys/client.pin)
-tls_args=(--timeout 60000 --key $keys/client/identity.key --peer "$broker_pin")
-start_broker 3240 "allow id 1d6b:0104 serial c0mp from key:$client_pin
-deny" --listen tls:tcp:127.0.0.1:4210 --key $keys/broker/identity.key
+tls_args=(--timeout 60000 --key $client_key --peer "$broker_pin")
+start_tls_broker 3240 "allow id 1d6b:0104 serial c0mp from key:$client_pin" \
+	--listen tls:tcp:127.0.0.1:4210
 $ctl export "$busid"
 
 one_line() { # FILE WHAT: FILE holds exactly one line, matching WHAT

@@ -15,33 +15,23 @@
 
 bin=$(build_dir)
 attach=$bin/daemons/attach/usbip-attach
-keygen="$bin/daemons/brokerctl/usbip-brokerctl keygen"
 [ -x "$attach" ] || die "build first (with -Dgnutls=enabled)"
 
 trap 'echo "--- broker log"; cat /tmp/broker.log; dmesg | grep "type=1326" | tail -3' EXIT
+tls_keygen /tmp/broker-tls-keys broker client other nobody
 image=/tmp/broker-tls.img
 make_storage_gadget "$image" 2
 want=$(sha256sum <"$image" | cut -d' ' -f1)
 modprobe vhci-hcd
 wait_for 10 test -e /sys/bus/usb/devices/1-1:1.0/driver || die "usb-storage did not bind"
 
-keys=/tmp/broker-tls-keys
-mkdir -p $keys
-for who in broker client other nobody; do
-	$keygen --out $keys/$who >$keys/$who.pin || die "keygen $who"
-done
-broker_pin=$(cat $keys/broker.pin)
-client_pin=$(cat $keys/client.pin)
-other_pin=$(cat $keys/other.pin)
-nobody_pin=$(cat $keys/nobody.pin)
-ckey=$keys/client/identity.key
+tls_pins
+ckey=$client_key
 
 # The gadget to the client's key only (from anywhere), and to the TLS
 # destination; "other" is a key the policy knows, for another device.
-start_broker 3240 "allow id 1d6b:0104 serial 0001 from key:$client_pin to tls:tcp:127.0.0.1:4211
-allow id ffff:ffff from key:$other_pin
-deny" --listen tls:tcp:127.0.0.1:4210 --key $keys/broker/identity.key
-grep -q "TLS identity .*: $broker_pin" /tmp/broker.log || die "the broker did not load its key"
+start_tls_broker 3240 "allow id 1d6b:0104 serial 0001 from key:$client_pin to tls:tcp:127.0.0.1:4211
+allow id ffff:ffff from key:$other_pin" --listen tls:tcp:127.0.0.1:4210
 [ -d /sys/module/tls ] || die "the broker did not load tls.ko"
 grep -E "^(tls|gcm|ctr|ghash|chacha20poly1305) " /proc/modules | cut -d' ' -f1 | tr '\n' ' '; echo
 $ctl export 1-1
@@ -155,10 +145,10 @@ refused() {
 	tail -n +$((before + 1)) /tmp/broker.log | grep -v "session started\|exited\|killed" >/tmp/r-broker.log
 }
 refused "a key the policy does not name" tls:tcp:127.0.0.1:4210 1-1 \
-	--key $keys/nobody/identity.key --peer "$broker_pin"
+	--key $nobody_key --peer "$broker_pin"
 one_line /tmp/r-broker.log "$nobody_pin is not pinned"
 refused "a key the policy names for another device" tls:tcp:127.0.0.1:4210 1-1 \
-	--key $keys/other/identity.key --peer "$broker_pin"
+	--key $other_key --peer "$broker_pin"
 cat /tmp/r-broker.log
 grep -q "asked for 1-1: No such device" /tmp/r-broker.log || die "the broker did not refuse 1-1"
 refused "the broker's key not pinned by the importer" tls:tcp:127.0.0.1:4210 1-1 \

@@ -17,7 +17,6 @@
 
 bin=$(build_dir)
 attach=$bin/daemons/attach/usbip-attach
-keygen="$bin/daemons/brokerctl/usbip-brokerctl keygen"
 [ -x "$attach" ] || die "build first (with -Dgnutls=enabled)"
 # Records each way a session may carry (it ends at 480, a sixteenth
 # before): enumeration and a whole 2 MiB read in 1 MiB blocks took 279
@@ -25,32 +24,24 @@ keygen="$bin/daemons/brokerctl/usbip-brokerctl keygen"
 limit=512
 
 trap 'echo "--- broker log"; tail -40 /tmp/broker.log; dmesg | grep "type=1326" | tail -3' EXIT
+tls_keygen /tmp/tls-limit-keys broker client
 image=/tmp/tls-limit.img
 make_storage_gadget "$image" 2
 want=$(sha256sum <"$image" | cut -d' ' -f1)
 modprobe vhci-hcd
 wait_for 10 test -e /sys/bus/usb/devices/1-1:1.0/driver || die "usb-storage did not bind"
 
-keys=/tmp/tls-limit-keys
-mkdir -p $keys
-for who in broker client; do
-	$keygen --out $keys/$who >$keys/$who.pin &
-done
-wait
-broker_pin=$(cat $keys/broker.pin)
-client_pin=$(cat $keys/client.pin)
-[ -n "$broker_pin" ] && [ -n "$client_pin" ] || die "keygen"
-ckey=$keys/client/identity.key
+tls_pins
+ckey=$client_key
 
 # The log file stands in for the journal's stream (JOURNAL_STREAM names
 # it): every line carries its priority, the workers' too.
 : >/tmp/broker.log
 JOURNAL_STREAM=$(stat -c %d:%i /tmp/broker.log)
 export JOURNAL_STREAM
-start_broker 3240 "allow id 1d6b:0104 serial 0001 from key:$client_pin to tls:tcp:127.0.0.1:4212
-deny" --key $keys/broker/identity.key --tls-record-limit $limit
+start_tls_broker 3240 "allow id 1d6b:0104 serial 0001 from key:$client_pin to tls:tcp:127.0.0.1:4212" \
+	--tls-record-limit $limit
 unset JOURNAL_STREAM
-grep -q "TLS identity .*: $broker_pin" /tmp/broker.log || die "the broker did not load its key"
 
 notices() { grep -c "^<5>usbip-worker: .*TLS: .* records sent, .* received, of $limit each way (--tls-record-limit): ending the session before the limit" /tmp/broker.log; }
 started() { grep -c "session started, worker [0-9]* .*over TLS" /tmp/broker.log; }
