@@ -90,8 +90,7 @@ static bool export_when_given_back(const struct control_request *req,
 
 	/* A node that names no device is refused when the request runs. */
 	if (req->verb != CONTROL_EXPORT || b.draining ||
-	    !busid_of_request(req, busid, sizeof(busid)) ||
-	    !giving_back(busid))
+	    !busid_of_request(req, busid, sizeof(busid)) || !giving_back(busid))
 		return false;
 	/* One waits per device: a second is refused at once, as before. */
 	for (size_t i = 0; i < MAX_EXPORTED; i++)
