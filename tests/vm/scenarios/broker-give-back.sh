@@ -96,13 +96,18 @@ t0=$(now_ms)
 for p in $procs; do kill -TERM "$p" 2>/dev/null || true; done
 # A device plugged in during the stop, one the policy exports "auto".
 echo dummy_udc.1 >$gadget_b/UDC
-wait_for 2 gone $epid || die "the waiting export was not answered within 2 s of the stop"
+wait_for 10 gone $epid || die "the waiting export was not answered"
 rc=0
 wait $epid || rc=$?
-log "the waiting export answered after $(($(now_ms) - t0)) ms, exit $rc: $(cat /tmp/export-waiting.out)"
+ms=$(($(now_ms) - t0))
+log "the waiting export answered after $ms ms, exit $rc: $(cat /tmp/export-waiting.out)"
+# At once, not when the give-back is over (7 s after it began).
+[ $ms -lt 3000 ] || die "the waiting export was answered $ms ms after the stop, not at once"
 [ $rc != 0 ] && grep -q "the broker is stopping" /tmp/export-waiting.out ||
 	die "the waiting export was not refused as the broker stopped"
 wait_for 10 test -e "/sys/bus/usb/devices/$b:1.0" || die "$b did not come back"
+# The stop's SIGTERM reached the give-back child too: it must go on.
+! grep "giving it back: the child" /tmp/broker.log || die "the give-back child did not finish"
 gone "$bpid" && die "the broker had stopped before $b came back (no add during the stop)"
 log "$b plugged in during the stop, after $(($(now_ms) - t0)) ms"
 wait_for 12 gone "$bpid" || die "the broker did not stop within 12 s"
@@ -111,7 +116,7 @@ log "the broker stopped after $(($(now_ms) - t0)) ms"
 wait $upid || { cat /tmp/unexport.out; die "the waiting unexport failed"; }
 wait_for 3 sh -c "[ -z \"\$(cat $unit/cgroup.procs)\" ]" ||
 	die "left running in the unit: $(cat $unit/cgroup.procs | tr '\n' ' ')"
-grep -q "giving it back: the child" /tmp/broker.log && die "the give-back child did not finish"
+! grep "giving it back: the child" /tmp/broker.log || die "the give-back child did not finish"
 grep -q "still being given back" /tmp/broker.log && die "the give-back outlasted the stop"
 grep -qE "(^|: )exported $b " /tmp/broker.log && die "$b was exported during the stop"
 wait_for 10 bound "$a" || die "$a did not get usb-storage back"
@@ -127,9 +132,12 @@ $ctl export "$a" || die "export $a"
 unexport_held
 t0=$(now_ms)
 kill -TERM "$bpid"
-wait_for 13 gone "$bpid" || die "the broker did not stop at its bound"
+wait_for 20 gone "$bpid" || die "the broker did not stop"
 wait $bpid || die "the broker's exit status was not 0"
-log "the broker stopped after $(($(now_ms) - t0)) ms"
+ms=$(($(now_ms) - t0))
+log "the broker stopped after $ms ms"
+# Its bound is 10 s from the stop (the child's hold is 14 s).
+[ $ms -lt 12500 ] || die "the broker stopped $ms ms after SIGTERM, past its bound"
 wait $upid || { cat /tmp/unexport.out; die "the unexport was not answered"; }
 child=$(sed -n "s/^.*$a: still being given back by process \([0-9]*\) at the stop.*/\1/p" /tmp/broker.log)
 [ -n "$child" ] || die "the child left running was not logged"
