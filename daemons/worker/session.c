@@ -151,6 +151,11 @@ struct session {
 	uint64_t guard_moved, guard_allowed;
 	bool guard_ended;
 	struct bot_readahead *ra; /* NULL: off, or a simulated device */
+	/* Busy-poll (session_busy_poll_us): a reply left in the last
+	 * dispatch, so the client's next request is likely soon; spins in
+	 * a row that ran out their budget with nothing arriving. */
+	bool replied;
+	unsigned busy_poll_misses;
 };
 
 static struct urb **bucket(struct session *s, uint32_t seqnum)
@@ -879,6 +884,95 @@ static int session_poll(struct pollfd *pfd, size_t n, int timeout_ms)
 	return ppoll(pfd, n, timeout_ms < 0 ? NULL : &ts, &session_wait_mask);
 }
 
+unsigned session_busy_poll_us;
+
+/* Spins in a row that ran out their budget before the session stops
+ * spinning: a session whose device and client are both quiet (an
+ * interrupt IN nobody answers for minutes) then blocks at once. */
+#define BUSY_POLL_MISSES_MAX 4
+
+/* The spin's own clock. CLOCK_MONOTONIC, since its budget is in
+ * microseconds and the coarse clock moves once a tick; read only while
+ * spinning, never on the path of a wait that blocks at once. */
+static uint64_t spin_now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
+}
+
+/* Worth spinning: something is expected soon. A URB on the device (or
+ * a read-ahead) completes within a bus round trip; after a reply the
+ * client's next request of a synchronous exchange follows. */
+static bool busy_poll_worth(const struct session *s)
+{
+	return session_busy_poll_us &&
+	       s->busy_poll_misses < BUSY_POLL_MISSES_MAX &&
+	       (s->view.urbs_in_flight || bot_ra_busy(s->ra) || s->replied);
+}
+
+/*
+ * The wait, with a bounded busy-poll first when busy_poll_worth(): the
+ * same fds, the same stop mask, a zero timeout, over and over until
+ * something is ready or the budget (at most timeout_ms) is spent, then
+ * the blocking wait for what is left of timeout_ms. Blocking costs a
+ * sleep and a wakeup, and the wakeup a switch of address space when
+ * the client's process had the CPU (the kernel stub's threads have
+ * none to switch); spinning keeps the CPU and its TLB. The spin is
+ * paid at most once a wait, and not at all after
+ * BUSY_POLL_MISSES_MAX spins in a row found nothing, until a blocking
+ * wait ends within the budget (as far as the coarse clock tells)
+ * again. *device_due: the device's timeout came due while spinning (a
+ * simulated device has no fd to wake the poll).
+ */
+static int session_wait(struct session *s, struct pollfd *pfd, size_t nfds,
+			int timeout_ms, bool *device_due)
+{
+	bool spin = timeout_ms != 0 && busy_poll_worth(s);
+	uint64_t budget = session_busy_poll_us, spent = 0;
+	int r;
+
+	s->replied = false;
+	if (spin) {
+		if (timeout_ms > 0 && (uint64_t)timeout_ms * 1000 < budget)
+			budget = (uint64_t)timeout_ms * 1000;
+		uint64_t start = spin_now_us();
+		do {
+			/* ppoll, not poll: a stop that came is let in here
+			 * as in the blocking wait (EINTR). */
+			r = session_poll(pfd, nfds, 0);
+			if (r != 0)
+				break;
+			if (s->dev->ops->timeout_ms(s->dev) == 0) {
+				*device_due = true;
+				break;
+			}
+			spent = spin_now_us() - start;
+		} while (spent < budget && !session_stop);
+		if (r != 0 || *device_due) {
+			s->busy_poll_misses = 0;
+			return r;
+		}
+		s->busy_poll_misses++;
+		if (timeout_ms > 0)
+			timeout_ms -= (int)(spent / 1000);
+		if (timeout_ms < 0)
+			timeout_ms = 0;
+	}
+	if (!session_busy_poll_us || spin ||
+	    s->busy_poll_misses < BUSY_POLL_MISSES_MAX)
+		return session_poll(pfd, nfds, timeout_ms);
+	/* Backed off: spin again once a wait ends as soon as a spin
+	 * would have caught it. Coarse, so free: 0 for anything within a
+	 * tick. */
+	uint64_t blocked = now_ms();
+	r = session_poll(pfd, nfds, timeout_ms);
+	if (r > 0 && (now_ms() - blocked) * 1000 <= session_busy_poll_us)
+		s->busy_poll_misses = 0;
+	return r;
+}
+
 static int wait_and_dispatch(struct session *s, bool want_read, int max_ms)
 {
 	struct pollfd *pfd = s->pfd;
@@ -912,7 +1006,7 @@ static int wait_and_dispatch(struct session *s, bool want_read, int max_ms)
 		timer->events = POLLIN;
 		nfds++;
 	}
-	r = session_poll(pfd, nfds, timeout);
+	r = session_wait(s, pfd, nfds, timeout, &device_ready);
 	if (r < 0 && errno != EINTR)
 		return -errno;
 	for (size_t i = 1; r > 0 && i <= s->num_device_fds; i++)
@@ -935,8 +1029,11 @@ static int wait_and_dispatch(struct session *s, bool want_read, int max_ms)
 		s->client_gone = true;
 	/* Replies first: the completions just reaped are ready to go (also
 	 * when a timer, not an fd, brought them). */
-	if (!outq_empty(&s->out) && sending && !s->client_gone)
+	if (!outq_empty(&s->out) && sending && !s->client_gone) {
+		size_t before = s->out.bytes;
 		flush_client(s);
+		s->replied = s->out.bytes < before;
+	}
 	if (r == 0 && !buffered)
 		return 0;
 	if (pfd[0].revents & POLLIN)

@@ -40,6 +40,15 @@ extern volatile sig_atomic_t session_stop;
 extern sigset_t session_wait_mask;
 int session_stop_setup(void);
 
+/*
+ * Busy-poll budget in microseconds, 0 for none (usbip-worker
+ * --busy-poll): before a wait blocks while a URB is in flight or just
+ * after a reply left, the session polls without sleeping for up to this
+ * long (session.c, session_wait). At most SESSION_BUSY_POLL_MAX_US.
+ */
+#define SESSION_BUSY_POLL_MAX_US 10000
+extern unsigned session_busy_poll_us;
+
 /* Called with the counters at most once a second while they change (for
  * the broker's status), and once at the end. */
 typedef void (*session_progress_fn)(const struct session_stats *stats,

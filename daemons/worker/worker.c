@@ -692,6 +692,12 @@ static void usage(FILE *f)
 		"of the\n"
 		"                     client's requests (Bulk-Only Transport)\n"
 		"  --no-bot-readahead do not (the default)\n"
+		"  --busy-poll USEC   before a wait sleeps while a URB is in "
+		"flight or\n"
+		"                     a reply just left, poll without "
+		"sleeping for up\n"
+		"                     to USEC microseconds (0 to 10000; "
+		"default 0, off)\n"
 		"  --version          print the version and exit\n"
 		"\n"
 		"Exit status: 0 session ended normally, 1 failure, 2 usage.\n");
@@ -842,6 +848,7 @@ int main(int argc, char **argv)
 		{"tls-random", required_argument, NULL, 'N'},
 		{"bot-readahead", no_argument, NULL, 'A'},
 		{"no-bot-readahead", no_argument, NULL, 'r'},
+		{"busy-poll", required_argument, NULL, 'y'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
@@ -909,6 +916,20 @@ int main(int argc, char **argv)
 		case 'r':
 			bot_readahead_enabled = false;
 			break;
+		case 'y': {
+			char *end;
+			errno = 0;
+			unsigned long us = strtoul(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' || errno ||
+			    *end || us > SESSION_BUSY_POLL_MAX_US)
+				return cli_usage_error(
+					PROGRAM,
+					"--busy-poll: 0 (off) to %d "
+					"microseconds",
+					SESSION_BUSY_POLL_MAX_US);
+			session_busy_poll_us = (unsigned)us;
+			break;
+		}
 		case 'U': {
 			char *end;
 			errno = 0;
