@@ -222,6 +222,11 @@ static void usage(FILE *f)
 		"status ahead\n"
 		"                       of the importer's requests\n"
 		"  --no-bot-readahead   they do not (the workers' default)\n"
+		"  --busy-poll USEC     workers poll up to USEC microseconds "
+		"without\n"
+		"                       sleeping when a URB or request is due "
+		"soon\n"
+		"                       (0 to 10000; default 0, off)\n"
 		"  --version            print the version and exit\n"
 		"\n"
 		"Exit status: 0 stopped by SIGTERM, 1 failure, 2 usage.\n",
@@ -349,6 +354,29 @@ static bool tls_record_limit_option(void)
 	return true;
 }
 
+/* usbip-worker's own bound on --busy-poll (SESSION_BUSY_POLL_MAX_US):
+ * told here, at start, rather than by every worker refusing to run. */
+#define BUSY_POLL_MAX_US 10000
+
+/* --busy-poll: microseconds, 0 to the bound, for every worker's argv,
+ * or false (logged). */
+static bool busy_poll_option(void)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(optarg, &end, 10);
+	if (optarg[0] < '0' || optarg[0] > '9' || errno || *end ||
+	    n > BUSY_POLL_MAX_US) {
+		log_line("--busy-poll: 0 (off) to %d microseconds",
+			 BUSY_POLL_MAX_US);
+		return false;
+	}
+	snprintf(b.busy_poll, sizeof(b.busy_poll), "--busy-poll=%lu", n);
+	return true;
+}
+
 /* A whole number from 1 to max in optarg, or false (logged). */
 static bool number_option(const char *name, unsigned long max, const char *unit,
 			  unsigned long *v)
@@ -385,6 +413,7 @@ int main(int argc, char **argv)
 		{"tls-record-limit", required_argument, NULL, 'L'},
 		{"bot-readahead", no_argument, NULL, 'A'},
 		{"no-bot-readahead", no_argument, NULL, 'R'},
+		{"busy-poll", required_argument, NULL, 'y'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
@@ -509,6 +538,10 @@ int main(int argc, char **argv)
 			break;
 		case 'R':
 			b.bot_readahead_arg = "--no-bot-readahead";
+			break;
+		case 'y':
+			if (!busy_poll_option())
+				return EXIT_USAGE;
 			break;
 		case 'h':
 			usage(stdout);

@@ -163,9 +163,14 @@ static void spawn_spare(time_t now)
 	/* The options every worker gets from spawn_worker(), but those of
 	 * a session (busid, TLS, peer): the spare must serve as a worker
 	 * started for its session would. */
-	char *argv[] = {"usbip-worker",	 "--broker-fd", "3",
-			"--spare",	 "--empty-root", b.usbfs_share,
-			(char *)b.bot_readahead_arg, NULL};
+	char *argv[] = {"usbip-worker", "--broker-fd",	"3",
+			"--spare",	"--empty-root", b.usbfs_share,
+			NULL,		NULL,		NULL};
+	size_t n = 6;
+	if (b.bot_readahead_arg)
+		argv[n++] = (char *)b.bot_readahead_arg;
+	if (b.busy_poll[0])
+		argv[n++] = b.busy_poll;
 	struct stat st;
 	if (stat(b.worker, &st) < 0) {
 		log_line("spare worker: %s: %s", b.worker, strerror(errno));
@@ -342,7 +347,7 @@ struct session *spawn_worker(int conn, const char *peer, const char *busid,
 		close(pair[1]);
 		return NULL;
 	}
-	char *argv[20 + 2 * TLS_PINS_MAX];
+	char *argv[22 + 2 * TLS_PINS_MAX];
 	size_t n = 0;
 	argv[n++] = "usbip-worker";
 	argv[n++] = "--broker-fd";
@@ -363,6 +368,8 @@ struct session *spawn_worker(int conn, const char *peer, const char *busid,
 	argv[n++] = b.usbfs_share;
 	if (b.bot_readahead_arg)
 		argv[n++] = (char *)b.bot_readahead_arg;
+	if (b.busy_poll[0])
+		argv[n++] = b.busy_poll;
 	if (tls) {
 		argv[n++] = "--tls-spki";
 		argv[n++] = (char *)sign_spki_hex();

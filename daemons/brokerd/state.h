@@ -160,6 +160,8 @@ struct broker {
 	/* Passed on to every worker: --bot-readahead, --no-bot-readahead,
 	 * or NULL for the worker's default. */
 	const char *bot_readahead_arg;
+	/* "--busy-poll=USEC" for every worker, or empty: their default. */
+	char busy_poll[32];
 };
 
 extern struct broker b;
