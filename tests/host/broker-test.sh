@@ -79,9 +79,11 @@
 #                     the next spare comes no sooner than 10 s later, and
 #                     a client meanwhile gets a worker of its own
 #   spare-replaced    the spare gets the options every worker gets
-#                     (--bot-readahead); once the worker binary is
+#                     (--bot-readahead, --busy-poll); once the worker binary is
 #                     replaced on disk, the next session does not go to
 #                     the spare of the old one but to a worker of its own
+#   busy-poll         --busy-poll reaches a session's worker (no
+#                     spare; cli-test.sh has its usage errors)
 #   root-capabilities the broker as root with the root-mode unit's
 #                     bounding set (SETUID SETGID KILL) and its /proc
 #                     (ProtectProc=invisible: hidepid) starts and maps a
@@ -558,7 +560,7 @@ spare-used)
 spare-replaced)
 	cp "$fake" "$dir/worker"
 	fake=$dir/worker
-	start_broker --bot-readahead
+	start_broker --bot-readahead --busy-poll 200
 	wait_for 3 has_spare || fail "no spare worker within 3 s"
 	spare_args=
 	for c in $(cat /proc/"$bpid"/task/*/children 2>/dev/null); do
@@ -568,6 +570,10 @@ spare-replaced)
 	case $spare_args in
 	*" --bot-readahead"*) ;;
 	*) fail "the spare was started without --bot-readahead: $spare_args" ;;
+	esac
+	case $spare_args in
+	*" --busy-poll=200 "*) ;;
+	*) fail "the spare was started without --busy-poll=200: $spare_args" ;;
 	esac
 	# An upgrade: a new file renamed over the old one.
 	cp "$build/tests/fake-worker" "$dir/worker.new"
@@ -579,6 +585,25 @@ spare-replaced)
 		fail "the session went to the spare of the old binary"
 	wait_for 5 grep -q "fake-worker: scenario legit" "$log" ||
 		fail "the session did not get a worker of its own"
+	stop_broker
+	;;
+busy-poll)
+	start_broker --no-spare --busy-poll 10000
+	connect idle
+	session_args=
+	found_session_args() {
+		local c a
+		for c in $(cat /proc/"$bpid"/task/*/children 2>/dev/null); do
+			a=$(tr '\0' ' ' </proc/"$c"/cmdline 2>/dev/null)
+			case $a in *" --client "*) session_args=$a; return 0 ;; esac
+		done
+		return 1
+	}
+	wait_for 5 found_session_args || fail "no session worker"
+	case $session_args in
+	*" --busy-poll=10000 "*) ;;
+	*) fail "the session's worker was started without --busy-poll=10000: $session_args" ;;
+	esac
 	stop_broker
 	;;
 no-spare)

@@ -86,6 +86,15 @@ done
 expect 2 0 1 "^usbip-worker: --tls-record-limit goes with --tls-spki" -- \
 	"$worker" --tls-record-limit 1000 --simulate zero --client fd:0
 
+# --busy-poll: microseconds, 0 (off) to 10000, in the broker and the
+# worker; anything else is a usage error.
+for v in 10001 -1 ' 5' 5us x '' 99999999999999999999999; do
+	expect 2 0 1 "^usbip-brokerd: --busy-poll: 0 \(off\) to 10000 microseconds\$" -- \
+		"$brokerd" --busy-poll "$v" --worker "$worker" --control "$tmp/control.sock" --policy /dev/null
+	expect 2 0 1 "^usbip-worker: --busy-poll: 0 \(off\) to 10000 microseconds" -- \
+		"$worker" --busy-poll "$v" --simulate zero --client fd:0
+done
+
 # --control in both programs; --socket, the old name, still works: no
 # broker there (3), not a usage error (2).
 expect 3 0 1 "$tmp/none.sock" -- "$brokerctl" --control "$tmp/none.sock" reload

@@ -66,6 +66,17 @@
  *                     high speed) must come first, then SCRIPT runs
  *   forbidden-syscall a test-hooks worker that makes a forbidden syscall
  *                     is killed by SIGSYS (needs --spawn)
+ *   idle-cpu-PERIOD-COUNT-MAXMS  (--spawn, the keyboard, a worker with
+ *                     --busy-poll) an interrupt IN the keyboard never
+ *                     answers stays in flight while COUNT
+ *                     GET_DESCRIPTORs come PERIOD ms apart: the worker's
+ *                     CPU meanwhile (its scheduler runtime) stays below
+ *                     MAXMS: a quiet session does not spin a budget per
+ *                     wakeup
+ *   no-sleep-COUNT    (--spawn, a worker with --busy-poll) COUNT
+ *                     GET_DESCRIPTORs one at a time: the worker sleeps
+ *                     (voluntary context switches) for fewer than a
+ *                     quarter of them, so the busy-poll does catch them
  *
  * Exit status 0 when the worker behaved as the script expects.
  *   usbip-probe ADDR BUSID SCRIPT
@@ -1248,6 +1259,110 @@ static void spawn(char **argv)
 }
 
 /* The child's status after the connection closes, within a bound. */
+/* The spawned worker's CPU so far (ms) and its voluntary context
+ * switches (each a sleep in a wait). The CPU from schedstat, the
+ * scheduler's exact runtime: utime + stime in /proc/PID/stat are
+ * sampled at the tick, too coarse for a few 10 ms spins. */
+static void worker_usage(double *cpu_ms, unsigned long *sleeps)
+{
+	char path[64], buf[4096];
+	unsigned long long utime, stime, ns;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)child);
+	f = fopen(path, "re");
+	if (f && fscanf(f, "%llu", &ns) == 1) {
+		fclose(f);
+		*cpu_ms = (double)ns / 1e6;
+		goto switches;
+	}
+	if (f)
+		fclose(f);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)child);
+	f = fopen(path, "re");
+	if (!f || !fgets(buf, sizeof(buf), f))
+		fail("no /proc stat for the worker");
+	fclose(f);
+	/* After the command's closing parenthesis: state is field 3,
+	 * utime and stime fields 14 and 15. */
+	const char *p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2,
+			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu "
+			 "%llu",
+			 &utime, &stime) != 2)
+		fail("unreadable /proc stat for the worker");
+	*cpu_ms =
+		(double)(utime + stime) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
+switches:
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)child);
+	f = fopen(path, "re");
+	if (!f)
+		fail("no /proc status for the worker");
+	*sleeps = 0;
+	while (fgets(buf, sizeof(buf), f))
+		sscanf(buf, "voluntary_ctxt_switches: %lu", sleeps);
+	fclose(f);
+}
+
+/* An interrupt IN that never completes and requests now and then: the
+ * session is quiet between them, and a busy-poll must not spin its
+ * budget each time. */
+static void script_idle_cpu(unsigned period_ms, unsigned count, unsigned max_ms)
+{
+	const struct usbip_urb_frame *f;
+	double cpu0, cpu1;
+	unsigned long sleeps0, sleeps1;
+
+	if (child < 0)
+		fail("idle-cpu needs --spawn");
+	submit(1, USBIP_DIR_IN, 1, 8, NULL);
+	worker_usage(&cpu0, &sleeps0);
+	for (unsigned i = 0; i < count; i++) {
+		struct timespec pause = {.tv_sec = period_ms / 1000,
+					 .tv_nsec = (long)(period_ms % 1000) *
+						    1000000};
+		nanosleep(&pause, NULL);
+		submit(2 + i % 200, USBIP_DIR_IN, 0, 18, get_device_descriptor);
+		if (next_reply(&f, TIMEOUT_MS) < 0 ||
+		    f->header.seqnum != 2 + i % 200 ||
+		    f->header.u.ret_submit.status || f->data_len != 18)
+			fail("GET_DESCRIPTOR failed (or the interrupt IN "
+			     "completed)");
+	}
+	worker_usage(&cpu1, &sleeps1);
+	printf("usbip-probe: idle-cpu: worker CPU %.0f ms, %lu sleeps over "
+	       "%u requests %u ms apart (bound %u ms)\n",
+	       cpu1 - cpu0, sleeps1 - sleeps0, count, period_ms, max_ms);
+	if (cpu1 - cpu0 > max_ms)
+		fail("the worker spent more CPU on a quiet session than the "
+		     "bound");
+}
+
+/* One request at a time: with a busy-poll the worker catches nearly
+ * every next request without sleeping. */
+static void script_no_sleep(unsigned count)
+{
+	const struct usbip_urb_frame *f;
+	double cpu0, cpu1;
+	unsigned long sleeps0, sleeps1;
+
+	if (child < 0)
+		fail("no-sleep needs --spawn");
+	worker_usage(&cpu0, &sleeps0);
+	for (unsigned i = 0; i < count; i++) {
+		submit(1 + i % 200, USBIP_DIR_IN, 0, 18, get_device_descriptor);
+		if (next_reply(&f, TIMEOUT_MS) < 0 ||
+		    f->header.u.ret_submit.status || f->data_len != 18)
+			fail("GET_DESCRIPTOR failed");
+	}
+	worker_usage(&cpu1, &sleeps1);
+	printf("usbip-probe: no-sleep: the worker slept %lu times for %u "
+	       "requests (CPU %.0f ms)\n",
+	       sleeps1 - sleeps0, count, cpu1 - cpu0);
+	if ((sleeps1 - sleeps0) * 4 >= count)
+		fail("the worker slept in a quarter of the waits or more");
+}
+
 static int reap(char *log, size_t log_len)
 {
 	size_t n = 0;
@@ -1442,7 +1557,7 @@ int main(int argc, char **argv)
 			      NULL);
 	wait_for_go_file(true);
 
-	unsigned depth, count;
+	unsigned depth, count, max_ms;
 	unsigned long long hold_bytes;
 	if (!strcmp(script, "unlink-pending"))
 		script_unlink_pending();
@@ -1472,6 +1587,11 @@ int main(int argc, char **argv)
 		script_iso_loopback();
 	else if (spawned && !strcmp(script, "sandboxed"))
 		check_sandboxed();
+	else if (sscanf(script, "idle-cpu-%u-%u-%u", &depth, &count, &max_ms) ==
+		 3)
+		script_idle_cpu(depth, count, max_ms);
+	else if (sscanf(script, "no-sleep-%u", &count) == 1)
+		script_no_sleep(count);
 	else if (sscanf(script, "hold-%llu-%u", &hold_bytes, &count) == 2)
 		script_hold(hold_bytes, count);
 	else if (sscanf(script, "rate-%u-%u", &depth, &count) == 2)
