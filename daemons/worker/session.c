@@ -155,7 +155,7 @@ struct session {
 	 * dispatch, so the client's next request is likely soon; spins in
 	 * a row that ran out their budget with nothing arriving. */
 	bool replied;
-	unsigned busy_poll_misses;
+	unsigned busy_poll_misses[2]; /* by what is awaited: spin_kind */
 };
 
 static struct urb **bucket(struct session *s, uint32_t seqnum)
@@ -902,34 +902,41 @@ static uint64_t spin_now_us(void)
 	return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
 }
 
-/* Worth spinning: something is expected soon. A URB on the device (or
- * a read-ahead) completes within a bus round trip; after a reply the
- * client's next request of a synchronous exchange follows. */
-static bool busy_poll_worth(const struct session *s)
+/* What a spin would wait for, -1 for nothing expected soon. A URB on
+ * the device (or a read-ahead) completes within a bus round trip; after
+ * a reply the client's next request of a synchronous exchange follows,
+ * within a network round trip. Each backs off on its own: a client
+ * across a slow link must not stop the spins that catch the device. */
+enum { SPIN_DEVICE, SPIN_CLIENT };
+
+static int spin_kind(const struct session *s)
 {
-	return session_busy_poll_us &&
-	       s->busy_poll_misses < BUSY_POLL_MISSES_MAX &&
-	       (s->view.urbs_in_flight || bot_ra_busy(s->ra) || s->replied);
+	if (s->view.urbs_in_flight || bot_ra_busy(s->ra))
+		return SPIN_DEVICE;
+	return s->replied ? SPIN_CLIENT : -1;
 }
 
 /*
- * The wait, with a bounded busy-poll first when busy_poll_worth(): the
- * same fds, the same stop mask, a zero timeout, over and over until
- * something is ready or the budget (at most timeout_ms) is spent, then
- * the blocking wait for what is left of timeout_ms. Blocking costs a
- * sleep and a wakeup, and the wakeup a switch of address space when
- * the client's process had the CPU (the kernel stub's threads have
- * none to switch); spinning keeps the CPU and its TLB. The spin is
- * paid at most once a wait, and not at all after
- * BUSY_POLL_MISSES_MAX spins in a row found nothing, until a blocking
- * wait ends within the budget (as far as the coarse clock tells)
- * again. *device_due: the device's timeout came due while spinning (a
- * simulated device has no fd to wake the poll).
+ * The wait, with a bounded busy-poll first when spin_kind() expects
+ * something and its spins have not backed off: the same fds, the same
+ * stop mask, a zero timeout, over and over until something is ready or
+ * the budget (at most timeout_ms) is spent, then the blocking wait for
+ * what is left of timeout_ms. Blocking costs a sleep and a wakeup, and
+ * the wakeup a switch of address space when the client's process had
+ * the CPU (the kernel stub's threads have none to switch); spinning
+ * keeps the CPU and its TLB. The spin is paid at most once a wait, and
+ * for one kind not at all after BUSY_POLL_MISSES_MAX of its spins in a
+ * row found nothing, until one of its blocking waits ends within the
+ * budget again (as far as the coarse clock tells). *device_due: the
+ * device's timeout came due while spinning (a simulated device has no
+ * fd to wake the poll).
  */
 static int session_wait(struct session *s, struct pollfd *pfd, size_t nfds,
 			int timeout_ms, bool *device_due)
 {
-	bool spin = timeout_ms != 0 && busy_poll_worth(s);
+	int kind = session_busy_poll_us ? spin_kind(s) : -1;
+	unsigned *misses = kind >= 0 ? &s->busy_poll_misses[kind] : NULL;
+	bool spin = timeout_ms != 0 && misses && *misses < BUSY_POLL_MISSES_MAX;
 	uint64_t budget = session_busy_poll_us, spent = 0;
 	int r;
 
@@ -951,17 +958,16 @@ static int session_wait(struct session *s, struct pollfd *pfd, size_t nfds,
 			spent = spin_now_us() - start;
 		} while (spent < budget && !session_stop);
 		if (r != 0 || *device_due) {
-			s->busy_poll_misses = 0;
+			*misses = 0;
 			return r;
 		}
-		s->busy_poll_misses++;
+		++*misses;
 		if (timeout_ms > 0)
 			timeout_ms -= (int)(spent / 1000);
 		if (timeout_ms < 0)
 			timeout_ms = 0;
 	}
-	if (!session_busy_poll_us || spin ||
-	    s->busy_poll_misses < BUSY_POLL_MISSES_MAX)
+	if (!misses || spin || *misses < BUSY_POLL_MISSES_MAX)
 		return session_poll(pfd, nfds, timeout_ms);
 	/* Backed off: spin again once a wait ends as soon as a spin
 	 * would have caught it. Coarse, so free: 0 for anything within a
@@ -969,7 +975,7 @@ static int session_wait(struct session *s, struct pollfd *pfd, size_t nfds,
 	uint64_t blocked = now_ms();
 	r = session_poll(pfd, nfds, timeout_ms);
 	if (r > 0 && (now_ms() - blocked) * 1000 <= session_busy_poll_us)
-		s->busy_poll_misses = 0;
+		*misses = 0;
 	return r;
 }
 
