@@ -73,6 +73,10 @@
  *                     CPU meanwhile (its scheduler runtime) stays below
  *                     MAXMS: a quiet session does not spin a budget per
  *                     wakeup
+ *   slow-client-PERIOD-COUNT-MAXMS  the same without the interrupt IN:
+ *                     nothing in flight between the requests, so the
+ *                     spins that wait for the client's next request
+ *                     must back off by themselves
  *   no-sleep-COUNT    (--spawn, a worker with --busy-poll) COUNT
  *                     GET_DESCRIPTORs one at a time: the worker sleeps
  *                     (voluntary context switches) for fewer than a
@@ -1307,15 +1311,17 @@ switches:
 /* An interrupt IN that never completes and requests now and then: the
  * session is quiet between them, and a busy-poll must not spin its
  * budget each time. */
-static void script_idle_cpu(unsigned period_ms, unsigned count, unsigned max_ms)
+static void script_idle_cpu(unsigned period_ms, unsigned count, unsigned max_ms,
+			    bool pending)
 {
 	const struct usbip_urb_frame *f;
 	double cpu0, cpu1;
 	unsigned long sleeps0, sleeps1;
 
 	if (child < 0)
-		fail("idle-cpu needs --spawn");
-	submit(1, USBIP_DIR_IN, 1, 8, NULL);
+		fail("idle-cpu and slow-client need --spawn");
+	if (pending)
+		submit(1, USBIP_DIR_IN, 1, 8, NULL);
 	worker_usage(&cpu0, &sleeps0);
 	for (unsigned i = 0; i < count; i++) {
 		struct timespec pause = {.tv_sec = period_ms / 1000,
@@ -1330,9 +1336,10 @@ static void script_idle_cpu(unsigned period_ms, unsigned count, unsigned max_ms)
 			     "completed)");
 	}
 	worker_usage(&cpu1, &sleeps1);
-	printf("usbip-probe: idle-cpu: worker CPU %.0f ms, %lu sleeps over "
+	printf("usbip-probe: %s: worker CPU %.0f ms, %lu sleeps over "
 	       "%u requests %u ms apart (bound %u ms)\n",
-	       cpu1 - cpu0, sleeps1 - sleeps0, count, period_ms, max_ms);
+	       pending ? "idle-cpu" : "slow-client", cpu1 - cpu0,
+	       sleeps1 - sleeps0, count, period_ms, max_ms);
 	if (cpu1 - cpu0 > max_ms)
 		fail("the worker spent more CPU on a quiet session than the "
 		     "bound");
@@ -1589,7 +1596,10 @@ int main(int argc, char **argv)
 		check_sandboxed();
 	else if (sscanf(script, "idle-cpu-%u-%u-%u", &depth, &count, &max_ms) ==
 		 3)
-		script_idle_cpu(depth, count, max_ms);
+		script_idle_cpu(depth, count, max_ms, true);
+	else if (sscanf(script, "slow-client-%u-%u-%u", &depth, &count,
+			&max_ms) == 3)
+		script_idle_cpu(depth, count, max_ms, false);
 	else if (sscanf(script, "no-sleep-%u", &count) == 1)
 		script_no_sleep(count);
 	else if (sscanf(script, "hold-%llu-%u", &hold_bytes, &count) == 2)
