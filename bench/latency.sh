@@ -15,6 +15,10 @@
 # With $USBIP_REPO/build-base/usbip-worker present (an older build's
 # worker, copied there), the broker serves with it too, as "brokerd-base",
 # a third server in each round: before and after in one boot.
+# BENCH_BUSY_POLL ("", e.g. "50 200 1000"): for each budget the broker is
+# restarted with --busy-poll USEC and serves as "brokerd-bpUSEC", one more
+# server in each round (the worker's bounded busy-poll; its CPU per URB is
+# the cost). bench/latency-busy-poll.sh sets it.
 #   tests/vm/run.sh bench/latency.sh
 . "$USBIP_REPO/tests/vm/lib.sh"
 . "$USBIP_REPO/bench/bench-lib.sh"
@@ -27,6 +31,7 @@ rounds=${BENCH_ROUNDS:-5}
 # The broker execs whatever this link points to for each session.
 ln -sfn "$bin/daemons/worker/usbip-worker" /tmp/usbip-worker-now
 base=$USBIP_REPO/build-base/usbip-worker
+broker_policy="allow id 1d6b:0105 from 127.0.0.1"
 sourcesink_both_servers --worker /tmp/usbip-worker-now
 
 # run_latency ROUND NAME PID...: one usb-latency run on the import, the
@@ -77,6 +82,20 @@ with_brokerd() { # ROUND [NAME WORKER]
 with_base() { with_brokerd "$1" brokerd-base "$base"; }
 servers="with_host with_brokerd"
 [ -x "$base" ] && servers="$servers with_base"
+# with_busy_poll USEC ROUND: the broker restarted with --busy-poll USEC
+# for one measurement, then as it was.
+with_busy_poll() {
+	stop_broker
+	start_broker 3241 "$broker_policy" --worker /tmp/usbip-worker-now --busy-poll "$1"
+	with_brokerd "$2" "brokerd-bp$1"
+	stop_broker
+	start_broker 3241 "$broker_policy" --worker /tmp/usbip-worker-now
+}
+for us in ${BENCH_BUSY_POLL:-}; do
+	case $us in *[!0-9]*) die "BENCH_BUSY_POLL: microseconds, not '$us'" ;; esac
+	eval "with_bp$us() { with_busy_poll $us \"\$1\"; }"
+	servers="$servers with_bp$us"
+done
 for r in $(seq "$rounds"); do
 	log "--- round $r"
 	# Rotate which goes first, so that drift hits all alike.
@@ -128,7 +147,7 @@ awk '
 			printf "\n"
 		}
 		for (i = 1; i <= nn; i++) if (names[i] != "brokerd" && ("brokerd" in seen)) {
-			printf "%s ÷ brokerd (before against now, above 1: now faster):", names[i]
+			printf "%s ÷ brokerd (latency; above 1: brokerd faster):", names[i]
 			for (k = 1; k <= 4; k++) printf " %s %.2f", order[k], ratio(names[i], "brokerd", order[k])
 			printf "\n"
 		}

@@ -10,6 +10,9 @@
 #                    delayed link, or with BENCH_RA=1
 #   (d) worker       usbip-worker alone (--device), usbip-attach; only
 #                    with BENCH_WORKER=1
+#   (c'') brokerd-bp the broker with --busy-poll BENCH_BUSY_POLL (µs; the
+#                    worker's bounded busy-poll); only with it set
+#                    (bench/storage-busy-poll.sh)
 # with O_DIRECT sequential reads of 1 MiB (MB/s) and 4 KiB (IOPS) over
 # loopback. bench/storage-netem.sh runs the same over loopback with 1 ms
 # of added round-trip delay (BENCH_LINK=netem-1ms: netem, 0.5 ms each
@@ -41,6 +44,8 @@ net_small=${BENCH_NET_SMALL_IOS:-128}
 link=${BENCH_LINK:-loopback}
 with_worker=${BENCH_WORKER:-0}
 with_ra=${BENCH_RA:-$([ "$link" = netem-1ms ] && echo 1 || echo 0)}
+busy_poll=${BENCH_BUSY_POLL:-}
+case $busy_poll in *[!0-9]*) die "BENCH_BUSY_POLL: microseconds, not '$busy_poll'" ;; esac
 
 make_storage_gadget /tmp/bench.img "$lo_mib"
 modprobe usbip-host
@@ -109,6 +114,17 @@ run_brokerd_ra() {
 	start_broker 3241 "allow id 1d6b:0104 from 127.0.0.1"
 }
 
+# (c'') brokerd-bp: the broker restarted with --busy-poll for one
+# measurement; BENCH_BUSY_POLL set. A no-op without.
+run_brokerd_bp() {
+	[ -n "$busy_poll" ] || return 0
+	stop_broker
+	start_broker 3241 "allow id 1d6b:0104 from 127.0.0.1" --busy-poll "$busy_poll"
+	run_brokerd brokerd-bp
+	stop_broker
+	start_broker 3241 "allow id 1d6b:0104 from 127.0.0.1"
+}
+
 run_worker() {
 	USBIP_WORKER_TRACE=${BENCH_TRACE:-} $worker --device "$(usb_node 1-1)" --listen tcp:127.0.0.1:3242 --once 2>/tmp/worker.log &
 	wpid=$!
@@ -162,9 +178,9 @@ if [ "$link" = loopback ]; then
 		run_direct
 		if [ $((round % 2)) = 1 ]; then
 			run_host; run_brokerd; [ "$with_ra" = 0 ] || run_brokerd_ra
-			[ "$with_worker" = 0 ] || run_worker
+			run_brokerd_bp; [ "$with_worker" = 0 ] || run_worker
 		else
-			[ "$with_worker" = 0 ] || run_worker
+			[ "$with_worker" = 0 ] || run_worker; run_brokerd_bp
 			[ "$with_ra" = 0 ] || run_brokerd_ra; run_brokerd; run_host
 		fi
 	done
@@ -188,7 +204,9 @@ if [ "$link" = netem-1ms ]; then
 		log "--- round $round, 1 ms round trip"
 		if [ $((round % 2)) = 1 ]; then
 			run_host; run_brokerd; [ "$with_ra" = 0 ] || run_brokerd_ra
+			run_brokerd_bp
 		else
+			run_brokerd_bp
 			[ "$with_ra" = 0 ] || run_brokerd_ra; run_brokerd; run_host
 		fi
 	done
@@ -197,7 +215,7 @@ fi
 
 echo
 echo "O_DIRECT reads of a ${lo_mib} MiB dummy_hcd mass-storage gadget over $link, $(uname -r), QEMU TCG, $rounds alternating rounds"
-echo "${mib} x 1 MiB and ${small} x 4 KiB per path and round"
+echo "${mib} x 1 MiB and ${small} x 4 KiB per path and round${busy_poll:+; brokerd-bp: --busy-poll $busy_poll}"
 awk '
 	$1 == "count" { sys[$2] = $3; urbs[$2] = $4; next }
 	{ key = $2 SUBSEP $3; seen[key] = 1; any = 1
@@ -214,8 +232,8 @@ awk '
 	END {
 		if (any) printf "%-10s %-13s %10s %7s %10s %7s %9s\n", "link", "path", "1MiB MB/s", "÷ host", "4KiB IOPS", "÷ host", "CPU s/GB"
 		split("loopback netem-1ms", links, " ")
-		split("direct usbip-host brokerd brokerd-ra worker", paths, " ")
-		for (l = 1; l <= 2; l++) for (p = 1; p <= 5; p++) {
+		split("direct usbip-host brokerd brokerd-ra brokerd-bp worker", paths, " ")
+		for (l = 1; l <= 2; l++) for (p = 1; p <= 6; p++) {
 			key = links[l] SUBSEP paths[p]
 			if (!(key in seen)) continue
 			rm = ""; ri = ""
