@@ -892,8 +892,8 @@ unsigned session_busy_poll_us;
 #define BUSY_POLL_MISSES_MAX 4
 
 /* The spin's own clock. CLOCK_MONOTONIC, since its budget is in
- * microseconds and the coarse clock moves once a tick; read only while
- * spinning, never on the path of a wait that blocks at once. */
+ * microseconds and the coarse clock moves once a tick; read only with
+ * busy-poll on, never on the path of a wait without it. */
 static uint64_t spin_now_us(void)
 {
 	struct timespec t;
@@ -927,7 +927,7 @@ static int spin_kind(const struct session *s)
  * keeps the CPU and its TLB. The spin is paid at most once a wait, and
  * for one kind not at all after BUSY_POLL_MISSES_MAX of its spins in a
  * row found nothing, until one of its blocking waits ends within the
- * budget again (as far as the coarse clock tells). *device_due: the
+ * budget again. *device_due: the
  * device's timeout came due while spinning (a simulated device has no
  * fd to wake the poll).
  */
@@ -970,11 +970,13 @@ static int session_wait(struct session *s, struct pollfd *pfd, size_t nfds,
 	if (!misses || spin || *misses < BUSY_POLL_MISSES_MAX)
 		return session_poll(pfd, nfds, timeout_ms);
 	/* Backed off: spin again once a wait ends as soon as a spin
-	 * would have caught it. Coarse, so free: 0 for anything within a
-	 * tick. */
-	uint64_t blocked = now_ms();
+	 * would have caught it. The fine clock: the coarse one reads 0 for
+	 * anything within a tick (4 ms at HZ 250), so a client 1 ms away
+	 * would re-arm the spin after every wait and be spun for in vain.
+	 * Two reads a wait, only while busy-poll is on and failing. */
+	uint64_t blocked = spin_now_us();
 	r = session_poll(pfd, nfds, timeout_ms);
-	if (r > 0 && (now_ms() - blocked) * 1000 <= session_busy_poll_us)
+	if (r > 0 && spin_now_us() - blocked <= session_busy_poll_us)
 		*misses = 0;
 	return r;
 }
