@@ -927,9 +927,8 @@ static int spin_kind(const struct session *s)
  * keeps the CPU and its TLB. The spin is paid at most once a wait, and
  * for one kind not at all after BUSY_POLL_MISSES_MAX of its spins in a
  * row found nothing, until one of its blocking waits ends within the
- * budget again. *device_due: the
- * device's timeout came due while spinning (a simulated device has no
- * fd to wake the poll).
+ * budget again. *device_due: the device's timeout came due while
+ * spinning (a simulated device has no fd to wake the poll).
  */
 static int session_wait(struct session *s, struct pollfd *pfd, size_t nfds,
 			int timeout_ms, bool *device_due)
