@@ -13,6 +13,8 @@
 #   (c'') brokerd-bp the broker with --busy-poll BENCH_BUSY_POLL (µs; the
 #                    worker's bounded busy-poll); only with it set
 #                    (bench/storage-busy-poll.sh)
+#   (c''') brokerd-bp-ra both options at once; with BENCH_BUSY_POLL set
+#                    and BENCH_BUSY_POLL_RA=1 (bench/storage-netem-busy-poll.sh)
 # with O_DIRECT sequential reads of 1 MiB (MB/s) and 4 KiB (IOPS) over
 # loopback. bench/storage-netem.sh runs the same over loopback with 1 ms
 # of added round-trip delay (BENCH_LINK=netem-1ms: netem, 0.5 ms each
@@ -45,6 +47,7 @@ link=${BENCH_LINK:-loopback}
 with_worker=${BENCH_WORKER:-0}
 with_ra=${BENCH_RA:-$([ "$link" = netem-1ms ] && echo 1 || echo 0)}
 busy_poll=${BENCH_BUSY_POLL:-}
+busy_poll_ra=${BENCH_BUSY_POLL_RA:-0}
 case $busy_poll in *[!0-9]*) die "BENCH_BUSY_POLL: microseconds, not '$busy_poll'" ;; esac
 
 make_storage_gadget /tmp/bench.img "$lo_mib"
@@ -125,6 +128,17 @@ run_brokerd_bp() {
 	start_broker 3241 "allow id 1d6b:0104 from 127.0.0.1"
 }
 
+# (c''') brokerd-bp-ra: --busy-poll and --bot-readahead together;
+# BENCH_BUSY_POLL set and BENCH_BUSY_POLL_RA=1. A no-op without.
+run_brokerd_bp_ra() {
+	[ -n "$busy_poll" ] && [ "$busy_poll_ra" = 1 ] || return 0
+	stop_broker
+	start_broker 3241 "allow id 1d6b:0104 from 127.0.0.1" --busy-poll "$busy_poll" --bot-readahead
+	run_brokerd brokerd-bp-ra
+	stop_broker
+	start_broker 3241 "allow id 1d6b:0104 from 127.0.0.1"
+}
+
 run_worker() {
 	USBIP_WORKER_TRACE=${BENCH_TRACE:-} $worker --device "$(usb_node 1-1)" --listen tcp:127.0.0.1:3242 --once 2>/tmp/worker.log &
 	wpid=$!
@@ -178,9 +192,9 @@ if [ "$link" = loopback ]; then
 		run_direct
 		if [ $((round % 2)) = 1 ]; then
 			run_host; run_brokerd; [ "$with_ra" = 0 ] || run_brokerd_ra
-			run_brokerd_bp; [ "$with_worker" = 0 ] || run_worker
+			run_brokerd_bp; run_brokerd_bp_ra; [ "$with_worker" = 0 ] || run_worker
 		else
-			[ "$with_worker" = 0 ] || run_worker; run_brokerd_bp
+			[ "$with_worker" = 0 ] || run_worker; run_brokerd_bp_ra; run_brokerd_bp
 			[ "$with_ra" = 0 ] || run_brokerd_ra; run_brokerd; run_host
 		fi
 	done
@@ -204,9 +218,9 @@ if [ "$link" = netem-1ms ]; then
 		log "--- round $round, 1 ms round trip"
 		if [ $((round % 2)) = 1 ]; then
 			run_host; run_brokerd; [ "$with_ra" = 0 ] || run_brokerd_ra
-			run_brokerd_bp
+			run_brokerd_bp; run_brokerd_bp_ra
 		else
-			run_brokerd_bp
+			run_brokerd_bp_ra; run_brokerd_bp
 			[ "$with_ra" = 0 ] || run_brokerd_ra; run_brokerd; run_host
 		fi
 	done
@@ -232,8 +246,8 @@ awk '
 	END {
 		if (any) printf "%-10s %-13s %10s %7s %10s %7s %9s\n", "link", "path", "1MiB MB/s", "÷ host", "4KiB IOPS", "÷ host", "CPU s/GB"
 		split("loopback netem-1ms", links, " ")
-		split("direct usbip-host brokerd brokerd-ra brokerd-bp worker", paths, " ")
-		for (l = 1; l <= 2; l++) for (p = 1; p <= 6; p++) {
+		split("direct usbip-host brokerd brokerd-ra brokerd-bp brokerd-bp-ra worker", paths, " ")
+		for (l = 1; l <= 2; l++) for (p = 1; p <= 7; p++) {
 			key = links[l] SUBSEP paths[p]
 			if (!(key in seen)) continue
 			rm = ""; ri = ""
