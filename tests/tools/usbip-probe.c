@@ -1270,7 +1270,7 @@ static void spawn(char **argv)
 static void worker_usage(double *cpu_ms, unsigned long *sleeps)
 {
 	char path[64], buf[4096];
-	unsigned long long utime, stime, ns;
+	unsigned long long utime = 0, stime = 0, ns;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)child);
