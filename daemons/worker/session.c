@@ -156,6 +156,9 @@ struct session {
 	 * a row that ran out their budget with nothing arriving. */
 	bool replied;
 	unsigned busy_poll_misses[2]; /* by what is awaited: spin_kind */
+	/* The spin time used in the window that began at spin_window_start
+	 * (fine clock, µs): spin_allowance. */
+	uint64_t spin_window_start, spin_window_used;
 };
 
 static struct urb **bucket(struct session *s, uint32_t seqnum)
@@ -916,19 +919,80 @@ static int spin_kind(const struct session *s)
 	return s->replied ? SPIN_CLIENT : -1;
 }
 
+/* Whether what ended a wait is what a spin of this kind waits for: a
+ * device fd (or the device's timeout, device_due) for the device, a
+ * request for the client. Only that clears the kind's misses: a peer
+ * that trickles a byte of a header, or a reply left queued (POLLOUT),
+ * wakes the wait too, and counting that as a catch would let the peer
+ * keep a quiet side spinning a whole budget per byte. */
+static bool spin_caught(const struct session *s, const struct pollfd *pfd,
+			int kind, bool device_due)
+{
+	if (kind == SPIN_CLIENT)
+		return (pfd[0].revents & POLLIN) != 0;
+	if (device_due)
+		return true;
+	for (size_t i = 1; i <= s->num_device_fds; i++)
+		if (pfd[i].revents)
+			return true;
+	return false;
+}
+
+/*
+ * Spin time a session may use per window, whatever wakes it: the back-off
+ * stops spins that catch nothing, but a peer can make every spin catch
+ * something (a CMD_UNLINK of an unknown seqnum just inside the budget,
+ * each answered at once, keeps the client side spinning: 97 % of a CPU
+ * for 5 KB/s of no-ops). So at most half of each 100 ms of wall time is
+ * spin, per session: the worst a peer can make a worker spin is half a
+ * CPU (plus the work its requests really cost).
+ *
+ * Why half: a legitimate synchronous stream (one URB at a time, 0.7-1
+ * ms each for a guest under TCG) spins for most of each URB, so any cap
+ * below that share bites it too, and what it loses is the wakeup saved
+ * on the URBs of the rest of the window, not the URBs of the spun half.
+ * With half a window spun, the stream keeps the gain on every URB of
+ * the first 50 ms of each window; the spun URBs being the faster ones,
+ * that is more than half of the window's URBs, so more than half of the
+ * gain. A quarter would cut the gain to well under half for a bound
+ * (a quarter of a CPU instead of half) that is still not zero; a whole
+ * window would not bound the attack. 100 ms: long enough that a burst
+ * (an enumeration, a short transfer) spins throughout, short enough
+ * that a stream's sleeping part is a pause of 50 ms at most, not a
+ * stall a user notices. Time is the fine clock's, read only with
+ * busy-poll on and only when a spin starts.
+ */
+#define BUSY_POLL_WINDOW_US 100000
+#define BUSY_POLL_WINDOW_SPIN_US 50000
+
+/* The spin time left in this session's window at now; opens a new
+ * window when the last one has passed. */
+static uint64_t spin_allowance(struct session *s, uint64_t now)
+{
+	if (now - s->spin_window_start >= BUSY_POLL_WINDOW_US) {
+		s->spin_window_start = now;
+		s->spin_window_used = 0;
+	}
+	if (s->spin_window_used >= BUSY_POLL_WINDOW_SPIN_US)
+		return 0;
+	return BUSY_POLL_WINDOW_SPIN_US - s->spin_window_used;
+}
+
 /*
  * The wait, with a bounded busy-poll first when spin_kind() expects
- * something and its spins have not backed off: the same fds, the same
- * stop mask, a zero timeout, over and over until something is ready or
- * the budget (at most timeout_ms) is spent, then the blocking wait for
- * what is left of timeout_ms. Blocking costs a sleep and a wakeup, and
- * the wakeup a switch of address space when the client's process had
- * the CPU (the kernel stub's threads have none to switch); spinning
- * keeps the CPU and its TLB. The spin is paid at most once a wait, and
- * for one kind not at all after BUSY_POLL_MISSES_MAX of its spins in a
- * row found nothing, until one of its blocking waits ends within the
- * budget again. *device_due: the device's timeout came due while
- * spinning (a simulated device has no fd to wake the poll).
+ * something, its spins have not backed off and the window has spin time
+ * left: the same fds, the same stop mask, a zero timeout, over and over
+ * until something is ready or the budget (at most timeout_ms, at most
+ * the window's allowance) is spent, then the blocking wait for what is
+ * left of timeout_ms. Blocking costs a sleep and a wakeup, and the
+ * wakeup a switch of address space when the client's process had the
+ * CPU (the kernel stub's threads have none to switch); spinning keeps
+ * the CPU and its TLB. The spin is paid at most once a wait, and for
+ * one kind not at all after BUSY_POLL_MISSES_MAX of its spins in a row
+ * did not catch what they waited for (spin_caught), until one of its
+ * blocking waits ends with it within the budget again. *device_due: the
+ * device's timeout came due while spinning (a simulated device has no
+ * fd to wake the poll).
  */
 static int session_wait(struct session *s, struct pollfd *pfd, size_t nfds,
 			int timeout_ms, bool *device_due)
@@ -936,14 +1000,26 @@ static int session_wait(struct session *s, struct pollfd *pfd, size_t nfds,
 	int kind = session_busy_poll_us ? spin_kind(s) : -1;
 	unsigned *misses = kind >= 0 ? &s->busy_poll_misses[kind] : NULL;
 	bool spin = timeout_ms != 0 && misses && *misses < BUSY_POLL_MISSES_MAX;
-	uint64_t budget = session_busy_poll_us, spent = 0;
-	int r;
+	uint64_t budget = session_busy_poll_us, spent = 0, start = 0;
+	bool capped = false; /* the budget is the window's allowance */
+	int r = 0;
 
 	s->replied = false;
 	if (spin) {
-		if (timeout_ms > 0 && (uint64_t)timeout_ms * 1000 < budget)
+		start = spin_now_us();
+		uint64_t allowance = spin_allowance(s, start);
+		/* Out of spin time: block, and do not count it a miss;
+		 * the next window spins again. */
+		spin = allowance > 0;
+		capped = allowance < budget;
+		if (capped)
+			budget = allowance;
+	}
+	if (spin) {
+		if (timeout_ms > 0 && (uint64_t)timeout_ms * 1000 < budget) {
 			budget = (uint64_t)timeout_ms * 1000;
-		uint64_t start = spin_now_us();
+			capped = false;
+		}
 		do {
 			/* ppoll, not poll: a stop that came is let in here
 			 * as in the blocking wait (EINTR). */
@@ -956,11 +1032,19 @@ static int session_wait(struct session *s, struct pollfd *pfd, size_t nfds,
 			}
 			spent = spin_now_us() - start;
 		} while (spent < budget && !session_stop);
+		if (r != 0 || *device_due)
+			spent = spin_now_us() - start;
+		s->spin_window_used += spent;
 		if (r != 0 || *device_due) {
-			*misses = 0;
+			if (r > 0 && spin_caught(s, pfd, kind, *device_due))
+				*misses = 0;
+			else if (r > 0 || *device_due)
+				++*misses;
 			return r;
 		}
-		++*misses;
+		/* A spin the window's allowance cut short is no miss. */
+		if (!capped)
+			++*misses;
 		if (timeout_ms > 0)
 			timeout_ms -= (int)(spent / 1000);
 		if (timeout_ms < 0)
@@ -968,14 +1052,16 @@ static int session_wait(struct session *s, struct pollfd *pfd, size_t nfds,
 	}
 	if (!misses || spin || *misses < BUSY_POLL_MISSES_MAX)
 		return session_poll(pfd, nfds, timeout_ms);
-	/* Backed off: spin again once a wait ends as soon as a spin
-	 * would have caught it. The fine clock: the coarse one reads 0 for
-	 * anything within a tick (4 ms at HZ 250), so a client 1 ms away
-	 * would re-arm the spin after every wait and be spun for in vain.
-	 * Two reads a wait, only while busy-poll is on and failing. */
+	/* Backed off: spin again once a wait ends with what the spin
+	 * awaits, as soon as a spin would have caught it. The fine clock:
+	 * the coarse one reads 0 for anything within a tick (4 ms at HZ
+	 * 250), so a client 1 ms away would re-arm the spin after every
+	 * wait and be spun for in vain. Two reads a wait, only while
+	 * busy-poll is on and failing. */
 	uint64_t blocked = spin_now_us();
 	r = session_poll(pfd, nfds, timeout_ms);
-	if (r > 0 && spin_now_us() - blocked <= session_busy_poll_us)
+	if (r > 0 && spin_caught(s, pfd, kind, false) &&
+	    spin_now_us() - blocked <= session_busy_poll_us)
 		*misses = 0;
 	return r;
 }

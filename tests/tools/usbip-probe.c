@@ -81,6 +81,18 @@
  *                     GET_DESCRIPTORs one at a time: the worker sleeps
  *                     (voluntary context switches) for fewer than a
  *                     quarter of them, so the busy-poll does catch them
+ *   trickle-cpu-PERIOD_US-COUNT-MAXPCT  (--spawn, the keyboard, a worker
+ *                     with --busy-poll) an interrupt IN never answered
+ *                     stays in flight while COUNT bytes of CMD_UNLINKs
+ *                     (of unknown seqnums) come one at a time PERIOD_US
+ *                     apart: the worker's CPU stays below MAXPCT % of the
+ *                     wall time (bytes that are not what a spin awaits
+ *                     must not keep it spinning)
+ *   noop-unlink-cpu-PERIOD_MS-COUNT-MAXPCT  (--spawn, a worker with
+ *                     --busy-poll) nothing in flight, COUNT CMD_UNLINKs of
+ *                     unknown seqnums PERIOD_MS apart, each RET_UNLINK
+ *                     read: the worker's CPU stays below MAXPCT % of the
+ *                     wall time (the cap on spin time per window)
  *
  * Exit status 0 when the worker behaved as the script expects.
  *   usbip-probe ADDR BUSID SCRIPT
@@ -1370,6 +1382,114 @@ static void script_no_sleep(unsigned count)
 		fail("the worker slept in a quarter of the waits or more");
 }
 
+/* Wall time in ms, for the CPU share of a script. */
+static double wall_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static void pause_us(unsigned us)
+{
+	struct timespec pause = {.tv_sec = us / 1000000,
+				 .tv_nsec = (long)(us % 1000000) * 1000};
+	nanosleep(&pause, NULL);
+}
+
+/* The worker's CPU between cpu0 at t0 and now, as a share of the wall
+ * time (a share, not ms: on a loaded machine the probe's pauses stretch
+ * and with them what a cap per window allows). */
+static void check_cpu_share(const char *name, double cpu0, double t0,
+			    unsigned max_pct, const char *detail)
+{
+	double cpu1, t1;
+	unsigned long sleeps;
+
+	worker_usage(&cpu1, &sleeps);
+	t1 = wall_ms();
+	double pct = 100.0 * (cpu1 - cpu0) / (t1 - t0);
+	printf("usbip-probe: %s: worker CPU %.0f ms over %.0f ms (%.0f %%, "
+	       "bound %u %%), %s\n",
+	       name, cpu1 - cpu0, t1 - t0, pct, max_pct, detail);
+	if (pct > (double)max_pct)
+		fail("the worker spun more of a CPU than the bound");
+}
+
+/* An interrupt IN the keyboard never answers, so every wait is one for
+ * the device; meanwhile the client trickles CMD_UNLINKs (of a seqnum
+ * never used) one byte every PERIOD µs, each complete header answered by
+ * a RET_UNLINK. Each byte wakes the worker, but none is what its spin
+ * for the device waits for: the spins must back off all the same. */
+static void script_trickle_cpu(unsigned period_us, unsigned count,
+			       unsigned max_pct)
+{
+	const struct usbip_urb_frame *f;
+	struct usbip_urb_header h = {.command = USBIP_CMD_UNLINK,
+				     .devid = devid};
+	uint8_t b[USBIP_URB_HEADER_LEN];
+	unsigned long sleeps;
+	double cpu0, t0;
+	uint32_t seqnum = 2;
+
+	if (child < 0)
+		fail("trickle-cpu needs --spawn");
+	submit(1, USBIP_DIR_IN, 1, 8, NULL);
+	pause_us(100000);
+	worker_usage(&cpu0, &sleeps);
+	t0 = wall_ms();
+	for (unsigned i = 0; i < count; i++) {
+		size_t at = i % sizeof(b);
+		if (at == 0) {
+			h.seqnum = seqnum;
+			h.u.unlink.seqnum = 100000 + seqnum;
+			usbip_urb_header_pack(&h, b);
+			sent_dir[seqnum] = 1;
+		}
+		pause_us(period_us);
+		if (write(fd, b + at, 1) != 1)
+			fail("write to the worker");
+		if (at + 1 < sizeof(b))
+			continue;
+		if (next_reply(&f, TIMEOUT_MS) < 0 ||
+		    f->header.command != USBIP_RET_UNLINK ||
+		    f->header.seqnum != seqnum)
+			fail("no RET_UNLINK (or the interrupt IN completed)");
+		seqnum = 2 + (seqnum - 1) % 200;
+	}
+	check_cpu_share("trickle-cpu", cpu0, t0, max_pct,
+			"an interrupt IN pending, one byte at a time");
+}
+
+/* Nothing in flight; a CMD_UNLINK of a seqnum never used every PERIOD
+ * ms, each answered at once by a RET_UNLINK: every spin for the client's
+ * next request catches one, so only the cap on spin time per window
+ * bounds what these no-ops cost. */
+static void script_noop_unlink_cpu(unsigned period_ms, unsigned count,
+				   unsigned max_pct)
+{
+	const struct usbip_urb_frame *f;
+	unsigned long sleeps;
+	double cpu0, t0;
+
+	if (child < 0)
+		fail("noop-unlink-cpu needs --spawn");
+	worker_usage(&cpu0, &sleeps);
+	t0 = wall_ms();
+	for (unsigned i = 0; i < count; i++) {
+		uint32_t seqnum = 2 + i % 200;
+		pause_us(period_ms * 1000);
+		unlink_urb(seqnum, 100000 + seqnum);
+		if (next_reply(&f, TIMEOUT_MS) < 0 ||
+		    f->header.command != USBIP_RET_UNLINK ||
+		    f->header.seqnum != seqnum)
+			fail("no RET_UNLINK");
+	}
+	check_cpu_share("noop-unlink-cpu", cpu0, t0, max_pct,
+			"nothing in flight, a no-op unlink each time");
+}
+
 static int reap(char *log, size_t log_len)
 {
 	size_t n = 0;
@@ -1600,6 +1720,12 @@ int main(int argc, char **argv)
 	else if (sscanf(script, "slow-client-%u-%u-%u", &depth, &count,
 			&max_ms) == 3)
 		script_idle_cpu(depth, count, max_ms, false);
+	else if (sscanf(script, "trickle-cpu-%u-%u-%u", &depth, &count,
+			&max_ms) == 3)
+		script_trickle_cpu(depth, count, max_ms);
+	else if (sscanf(script, "noop-unlink-cpu-%u-%u-%u", &depth, &count,
+			&max_ms) == 3)
+		script_noop_unlink_cpu(depth, count, max_ms);
 	else if (sscanf(script, "no-sleep-%u", &count) == 1)
 		script_no_sleep(count);
 	else if (sscanf(script, "hold-%llu-%u", &hold_bytes, &count) == 2)
