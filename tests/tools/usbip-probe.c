@@ -1391,11 +1391,17 @@ static double wall_ms(void)
 	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
-static void pause_us(unsigned us)
+/* Sleeps until *next, then sets it period_us later: a schedule of
+ * absolute times, so that the probe's own delays do not add up and push
+ * its sends past the worker's budget. */
+static void pause_until(struct timespec *next, unsigned period_us)
 {
-	struct timespec pause = {.tv_sec = us / 1000000,
-				 .tv_nsec = (long)(us % 1000000) * 1000};
-	nanosleep(&pause, NULL);
+	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, NULL);
+	next->tv_nsec += (long)period_us * 1000;
+	while (next->tv_nsec >= 1000000000) {
+		next->tv_nsec -= 1000000000;
+		next->tv_sec++;
+	}
 }
 
 /* The worker's CPU between cpu0 at t0 and now, as a share of the wall
@@ -1436,9 +1442,11 @@ static void script_trickle_cpu(unsigned period_us, unsigned count,
 	if (child < 0)
 		fail("trickle-cpu needs --spawn");
 	submit(1, USBIP_DIR_IN, 1, 8, NULL);
-	pause_us(100000);
+	struct timespec next = {.tv_sec = 0, .tv_nsec = 100000000};
+	nanosleep(&next, NULL);
 	worker_usage(&cpu0, &sleeps);
 	t0 = wall_ms();
+	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (unsigned i = 0; i < count; i++) {
 		size_t at = i % sizeof(b);
 		if (at == 0) {
@@ -1447,7 +1455,7 @@ static void script_trickle_cpu(unsigned period_us, unsigned count,
 			usbip_urb_header_pack(&h, b);
 			sent_dir[seqnum] = 1;
 		}
-		pause_us(period_us);
+		pause_until(&next, period_us);
 		if (write(fd, b + at, 1) != 1)
 			fail("write to the worker");
 		if (at + 1 < sizeof(b))
@@ -1477,9 +1485,11 @@ static void script_noop_unlink_cpu(unsigned period_ms, unsigned count,
 		fail("noop-unlink-cpu needs --spawn");
 	worker_usage(&cpu0, &sleeps);
 	t0 = wall_ms();
+	struct timespec next;
+	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (unsigned i = 0; i < count; i++) {
 		uint32_t seqnum = 2 + i % 200;
-		pause_us(period_ms * 1000);
+		pause_until(&next, period_ms * 1000);
 		unlink_urb(seqnum, 100000 + seqnum);
 		if (next_reply(&f, TIMEOUT_MS) < 0 ||
 		    f->header.command != USBIP_RET_UNLINK ||
