@@ -697,7 +697,9 @@ static void usage(FILE *f)
 		"                     a reply just left, poll without "
 		"sleeping for up\n"
 		"                     to USEC microseconds (0 to 10000; "
-		"default 0, off)\n"
+		"default 0, off);\n"
+		"                     a session spins for half of each 100 "
+		"ms at most\n"
 		"  --version          print the version and exit\n"
 		"\n"
 		"Exit status: 0 session ended normally, 1 failure, 2 usage.\n");
