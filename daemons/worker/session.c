@@ -153,7 +153,7 @@ struct session {
 	struct bot_readahead *ra; /* NULL: off, or a simulated device */
 	/* Busy-poll (session_busy_poll_us): a reply left in the last
 	 * dispatch, so the client's next request is likely soon; spins in
-	 * a row that ran out their budget with nothing arriving. */
+	 * a row that did not catch what they awaited (spin_caught). */
 	bool replied;
 	unsigned busy_poll_misses[2]; /* by what is awaited: spin_kind */
 	/* The spin time used in the window that began at spin_window_start
