@@ -39,6 +39,37 @@
 
 static struct timespec drain_start;
 
+/* Milliseconds left of the stop's GIVE_BACK_STOP_S (rounded up), 0 once
+ * past: from the whole timespec, not whole seconds. */
+static int give_back_ms_left(void)
+{
+	struct timespec now;
+	long long ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ns = GIVE_BACK_STOP_S * 1000000000LL -
+	     ((long long)(now.tv_sec - drain_start.tv_sec) * 1000000000LL +
+	      (now.tv_nsec - drain_start.tv_nsec));
+	return ns > 0 ? (int)((ns + 999999) / 1000000) : 0;
+}
+
+/* Every device out of a session goes to a give-back child now, and one in
+ * a session once its worker is reaped (leaving): all the give-backs run
+ * side by side within the one GIVE_BACK_STOP_S, none waits its turn after
+ * it in the broker itself. At most MAX_EXPORTED children, one per device. */
+static void give_back_all(void)
+{
+	for (size_t i = 0; i < MAX_EXPORTED; i++) {
+		struct exported *d = &b.devices[i];
+		if (!d->used || d->leaving)
+			continue;
+		if (d->session)
+			d->leaving = true;
+		else
+			release_device(d, true);
+	}
+}
+
 static void begin_drain(void)
 {
 	if (b.draining)
@@ -57,6 +88,7 @@ static void begin_drain(void)
 		if (b.sessions[i].used)
 			session_stop(&b.sessions[i], NULL);
 	spare_stop();
+	give_back_all();
 	control_stopping();
 }
 
@@ -65,7 +97,6 @@ static void begin_drain(void)
 static bool drained(void)
 {
 	bool any = false;
-	struct timespec now;
 
 	for (size_t i = 0; i < b.max_sessions; i++)
 		any |= b.sessions[i].used;
@@ -73,8 +104,7 @@ static bool drained(void)
 		return false;
 	if (!giving_back_any())
 		return true;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (now.tv_sec - drain_start.tv_sec < GIVE_BACK_STOP_S)
+	if (give_back_ms_left() > 0)
 		return false;
 	give_back_left_running();
 	return true;
@@ -171,7 +201,10 @@ int loop_run(void)
 {
 	for (;;) {
 		struct epoll_event ev[16];
-		int n = epoll_wait(b.epoll, ev, ARRAY_SIZE(ev), 1000);
+		/* Woken at the stop's bound, not at the tick after it. */
+		int left = b.draining ? give_back_ms_left() : 0;
+		int wait_ms = left > 0 && left < 1000 ? left : 1000;
+		int n = epoll_wait(b.epoll, ev, ARRAY_SIZE(ev), wait_ms);
 
 		if (n < 0 && errno != EINTR)
 			return loop_end(-errno);

@@ -322,7 +322,10 @@ static int run(char **listen_addrs, size_t num_listen, char **exports,
 #endif
 	broker_notify_status();
 	int r = loop_run();
-	/* Every worker is gone: every device can go back. */
+	/* A fallback: the stop gave every device to a give-back child
+	 * (loop.c, give_back_all), or gave it back here at once when none
+	 * could be forked; what is left (a loop that failed) goes back in
+	 * the broker itself, one after another. */
 	for (size_t i = 0; i < MAX_EXPORTED; i++)
 		if (b.devices[i].used)
 			release_device(&b.devices[i], true);
