@@ -57,8 +57,8 @@ static char given_back[USBDEV_BUSID_LEN];
 static struct {
 	int fd; /* -1: free */
 	/* The device's busid; req names it so, or by its usbfs node, which
-	 * is looked up again when the request runs (it may be another
-	 * device's by then). */
+	 * must still be this device's when the request runs (a device
+	 * plugged in meanwhile may have been given its number). */
 	char busid[USBDEV_BUSID_LEN];
 	struct control_request req;
 	struct ucred cred;
@@ -111,6 +111,26 @@ static bool export_when_given_back(const struct control_request *req,
 	return false;
 }
 
+/* A deferred export named by usbfs node applies to the device it was
+ * deferred for, never to the one that holds the node now (--force and
+ * all): false, and out refuses it, when the node names another device or
+ * none. */
+static bool node_still_names(const struct control_request *req,
+			     const char *busid, struct control_reply *out)
+{
+	char now[USBDEV_BUSID_LEN], msg[256];
+
+	if (req->busid[0] != '/' ||
+	    (busid_of_request(req, now, sizeof(now)) && !strcmp(now, busid)))
+		return true;
+	log_fail(-ENODEV, msg, sizeof(msg),
+		 "the device at %.100s changed during its give-back (it was "
+		 "%s); not exported",
+		 req->busid, busid);
+	control_reply_error(out, msg);
+	return false;
+}
+
 /* Runs (or, stopping, refuses) the deferred exports whose device is
  * given back, or all of them (every). */
 static void run_deferred_exports(bool every)
@@ -121,9 +141,12 @@ static void run_deferred_exports(bool every)
 			continue;
 		/* control_request refuses it while stopping: the device
 		 * would be given back again right after. */
-		control_request(&deferred_exports[i].req, -1,
-				&deferred_exports[i].cred,
-				deferred_exports[i].out);
+		if (b.draining || node_still_names(&deferred_exports[i].req,
+						   deferred_exports[i].busid,
+						   deferred_exports[i].out))
+			control_request(&deferred_exports[i].req, -1,
+					&deferred_exports[i].cred,
+					deferred_exports[i].out);
 		control_reply_send(deferred_exports[i].out,
 				   deferred_exports[i].fd);
 		control_reply_free(deferred_exports[i].out);
