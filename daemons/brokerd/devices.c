@@ -109,14 +109,16 @@ bool give_back_reaped(pid_t pid, int status)
 /* Test builds only: USBIP_BROKER_TEST_GIVE_BACK_MS=N (at most 20000) holds
  * each give-back child N ms before the reset, while the device has no
  * driver, so that the guest tests can stop the broker, export or plug in
- * during a give-back at a time of their choosing. */
-static void test_hook_slow_give_back(void)
+ * during a give-back at a time of their choosing;
+ * USBIP_BROKER_TEST_GIVE_BACK_BUSID=BUSID, if set, holds only BUSID's. */
+static void test_hook_slow_give_back(const char *busid)
 {
 	const char *v = getenv("USBIP_BROKER_TEST_GIVE_BACK_MS");
+	const char *only = getenv("USBIP_BROKER_TEST_GIVE_BACK_BUSID");
 	unsigned long ms = v ? strtoul(v, NULL, 10) : 0;
 	struct timespec t;
 
-	if (!ms || ms > 20000)
+	if (!ms || ms > 20000 || (only && strcmp(only, busid)))
 		return;
 	log_line("test hook: the give-back waits %lu ms", ms);
 	t.tv_sec = (time_t)(ms / 1000);
@@ -125,8 +127,9 @@ static void test_hook_slow_give_back(void)
 		;
 }
 #else
-static void test_hook_slow_give_back(void)
+static void test_hook_slow_give_back(const char *busid)
 {
+	(void)busid;
 }
 #endif
 
@@ -161,7 +164,7 @@ static int give_back_in_child(const struct usbdev_info *info)
 		signal(SIGHUP, SIG_IGN);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		test_hook_slow_give_back();
+		test_hook_slow_give_back(info->busid);
 		usbdev_give_back(info, -1);
 		_exit(0);
 	}
