@@ -44,6 +44,16 @@ cat "$out/lintian.txt"
 [ $status -eq 0 ] || { echo "deb-test: lintian found errors or warnings" >&2; exit 1; }
 echo "deb-test: lintian: no errors or warnings"
 
+# The test hooks (-Dtest_hooks=true, devices.c) are not in the packaged
+# broker: their environment variables' names would be in its strings.
+mkdir -p "$out/unpacked"
+for deb in "$out"/*.deb; do dpkg-deb -x "$deb" "$out/unpacked"; done
+brokerd=$(find "$out/unpacked" -type f -name usbip-brokerd | head -1)
+[ -n "$brokerd" ] || { echo "deb-test: no usbip-brokerd in the packages" >&2; exit 1; }
+! grep -qa USBIP_BROKER_TEST_ "$brokerd" ||
+	{ echo "deb-test: the packaged usbip-brokerd has the test hooks (USBIP_BROKER_TEST_*)" >&2; exit 1; }
+echo "deb-test: the packaged usbip-brokerd has no test hooks"
+
 # What each package holds, for the reader of the log.
 for deb in "$out"/*.deb; do
 	echo "--- $(basename "$deb")"
