@@ -152,7 +152,10 @@ log "the broker stopped after $ms ms"
 # Its bound is 10 s from the stop, to the ms (the child's hold is 14 s);
 # whole seconds and the next one-second tick made it anywhere in 9-11 s.
 [ $ms -ge 9900 ] || die "the broker stopped $ms ms after SIGTERM, before its 10 s bound"
-[ $ms -lt 10800 ] || die "the broker stopped $ms ms after SIGTERM, past its 10 s bound"
+# The upper limit leaves room for the guest's load and the 0.1 s polls
+# (10.3 s measured on a shared machine): it catches a stop that waits
+# for the child, not a late millisecond.
+[ $ms -lt 11500 ] || die "the broker stopped $ms ms after SIGTERM, past its 10 s bound"
 unexported_b=$(grep -n "unexported $b" /tmp/broker.log | cut -d: -f1)
 left=$(grep -n "still being given back" /tmp/broker.log | cut -d: -f1)
 [ -n "$unexported_b" ] && [ -n "$left" ] && [ "$unexported_b" -lt "$left" ] ||
