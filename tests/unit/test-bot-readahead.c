@@ -413,22 +413,25 @@ START_TEST(out_before_status_ends_session)
 }
 END_TEST
 
+/* The Bulk-Only Mass Storage Reset request, and the other resets the
+ * read-ahead hears of: each drops what it holds. */
+static const uint8_t bot_reset[8] = {0x21, 0xff, 0, 0, 0, 0, 0, 0};
+static const enum bot_ra_event reset_events[] = {
+	BOT_RA_RESET_DEVICE, BOT_RA_SET_CONFIGURATION, BOT_RA_SET_INTERFACE};
+
 /* Resets drop what was read: the device discards it too. */
 START_TEST(resets_drop_read_ahead)
 {
-	static const uint8_t bot_reset[8] = {0x21, 0xff, 0, 0, 0, 0, 0, 0};
-	static const enum bot_ra_event events[] = {BOT_RA_RESET_DEVICE,
-						   BOT_RA_SET_CONFIGURATION,
-						   BOT_RA_SET_INTERFACE};
 	struct libusb_transfer *x;
 
-	for (unsigned i = 0; i <= ARRAY_SIZE(events); i++) {
+	for (unsigned i = 0; i <= ARRAY_SIZE(reset_events); i++) {
 		command(4096, true);
 		device_answers(0, LIBUSB_TRANSFER_COMPLETED, 4096, 0);
 		ck_assert_uint_eq(on_bus, 1); /* the CSW */
-		if (i < ARRAY_SIZE(events))
-			ck_assert_int_eq(
-				bot_ra_interrupt(ra, "test", events[i], 0), 0);
+		if (i < ARRAY_SIZE(reset_events))
+			ck_assert_int_eq(bot_ra_interrupt(ra, "test",
+							  reset_events[i], 0),
+					 0);
 		else
 			ck_assert_int_eq(bot_ra_control(ra, "test", bot_reset),
 					 0);
@@ -654,10 +657,6 @@ static void data_held_status_in_flight(uint32_t length)
  * and the session's end with one held and one in flight. */
 START_TEST(charge_released_on_every_path)
 {
-	static const uint8_t bot_reset[8] = {0x21, 0xff, 0, 0, 0, 0, 0, 0};
-	static const enum bot_ra_event events[] = {BOT_RA_RESET_DEVICE,
-						   BOT_RA_SET_CONFIGURATION,
-						   BOT_RA_SET_INTERFACE};
 	struct libusb_transfer *x;
 
 	/* Taken once completed. */
@@ -730,11 +729,12 @@ START_TEST(charge_released_on_every_path)
 	ck_assert_uint_eq(bot_ra_charged(ra), 0);
 
 	/* Each reset. */
-	for (unsigned i = 0; i <= ARRAY_SIZE(events); i++) {
+	for (unsigned i = 0; i <= ARRAY_SIZE(reset_events); i++) {
 		data_held_status_in_flight(4096);
-		if (i < ARRAY_SIZE(events))
-			ck_assert_int_eq(
-				bot_ra_interrupt(ra, "test", events[i], 0), 0);
+		if (i < ARRAY_SIZE(reset_events))
+			ck_assert_int_eq(bot_ra_interrupt(ra, "test",
+							  reset_events[i], 0),
+					 0);
 		else
 			ck_assert_int_eq(bot_ra_control(ra, "test", bot_reset),
 					 0);
