@@ -156,9 +156,6 @@ struct session {
 	 * a row that did not catch what they awaited (spin_caught). */
 	bool replied;
 	unsigned busy_poll_misses[2]; /* by what is awaited: spin_kind */
-	/* The spin time used in the window that began at spin_window_start
-	 * (fine clock, µs): spin_allowance. */
-	uint64_t spin_window_start, spin_window_used;
 };
 
 static struct urb **bucket(struct session *s, uint32_t seqnum)
@@ -968,17 +965,23 @@ static bool spin_caught(const struct session *s, const struct pollfd *pfd,
 #define BUSY_POLL_WINDOW_US 100000
 #define BUSY_POLL_WINDOW_SPIN_US 50000
 
-/* The spin time left in this session's window at now; opens a new
- * window when the last one has passed. */
-static uint64_t spin_allowance(struct session *s, uint64_t now)
+/* The spin time used in the window that began at spin_window_start
+ * (fine clock, µs). The process's, not a session's: a standalone
+ * `--listen` worker serves one client after another, and a client that
+ * reconnected would otherwise open a fresh window each time. */
+static uint64_t spin_window_start, spin_window_used;
+
+/* The spin time left in the window at now; opens a new window when the
+ * last one has passed. */
+static uint64_t spin_allowance(uint64_t now)
 {
-	if (now - s->spin_window_start >= BUSY_POLL_WINDOW_US) {
-		s->spin_window_start = now;
-		s->spin_window_used = 0;
+	if (now - spin_window_start >= BUSY_POLL_WINDOW_US) {
+		spin_window_start = now;
+		spin_window_used = 0;
 	}
-	if (s->spin_window_used >= BUSY_POLL_WINDOW_SPIN_US)
+	if (spin_window_used >= BUSY_POLL_WINDOW_SPIN_US)
 		return 0;
-	return BUSY_POLL_WINDOW_SPIN_US - s->spin_window_used;
+	return BUSY_POLL_WINDOW_SPIN_US - spin_window_used;
 }
 
 /*
@@ -1010,7 +1013,7 @@ static int session_wait(struct session *s, struct pollfd *pfd, size_t nfds,
 	s->replied = false;
 	if (spin) {
 		start = spin_now_us();
-		uint64_t allowance = spin_allowance(s, start);
+		uint64_t allowance = spin_allowance(start);
 		/* Out of spin time: block, and do not count it a miss;
 		 * the next window spins again. */
 		spin = allowance > 0;
@@ -1037,12 +1040,17 @@ static int session_wait(struct session *s, struct pollfd *pfd, size_t nfds,
 		} while (spent < budget && !session_stop);
 		if (r != 0 || *device_due)
 			spent = spin_now_us() - start;
-		s->spin_window_used += spent;
+		spin_window_used += spent;
 		if (r != 0 || *device_due) {
-			if (r > 0 && spin_caught(s, pfd, kind, *device_due))
-				*misses = 0;
-			else if (r > 0 || *device_due)
-				++*misses;
+			/* A simulated device coming due is a catch for the
+			 * device side (r is 0 then, and every revents 0). An
+			 * EINTR (r < 0) counts neither way. */
+			if (r > 0 || *device_due) {
+				if (spin_caught(s, pfd, kind, *device_due))
+					*misses = 0;
+				else
+					++*misses;
+			}
 			return r;
 		}
 		/* A spin the window's allowance cut short is no miss. */
