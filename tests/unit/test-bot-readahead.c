@@ -419,6 +419,16 @@ static const uint8_t bot_reset[8] = {0x21, 0xff, 0, 0, 0, 0, 0, 0};
 static const enum bot_ra_event reset_events[] = {
 	BOT_RA_RESET_DEVICE, BOT_RA_SET_CONFIGURATION, BOT_RA_SET_INTERFACE};
 
+/* Reset number i: one of reset_events, or past them the BOT reset. */
+static void apply_reset(unsigned i)
+{
+	if (i < ARRAY_SIZE(reset_events))
+		ck_assert_int_eq(
+			bot_ra_interrupt(ra, "test", reset_events[i], 0), 0);
+	else
+		ck_assert_int_eq(bot_ra_control(ra, "test", bot_reset), 0);
+}
+
 /* Resets drop what was read: the device discards it too. */
 START_TEST(resets_drop_read_ahead)
 {
@@ -428,13 +438,7 @@ START_TEST(resets_drop_read_ahead)
 		command(4096, true);
 		device_answers(0, LIBUSB_TRANSFER_COMPLETED, 4096, 0);
 		ck_assert_uint_eq(on_bus, 1); /* the CSW */
-		if (i < ARRAY_SIZE(reset_events))
-			ck_assert_int_eq(bot_ra_interrupt(ra, "test",
-							  reset_events[i], 0),
-					 0);
-		else
-			ck_assert_int_eq(bot_ra_control(ra, "test", bot_reset),
-					 0);
+		apply_reset(i);
 		ck_assert_uint_eq(on_bus, 0);
 		ck_assert(!bot_ra_busy(ra));
 		ck_assert_int_eq(client(0x81, 4096, NULL, &x), BOT_RA_PASS);
@@ -731,13 +735,7 @@ START_TEST(charge_released_on_every_path)
 	/* Each reset. */
 	for (unsigned i = 0; i <= ARRAY_SIZE(reset_events); i++) {
 		data_held_status_in_flight(4096);
-		if (i < ARRAY_SIZE(reset_events))
-			ck_assert_int_eq(bot_ra_interrupt(ra, "test",
-							  reset_events[i], 0),
-					 0);
-		else
-			ck_assert_int_eq(bot_ra_control(ra, "test", bot_reset),
-					 0);
+		apply_reset(i);
 		ck_assert_uint_eq(bot_ra_charged(ra), 0);
 	}
 
