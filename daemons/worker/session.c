@@ -1038,10 +1038,8 @@ static int session_wait(struct session *s, struct pollfd *pfd, size_t nfds,
 			}
 			spent = spin_now_us() - start;
 		} while (spent < budget && !session_stop);
-		if (r != 0 || *device_due)
-			spent = spin_now_us() - start;
-		spin_window_used += spent;
 		if (r != 0 || *device_due) {
+			spin_window_used += spin_now_us() - start;
 			/* A simulated device coming due is a catch for the
 			 * device side (r is 0 then, and every revents 0). An
 			 * EINTR (r < 0) counts neither way. */
@@ -1053,6 +1051,7 @@ static int session_wait(struct session *s, struct pollfd *pfd, size_t nfds,
 			}
 			return r;
 		}
+		spin_window_used += spent;
 		/* A spin the window's allowance cut short is no miss. */
 		if (!capped)
 			++*misses;
